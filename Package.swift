@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// AVX2 + FMA code generation for the SIMD kernels (every x86-64 machine this project targets has them).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "x86-64-v3"], .when(configuration: .release))]
+let cFast: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3"])]
+
+let package = Package(
+    name: "zoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+        .library(name: "Zoo", targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"], cSettings: cFast),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "Weights", dependencies: ["Tensors", "ZIPFoundation"], swiftSettings: fast),
+        .target(name: "Models", dependencies: ["NN", "Weights"], swiftSettings: fast),
+        .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"], swiftSettings: fast),
+        .target(name: "Metrics", dependencies: ["Models"], swiftSettings: fast),
+        .target(name: "Training", dependencies: ["Models", "VisionIO"], swiftSettings: fast),
+        .target(name: "ZooCommands", dependencies: [
+            "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "zoo", dependencies: ["ZooCommands"], swiftSettings: fast),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

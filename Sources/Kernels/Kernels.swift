@@ -1,0 +1,1 @@
+// Kernels: free functions over buffers, forward/backward pairs. See ../shared/DESIGN.md.

@@ -1,0 +1,1 @@
+// Metrics: see ../shared/DESIGN.md. Filled in by its issue.

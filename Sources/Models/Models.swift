@@ -1,0 +1,1 @@
+// Models: see ../shared/DESIGN.md. Filled in by its issue.

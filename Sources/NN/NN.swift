@@ -1,0 +1,1 @@
+// NN: see ../shared/DESIGN.md. Filled in by its issue.

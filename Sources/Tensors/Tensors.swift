@@ -1,0 +1,1 @@
+// Tensors: Float32 tensors with reverse-mode autograd.

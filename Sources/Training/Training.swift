@@ -1,0 +1,1 @@
+// Training: see ../shared/DESIGN.md. Filled in by its issue.

@@ -1,0 +1,1 @@
+// VisionIO: see ../shared/DESIGN.md. Filled in by its issue.

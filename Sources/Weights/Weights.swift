@@ -1,0 +1,1 @@
+// Weights: see ../shared/DESIGN.md. Filled in by its issue.

@@ -1,0 +1,3 @@
+import ZooCommands
+
+Zoo.main()

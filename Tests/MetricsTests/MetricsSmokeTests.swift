@@ -1,0 +1,6 @@
+import XCTest
+@testable import Metrics
+
+final class MetricsSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

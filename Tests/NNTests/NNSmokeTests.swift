@@ -1,0 +1,6 @@
+import XCTest
+@testable import NN
+
+final class NNSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

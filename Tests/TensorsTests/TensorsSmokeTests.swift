@@ -1,0 +1,6 @@
+import XCTest
+@testable import Tensors
+
+final class TensorsSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import VisionIO
+
+final class VisionIOSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

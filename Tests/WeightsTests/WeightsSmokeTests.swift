@@ -1,0 +1,6 @@
+import XCTest
+@testable import Weights
+
+final class WeightsSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

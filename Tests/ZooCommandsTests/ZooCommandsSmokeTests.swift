@@ -1,0 +1,6 @@
+import XCTest
+@testable import ZooCommands
+
+final class ZooCommandsSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}
