@@ -1,0 +1,80 @@
+import Foundation
+
+/// Pointwise activations with their derivatives, as torch.nn.functional defines them.
+public enum Activation: String, Sendable, CaseIterable {
+    case identity, relu, relu6, gelu, geluTanh, silu, hardSwish, hardSigmoid, sigmoid, tanh
+
+    @inline(__always)
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .identity: return x
+        case .relu: return max(x, 0)
+        case .relu6: return min(max(x, 0), 6)
+        case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .geluTanh:
+            let inner: Float = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1 + tanhf(inner))
+        case .silu: return x / (1 + expf(-x))
+        case .hardSwish: return x * min(max(x + 3, 0), 6) / 6
+        case .hardSigmoid: return min(max(x + 3, 0), 6) / 6
+        case .sigmoid: return 1 / (1 + expf(-x))
+        case .tanh: return tanhf(x)
+        }
+    }
+
+    /// d apply / dx at x (PyTorch's conventions at the kinks).
+    @inline(__always)
+    public func derivative(_ x: Float) -> Float {
+        switch self {
+        case .identity: return 1
+        case .relu: return x > 0 ? 1 : 0
+        case .relu6: return x > 0 && x < 6 ? 1 : 0
+        case .gelu:
+            let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
+            return cdf + x * 0.3989422804014327 * expf(-0.5 * x * x)
+        case .geluTanh:
+            let k: Float = 0.7978845608028654
+            let t = tanhf(k * (x + 0.044715 * x * x * x))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        case .silu:
+            let s = 1 / (1 + expf(-x))
+            return s * (1 + x * (1 - s))
+        case .hardSwish: return x < -3 ? 0 : (x <= 3 ? x / 3 + 0.5 : 1)
+        case .hardSigmoid: return x > -3 && x < 3 ? 1.0 / 6 : 0
+        case .sigmoid:
+            let s = 1 / (1 + expf(-x))
+            return s * (1 - s)
+        case .tanh:
+            let t = tanhf(x)
+            return 1 - t * t
+        }
+    }
+}
+
+public func activationForward(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+    if activation == .relu {
+        // The hottest activation gets an explicit SIMD loop.
+        parallelFor(count, minimumPerThread: 1 << 15) { range in
+            var i = range.lowerBound
+            let zero = SIMD8<Float>()
+            while i + 8 <= range.upperBound {
+                let v = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(output + i).storeBytes(of: pointwiseMax(v, zero), as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < range.upperBound { output[i] = max(input[i], 0); i += 1 }
+        }
+        return
+    }
+    parallelFor(count, minimumPerThread: 1 << 13) { range in
+        for i in range { output[i] = activation.apply(input[i]) }
+    }
+}
+
+// inputGrad += outputGrad · f'(input)
+public func activationBackward(_ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                               inputGrad: UnsafeMutablePointer<Float>, count: Int) {
+    parallelFor(count, minimumPerThread: 1 << 13) { range in
+        for i in range { inputGrad[i] += outputGrad[i] * activation.derivative(input[i]) }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import COpenBLAS
+
+// Scaled dot-product attention, one fused pass per (batch, head):
+//   P = softmax(scale · Q·Kᵀ + bias + mask),  O = P·V
+// q (B, H, Nq, D), k (B, H, Nk, D), v (B, H, Nk, Dv) → o (B, H, Nq, Dv); P (B, H, Nq, Nk) is saved for backward.
+
+public struct AttentionGeometry: Equatable, Sendable {
+    public var batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
+    public var scale: Float
+    public init(batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil, scale: Float? = nil) {
+        self.batch = batch; self.heads = heads; self.queries = queries; self.keys = keys
+        self.headDim = headDim; self.valueDim = valueDim ?? headDim
+        self.scale = scale ?? 1 / Float(headDim).squareRoot()
+    }
+    var scoresPerHead: Int { queries * keys }
+    public var probabilityCount: Int { batch * heads * queries * keys }
+    public var flops: Double { 2.0 * Double(batch * heads * queries * keys * (headDim + valueDim)) }
+}
+
+/// An additive score term of shape (P, Hb, Nq, Nk): batch b reads block b mod P (Swin's window mask
+/// repeats every nW windows; a relative position bias has P = 1), head h reads h (Hb = H) or 0 (Hb = 1).
+public struct AttentionBias {
+    public var values: UnsafePointer<Float>
+    public var period: Int
+    public var heads: Int
+    public init(values: UnsafePointer<Float>, period: Int = 1, heads: Int) {
+        self.values = values; self.period = period; self.heads = heads
+    }
+    @inline(__always) func block(batch b: Int, head h: Int) -> Int { (b % period) * heads + (heads == 1 ? 0 : h) }
+}
+
+/// Runs `body` with OpenBLAS single-threaded: callers parallelise over many small independent GEMMs.
+@inline(__always)
+public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
+    let threads = Threads.count
+    guard threads > 1 else { return body() }
+    openblas_set_num_threads(1)
+    defer { openblas_set_num_threads(Int32(threads)) }
+    return body()
+}
+
+public func attentionForward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                             biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>,
+                             probabilities: UnsafeMutablePointer<Float>?) {
+    let blocks = g.batch * g.heads, perHead = g.scoresPerHead
+    withSingleThreadedGemm {
+        parallelFor(blocks) { range in
+            // Without a P buffer to keep (inference), each thread reuses one scores block.
+            let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: perHead) : nil
+            defer { scratch?.deallocate() }
+            for bh in range {
+                let scores = probabilities.map { $0 + bh * perHead } ?? scratch!
+                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
+                     a: q + bh * g.queries * g.headDim, b: k + bh * g.keys * g.headDim, c: scores)
+                for bias in biases {
+                    let term = bias.values + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
+                    for i in 0..<perHead { scores[i] += term[i] }
+                }
+                for row in 0..<g.queries { softmaxRow(scores + row * g.keys, scores + row * g.keys, g.keys) }
+                gemm(m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + bh * g.keys * g.valueDim,
+                     c: output + bh * g.queries * g.valueDim)
+            }
+        }
+    }
+}
+
+// Adds into qGrad, kGrad, vGrad and each bias gradient (same layout as its bias).
+// `scoresGrad` (probabilityCount floats) receives dS = ∂loss/∂(scale·QKᵀ + biases).
+public func attentionBackward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                              probabilities: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                              qGrad: UnsafeMutablePointer<Float>?, kGrad: UnsafeMutablePointer<Float>?,
+                              vGrad: UnsafeMutablePointer<Float>?,
+                              biasGrads: [(bias: AttentionBias, grad: UnsafeMutablePointer<Float>)] = [],
+                              scoresGrad: UnsafeMutablePointer<Float>) {
+    let blocks = g.batch * g.heads, perHead = g.scoresPerHead
+    withSingleThreadedGemm {
+        parallelFor(blocks) { range in
+            for bh in range {
+                let p = probabilities + bh * perHead, dO = outputGrad + bh * g.queries * g.valueDim
+                let dS = scoresGrad + bh * perHead
+                let qBlock = bh * g.queries * g.headDim, kBlock = bh * g.keys * g.headDim
+                let vBlock = bh * g.keys * g.valueDim
+                if let vGrad {  // dV += Pᵀ·dO
+                    gemm(transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, beta: 1, c: vGrad + vBlock)
+                }
+                // dP = dO·Vᵀ, then through the softmax: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, b: v + vBlock, c: dS)
+                for row in 0..<g.queries {
+                    let pr = p + row * g.keys, dr = dS + row * g.keys
+                    var dot: Float = 0
+                    for j in 0..<g.keys { dot += pr[j] * dr[j] }
+                    for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+                if let qGrad {  // dQ += scale · dS·K
+                    gemm(m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + kBlock, beta: 1, c: qGrad + qBlock)
+                }
+                if let kGrad {  // dK += scale · dSᵀ·Q
+                    gemm(transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + qBlock,
+                         beta: 1, c: kGrad + kBlock)
+                }
+            }
+        }
+    }
+    // Bias gradients sum over the batches that share a block: done serially to avoid write races.
+    for (bias, grad) in biasGrads {
+        for bh in 0..<blocks {
+            let target = grad + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
+            let dS = scoresGrad + bh * perHead
+            for i in 0..<perHead { target[i] += dS[i] }
+        }
+    }
+}
+
+/// Unfused reference (Double accumulation) for the tests.
+public func attentionReference(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                               biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>) {
+    for bh in 0..<g.batch * g.heads {
+        for i in 0..<g.queries {
+            var scores = [Double](repeating: 0, count: g.keys)
+            for j in 0..<g.keys {
+                var dot = 0.0
+                for d in 0..<g.headDim { dot += Double(q[(bh * g.queries + i) * g.headDim + d]) * Double(k[(bh * g.keys + j) * g.headDim + d]) }
+                scores[j] = dot * Double(g.scale)
+                for bias in biases {
+                    scores[j] += Double(bias.values[bias.block(batch: bh / g.heads, head: bh % g.heads) * g.scoresPerHead + i * g.keys + j])
+                }
+            }
+            let maximum = scores.max() ?? 0
+            let exps = scores.map { _math_exp($0 - maximum) }
+            let total = exps.reduce(0, +)
+            for d in 0..<g.valueDim {
+                var acc = 0.0
+                for j in 0..<g.keys { acc += exps[j] / total * Double(v[(bh * g.keys + j) * g.valueDim + d]) }
+                output[(bh * g.queries + i) * g.valueDim + d] = Float(acc)
+            }
+        }
+    }
+}
+
+@inline(__always) private func _math_exp(_ x: Double) -> Double { Foundation.exp(x) }

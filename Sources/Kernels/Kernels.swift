@@ -1,1 +1,0 @@
-// Kernels: free functions over buffers, forward/backward pairs. See ../shared/DESIGN.md.

@@ -1,0 +1,213 @@
+import Foundation
+
+// Batch norm over NCHW (statistics per channel over N·H·W), layer norm over the last dimension,
+// group norm over (C/G)·H·W per sample and group. Forwards save mean and 1/σ for the backward.
+
+// Training mode: normalises with the batch statistics (biased variance) and updates the running
+// statistics with the unbiased variance, as torch.nn.BatchNorm2d does.
+public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
+                                  weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float, momentum: Float,
+                                  runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
+                                  output: UnsafeMutablePointer<Float>,
+                                  savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>) {
+    let count = batch * spatial
+    parallelFor(channels) { range in
+        for c in range {
+            var total = 0.0
+            for n in 0..<batch { total += Double(vectorSum(input + (n * channels + c) * spatial, count: spatial)) }
+            let mean = total / Double(count)
+            var squares = 0.0
+            for n in 0..<batch {
+                let x = input + (n * channels + c) * spatial
+                for i in 0..<spatial { let d = Double(x[i]) - mean; squares += d * d }
+            }
+            let variance = squares / Double(count)
+            let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
+            savedMean[c] = Float(mean); savedInvStd[c] = invStd
+            if let runningMean, let runningVar {
+                let unbiased = count > 1 ? squares / Double(count - 1) : variance
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mean)
+                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
+            }
+            let scale = (weight?[c] ?? 1) * invStd, shift = (bias?[c] ?? 0) - Float(mean) * scale
+            for n in 0..<batch {
+                let o = (n * channels + c) * spatial
+                for i in 0..<spatial { output[o + i] = input[o + i] * scale + shift }
+            }
+        }
+    }
+}
+
+// Evaluation mode: y = (x − running mean) / sqrt(running var + ε) · γ + β.
+public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
+                                 weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+                                 runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+                                 output: UnsafeMutablePointer<Float>) {
+    parallelFor(batch * channels, minimumPerThread: 8) { planes in
+        for p in planes {
+            let c = p % channels
+            let scale = (weight?[c] ?? 1) / (runningVar[c] + epsilon).squareRoot()
+            let shift = (bias?[c] ?? 0) - runningMean[c] * scale
+            let o = p * spatial
+            for i in 0..<spatial { output[o + i] = input[o + i] * scale + shift }
+        }
+    }
+}
+
+// Backward for both modes. Training: the statistics depend on x; evaluation: they are constants,
+// so dx = dy·γ·invStd. `mean`/`invStd` are the saved batch statistics or the running ones.
+public func batchNormBackward(batch: Int, channels: Int, spatial: Int, training: Bool,
+                              input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+                              mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                              inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
+                              biasGrad: UnsafeMutablePointer<Float>?) {
+    let count = Float(batch * spatial)
+    parallelFor(channels) { range in
+        for c in range {
+            var sumDy: Float = 0, sumDyXhat: Float = 0
+            let m = mean[c], s = invStd[c]
+            for n in 0..<batch {
+                let o = (n * channels + c) * spatial
+                for i in 0..<spatial {
+                    let dy = outputGrad[o + i]
+                    sumDy += dy; sumDyXhat += dy * (input[o + i] - m) * s
+                }
+            }
+            weightGrad?[c] += sumDyXhat
+            biasGrad?[c] += sumDy
+            guard let inputGrad else { continue }
+            let gamma = weight?[c] ?? 1
+            for n in 0..<batch {
+                let o = (n * channels + c) * spatial
+                for i in 0..<spatial {
+                    if training {
+                        let xhat = (input[o + i] - m) * s
+                        inputGrad[o + i] += gamma * s * (outputGrad[o + i] - sumDy / count - xhat * sumDyXhat / count)
+                    } else {
+                        inputGrad[o + i] += gamma * s * outputGrad[o + i]
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Normalises each of `rows` rows of length `dim`; γ, β of length `dim`.
+public func layerNormForward(rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+                             bias: UnsafePointer<Float>?, epsilon: Float, output: UnsafeMutablePointer<Float>,
+                             savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?) {
+    parallelFor(rows, minimumPerThread: 16) { range in
+        for r in range {
+            let x = input + r * dim, y = output + r * dim
+            let mean = vectorSum(x, count: dim) / Float(dim)
+            var squares: Float = 0
+            for i in 0..<dim { let d = x[i] - mean; squares += d * d }
+            let invStd = 1 / (squares / Float(dim) + epsilon).squareRoot()
+            savedMean?[r] = mean; savedInvStd?[r] = invStd
+            for i in 0..<dim {
+                y[i] = (x[i] - mean) * invStd * (weight?[i] ?? 1) + (bias?[i] ?? 0)
+            }
+        }
+    }
+}
+
+public func layerNormBackward(rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+                              mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                              inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
+                              biasGrad: UnsafeMutablePointer<Float>?) {
+    if weightGrad != nil || biasGrad != nil {
+        // Parameter gradients sum over rows: split the columns between threads.
+        parallelFor(dim, minimumPerThread: 64) { columns in
+            for r in 0..<rows {
+                let x = input + r * dim, dy = outputGrad + r * dim, m = mean[r], s = invStd[r]
+                for i in columns {
+                    weightGrad?[i] += dy[i] * (x[i] - m) * s
+                    biasGrad?[i] += dy[i]
+                }
+            }
+        }
+    }
+    guard let inputGrad else { return }
+    parallelFor(rows, minimumPerThread: 16) { range in
+        for r in range {
+            let x = input + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim, m = mean[r], s = invStd[r]
+            var sumG: Float = 0, sumGXhat: Float = 0
+            for i in 0..<dim {
+                let g = dy[i] * (weight?[i] ?? 1)
+                sumG += g; sumGXhat += g * (x[i] - m) * s
+            }
+            let n = Float(dim)
+            for i in 0..<dim {
+                let g = dy[i] * (weight?[i] ?? 1), xhat = (x[i] - m) * s
+                dx[i] += s * (g - sumG / n - xhat * sumGXhat / n)
+            }
+        }
+    }
+}
+
+// Group norm on (N, C, spatial): statistics per (sample, group) over (C/G)·spatial; affine per channel.
+public func groupNormForward(batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
+                             weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+                             output: UnsafeMutablePointer<Float>,
+                             savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?) {
+    let perGroup = channels / groups, size = perGroup * spatial
+    parallelFor(batch * groups) { range in
+        for ng in range {
+            let x = input + ng * size, y = output + ng * size
+            let mean = Double(vectorSum(x, count: size)) / Double(size)
+            var squares = 0.0
+            for i in 0..<size { let d = Double(x[i]) - mean; squares += d * d }
+            let invStd = Float(1 / (squares / Double(size) + Double(epsilon)).squareRoot())
+            savedMean?[ng] = Float(mean); savedInvStd?[ng] = invStd
+            let firstChannel = (ng % groups) * perGroup
+            for cl in 0..<perGroup {
+                let c = firstChannel + cl
+                let scale = (weight?[c] ?? 1) * invStd, shift = (bias?[c] ?? 0) - Float(mean) * scale
+                for i in cl * spatial..<(cl + 1) * spatial { y[i] = x[i] * scale + shift }
+            }
+        }
+    }
+}
+
+public func groupNormBackward(batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
+                              weight: UnsafePointer<Float>?, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+                              outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>?,
+                              weightGrad: UnsafeMutablePointer<Float>?, biasGrad: UnsafeMutablePointer<Float>?) {
+    let perGroup = channels / groups, size = perGroup * spatial
+    if weightGrad != nil || biasGrad != nil {
+        parallelFor(channels) { range in
+            for c in range {
+                let g = c / perGroup
+                for n in 0..<batch {
+                    let o = (n * channels + c) * spatial, m = mean[n * groups + g], s = invStd[n * groups + g]
+                    for i in 0..<spatial {
+                        weightGrad?[c] += outputGrad[o + i] * (input[o + i] - m) * s
+                        biasGrad?[c] += outputGrad[o + i]
+                    }
+                }
+            }
+        }
+    }
+    guard let inputGrad else { return }
+    parallelFor(batch * groups) { range in
+        for ng in range {
+            let base = ng * size, m = mean[ng], s = invStd[ng], firstChannel = (ng % groups) * perGroup
+            var sumG: Float = 0, sumGXhat: Float = 0
+            for cl in 0..<perGroup {
+                let gamma = weight?[firstChannel + cl] ?? 1
+                for i in base + cl * spatial..<base + (cl + 1) * spatial {
+                    let g = outputGrad[i] * gamma
+                    sumG += g; sumGXhat += g * (input[i] - m) * s
+                }
+            }
+            let n = Float(size)
+            for cl in 0..<perGroup {
+                let gamma = weight?[firstChannel + cl] ?? 1
+                for i in base + cl * spatial..<base + (cl + 1) * spatial {
+                    let g = outputGrad[i] * gamma, xhat = (input[i] - m) * s
+                    inputGrad[i] += s * (g - sumG / n - xhat * sumGXhat / n)
+                }
+            }
+        }
+    }
+}

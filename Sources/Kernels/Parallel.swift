@@ -1,0 +1,38 @@
+import Dispatch
+import Foundation
+import COpenBLAS
+
+/// The zoo's thread budget, shared by OpenBLAS and the zoo's own parallel loops.
+public enum Threads {
+    nonisolated(unsafe) private static var current = max(1, System.coreCount)
+
+    /// Number of threads every parallel kernel uses.
+    public static var count: Int { current }
+
+    /// Sets the thread count for OpenBLAS and the zoo's loops (at least 1).
+    public static func set(_ count: Int) {
+        current = max(1, count)
+        openblas_set_num_threads(Int32(current))
+    }
+}
+
+enum System {
+    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
+
+/// Runs `body` over `0..<count` split into contiguous chunks, one per thread.
+/// Falls back to a plain loop when the work is too small to be worth a thread hop.
+@inline(__always)
+public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    let threads = min(Threads.count, count / max(1, minimumPerThread))
+    if threads <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let start = count * t / threads, end = count * (t + 1) / threads
+            if start < end { body(start..<end) }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+// Max and average pooling over NCHW planes, as torch.nn.functional.max_pool2d / avg_pool2d,
+// plus adaptive average pooling. Pooling windows reuse Conv2dGeometry with inChannels = outChannels.
+
+/// Output sizes with optional ceil_mode (a window may not start in the right/bottom padding).
+public struct Pool2dGeometry: Equatable, Sendable {
+    public var planes: Int, height: Int, width: Int
+    public var kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    public var ceilMode: Bool
+
+    public init(planes: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int),
+                padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), ceilMode: Bool = false) {
+        self.planes = planes; self.height = height; self.width = width
+        kernelH = kernel.0; kernelW = kernel.1; strideH = stride.0; strideW = stride.1
+        padTop = padding.top; padLeft = padding.left; padBottom = padding.bottom; padRight = padding.right
+        self.ceilMode = ceilMode
+    }
+
+    private static func outSize(_ n: Int, _ k: Int, _ s: Int, _ p0: Int, _ p1: Int, _ ceil: Bool) -> Int {
+        let span = n + p0 + p1 - k
+        var out = (ceil ? (span + s - 1) / s : span / s) + 1
+        if ceil && (out - 1) * s >= n + p0 { out -= 1 }
+        return out
+    }
+    public var outHeight: Int { Self.outSize(height, kernelH, strideH, padTop, padBottom, ceilMode) }
+    public var outWidth: Int { Self.outSize(width, kernelW, strideW, padLeft, padRight, ceilMode) }
+}
+
+// output (planes × OH × OW), argmax (same size; flat index within the input plane, for backward).
+public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                             argmax: UnsafeMutablePointer<Int32>?) {
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    parallelFor(g.planes, minimumPerThread: 4) { planes in
+        for p in planes {
+            let src = input + p * g.height * g.width
+            for oy in 0..<oh {
+                let y0 = oy * g.strideH - g.padTop
+                let yStart = max(0, y0), yEnd = min(g.height, y0 + g.kernelH)
+                for ox in 0..<ow {
+                    let x0 = ox * g.strideW - g.padLeft
+                    let xStart = max(0, x0), xEnd = min(g.width, x0 + g.kernelW)
+                    var best = -Float.infinity, bestIndex = yStart * g.width + xStart
+                    for y in yStart..<yEnd {
+                        for x in xStart..<xEnd {
+                            let v = src[y * g.width + x]
+                            if v > best || v.isNaN { best = v; bestIndex = y * g.width + x }
+                        }
+                    }
+                    let o = (p * oh + oy) * ow + ox
+                    output[o] = best
+                    argmax?[o] = Int32(bestIndex)
+                }
+            }
+        }
+    }
+}
+
+public func maxPool2dBackward(_ g: Pool2dGeometry, argmax: UnsafePointer<Int32>, outputGrad: UnsafePointer<Float>,
+                              inputGrad: UnsafeMutablePointer<Float>) {
+    let spatial = g.outHeight * g.outWidth
+    parallelFor(g.planes, minimumPerThread: 4) { planes in
+        for p in planes {
+            let dst = inputGrad + p * g.height * g.width
+            for o in p * spatial..<(p + 1) * spatial { dst[Int(argmax[o])] += outputGrad[o] }
+        }
+    }
+}
+
+// Divisor: the whole window (count_include_pad) or only its in-image taps; windows never count the
+// part that ceil_mode lets run past the padding, as in PyTorch.
+@inline(__always)
+private func averageWindow(_ g: Pool2dGeometry, oy: Int, ox: Int, countIncludePad: Bool)
+    -> (ys: Range<Int>, xs: Range<Int>, divisor: Float) {
+    let y0 = oy * g.strideH - g.padTop, x0 = ox * g.strideW - g.padLeft
+    let y1 = min(y0 + g.kernelH, g.height + g.padBottom), x1 = min(x0 + g.kernelW, g.width + g.padRight)
+    let ys = max(0, y0)..<min(g.height, y1), xs = max(0, x0)..<min(g.width, x1)
+    let count = countIncludePad ? (y1 - y0) * (x1 - x0) : ys.count * xs.count
+    return (ys, xs, Float(max(1, count)))
+}
+
+public func avgPool2dForward(_ g: Pool2dGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
+                             output: UnsafeMutablePointer<Float>) {
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    parallelFor(g.planes, minimumPerThread: 4) { planes in
+        for p in planes {
+            let src = input + p * g.height * g.width
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let w = averageWindow(g, oy: oy, ox: ox, countIncludePad: countIncludePad)
+                    var acc: Float = 0
+                    for y in w.ys { for x in w.xs { acc += src[y * g.width + x] } }
+                    output[(p * oh + oy) * ow + ox] = acc / w.divisor
+                }
+            }
+        }
+    }
+}
+
+public func avgPool2dBackward(_ g: Pool2dGeometry, countIncludePad: Bool, outputGrad: UnsafePointer<Float>,
+                              inputGrad: UnsafeMutablePointer<Float>) {
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    parallelFor(g.planes, minimumPerThread: 4) { planes in
+        for p in planes {
+            let dst = inputGrad + p * g.height * g.width
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    let w = averageWindow(g, oy: oy, ox: ox, countIncludePad: countIncludePad)
+                    let share = outputGrad[(p * oh + oy) * ow + ox] / w.divisor
+                    for y in w.ys { for x in w.xs { dst[y * g.width + x] += share } }
+                }
+            }
+        }
+    }
+}
+
+// Adaptive average pooling: output cell (i, j) averages rows floor(i·H/OH)..<ceil((i+1)·H/OH), same for columns.
+public func adaptiveAvgPool2dForward(planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
+                                     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    parallelFor(planes, minimumPerThread: 16) { range in
+        for p in range {
+            let src = input + p * height * width
+            for i in 0..<outHeight {
+                let y0 = i * height / outHeight, y1 = ((i + 1) * height + outHeight - 1) / outHeight
+                for j in 0..<outWidth {
+                    let x0 = j * width / outWidth, x1 = ((j + 1) * width + outWidth - 1) / outWidth
+                    var acc: Float = 0
+                    for y in y0..<y1 { for x in x0..<x1 { acc += src[y * width + x] } }
+                    output[(p * outHeight + i) * outWidth + j] = acc / Float((y1 - y0) * (x1 - x0))
+                }
+            }
+        }
+    }
+}
+
+public func adaptiveAvgPool2dBackward(planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
+                                      outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>) {
+    parallelFor(planes, minimumPerThread: 16) { range in
+        for p in range {
+            let dst = inputGrad + p * height * width
+            for i in 0..<outHeight {
+                let y0 = i * height / outHeight, y1 = ((i + 1) * height + outHeight - 1) / outHeight
+                for j in 0..<outWidth {
+                    let x0 = j * width / outWidth, x1 = ((j + 1) * width + outWidth - 1) / outWidth
+                    let share = outputGrad[(p * outHeight + i) * outWidth + j] / Float((y1 - y0) * (x1 - x0))
+                    for y in y0..<y1 { for x in x0..<x1 { dst[y * width + x] += share } }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+// Softmax and log-softmax over the last dimension of `rows` × `dim`.
+
+public func softmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    parallelFor(rows, minimumPerThread: 8) { range in
+        for r in range { softmaxRow(input + r * dim, output + r * dim, dim) }
+    }
+}
+
+@inline(__always)
+func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ dim: Int) {
+    var maximum = -Float.infinity
+    for i in 0..<dim { maximum = max(maximum, x[i]) }
+    if maximum == -Float.infinity { maximum = 0 }  // a fully masked row gives NaN in torch; keep it finite-safe
+    var total: Float = 0
+    for i in 0..<dim { let e = expf(x[i] - maximum); y[i] = e; total += e }
+    let scale = 1 / total
+    for i in 0..<dim { y[i] *= scale }
+}
+
+// inputGrad += y ⊙ (dy − Σ dy·y)
+public func softmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                            inputGrad: UnsafeMutablePointer<Float>) {
+    parallelFor(rows, minimumPerThread: 8) { range in
+        for r in range {
+            let y = output + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim
+            var dot: Float = 0
+            for i in 0..<dim { dot += y[i] * dy[i] }
+            for i in 0..<dim { dx[i] += y[i] * (dy[i] - dot) }
+        }
+    }
+}
+
+public func logSoftmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    parallelFor(rows, minimumPerThread: 8) { range in
+        for r in range {
+            let x = input + r * dim, y = output + r * dim
+            var maximum = -Float.infinity
+            for i in 0..<dim { maximum = max(maximum, x[i]) }
+            var total: Float = 0
+            for i in 0..<dim { total += expf(x[i] - maximum) }
+            let logTotal = maximum + logf(total)
+            for i in 0..<dim { y[i] = x[i] - logTotal }
+        }
+    }
+}
+
+// inputGrad += dy − softmax · Σ dy
+public func logSoftmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                               inputGrad: UnsafeMutablePointer<Float>) {
+    parallelFor(rows, minimumPerThread: 8) { range in
+        for r in range {
+            let y = output + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim
+            var total: Float = 0
+            for i in 0..<dim { total += dy[i] }
+            for i in 0..<dim { dx[i] += dy[i] - expf(y[i]) * total }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Kernels
+
+// Elementwise arithmetic with NumPy broadcasting, and pointwise functions.
+
+/// The broadcast shape of two shapes, or nil when they are incompatible.
+func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+        let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        guard da == db || da == 1 || db == 1 else { return nil }
+        out[i] = da == 1 ? db : da
+    }
+    return out
+}
+
+/// Strides of `shape` read through the (larger) broadcast shape `target`: 0 along broadcast axes.
+func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+    let own = contiguousStrides(shape), pad = target.count - shape.count
+    return (0..<target.count).map { i in i < pad || shape[i - pad] == 1 ? 0 : own[i - pad] }
+}
+
+/// Calls `body(offsetA, offsetB, outputOffset)` for each innermost row of `shape`, with row length
+/// `shape.last` and the inner strides supplied separately. Rows are visited in order.
+@inline(__always)
+func forEachRow(_ shape: [Int], _ stridesA: [Int], _ stridesB: [Int], _ body: (Int, Int, Int) -> Void) {
+    let rank = shape.count
+    guard rank > 0 else { body(0, 0, 0); return }
+    let inner = shape[rank - 1]
+    let rows = inner == 0 ? 0 : shape.reduce(1, *) / inner
+    var index = [Int](repeating: 0, count: rank)
+    var offsetA = 0, offsetB = 0
+    for row in 0..<rows {
+        body(offsetA, offsetB, row * inner)
+        // Advance the multi-index over the outer dimensions.
+        var d = rank - 2
+        while d >= 0 {
+            index[d] += 1; offsetA += stridesA[d]; offsetB += stridesB[d]
+            if index[d] < shape[d] { break }
+            offsetA -= stridesA[d] * shape[d]; offsetB -= stridesB[d] * shape[d]; index[d] = 0
+            d -= 1
+        }
+    }
+}
+
+enum BinaryOp { case add, subtract, multiply, divide }
+
+extension Tensor {
+    static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, name: String) throws -> Tensor {
+        guard let shape = broadcastShape(a.shape, b.shape) else {
+            throw TensorError.shapeMismatch(op: name, shapes: [a.shape, b.shape])
+        }
+        let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+        let inner = shape.last ?? 1
+        let ia = sa.last ?? 0, ib = sb.last ?? 0
+        let (pa, pb) = (a.pointer, b.pointer)
+        return result(shape: shape, inputs: [a, b], compute: { out in
+            if a.shape == b.shape {
+                let n = a.count
+                parallelFor(n, minimumPerThread: 1 << 15) { r in
+                    switch op {
+                    case .add: for i in r { out[i] = pa[i] + pb[i] }
+                    case .subtract: for i in r { out[i] = pa[i] - pb[i] }
+                    case .multiply: for i in r { out[i] = pa[i] * pb[i] }
+                    case .divide: for i in r { out[i] = pa[i] / pb[i] }
+                    }
+                }
+                return
+            }
+            forEachRow(shape, sa, sb) { oa, ob, o in
+                for i in 0..<inner {
+                    let x = pa[oa + i * ia], y = pb[ob + i * ib]
+                    switch op {
+                    case .add: out[o + i] = x + y
+                    case .subtract: out[o + i] = x - y
+                    case .multiply: out[o + i] = x * y
+                    case .divide: out[o + i] = x / y
+                    }
+                }
+            }
+        }, backward: { grad in
+            let g = grad.pointer
+            // Each input's gradient is the output gradient times ∂out/∂input, summed over broadcast axes.
+            if a.requiresGrad {
+                a.accumulateGrad { ga in
+                    forEachRow(shape, sa, sb) { oa, ob, o in
+                        for i in 0..<inner {
+                            let d: Float
+                            switch op {
+                            case .add, .subtract: d = g[o + i]
+                            case .multiply: d = g[o + i] * pb[ob + i * ib]
+                            case .divide: d = g[o + i] / pb[ob + i * ib]
+                            }
+                            ga[oa + i * ia] += d
+                        }
+                    }
+                }
+            }
+            if b.requiresGrad {
+                b.accumulateGrad { gb in
+                    forEachRow(shape, sa, sb) { oa, ob, o in
+                        for i in 0..<inner {
+                            let d: Float
+                            switch op {
+                            case .add: d = g[o + i]
+                            case .subtract: d = -g[o + i]
+                            case .multiply: d = g[o + i] * pa[oa + i * ia]
+                            case .divide: let y = pb[ob + i * ib]; d = -g[o + i] * pa[oa + i * ia] / (y * y)
+                            }
+                            gb[ob + i * ib] += d
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    public static func + (a: Tensor, b: Tensor) throws -> Tensor { try binary(.add, a, b, name: "add") }
+    public static func - (a: Tensor, b: Tensor) throws -> Tensor { try binary(.subtract, a, b, name: "subtract") }
+    public static func * (a: Tensor, b: Tensor) throws -> Tensor { try binary(.multiply, a, b, name: "multiply") }
+    public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(.divide, a, b, name: "divide") }
+
+    /// y = scale · x + shift, elementwise.
+    public func affine(scale: Float, shift: Float = 0) -> Tensor {
+        let x = pointer, n = count
+        return Tensor.result(shape: shape, inputs: [self], compute: { out in
+            parallelFor(n, minimumPerThread: 1 << 15) { r in for i in r { out[i] = x[i] * scale + shift } }
+        }, backward: { grad in
+            let g = grad.pointer
+            self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * scale } }
+        })
+    }
+
+    public static func + (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1, shift: b) }
+    public static func - (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1, shift: -b) }
+    public static func * (a: Tensor, b: Float) -> Tensor { a.affine(scale: b) }
+    public static func / (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1 / b) }
+    public static func * (a: Float, b: Tensor) -> Tensor { b.affine(scale: a) }
+    public static prefix func - (a: Tensor) -> Tensor { a.affine(scale: -1) }
+
+    /// A pointwise function with its derivative written in terms of input x and output y.
+    func pointwise(_ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let x = pointer, n = count
+        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
+            parallelFor(n, minimumPerThread: 1 << 13) { r in for i in r { out[i] = f(x[i]) } }
+        }, backward: { _ in })
+        guard let node = out.gradNode else { return out }
+        let y = out.storage  // the output's values, without a reference cycle to the output tensor
+        out.gradNode = GradNode(inputs: node.inputs) { grad in
+            let g = grad.pointer, yp = y.pointer
+            self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * derivative(x[i], yp[i]) } }
+        }
+        return out
+    }
+
+    public func exp() -> Tensor { pointwise({ Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func log() -> Tensor { pointwise({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    public func sqrt() -> Tensor { pointwise({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    public func squared() -> Tensor { pointwise({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
+    public func pow(_ p: Float) -> Tensor {
+        pointwise({ Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
+    }
+
+    /// An activation function applied elementwise (kernel forward / backward).
+    public func activation(_ f: Activation) -> Tensor {
+        if f == .identity { return self }
+        let x = pointer, n = count
+        return Tensor.result(shape: shape, inputs: [self], compute: { out in
+            activationForward(f, input: x, output: out, count: n)
+        }, backward: { grad in
+            self.accumulateGrad { d in activationBackward(f, input: x, outputGrad: grad.pointer, inputGrad: d, count: n) }
+        })
+    }
+
+    public func relu() -> Tensor { activation(.relu) }
+    public func gelu() -> Tensor { activation(.gelu) }
+    public func sigmoid() -> Tensor { activation(.sigmoid) }
+}

@@ -1,0 +1,314 @@
+import Kernels
+
+/// Padding of the two spatial axes; `same(...)` resolves TF "same" padding for an input size.
+public struct Padding2d: Equatable, Sendable {
+    public var top: Int, left: Int, bottom: Int, right: Int
+    public init(top: Int, left: Int, bottom: Int, right: Int) { self.top = top; self.left = left; self.bottom = bottom; self.right = right }
+    public init(_ p: Int) { self.init(top: p, left: p, bottom: p, right: p) }
+    public init(_ h: Int, _ w: Int) { self.init(top: h, left: w, bottom: h, right: w) }
+    public static let zero = Padding2d(0)
+
+    /// TensorFlow "same": total = max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the extra pixel at the end.
+    public static func same(height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1)) -> Padding2d {
+        func total(_ n: Int, _ k: Int, _ s: Int, _ d: Int) -> Int { max(((n + s - 1) / s - 1) * s + (k - 1) * d + 1 - n, 0) }
+        let th = total(height, kernel.0, stride.0, dilation.0), tw = total(width, kernel.1, stride.1, dilation.1)
+        return Padding2d(top: th / 2, left: tw / 2, bottom: th - th / 2, right: tw - tw / 2)
+    }
+    var tuple: (top: Int, left: Int, bottom: Int, right: Int) { (top, left, bottom, right) }
+}
+
+extension Tensor {
+    func requireRank(_ r: Int, _ op: String) throws {
+        guard rank == r else { throw TensorError.invalidArgument(op: op, reason: "expects a rank-\(r) tensor, got shape \(shape)") }
+    }
+
+    // MARK: Convolution
+
+    /// torch.nn.functional.conv2d on NCHW input with OIHW weight.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+                       dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
+        try requireRank(4, "conv2d")
+        guard weight.rank == 4, groups > 0, shape[1] % groups == 0, weight.shape[0] % groups == 0,
+              weight.shape[1] * groups == shape[1], bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
+            throw TensorError.shapeMismatch(op: "conv2d", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
+        }
+        let g = Conv2dGeometry(batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3],
+                               outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: stride,
+                               padding: padding.tuple, dilation: dilation, groups: groups)
+        guard g.outHeight > 0, g.outWidth > 0, stride.0 > 0, stride.1 > 0 else {
+            throw TensorError.invalidArgument(op: "conv2d", reason: "input \(shape) is too small for kernel \(weight.shape) with padding \(padding)")
+        }
+        let x = pointer, w = weight.pointer, b = bias?.pointer
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        return Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
+            withScratch(g.scratchCount) { conv2dForward(g, input: x, weight: w, bias: b, output: out, scratch: $0) }
+        }, backward: { grad in
+            withScratch(g.scratchCount) { scratch in
+                let dx = self.requiresGrad ? self.gradPointer() : nil
+                let dw = weight.requiresGrad ? weight.gradPointer() : nil
+                let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
+                conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db, scratch: scratch)
+            }
+        })
+    }
+
+    /// The gradient buffer, created as zeros when absent.
+    func gradPointer() -> UnsafeMutablePointer<Float> {
+        if grad == nil { grad = Tensor(zeros: shape) }
+        return grad!.pointer
+    }
+
+    /// torch.nn.functional.unfold: (N, C, H, W) → (N, C·kh·kw, L) sliding-window columns.
+    public func unfold(kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero, dilation: (Int, Int) = (1, 1)) throws -> Tensor {
+        try requireRank(4, "unfold")
+        let g = Conv2dGeometry(batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3], outChannels: shape[1],
+                               kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
+        guard g.outHeight > 0, g.outWidth > 0 else {
+            throw TensorError.invalidArgument(op: "unfold", reason: "input \(shape) is too small for kernel \(kernel)")
+        }
+        let c = shape[1], rows = c * kernel.0 * kernel.1, l = g.outHeight * g.outWidth, plane = c * shape[2] * shape[3]
+        let x = pointer
+        return Tensor.result(shape: [g.batch, rows, l], inputs: [self], compute: { out in
+            for n in 0..<g.batch { im2col(x + n * plane, channels: c, g, columns: out + n * rows * l) }
+        }, backward: { grad in
+            self.accumulateGrad { d in for n in 0..<g.batch { col2im(grad.pointer + n * rows * l, channels: c, g, imageGrad: d + n * plane) } }
+        })
+    }
+
+    /// torch.nn.functional.fold: (N, C·kh·kw, L) → (N, C, H, W), summing overlapping windows (unfold's adjoint).
+    public func fold(outputSize: (Int, Int), kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+                     dilation: (Int, Int) = (1, 1)) throws -> Tensor {
+        try requireRank(3, "fold")
+        let kk = kernel.0 * kernel.1
+        guard kk > 0, shape[1] % kk == 0 else { throw TensorError.invalidArgument(op: "fold", reason: "\(shape[1]) rows are not a multiple of \(kk)") }
+        let c = shape[1] / kk
+        let g = Conv2dGeometry(batch: shape[0], inChannels: c, height: outputSize.0, width: outputSize.1, outChannels: c,
+                               kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
+        guard g.outHeight * g.outWidth == shape[2] else {
+            throw TensorError.invalidArgument(op: "fold", reason: "\(shape[2]) columns do not match \(g.outHeight)×\(g.outWidth) windows of output \(outputSize)")
+        }
+        let rows = shape[1], l = shape[2], plane = c * outputSize.0 * outputSize.1
+        let x = pointer
+        return Tensor.result(shape: [g.batch, c, outputSize.0, outputSize.1], zeroed: true, inputs: [self], compute: { out in
+            for n in 0..<g.batch { col2im(x + n * rows * l, channels: c, g, imageGrad: out + n * plane) }
+        }, backward: { grad in
+            withScratch(rows * l) { scratch in
+                self.accumulateGrad { d in
+                    for n in 0..<g.batch {
+                        im2col(grad.pointer + n * plane, channels: c, g, columns: scratch!)
+                        for i in 0..<rows * l { d[n * rows * l + i] += scratch![i] }
+                    }
+                }
+            }
+        })
+    }
+
+    // MARK: Pooling
+
+    public func maxPool2d(kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false) throws -> Tensor {
+        try requireRank(4, "maxPool2d")
+        let g = Pool2dGeometry(planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
+                               padding: padding.tuple, ceilMode: ceilMode)
+        guard g.outHeight > 0, g.outWidth > 0 else { throw TensorError.invalidArgument(op: "maxPool2d", reason: "input \(shape) is smaller than the window") }
+        let keepArgmax = Tensor.needsGraph(self)
+        let argmax = keepArgmax ? UnsafeMutablePointer<Int32>.allocate(capacity: g.planes * g.outHeight * g.outWidth) : nil
+        let owner = argmax.map { IndexBuffer($0) }
+        let x = pointer
+        return Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
+            maxPool2dForward(g, input: x, output: out, argmax: argmax)
+        }, backward: { grad in
+            guard let owner else { return }
+            self.accumulateGrad { d in maxPool2dBackward(g, argmax: owner.pointer, outputGrad: grad.pointer, inputGrad: d) }
+        })
+    }
+
+    public func avgPool2d(kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false,
+                          countIncludePad: Bool = true) throws -> Tensor {
+        try requireRank(4, "avgPool2d")
+        let g = Pool2dGeometry(planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
+                               padding: padding.tuple, ceilMode: ceilMode)
+        guard g.outHeight > 0, g.outWidth > 0 else { throw TensorError.invalidArgument(op: "avgPool2d", reason: "input \(shape) is smaller than the window") }
+        let x = pointer
+        return Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
+            avgPool2dForward(g, countIncludePad: countIncludePad, input: x, output: out)
+        }, backward: { grad in
+            self.accumulateGrad { d in avgPool2dBackward(g, countIncludePad: countIncludePad, outputGrad: grad.pointer, inputGrad: d) }
+        })
+    }
+
+    public func adaptiveAvgPool2d(_ size: (Int, Int)) throws -> Tensor {
+        try requireRank(4, "adaptiveAvgPool2d")
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let x = pointer
+        return Tensor.result(shape: [n, c, size.0, size.1], inputs: [self], compute: { out in
+            adaptiveAvgPool2dForward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, input: x, output: out)
+        }, backward: { grad in
+            self.accumulateGrad { d in
+                adaptiveAvgPool2dBackward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, outputGrad: grad.pointer, inputGrad: d)
+            }
+        })
+    }
+
+    /// Mean over H and W: (N, C, H, W) → (N, C).
+    public func globalAvgPool2d() throws -> Tensor {
+        try requireRank(4, "globalAvgPool2d")
+        return try reshaped([shape[0], shape[1], shape[2] * shape[3]]).mean(axes: [2])
+    }
+
+    // MARK: Normalization
+
+    /// torch.nn.functional.batch_norm on (N, C, …). In training mode the running statistics are updated in place.
+    public func batchNorm(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor, training: Bool,
+                          momentum: Float = 0.1, epsilon: Float = 1e-5) throws -> Tensor {
+        guard rank >= 2, runningMean.shape == [shape[1]], runningVar.shape == [shape[1]],
+              weight.map({ $0.shape == [shape[1]] }) ?? true, bias.map({ $0.shape == [shape[1]] }) ?? true else {
+            throw TensorError.shapeMismatch(op: "batchNorm", shapes: [shape, runningMean.shape])
+        }
+        let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
+        let x = pointer, w = weight?.pointer, b = bias?.pointer
+        let mean = Tensor(uninitializedShape: [c]), invStd = Tensor(uninitializedShape: [c])
+        let inputs = [self] + [weight, bias].compactMap { $0 }
+        return Tensor.result(shape: shape, inputs: inputs, compute: { out in
+            if training {
+                batchNormTrainForward(batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
+                                      momentum: momentum, runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+                                      output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
+            } else {
+                batchNormEvalForward(batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
+                                     runningMean: runningMean.pointer, runningVar: runningVar.pointer, output: out)
+                for i in 0..<c { mean.pointer[i] = runningMean.pointer[i]; invStd.pointer[i] = 1 / (runningVar.pointer[i] + epsilon).squareRoot() }
+            }
+        }, backward: { grad in
+            batchNormBackward(batch: n, channels: c, spatial: spatial, training: training, input: x, weight: w,
+                              mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
+                              inputGrad: self.requiresGrad ? self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+        })
+    }
+
+    /// torch.nn.functional.layer_norm over the last axis.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) throws -> Tensor {
+        let dim = shape.last ?? 0
+        guard dim > 0, weight.map({ $0.shape == [dim] }) ?? true, bias.map({ $0.shape == [dim] }) ?? true else {
+            throw TensorError.shapeMismatch(op: "layerNorm", shapes: [shape] + [weight, bias].compactMap { $0?.shape })
+        }
+        let rows = count / dim, x = pointer, w = weight?.pointer, b = bias?.pointer
+        let save = Tensor.needsGraph(self, weight ?? self, bias ?? self)
+        let mean = save ? Tensor(uninitializedShape: [rows]) : nil, invStd = save ? Tensor(uninitializedShape: [rows]) : nil
+        return Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
+            layerNormForward(rows: rows, dim: dim, input: x, weight: w, bias: b, epsilon: epsilon, output: out,
+                             savedMean: mean?.pointer, savedInvStd: invStd?.pointer)
+        }, backward: { grad in
+            layerNormBackward(rows: rows, dim: dim, input: x, weight: w, mean: mean!.pointer, invStd: invStd!.pointer,
+                              outputGrad: grad.pointer, inputGrad: self.requiresGrad ? self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+        })
+    }
+
+    /// torch.nn.functional.group_norm on (N, C, …).
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) throws -> Tensor {
+        guard rank >= 2, groups > 0, shape[1] % groups == 0, weight.map({ $0.shape == [shape[1]] }) ?? true,
+              bias.map({ $0.shape == [shape[1]] }) ?? true else {
+            throw TensorError.invalidArgument(op: "groupNorm", reason: "shape \(shape) with \(groups) groups")
+        }
+        let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
+        let x = pointer, w = weight?.pointer, b = bias?.pointer
+        let mean = Tensor(uninitializedShape: [n * groups]), invStd = Tensor(uninitializedShape: [n * groups])
+        return Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
+            groupNormForward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w, bias: b,
+                             epsilon: epsilon, output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
+        }, backward: { grad in
+            groupNormBackward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w,
+                              mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
+                              inputGrad: self.requiresGrad ? self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+        })
+    }
+
+    // MARK: Softmax
+
+    public func softmax() -> Tensor {
+        let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
+        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
+            softmaxForward(rows: rows, dim: dim, input: x, output: out)
+        }, backward: { _ in })
+        guard let node = out.gradNode else { return out }
+        let y = out.storage
+        out.gradNode = GradNode(inputs: node.inputs) { grad in
+            self.accumulateGrad { d in softmaxBackward(rows: rows, dim: dim, output: y.pointer, outputGrad: grad.pointer, inputGrad: d) }
+        }
+        return out
+    }
+
+    public func logSoftmax() -> Tensor {
+        let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
+        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
+            logSoftmaxForward(rows: rows, dim: dim, input: x, output: out)
+        }, backward: { _ in })
+        guard let node = out.gradNode else { return out }
+        let y = out.storage
+        out.gradNode = GradNode(inputs: node.inputs) { grad in
+            self.accumulateGrad { d in logSoftmaxBackward(rows: rows, dim: dim, output: y.pointer, outputGrad: grad.pointer, inputGrad: d) }
+        }
+        return out
+    }
+
+    // MARK: Regularisation
+
+    /// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1−p).
+    public func dropout(_ p: Float, training: Bool, using rng: inout RandomGenerator) throws -> Tensor {
+        guard training && p > 0 else { return self }
+        guard p < 1 else { return try self * Tensor(zeros: shape) }
+        let mask = Tensor(uninitializedShape: shape)
+        for i in 0..<count { mask.pointer[i] = rng.uniform() < p ? 0 : 1 / (1 - p) }
+        return try self * mask
+    }
+
+    /// Stochastic depth: drops whole samples (axis 0) of a residual branch with probability p.
+    public func dropPath(_ p: Float, training: Bool, using rng: inout RandomGenerator) throws -> Tensor {
+        guard training && p > 0, rank >= 1 else { return self }
+        let mask = Tensor(uninitializedShape: [shape[0]] + [Int](repeating: 1, count: rank - 1))
+        for i in 0..<shape[0] { mask.pointer[i] = rng.uniform() < p ? 0 : 1 / (1 - p) }
+        return try self * mask
+    }
+
+    // MARK: Losses
+
+    /// Mean cross-entropy of logits (N, C) against soft targets (N, C) (rows sum to 1).
+    public func crossEntropy(softTargets: Tensor) throws -> Tensor {
+        guard rank == 2, softTargets.shape == shape else { throw TensorError.shapeMismatch(op: "crossEntropy", shapes: [shape, softTargets.shape]) }
+        return try -((logSoftmax() * softTargets).sum() * (1 / Float(shape[0])))
+    }
+
+    /// Mean cross-entropy against class indices, with optional label smoothing (torch semantics).
+    public func crossEntropy(labels: [Int], labelSmoothing: Float = 0) throws -> Tensor {
+        guard rank == 2, labels.count == shape[0] else {
+            throw TensorError.shapeMismatch(op: "crossEntropy", shapes: [shape, [labels.count]])
+        }
+        let classes = shape[1]
+        if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
+            throw TensorError.invalidArgument(op: "crossEntropy", reason: "label \(bad) is outside 0..<\(classes)")
+        }
+        let targets = Tensor(repeating: labelSmoothing / Float(classes), shape: shape)
+        for (row, label) in labels.enumerated() { targets.pointer[row * classes + label] += 1 - labelSmoothing }
+        return try crossEntropy(softTargets: targets)
+    }
+}
+
+/// Owns an Int32 buffer captured by a backward closure (max-pool argmax).
+final class IndexBuffer {
+    let pointer: UnsafeMutablePointer<Int32>
+    init(_ pointer: UnsafeMutablePointer<Int32>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
+}
+
+@inline(__always)
+func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+    guard count > 0 else { return body(nil) }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { scratch.deallocate() }
+    return body(scratch)
+}

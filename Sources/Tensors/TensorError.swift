@@ -1,0 +1,40 @@
+/// Errors from tensor ops; each names the op and the shapes or values at fault.
+public enum TensorError: Error, CustomStringConvertible, Equatable {
+    case shapeMismatch(op: String, shapes: [[Int]])
+    case scalarCountMismatch(shape: [Int], count: Int)
+    case invalidAxis(op: String, axis: Int, rank: Int)
+    case invalidArgument(op: String, reason: String)
+    case backwardOfNonScalar(shape: [Int])
+    case noGradient
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(op, shapes):
+            return "\(op): incompatible shapes \(shapes.map { "\($0)" }.joined(separator: " and "))"
+        case let .scalarCountMismatch(shape, count):
+            return "tensor of shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)"
+        case let .invalidAxis(op, axis, rank):
+            return "\(op): axis \(axis) is out of range for a tensor of rank \(rank)"
+        case let .invalidArgument(op, reason):
+            return "\(op): \(reason)"
+        case let .backwardOfNonScalar(shape):
+            return "backward() needs a scalar loss or an explicit gradient; the tensor has shape \(shape)"
+        case .noGradient:
+            return "backward(): the tensor does not require gradients (no input requires them, or it was computed without grad)"
+        }
+    }
+}
+
+/// Resolves a possibly negative axis, throwing when it is out of range.
+func normalizedAxis(_ axis: Int, rank: Int, op: String) throws -> Int {
+    let a = axis < 0 ? axis + rank : axis
+    guard a >= 0 && a < rank else { throw TensorError.invalidAxis(op: op, axis: axis, rank: rank) }
+    return a
+}
+
+func contiguousStrides(_ shape: [Int]) -> [Int] {
+    var strides = [Int](repeating: 1, count: shape.count)
+    var acc = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) { strides[i] = acc; acc *= shape[i] }
+    return strides
+}

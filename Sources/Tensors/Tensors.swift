@@ -1,1 +1,0 @@
-// Tensors: Float32 tensors with reverse-mode autograd.

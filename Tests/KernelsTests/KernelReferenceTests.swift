@@ -1,0 +1,70 @@
+import XCTest
+@testable import Kernels
+
+/// Fast kernels against their plain reference versions.
+final class KernelReferenceTests: XCTestCase {
+    func random(_ count: Int, seed: Int) -> [Float] {
+        var state = UInt64(seed) &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+        }
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-4, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, tolerance, "\(message): max relative difference \(worst)", file: file, line: line)
+    }
+
+    func testGemmAgreesWithReferenceForAllTransposes() {
+        let (m, n, k) = (7, 5, 9)
+        let a = random(m * k, seed: 1), b = random(k * n, seed: 2)
+        for ta in [false, true] {
+            for tb in [false, true] {
+                var fast = [Float](repeating: 0, count: m * n), slow = fast
+                gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &fast)
+                gemmReference(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &slow)
+                assertClose(fast, slow, "gemm ta=\(ta) tb=\(tb)")
+            }
+        }
+    }
+
+    func testConvolutionPathsAgreeWithReference() {
+        let cases: [Conv2dGeometry] = [
+            Conv2dGeometry(batch: 2, inChannels: 8, height: 11, width: 13, outChannels: 6, kernel: (3, 3), padding: (1, 1, 1, 1)),
+            Conv2dGeometry(batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 4, kernel: (3, 3), stride: (2, 2), padding: (0, 0, 1, 1), groups: 2),
+            Conv2dGeometry(batch: 2, inChannels: 5, height: 6, width: 7, outChannels: 3, kernel: (1, 1)),
+            Conv2dGeometry(batch: 1, inChannels: 4, height: 12, width: 10, outChannels: 4, kernel: (3, 3), padding: (2, 2, 2, 2), dilation: (2, 2), groups: 4),
+            Conv2dGeometry(batch: 2, inChannels: 16, height: 19, width: 21, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 16),
+            Conv2dGeometry(batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2), padding: (1, 1, 2, 2), groups: 8),
+            Conv2dGeometry(batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
+        ]
+        for g in cases {
+            let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
+            let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
+            let bias = random(g.outChannels, seed: 5)
+            let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+            var fast = [Float](repeating: .nan, count: outCount), slow = fast
+            var scratch = [Float](repeating: 0, count: max(1, g.scratchCount))
+            conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast, scratch: &scratch)
+            conv2dReference(g, input: input, weight: weight, bias: bias, output: &slow)
+            assertClose(fast, slow, "conv \(g)")
+        }
+    }
+
+    func testFusedAttentionAgreesWithReference() {
+        let g = AttentionGeometry(batch: 4, heads: 3, queries: 7, keys: 9, headDim: 5, valueDim: 6)
+        let q = random(4 * 3 * 7 * 5, seed: 6), k = random(4 * 3 * 9 * 5, seed: 7), v = random(4 * 3 * 9 * 6, seed: 8)
+        let bias = random(3 * 7 * 9, seed: 9), mask = random(2 * 7 * 9, seed: 10)
+        var fast = [Float](repeating: 0, count: 4 * 3 * 7 * 6), slow = fast
+        bias.withUnsafeBufferPointer { b in
+            mask.withUnsafeBufferPointer { m in
+                let terms = [AttentionBias(values: b.baseAddress!, heads: 3), AttentionBias(values: m.baseAddress!, period: 2, heads: 1)]
+                attentionForward(g, q: q, k: k, v: v, biases: terms, output: &fast, probabilities: nil)
+                attentionReference(g, q: q, k: k, v: v, biases: terms, output: &slow)
+            }
+        }
+        assertClose(fast, slow, "attention")
+    }
+}

@@ -1,0 +1,79 @@
+import XCTest
+import Kernels
+@testable import Tensors
+
+final class ElementwiseTests: XCTestCase {
+    func testBroadcastingValues() throws {
+        let a = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = try Tensor(shape: [3], scalars: [10, 20, 30])
+        XCTAssertEqual(try (a + b).scalars, [11, 22, 33, 14, 25, 36])
+        let column = try Tensor(shape: [2, 1], scalars: [2, 4])
+        XCTAssertEqual(try (a / column).scalars, [0.5, 1, 1.5, 1, 1.25, 1.5])
+        XCTAssertEqual(try (a - b).shape, [2, 3])
+    }
+
+    func testMismatchedShapesThrowNamingBoth() {
+        let a = Tensor(zeros: [2, 3]), b = Tensor(zeros: [4])
+        XCTAssertThrowsError(try a + b) { error in
+            XCTAssertEqual(error as? TensorError, .shapeMismatch(op: "add", shapes: [[2, 3], [4]]))
+            XCTAssertTrue("\(error)".contains("[2, 3]") && "\(error)".contains("[4]"))
+        }
+    }
+
+    func testBinaryGradientsWithBroadcasting() throws {
+        let shapes: [([Int], [Int])] = [([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1], [2, 2])]
+        for (sa, sb) in shapes {
+            try checkGradients([randomTensor(sa, seed: 1), randomTensor(sb, seed: 2)]) { try $0[0] + $0[1] }
+            try checkGradients([randomTensor(sa, seed: 1), randomTensor(sb, seed: 2)]) { try $0[0] - $0[1] }
+            try checkGradients([randomTensor(sa, seed: 1), randomTensor(sb, seed: 2)]) { try $0[0] * $0[1] }
+            try checkGradients([randomTensor(sa, seed: 1), awayFromZero(sb, seed: 2, low: 0.5)]) { try $0[0] / $0[1] }
+        }
+    }
+
+    func testPointwiseGradients() throws {
+        try checkGradients([randomTensor([3, 5], seed: 3)]) { $0[0].affine(scale: 2.5, shift: -1) }
+        try checkGradients([randomTensor([3, 5], seed: 3)]) { $0[0].exp() }
+        try checkGradients([awayFromZero([3, 5], seed: 4, low: 0.5).pow(2).sqrt()]) { $0[0].log() }
+        try checkGradients([awayFromZero([3, 5], seed: 4, low: 0.5).pow(2)]) { $0[0].sqrt() }
+        try checkGradients([awayFromZero([3, 5], seed: 4, low: 0.5).pow(2)]) { $0[0].pow(1.5) }
+        try checkGradients([randomTensor([3, 5], seed: 3)]) { $0[0].squared() }
+    }
+
+    func testEveryActivationGradient() throws {
+        for activation in Activation.allCases {
+            // Kinks sit at 0, ±3 and 6: sample between them.
+            let x = awayFromZero([4, 6], seed: 5, low: 0.2, high: 2.8)
+            try checkGradients([x], epsilon: 1e-2) { $0[0].activation(activation) }
+        }
+    }
+
+    func testActivationKnownValues() {
+        // Closed forms: Φ(1) = 0.8413447, σ(1) = 0.7310586, tanh(1) = 0.7615942.
+        XCTAssertEqual(Activation.gelu.apply(1), 0.8413447, accuracy: 1e-6)
+        XCTAssertEqual(Activation.geluTanh.apply(1), 0.8411920, accuracy: 1e-6)
+        XCTAssertEqual(Activation.silu.apply(1), 0.7310586, accuracy: 1e-6)
+        XCTAssertEqual(Activation.sigmoid.apply(0), 0.5)
+        XCTAssertEqual(Activation.hardSwish.apply(1), 4.0 / 6, accuracy: 1e-7)
+        XCTAssertEqual(Activation.hardSwish.apply(-4), 0)
+        XCTAssertEqual(Activation.hardSigmoid.apply(1.5), 0.75)
+        XCTAssertEqual(Activation.relu6.apply(7), 6)
+        XCTAssertEqual(Activation.relu.apply(-1), 0)
+        XCTAssertEqual(Activation.tanh.apply(1), 0.7615942, accuracy: 1e-6)
+    }
+
+    func testNoGradModeRecordsNothing() throws {
+        let w = randomTensor([3, 3], seed: 6)
+        w.requiresGrad = true
+        let y = try withoutGrad { try (w * w).sum() }
+        XCTAssertFalse(y.requiresGrad)
+        XCTAssertNil(y.gradNode)
+        XCTAssertThrowsError(try y.backward())
+    }
+
+    func testGradientAccumulatesOverSharedUse() throws {
+        let x = try Tensor(shape: [2], scalars: [1, 2], requiresGrad: true)
+        let y = try (x * x + x).sum()   // d/dx = 2x + 1
+        try y.backward()
+        XCTAssertEqual(x.grad?.scalars, [3, 5])
+    }
+}
