@@ -2,8 +2,8 @@
 import PackageDescription
 
 // AVX2 + FMA code generation for the SIMD kernels (every x86-64 machine this project targets has them).
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "x86-64-v3"], .when(configuration: .release))]
-let cFast: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3"])]
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+let cFast: [CSetting] = [.unsafeFlags(["-O3", "-march=haswell"])]
 
 let package = Package(
     name: "zoo",

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+/// `zoo bench kernels`: GFLOP/s of the kernels models spend their time in, next to the machine's SGEMM rate.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure speed: `zoo bench kernels` for the kernel layer.")
+
+    @Argument(help: "What to measure: kernels.")
+    var target: String
+
+    @Option(help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed iterations after warm-up.")
+    var iterations: Int = 20
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard target == "kernels" else { throw ValidationError("unknown bench target '\(target)'; expected 'kernels'") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        Threads.set(threads ?? Threads.count)
+        let rows = KernelBenchmarks(iterations: iterations).run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print("threads: \(Threads.count)")
+            for row in rows {
+                let share = row.percentOfGemm.map { String(format: "  (%.0f%% of SGEMM at the same shape)", $0) } ?? ""
+                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %8.3f ms  %7.1f GFLOP/s", row.milliseconds, row.gflops) + share)
+            }
+        }
+    }
+}
+
+struct KernelBenchmarkRow: Codable {
+    var name: String
+    var milliseconds: Double
+    var gflops: Double
+    var percentOfGemm: Double?
+}
+
+struct KernelBenchmarks {
+    var iterations: Int
+
+    private func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        for i in 0..<count { p[i] = Float((i * 7919) % 1000) / 1000 - 0.5 }
+        return p
+    }
+
+    private func row(_ name: String, flops: Double, _ body: () -> Void) -> KernelBenchmarkRow {
+        let t = TimingSummary.measure(iterations: iterations, body)
+        return KernelBenchmarkRow(name: name, milliseconds: t.medianMilliseconds, gflops: flops / t.medianMilliseconds / 1e6)
+    }
+
+    private func gemmRow(_ name: String, m: Int, n: Int, k: Int) -> KernelBenchmarkRow {
+        let a = buffer(m * k), b = buffer(k * n), c = buffer(m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        return row(name, flops: 2.0 * Double(m * n * k)) { gemm(m: m, n: n, k: k, a: a, b: b, c: c) }
+    }
+
+    private func convRow(_ name: String, _ g: Conv2dGeometry) -> KernelBenchmarkRow {
+        let x = buffer(g.batch * g.inChannels * g.height * g.width)
+        let w = buffer(g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth)
+        let y = buffer(g.batch * g.outChannels * g.outHeight * g.outWidth), scratch = buffer(max(1, g.scratchCount))
+        defer { x.deallocate(); w.deallocate(); y.deallocate(); scratch.deallocate() }
+        return row(name, flops: g.flops) { conv2dForward(g, input: x, weight: w, bias: nil, output: y, scratch: scratch) }
+    }
+
+    func run() -> [KernelBenchmarkRow] {
+        var rows: [KernelBenchmarkRow] = []
+        rows.append(gemmRow("sgemm 1024×1024×1024", m: 1024, n: 1024, k: 1024))
+        // ResNet-50 stage-1 3×3 conv: its GEMM is 64 × 3136 × 576.
+        let resnet = Conv2dGeometry(batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
+        let sameShape = gemmRow("sgemm 64×3136×576 (that conv's GEMM)", m: 64, n: 3136, k: 576)
+        rows.append(sameShape)
+        var conv = convRow("conv 3×3 64→64 @56×56 (im2col + GEMM)", resnet)
+        conv.percentOfGemm = 100 * conv.gflops / sameShape.gflops
+        rows.append(conv)
+        rows.append(convRow("conv 1×1 256→64 @56×56", Conv2dGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 64, kernel: (1, 1))))
+        rows.append(convRow("depthwise 3×3 96ch @112×112", Conv2dGeometry(batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 96)))
+        rows.append(convRow("depthwise 3×3 s2 96ch @112×112", Conv2dGeometry(batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3), stride: (2, 2), padding: (0, 0, 1, 1), groups: 96)))
+        // ViT-S/16 attention core: 6 heads, 197 tokens, 64 dims per head.
+        let g = AttentionGeometry(batch: 1, heads: 6, queries: 197, keys: 197, headDim: 64)
+        let q = buffer(6 * 197 * 64), k = buffer(6 * 197 * 64), v = buffer(6 * 197 * 64), o = buffer(6 * 197 * 64)
+        defer { q.deallocate(); k.deallocate(); v.deallocate(); o.deallocate() }
+        rows.append(row("attention ViT-S (6 heads × 197 × 64)", flops: g.flops) {
+            attentionForward(g, q: q, k: k, v: v, output: o, probabilities: nil)
+        })
+        return rows
+    }
+}
