@@ -1,0 +1,47 @@
+import NN
+import Tensors
+
+/// What every model of the zoo offers, as timm's models do.
+public protocol ImageClassifier: Module {
+    /// Classes of the head (0 when the head is removed).
+    var numClasses: Int { get }
+    /// Width of the features the head reads.
+    var numFeatures: Int { get }
+    /// The last feature map (B, C, H, W) or the token sequence (B, N, C), before pooling.
+    func forwardFeatures(_ input: Tensor) throws -> Tensor
+    /// Pooling and classifier; `preLogits` stops after pooling.
+    func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor
+}
+
+extension ImageClassifier {
+    /// Logits (B, numClasses) for images (B, 3, H, W).
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try forwardHead(forwardFeatures(input), preLogits: false)
+    }
+
+    /// Pooled features (B, numFeatures).
+    public func features(_ input: Tensor) throws -> Tensor {
+        try forwardHead(forwardFeatures(input), preLogits: true)
+    }
+}
+
+/// Errors in building a model from a name and arguments.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case unknownModel(name: String, suggestions: [String])
+    case unknownArgument(model: String, argument: String, accepted: [String])
+    case invalidArgument(model: String, argument: String, reason: String)
+    case unsupportedInput(model: String, shape: [Int], reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownModel(name, suggestions):
+            return "unknown model '\(name)'" + (suggestions.isEmpty ? "" : "; did you mean \(suggestions.map { "'\($0)'" }.joined(separator: ", "))?")
+        case let .unknownArgument(model, argument, accepted):
+            return "\(model): unknown argument '\(argument)' (accepted: \(accepted.sorted().joined(separator: ", ")))"
+        case let .invalidArgument(model, argument, reason):
+            return "\(model): argument '\(argument)' \(reason)"
+        case let .unsupportedInput(model, shape, reason):
+            return "\(model): input of shape \(shape) \(reason)"
+        }
+    }
+}

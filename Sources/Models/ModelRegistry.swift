@@ -1,0 +1,84 @@
+/// One model of the zoo under its timm name.
+public struct ModelEntry: Sendable {
+    public let name: String
+    public let family: String
+    /// timm's default pretrained configuration (preprocessing the weights expect).
+    public let pretrained: PretrainedConfig
+    /// timm's parameter count and forward FLOPs (multiply-adds × 2) at the default input size.
+    public let parameterCount: Int
+    public let gflops: Double
+    /// The constructor arguments that make this preset (e.g. resnet50: layers 3, 4, 6, 3 with bottlenecks).
+    public let defaults: ModelArguments
+    /// Arguments a user may pass (timm's keyword names).
+    public let accepted: Set<String>
+    let build: @Sendable (ModelArguments) throws -> any ImageClassifier
+
+    public init(name: String, family: String, pretrained: PretrainedConfig, parameterCount: Int, gflops: Double,
+                defaults: ModelArguments, accepted: Set<String>,
+                build: @escaping @Sendable (ModelArguments) throws -> any ImageClassifier) {
+        self.name = name; self.family = family; self.pretrained = pretrained
+        self.parameterCount = parameterCount; self.gflops = gflops
+        self.defaults = defaults; self.accepted = accepted.union(["num_classes"]); self.build = build
+    }
+
+    /// Builds the model; `arguments` override the preset, as keyword arguments to timm.create_model do.
+    public func create(_ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
+        for key in arguments.values.keys.sorted() where !accepted.contains(key) {
+            throw ModelError.unknownArgument(model: name, argument: key, accepted: Array(accepted))
+        }
+        var merged = arguments.merged(over: defaults)
+        merged.model = name
+        return try build(merged)
+    }
+}
+
+/// Every model of the zoo by timm name.
+public enum ModelRegistry {
+    public static let entries: [ModelEntry] = ResNetFamily.entries
+
+    public static var names: [String] { entries.map(\.name) }
+
+    public static func entry(named name: String) throws -> ModelEntry {
+        if let entry = entries.first(where: { $0.name == name }) { return entry }
+        throw ModelError.unknownModel(name: name, suggestions: nearestNames(to: name))
+    }
+
+    public static func create(_ name: String, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
+        try entry(named: name).create(arguments)
+    }
+
+    /// Up to three registered names closest to `name` by edit distance (or containing it).
+    public static func nearestNames(to name: String, limit: Int = 3) -> [String] {
+        let query = name.lowercased()
+        let scored = names.map { candidate -> (String, Int) in
+            let distance = editDistance(query, candidate)
+            return (candidate, candidate.contains(query) ? min(distance, 1) : distance)
+        }
+        let threshold = max(3, query.count / 3)
+        return scored.filter { $0.1 <= threshold }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(limit).map(\.0)
+    }
+}
+
+/// Levenshtein distance.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var previous = Array(0...b.count), current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}
+
+/// timm's make_divisible: round to a multiple of `divisor`, never below 90 % of the value.
+public func makeDivisible(_ value: Double, divisor: Int = 8, minValue: Int? = nil, roundLimit: Double = 0.9) -> Int {
+    let minimum = minValue ?? divisor
+    var result = max(minimum, Int(value + Double(divisor) / 2) / divisor * divisor)
+    if Double(result) < roundLimit * value { result += divisor }
+    return result
+}

@@ -1,1 +1,0 @@
-// Models: see ../shared/DESIGN.md. Filled in by its issue.

@@ -1,0 +1,161 @@
+// ResNet and SE-ResNet.
+//
+// "Deep Residual Learning for Image Recognition", He et al., 2015 — arXiv:1512.03385
+// "Squeeze-and-Excitation Networks", Hu et al., 2017 — arXiv:1709.01507
+// Layout and names follow timm's `resnet.py`: stem `conv1/bn1` + max pool, stages `layer1…4` of
+// BasicBlocks or Bottlenecks with the stride in the 3×3 conv, `downsample.0/1`, optional `se.fc1/fc2`,
+// global average pool and `fc`.
+
+import Kernels
+import NN
+import Tensors
+
+public struct ResNetConfig: Equatable, Sendable {
+    public enum BlockKind: String, Sendable { case basic, bottleneck }
+    public var block: BlockKind = .bottleneck
+    public var layers: [Int] = [3, 4, 6, 3]
+    public var channels: [Int] = [64, 128, 256, 512]
+    public var stemWidth = 64
+    public var squeezeExcite = false
+    public var numClasses = 1000
+    public var dropPathRate: Float = 0
+
+    var expansion: Int { block == .basic ? 1 : 4 }
+
+    init(_ arguments: ModelArguments) throws {
+        block = try arguments.string("block", default: "bottleneck") == "basic" ? .basic : .bottleneck
+        layers = try arguments.ints("layers", default: layers)
+        channels = try arguments.ints("channels", default: channels)
+        stemWidth = try arguments.int("stem_width", default: stemWidth)
+        squeezeExcite = try arguments.bool("se", default: false)
+        numClasses = try arguments.int("num_classes", default: numClasses)
+        dropPathRate = try arguments.float("drop_path_rate", default: 0)
+        guard layers.count == 4, channels.count == 4, layers.allSatisfy({ $0 >= 1 }) else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "layers/channels", reason: "must list 4 stages")
+        }
+    }
+}
+
+/// BasicBlock (two 3×3 convs) or Bottleneck (1×1 → 3×3 → 1×1 ×4), each with an identity or projection shortcut.
+final class ResNetBlock: Module, Layer {
+    let convs: [Conv2d], norms: [BatchNorm2d]
+    let se: SqueezeExcite?
+    let downsample: (conv: Conv2d, norm: BatchNorm2d)?
+    let dropPath: DropPath
+
+    init(kind: ResNetConfig.BlockKind, inChannels: Int, planes: Int, stride: Int, squeezeExcite: Bool, dropPath: Float) {
+        let out = planes * (kind == .basic ? 1 : 4)
+        switch kind {
+        case .basic:
+            convs = [Conv2d(inChannels, planes, kernel: 3, stride: stride, bias: false), Conv2d(planes, planes, kernel: 3, bias: false)]
+        case .bottleneck:
+            convs = [Conv2d(inChannels, planes, kernel: 1, bias: false), Conv2d(planes, planes, kernel: 3, stride: stride, bias: false),
+                     Conv2d(planes, out, kernel: 1, bias: false)]
+        }
+        norms = convs.map { BatchNorm2d($0.outChannels) }
+        se = squeezeExcite ? SqueezeExcite(channels: out, reducedChannels: makeDivisible(Double(out) / 16)) : nil
+        downsample = stride != 1 || inChannels != out
+            ? (Conv2d(inChannels, out, kernel: 1, stride: stride, padding: .symmetric(0), bias: false), BatchNorm2d(out)) : nil
+        self.dropPath = DropPath(dropPath)
+        super.init()
+        for (i, (conv, norm)) in zip(convs, norms).enumerated() { register("conv\(i + 1)", conv); register("bn\(i + 1)", norm) }
+        if let se { register("se", se) }
+        if let downsample { register("downsample", Sequential([downsample.conv, downsample.norm])) }
+        // Zero-init the last BN gamma, as timm does, so fresh residual blocks start as identities.
+        norms.last?.weight.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        var x = input
+        for (i, (conv, norm)) in zip(convs, norms).enumerated() {
+            x = try norm.fused(after: conv, activation: i == convs.count - 1 ? .identity : .relu, x)
+        }
+        if let se { x = try se(x) }
+        let shortcut = try downsample.map { try $0.norm.fused(after: $0.conv, activation: .identity, input) } ?? input
+        return try (dropPath(x) + shortcut).relu()
+    }
+}
+
+public final class ResNet: Module, ImageClassifier {
+    public let config: ResNetConfig
+    let conv1: Conv2d, bn1: BatchNorm2d
+    let stages: [ModuleList<ResNetBlock>]
+    public let fc: Linear?
+
+    public init(_ config: ResNetConfig) {
+        self.config = config
+        let inplanes = 64  // timm keeps the plain 7×7 stem at 64 channels; stem_width matters only for deep stems
+        conv1 = Conv2d(3, inplanes, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
+        bn1 = BatchNorm2d(inplanes)
+        var stages: [ModuleList<ResNetBlock>] = []
+        var inChannels = inplanes
+        let totalBlocks = config.layers.reduce(0, +)
+        var blockIndex = 0
+        for (stage, (depth, planes)) in zip(config.layers, config.channels).enumerated() {
+            var blocks: [ResNetBlock] = []
+            for i in 0..<depth {
+                let rate = config.dropPathRate * Float(blockIndex) / Float(max(totalBlocks - 1, 1))
+                blocks.append(ResNetBlock(kind: config.block, inChannels: inChannels, planes: planes,
+                                          stride: i == 0 && stage > 0 ? 2 : 1, squeezeExcite: config.squeezeExcite, dropPath: rate))
+                inChannels = planes * config.expansion
+                blockIndex += 1
+            }
+            stages.append(ModuleList(blocks))
+        }
+        self.stages = stages
+        fc = config.numClasses > 0 ? Linear(inChannels, config.numClasses) : nil
+        super.init()
+        register("conv1", conv1); register("bn1", bn1)
+        for (i, stage) in stages.enumerated() { register("layer\(i + 1)", stage) }
+        if let fc { register("fc", fc) }
+        for (_, conv) in namedConvs() { conv.weight.withUnsafeMutableBufferPointer { $0.update(from: Initialization.kaimingNormalFanOut(conv.weight.shape).scalars) } }
+    }
+
+    private func namedConvs() -> [(String, Conv2d)] {
+        func walk(_ m: Module, _ prefix: String) -> [(String, Conv2d)] {
+            (m as? Conv2d).map { [(prefix, $0)] } ?? m.children.flatMap { walk($0.module, prefix + "." + $0.name) }
+        }
+        return walk(self, "")
+    }
+
+    public var numClasses: Int { fc?.outFeatures ?? 0 }
+    public var numFeatures: Int { config.channels[3] * config.expansion }
+
+    public func forwardFeatures(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == 3 else {
+            throw ModelError.unsupportedInput(model: "resnet", shape: input.shape, reason: "must be (B, 3, H, W)")
+        }
+        var x = try bn1.fused(after: conv1, activation: .relu, input)
+        x = try x.maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+        for stage in stages { for block in stage.items { x = try block(x) } }
+        return x
+    }
+
+    public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+        let pooled = try features.globalAvgPool2d()
+        guard !preLogits, let fc else { return pooled }
+        return try fc(pooled)
+    }
+}
+
+public enum ResNetFamily {
+    static let accepted: Set<String> = ["layers", "channels", "stem_width", "drop_path_rate"]
+
+    static func entry(_ name: String, block: String, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,
+                      parameters: Int, gflops: Double) -> ModelEntry {
+        ModelEntry(name: name, family: se ? "seresnet" : "resnet", pretrained: pretrained, parameterCount: parameters,
+                   gflops: gflops, defaults: ["block": .string(block), "layers": .list(layers.map { .int($0) }), "se": .bool(se)],
+                   accepted: accepted) { try ResNet(ResNetConfig($0)) }
+    }
+
+    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    public static let entries: [ModelEntry] = [
+        entry("resnet18", block: "basic", layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 11_689_512, gflops: 3.628),
+        entry("resnet34", block: "basic", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 21_797_672, gflops: 7.328),
+        entry("resnet50", block: "bottleneck", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 25_557_032, gflops: 8.178),
+        entry("resnet101", block: "bottleneck", layers: [3, 4, 23, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95), parameters: 44_549_160, gflops: 15.603),
+        entry("resnet152", block: "bottleneck", layers: [3, 8, 36, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95), parameters: 60_192_808, gflops: 23.027),
+        entry("seresnet50", block: "bottleneck", layers: [3, 4, 6, 3], se: true, pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 28_088_024, gflops: 8.183),
+        entry("seresnet101", block: "bottleneck", layers: [3, 4, 23, 3], se: true, pretrained: .init(tag: "untrained", cropPct: 0.875), parameters: 49_326_872, gflops: 15.612),
+    ]
+}

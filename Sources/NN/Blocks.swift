@@ -1,0 +1,83 @@
+import Kernels
+import Tensors
+
+/// timm PatchEmbed: a strided conv `proj` turning (B, 3, H, W) into tokens (B, H/p · W/p, C).
+public final class PatchEmbed: Module, Layer {
+    public let proj: Conv2d
+    public let patchSize: Int
+    public let norm: LayerNorm?
+
+    public init(patchSize: Int, inChannels: Int = 3, embedDim: Int, norm: Bool = false, normEpsilon: Float = 1e-5) {
+        proj = Conv2d(inChannels, embedDim, kernel: patchSize, stride: patchSize, padding: .symmetric(0))
+        self.patchSize = patchSize
+        self.norm = norm ? LayerNorm(embedDim, epsilon: normEpsilon) : nil
+        super.init()
+        register("proj", proj)
+        if let n = self.norm { register("norm", n) }
+    }
+
+    /// Tokens (B, N, C) in row-major patch order.
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[2] % patchSize == 0, input.shape[3] % patchSize == 0 else {
+            throw TensorError.invalidArgument(op: "PatchEmbed", reason: "input \(input.shape) is not divisible into \(patchSize)×\(patchSize) patches")
+        }
+        let x = try proj(input)
+        let tokens = try x.flattened(from: 2).transposed(1, 2)
+        return try norm.map { try $0(tokens) } ?? tokens
+    }
+}
+
+/// Squeeze-and-excitation with 1×1 convs: x · gate(fc2(act(fc1(mean_hw(x))))).
+/// Names vary by family (`se.fc1/fc2` in ResNet, `se.conv_reduce/conv_expand` in EfficientNet).
+public final class SqueezeExcite: Module, Layer {
+    public let reduce: Conv2d, expand: Conv2d
+    public let activation: Activation, gate: Activation
+
+    public init(channels: Int, reducedChannels: Int, activation: Activation = .relu, gate: Activation = .sigmoid,
+                names: (reduce: String, expand: String) = ("fc1", "fc2")) {
+        reduce = Conv2d(channels, reducedChannels, kernel: 1)
+        expand = Conv2d(reducedChannels, channels, kernel: 1)
+        self.activation = activation; self.gate = gate
+        super.init()
+        register(names.reduce, reduce); register(names.expand, expand)
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let pooled = try input.adaptiveAvgPool2d((1, 1))
+        let scale = try expand(reduce(pooled).activation(activation)).activation(gate)
+        return try input * scale
+    }
+}
+
+/// The pre-norm transformer block of timm's VisionTransformer (ViT, MAE encoder and decoder):
+/// x + attn(norm1(x)), then x + mlp(norm2(x)), each branch with optional LayerScale and DropPath.
+public final class TransformerBlock: Module, Layer {
+    public let norm1: LayerNorm, attn: MultiHeadAttention, norm2: LayerNorm, mlp: Mlp
+    public let layerScale1: LayerScale?, layerScale2: LayerScale?
+    public let dropPath: DropPath
+
+    public init(dim: Int, heads: Int, mlpRatio: Float = 4, qkvBias: Bool = true, normEpsilon: Float = 1e-6,
+                layerScaleInit: Float? = nil, dropPath: Float = 0) {
+        norm1 = LayerNorm(dim, epsilon: normEpsilon)
+        attn = MultiHeadAttention(dim: dim, heads: heads, qkvBias: qkvBias)
+        norm2 = LayerNorm(dim, epsilon: normEpsilon)
+        mlp = Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
+        layerScale1 = layerScaleInit.map { LayerScale(dim, initialValue: $0) }
+        layerScale2 = layerScaleInit.map { LayerScale(dim, initialValue: $0) }
+        self.dropPath = DropPath(dropPath)
+        super.init()
+        register("norm1", norm1); register("attn", attn)
+        if let ls = layerScale1 { register("ls1", ls) }
+        register("norm2", norm2); register("mlp", mlp)
+        if let ls = layerScale2 { register("ls2", ls) }
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        var branch = try attn(norm1(input))
+        if let ls = layerScale1 { branch = try ls(branch) }
+        let x = try input + dropPath(branch)
+        branch = try mlp(norm2(x))
+        if let ls = layerScale2 { branch = try ls(branch) }
+        return try x + dropPath(branch)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import Tensors
+
+/// The seeded generator layers draw their initial weights from (set a seed for reproducible training).
+public enum Initialization {
+    nonisolated(unsafe) public static var generator = RandomGenerator(seed: 0)
+
+    /// U(−bound, bound), PyTorch's default for Linear and Conv2d weights (kaiming_uniform with a = √5 → 1/√fan_in).
+    public static func uniform(_ shape: [Int], bound: Float) -> Tensor {
+        Tensor.uniform(shape, low: -bound, high: bound, using: &generator)
+    }
+
+    /// N(0, std²) truncated to ±2 std (timm's trunc_normal_ for transformer weights).
+    public static func truncatedNormal(_ shape: [Int], std: Float) -> Tensor {
+        let t = Tensor(zeros: shape)
+        t.withUnsafeMutableBufferPointer { b in
+            for i in b.indices {
+                var v: Float
+                repeat { v = generator.normal() } while abs(v) > 2
+                b[i] = v * std
+            }
+        }
+        return t
+    }
+
+    /// Kaiming normal with fan_out and ReLU gain (torchvision / timm ResNet convs).
+    public static func kaimingNormalFanOut(_ shape: [Int]) -> Tensor {
+        let fanOut = shape[0] * shape.dropFirst(2).reduce(1, *)
+        return Tensor.normal(shape, std: (2 / Float(max(fanOut, 1))).squareRoot(), using: &generator)
+    }
+}

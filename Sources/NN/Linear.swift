@@ -1,0 +1,23 @@
+import Tensors
+
+/// torch.nn.Linear: y = x·Wᵀ + b over the last axis; weight (out, in).
+public final class Linear: Module, Layer {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        let bound = 1 / Float(max(inFeatures, 1)).squareRoot()
+        weight = Initialization.uniform([outFeatures, inFeatures], bound: bound)
+        self.bias = bias ? Initialization.uniform([outFeatures], bound: bound) : nil
+        super.init()
+        register(parameter: "weight", weight)
+        if let b = self.bias { register(parameter: "bias", b) }
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try input.linear(weight: weight, bias: bias)
+    }
+}

@@ -1,1 +1,0 @@
-// NN: see ../shared/DESIGN.md. Filled in by its issue.

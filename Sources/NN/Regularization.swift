@@ -1,0 +1,34 @@
+import Tensors
+
+/// The generator behind dropout and stochastic depth; checkpoints save and restore it.
+public enum TrainingRandomness {
+    nonisolated(unsafe) public static var generator = RandomGenerator(seed: 1)
+}
+
+/// Stochastic depth on a residual branch (timm DropPath); identity in evaluation mode.
+public final class DropPath: Module, Layer {
+    public let probability: Float
+    public init(_ probability: Float) { self.probability = probability; super.init() }
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try input.dropPath(probability, training: isTraining, using: &TrainingRandomness.generator)
+    }
+}
+
+public final class Dropout: Module, Layer {
+    public let probability: Float
+    public init(_ probability: Float) { self.probability = probability; super.init() }
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try input.dropout(probability, training: isTraining, using: &TrainingRandomness.generator)
+    }
+}
+
+/// timm LayerScale: a learned per-channel gain `gamma` on a residual branch.
+public final class LayerScale: Module, Layer {
+    public let gamma: Tensor
+    public init(_ dim: Int, initialValue: Float = 1e-5) {
+        gamma = Tensor(repeating: initialValue, shape: [dim])
+        super.init()
+        register(parameter: "gamma", gamma)
+    }
+    public func callAsFunction(_ input: Tensor) throws -> Tensor { try input * gamma }
+}
