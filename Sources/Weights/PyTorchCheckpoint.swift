@@ -14,7 +14,7 @@ import ZIPFoundation
 public func loadPyTorchCheckpoint(_ url: URL) throws -> StateDict {
     let file = try MappedFile(url: url)
     switch detectFormat(file.bytes) {
-    case .zip: return try loadZipCheckpoint(url: url, path: file.path)
+    case .zip: return try loadZipCheckpoint(url: url, path: file.path, fileSize: file.bytes.count)
     case .legacyTorch: return try loadLegacyCheckpoint(file)
     case .safetensors, .unknown: throw WeightsError.unrecognizedFormat(path: file.path)
     }
@@ -24,7 +24,7 @@ public func loadPyTorchCheckpoint(_ url: URL) throws -> StateDict {
 public func loadWeights(_ url: URL) throws -> StateDict {
     let file = try MappedFile(url: url)
     switch detectFormat(file.bytes) {
-    case .zip: return try loadZipCheckpoint(url: url, path: file.path)
+    case .zip: return try loadZipCheckpoint(url: url, path: file.path, fileSize: file.bytes.count)
     case .legacyTorch: return try loadLegacyCheckpoint(file)
     case .safetensors: return try parseSafetensors(file.bytes, path: file.path)
     case .unknown: throw WeightsError.unrecognizedFormat(path: file.path)
@@ -35,12 +35,13 @@ enum WeightsFileFormat { case zip, legacyTorch, safetensors, unknown }
 
 func detectFormat(_ bytes: UnsafeRawBufferPointer) -> WeightsFileFormat {
     if bytes.starts(with: [0x50, 0x4b, 0x03, 0x04]) { return .zip }  // "PK\3\4"
-    if bytes.first == 0x80 { return .legacyTorch }  // pickle PROTO opcode
-    // safetensors: a header length that fits the file, then a JSON object.
+    // safetensors: a header length that fits the file, then a JSON object. Checked before the pickle
+    // test because a header length of 128 + 256k also starts with 0x80.
     if bytes.count > 8, bytes[8] == UInt8(ascii: "{") {
         let length = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         if length <= UInt64(bytes.count - 8) { return .safetensors }
     }
+    if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) { return .legacyTorch }  // pickle PROTO 2…5
     return .unknown
 }
 
@@ -49,13 +50,18 @@ func detectFormat(_ bytes: UnsafeRawBufferPointer) -> WeightsFileFormat {
 /// The pickle of a real state dict is a few hundred KB; this only stops a hostile size claim.
 private let maxPickleBytes: UInt64 = 1 << 30
 
-private func loadZipCheckpoint(url: URL, path: String) throws -> StateDict {
+private func loadZipCheckpoint(url: URL, path: String, fileSize: Int) throws -> StateDict {
     let archive: Archive
     do {
         archive = try Archive(url: url, accessMode: .read)
     } catch {
         throw WeightsError.unreadable(path: path, reason: "not a readable zip archive (\(error))")
     }
+    // Index once: Archive's subscript scans the central directory on every lookup.
+    var entries: [String: Entry] = [:]
+    for entry in archive where entries[entry.path] == nil { entries[entry.path] = entry }
+    let reader = ZipEntryReader(archive: archive, path: path, fileSize: fileSize)
+
     // The pickle sits at `<name>/data.pkl` where <name> is whatever the writer chose.
     guard let pickleEntry = archive.first(where: { entry in
         let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
@@ -64,8 +70,8 @@ private func loadZipCheckpoint(url: URL, path: String) throws -> StateDict {
         throw WeightsError.unreadable(path: path, reason: "zip archive has no <name>/data.pkl; not a torch.save file")
     }
     let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
-    if let byteOrderEntry = archive[prefix + "byteorder"] {
-        let byteOrder = String(decoding: try extract(byteOrderEntry, from: archive, path: path), as: UTF8.self)
+    if let byteOrderEntry = entries[prefix + "byteorder"] {
+        let byteOrder = String(decoding: try reader.read(byteOrderEntry, verifyChecksum: true), as: UTF8.self)
         guard byteOrder.trimmingCharacters(in: .whitespacesAndNewlines) == "little" else {
             throw WeightsError.unreadable(path: path, reason: "storages are \(byteOrder)-endian; only little-endian is supported")
         }
@@ -73,30 +79,38 @@ private func loadZipCheckpoint(url: URL, path: String) throws -> StateDict {
     guard pickleEntry.uncompressedSize <= maxPickleBytes else {
         throw WeightsError.malformedPickle(path: path, offset: 0, reason: "data.pkl claims \(pickleEntry.uncompressedSize) bytes")
     }
-    let pickle = try extract(pickleEntry, from: archive, path: path)
+    let pickle = try reader.read(pickleEntry, verifyChecksum: true)
     return try pickle.withUnsafeBytes { pickleBytes in
         let unpickler = RestrictedUnpickler(pickleBytes, path: path)
         let root = try unpickler.load()
-        let entries = try stateDictEntries(root, in: unpickler, path: path)
-        return try materialize(entries, from: unpickler, path: path) { storage, body in
-            guard let entry = archive[prefix + "data/" + storage.key] else {
+        let tensorEntries = try stateDictEntries(root, in: unpickler, path: path)
+        return try materialize(tensorEntries, from: unpickler, path: path) { storage, body in
+            guard let entry = entries[prefix + "data/" + storage.key] else {
                 throw WeightsError.missingStorage(path: path, key: storage.key)
             }
-            let data = try extract(entry, from: archive, path: path)
-            try data.withUnsafeBytes(body)
+            // Storages skip the CRC (as safetensors has none): it would double the load time, and
+            // truncation is still caught by the size checks.
+            try reader.read(entry, verifyChecksum: false).withUnsafeBytes(body)
         }
     }
 }
 
-private func extract(_ entry: Entry, from archive: Archive, path: String) throws -> Data {
-    var data = Data()
-    data.reserveCapacity(Int(min(entry.uncompressedSize, maxPickleBytes)))
-    do {
-        _ = try archive.extract(entry) { chunk in data.append(chunk) }
-    } catch {
-        throw WeightsError.unreadable(path: path, reason: "zip entry \(entry.path): \(error)")
+private struct ZipEntryReader {
+    let archive: Archive
+    let path: String
+    let fileSize: Int
+
+    func read(_ entry: Entry, verifyChecksum: Bool) throws -> Data {
+        var data = Data()
+        // A stored entry is never larger than the file; don't let a forged size reserve more.
+        data.reserveCapacity(Int(min(entry.uncompressedSize, UInt64(fileSize))))
+        do {
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: !verifyChecksum) { chunk in data.append(chunk) }
+        } catch {
+            throw WeightsError.unreadable(path: path, reason: "zip entry \(entry.path): \(error)")
+        }
+        return data
     }
-    return data
 }
 
 // MARK: - Legacy layout

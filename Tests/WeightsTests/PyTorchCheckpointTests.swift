@@ -28,6 +28,15 @@ final class PyTorchCheckpointTests: XCTestCase {
         assertSmallStateDict(try loadPyTorchCheckpoint(fixture("small_zip.pth")))
     }
 
+    func testZipCheckpointWithPickleProtocol4() throws {
+        assertSmallStateDict(try loadPyTorchCheckpoint(fixture("small_zip_protocol4.pth")))
+    }
+
+    func testZipCheckpointMissingAStorage() throws {
+        let url = fixture("missing_storage.pth")
+        XCTAssertThrowsWeightsError(.missingStorage(path: url.path, key: "0"), try loadPyTorchCheckpoint(url))
+    }
+
     func testLegacyCheckpoint() throws {
         assertSmallStateDict(try loadPyTorchCheckpoint(fixture("small_legacy.pth")))
     }
@@ -158,6 +167,13 @@ final class PyTorchCheckpointTests: XCTestCase {
         try saveSafetensors(StateDict([("w", WeightTensor(shape: [1], values: [2]))]), to: safetensors)
         XCTAssertEqual(try loadWeights(safetensors)["w"], WeightTensor(shape: [1], values: [2]))
         XCTAssertThrowsWeightsError(.unrecognizedFormat(path: safetensors.path), try loadPyTorchCheckpoint(safetensors))
+
+        // A header of 128 bytes makes the file start with 0x80, the pickle PROTO opcode.
+        let header = #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        let padded = header + String(repeating: " ", count: 128 - header.utf8.count)
+        let startsLikeAPickle = directory.appendingPathComponent("header128.safetensors")
+        try write(safetensorsBytes(header: padded, data: littleEndianBytes([5])), to: startsLikeAPickle)
+        XCTAssertEqual(try loadWeights(startsLikeAPickle)["w"], WeightTensor(shape: [1], values: [5]))
 
         let zip = directory.appendingPathComponent("zip.safetensors")
         try FileManager.default.copyItem(at: fixture("small_zip.pth"), to: zip)

@@ -37,6 +37,15 @@ def main():
     sd = small_state_dict()
     torch.save(sd, HERE / "small_zip.pth")
     torch.save(sd, HERE / "small_legacy.pth", _use_new_zipfile_serialization=False)
+    # Protocol 4 exercises FRAME, SHORT_BINUNICODE, MEMOIZE and STACK_GLOBAL.
+    torch.save(sd, HERE / "small_zip_protocol4.pth", pickle_protocol=4)
+
+    # The same archive without the storage of "conv.weight" (data/0).
+    with zipfile.ZipFile(HERE / "small_zip.pth") as source, \
+            zipfile.ZipFile(HERE / "missing_storage.pth", "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            if info.filename != "small_zip/data/0":
+                target.writestr(info.filename.replace("small_zip/", "missing_storage/"), source.read(info))
 
     # MAE-style training checkpoint: weights under "model", plus optimizer state and plain values.
     model = collections.OrderedDict(w=torch.tensor([1.0, 2.0]), b=torch.tensor([0.5]))
