@@ -173,6 +173,9 @@ private struct RawEntry: Decodable {
 /// temporary file beside `url` that is renamed over it only once complete.
 /// `metadata` is merged over `dict.metadata` into `__metadata__`.
 public func saveSafetensors(_ dict: StateDict, to url: URL, metadata: [String: String] = [:]) throws {
+    guard !dict.contains("__metadata__") else {
+        throw WeightsError.unwritable(path: url.path, reason: "'__metadata__' is reserved by the format and cannot name a tensor")
+    }
     let header = safetensorsHeaderBytes(for: dict, metadata: dict.metadata.merging(metadata) { _, new in new })
     let path = url.path
     let temporaryPath = url.deletingLastPathComponent()

@@ -82,6 +82,12 @@ final class SafetensorsTests: XCTestCase {
         try saveSafetensors(StateDict([("a", WeightTensor(shape: [1], values: [1]))]), to: url)
         try saveSafetensors(StateDict([("b", WeightTensor(shape: [1], values: [2]))]), to: url)
         XCTAssertEqual(try loadSafetensors(url).keys, ["b"])
+        let reserved = StateDict([("__metadata__", WeightTensor(shape: [1], values: [1]))])
+        XCTAssertThrowsWeightsError(try saveSafetensors(reserved, to: url)) {
+            if case .unwritable(path: url.path, _) = $0 { return true }
+            return false
+        }
+        XCTAssertEqual(try loadSafetensors(url).keys, ["b"], "a refused save leaves the old file")
         let missing = directory.appendingPathComponent("no/such/dir/w.safetensors")
         XCTAssertThrowsWeightsError(try saveSafetensors(StateDict(), to: missing)) {
             if case .unwritable(path: missing.path, _) = $0 { return true }
