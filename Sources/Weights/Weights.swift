@@ -1,1 +1,0 @@
-// Weights: see ../shared/DESIGN.md. Filled in by its issue.
