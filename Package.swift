@@ -34,14 +34,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"], swiftSettings: fast),
+        // Fixture locations and parity assertions shared by the test targets.
+        .target(name: "ZooTestSupport", dependencies: ["Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
-        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
+        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,42 @@
+import Foundation
+import NN
+import Tensors
+import Weights
+
+extension Module {
+    /// Copies a state dict into this module's parameters and buffers. Every key and shape is checked
+    /// before anything is copied, so a mismatched file leaves the module untouched. `strict`
+    /// rejects missing and unexpected keys; `num_batches_tracked` may be absent (older checkpoints).
+    public func load(_ dict: StateDict, strict: Bool = true) throws {
+        let own = stateDict()
+        var missing: [String] = []
+        var matched: [(Tensor, WeightTensor)] = []
+        for (key, tensor) in own {
+            guard let weights = dict[key] else {
+                if !key.hasSuffix("num_batches_tracked") { missing.append(key) }
+                continue
+            }
+            guard weights.shape == tensor.shape || (weights.values.count == 1 && tensor.count == 1) else {
+                throw WeightsError.shapeMismatch(key: key, expected: tensor.shape, actual: weights.shape)
+            }
+            matched.append((tensor, weights))
+        }
+        if strict {
+            if !missing.isEmpty { throw WeightsError.missingKeys(missing) }
+            let ownKeys = Set(own.map(\.name))
+            let unexpected = dict.keys.filter { !ownKeys.contains($0) }
+            if !unexpected.isEmpty { throw WeightsError.unexpectedKeys(unexpected) }
+        }
+        for (tensor, weights) in matched {
+            tensor.withUnsafeMutableBufferPointer { buffer in
+                weights.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: buffer.count) }
+            }
+        }
+        weightsDidChange()
+    }
+
+    /// This module's parameters and buffers as a state dict (for saving).
+    public func exportStateDict() -> StateDict {
+        StateDict(stateDict().map { ($0.name, WeightTensor(shape: $0.tensor.shape, values: $0.tensor.scalars)) })
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+import Weights
+
+/// Locations and loaders shared by the test targets (not part of the library product).
+public enum Fixtures {
+    /// The package root, from this file's path (Sources/ZooTestSupport/Fixtures.swift).
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`, else
+    /// `/work/shared/parity` (git worktrees live beside `shared`); skips the test when absent.
+    public static func parityDirectory() throws -> URL {
+        var candidates: [URL] = []
+        if let override = ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"], !override.isEmpty {
+            candidates.append(URL(fileURLWithPath: override))
+        }
+        candidates.append(packageRoot.appendingPathComponent("../shared/parity").standardizedFileURL)
+        candidates.append(URL(fileURLWithPath: "/work/shared/parity"))
+        if let found = candidates.first(where: isDirectory) { return found }
+        throw XCTSkip("parity fixtures not found (set ZOO_PARITY_DIR); looked in \(candidates.map(\.path))")
+    }
+
+    /// The sample photos fetched by scripts/setup.sh; skips the test when absent.
+    public static func samplesDirectory() throws -> URL {
+        let candidates = [packageRoot.appendingPathComponent("datasets/samples"), URL(fileURLWithPath: "/work/main/datasets/samples")]
+        if let found = candidates.first(where: isDirectory) { return found }
+        throw XCTSkip("sample photos not found: run scripts/setup.sh")
+    }
+
+    /// The real EfficientNet-Lite0 weights fetched by scripts/setup.sh; skips the test when absent.
+    public static func efficientNetLite0Weights() throws -> URL {
+        let candidates = [packageRoot.appendingPathComponent("zoo/weights/efficientnet-lite0.pth"),
+                          URL(fileURLWithPath: "/work/main/zoo/weights/efficientnet-lite0.pth")]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+        throw XCTSkip("EfficientNet-Lite0 weights not found: run scripts/setup.sh")
+    }
+
+    private static func isDirectory(_ url: URL) -> Bool {
+        var flag: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &flag) && flag.boolValue
+    }
+
+    /// One entry of parity/manifest.json.
+    public struct ParityFixture: Decodable {
+        public var name: String
+        public var family: String
+        public var timm_arch: String
+        public var timm_kwargs: [String: JSONValue]
+        public var input_shape: [Int]
+        public var output_shape: [Int]
+    }
+
+    public static func parityManifest() throws -> [ParityFixture] {
+        struct Manifest: Decodable { var fixtures: [ParityFixture] }
+        let data = try Data(contentsOf: parityDirectory().appendingPathComponent("manifest.json"))
+        return try JSONDecoder().decode(Manifest.self, from: data).fixtures
+    }
+
+    public static func parityWeights(_ name: String) throws -> StateDict {
+        try loadSafetensors(parityDirectory().appendingPathComponent("\(name).safetensors"))
+    }
+
+    public static func parityIO(_ name: String) throws -> StateDict {
+        try loadSafetensors(parityDirectory().appendingPathComponent("\(name).io.safetensors"))
+    }
+
+    /// The DESIGN.md criterion: max |diff| ≤ 1e-4 × max(1, max |expected|).
+    public static func assertParity(_ actual: [Float], _ expected: [Float], _ name: String,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, "\(name): element count", file: file, line: line)
+        let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? .infinity
+        let scale = max(1, expected.map(abs).max() ?? 0)
+        XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(name): max |diff| \(worst), allowed \(1e-4 * scale)", file: file, line: line)
+    }
+}
+
+/// A JSON value (manifest keyword arguments).
+public enum JSONValue: Decodable, Equatable {
+    case int(Int), double(Double), bool(Bool), string(String), list([JSONValue])
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode(Int.self) { self = .int(v) }
+        else if let v = try? c.decode(Double.self) { self = .double(v) }
+        else if let v = try? c.decode(String.self) { self = .string(v) }
+        else { self = .list(try c.decode([JSONValue].self)) }
+    }
+}

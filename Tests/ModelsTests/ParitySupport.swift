@@ -1,0 +1,38 @@
+import XCTest
+import Tensors
+import Weights
+import ZooTestSupport
+@testable import Models
+
+/// Builds a fixture's model by its timm name and keyword arguments, loads its weights and checks
+/// that the logits match timm's (the DESIGN.md tolerance).
+extension XCTestCase {
+    func parityArguments(_ kwargs: [String: JSONValue]) -> ModelArguments {
+        func convert(_ v: JSONValue) -> ArgumentValue {
+            switch v {
+            case .int(let i): return .int(i)
+            case .double(let d): return .double(d)
+            case .bool(let b): return .bool(b)
+            case .string(let s): return .string(s)
+            case .list(let l): return .list(l.map(convert))
+            }
+        }
+        return ModelArguments(kwargs.mapValues(convert))
+    }
+
+    @discardableResult
+    func checkFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> any ImageClassifier {
+        guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == name }) else {
+            throw XCTSkip("no fixture \(name) in the manifest")
+        }
+        let model = try ModelRegistry.create(fixture.timm_arch, parityArguments(fixture.timm_kwargs))
+        try model.load(Fixtures.parityWeights(name))
+        model.eval()
+        let io = try Fixtures.parityIO(name)
+        let input = try Tensor(shape: io["input"]!.shape, scalars: io["input"]!.values)
+        let output = try withoutGrad { try model(input) }
+        XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
+        Fixtures.assertParity(output.scalars, io["output"]!.values, name, file: file, line: line)
+        return model
+    }
+}
