@@ -52,22 +52,14 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 public func activationForward(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
-    if activation == .relu {
-        // The hottest activation gets an explicit SIMD loop.
-        parallelFor(count, minimumPerThread: 1 << 15) { range in
-            var i = range.lowerBound
-            let zero = SIMD8<Float>()
-            while i + 8 <= range.upperBound {
-                let v = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(output + i).storeBytes(of: pointwiseMax(v, zero), as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < range.upperBound { output[i] = max(input[i], 0); i += 1 }
-        }
-        return
-    }
-    parallelFor(count, minimumPerThread: 1 << 13) { range in
-        for i in range { output[i] = activation.apply(input[i]) }
+    // Plain loops: with -Ounchecked they vectorise; input may alias output (in-place use).
+    switch activation {
+    case .relu:
+        parallelFor(count, minimumPerThread: 1 << 16) { r in for i in r { output[i] = max(input[i], 0) } }
+    case .relu6:
+        parallelFor(count, minimumPerThread: 1 << 16) { r in for i in r { output[i] = min(max(input[i], 0), 6) } }
+    default:
+        parallelFor(count, minimumPerThread: 1 << 13) { r in for i in r { output[i] = activation.apply(input[i]) } }
     }
 }
 

@@ -34,7 +34,7 @@ public final class BatchNorm2d: Module, Layer {
         }
         let folded = foldedCache ?? fold(into: conv)
         foldedCache = folded
-        return try conv.convolve(input, weight: folded.weight, bias: folded.bias).activation(activation)
+        return try conv.convolve(input, weight: folded.weight, bias: folded.bias).activatedInPlace(activation)
     }
 
     private func fold(into conv: Conv2d) -> (weight: Tensor, bias: Tensor) {

@@ -174,6 +174,15 @@ extension Tensor {
         })
     }
 
+    /// Applies the activation to this tensor's own values when no graph needs them (inference on a
+    /// freshly computed tensor nobody else reads); otherwise the out-of-place `activation(_:)`.
+    public func activatedInPlace(_ f: Activation) -> Tensor {
+        guard f != .identity else { return self }
+        guard !requiresGrad, !GradMode.isEnabled || gradNode == nil else { return activation(f) }
+        activationForward(f, input: pointer, output: pointer, count: count)
+        return self
+    }
+
     public func relu() -> Tensor { activation(.relu) }
     public func gelu() -> Tensor { activation(.gelu) }
     public func sigmoid() -> Tensor { activation(.sigmoid) }

@@ -1,15 +1,30 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import Models
+import Tensors
 
+/// `zoo bench --model M --batch B`: inference (or training-step) time of a model on random input;
 /// `zoo bench kernels`: GFLOP/s of the kernels models spend their time in, next to the machine's SGEMM rate.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure speed: `zoo bench kernels` for the kernel layer.")
+        abstract: "Measure speed of a model (--model) or of the kernel layer (kernels).")
 
-    @Argument(help: "What to measure: kernels.")
-    var target: String
+    @Argument(help: "'kernels' to benchmark the kernel layer instead of a model.")
+    var target: String?
+
+    @Option(help: "Model to benchmark (timm name).")
+    var model: String?
+
+    @Option(help: "Batch size.")
+    var batch: Int = 1
+
+    @Option(help: "Input size (default: the model's pretrained input size).")
+    var imgSize: Int?
+
+    @Flag(help: "Measure a training step (forward, cross-entropy, backward) instead of inference.")
+    var train = false
 
     @Option(help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
     var threads: Int?
@@ -21,17 +36,23 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard target == "kernels" else { throw ValidationError("unknown bench target '\(target)'; expected 'kernels'") }
+        if let target, target != "kernels" { throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M") }
+        if target == nil && model == nil { throw ValidationError("give --model M (or 'kernels')") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if batch < 1 || iterations < 1 { throw ValidationError("--batch and --iterations must be at least 1") }
+    }
+
+    struct ModelResult: Encodable {
+        var model: String, batch: Int, threads: Int, mode: String, input_size: Int
+        var ms_median: Double, ms_min: Double, ms_max: Double, images_per_s: Double
     }
 
     func run() throws {
         Threads.set(threads ?? Threads.count)
+        if let model { return try benchModel(model) }
         let rows = KernelBenchmarks(iterations: iterations).run()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            print(try jsonString(rows))
         } else {
             print("threads: \(Threads.count)")
             for row in rows {
@@ -98,5 +119,33 @@ struct KernelBenchmarks {
             attentionForward(g, q: q, k: k, v: v, output: o, probabilities: nil)
         })
         return rows
+    }
+}
+
+extension BenchCommand {
+    func benchModel(_ name: String) throws {
+        let entry = try ModelRegistry.entry(named: name)
+        let net = try entry.create()
+        let size = imgSize ?? entry.pretrained.inputSize[1]
+        var rng = RandomGenerator(seed: 0)
+        let input = Tensor.normal([batch, 3, size, size], using: &rng)
+        let timing: TimingSummary
+        if train {
+            net.train()
+            let labels = (0..<batch).map { $0 % max(1, net.numClasses) }
+            timing = try TimingSummary.measure(warmup: 1, iterations: iterations) {
+                for (_, p) in net.namedParameters() { p.zeroGrad() }
+                try net(input).crossEntropy(labels: labels).backward()
+            }
+        } else {
+            net.eval()
+            timing = try withoutGrad { try TimingSummary.measure(iterations: iterations) { _ = try net(input) } }
+        }
+        let result = ModelResult(model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference", input_size: size,
+                                 ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
+                                 images_per_s: Double(batch) / timing.medianMilliseconds * 1000)
+        if json { return print(try jsonString(result)) }
+        print(String(format: "%@  batch %d  %@  %d threads: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
+                     name, batch, result.mode, Threads.count, result.ms_median, result.ms_min, result.ms_max, result.images_per_s))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `zoo` command line: classify, forward, preprocess, models, rf, eval-detections, pretrain-mae,
 /// train, eval, bench. Each subcommand lives in its own file of this target.
@@ -6,7 +7,42 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: [BenchCommand.self]
+        subcommands: [ModelsCommand.self, BenchCommand.self]
     )
     public init() {}
+
+    /// Runs the command line with the zoo's exit statuses: 0 success, 1 when an input failed, 2 for bad usage.
+    public static func runMain(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Thrown after a command has reported per-input failures on stderr: exit status 1, nothing more printed.
+struct InputsFailed: Error {}
+
+extension InputsFailed: CustomStringConvertible {
+    var description: String { "some inputs failed (see the messages above)" }
+}
+
+/// Writes one line to stderr.
+func reportError(_ message: String) {
+    FileHandle.standardError.write(Data(("zoo: " + message + "\n").utf8))
+}
+
+/// Pretty, key-sorted JSON for stdout.
+func jsonString<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

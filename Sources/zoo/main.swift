@@ -1,3 +1,3 @@
 import ZooCommands
 
-Zoo.main()
+Zoo.runMain()

@@ -1,0 +1,30 @@
+import Foundation
+import NN
+import Weights
+
+extension ModelEntry {
+    /// Builds this model for a checkpoint: keys in another naming are remapped by the family, and
+    /// when the checkpoint's classifier has another number of classes (and the caller did not set
+    /// `num_classes`), the head follows the checkpoint, as timm does for a fine-tuned file.
+    public func create(loading weights: StateDict, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
+        let dict = try remapKeys?(weights) ?? weights
+        let model = try create(arguments)
+        do {
+            try model.load(dict)
+            return model
+        } catch WeightsError.shapeMismatch(_, let expected, let actual)
+            where arguments.values["num_classes"] == nil && expected.first == model.numClasses
+            && actual.count == expected.count && Array(actual.dropFirst()) == Array(expected.dropFirst()) {
+            var resized = arguments
+            resized.values["num_classes"] = .int(actual[0])
+            let headed = try create(resized)
+            try headed.load(dict)
+            return headed
+        }
+    }
+
+    /// Builds this model and loads the weights file at `url` (safetensors or PyTorch .pth).
+    public func create(weightsAt url: URL, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
+        try create(loading: loadWeights(url), arguments)
+    }
+}

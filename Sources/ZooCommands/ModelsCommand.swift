@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import Models
+
+/// `zoo models`: the registry — name, family, parameters, GFLOPs and input size of every model.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "models", abstract: "List the models of the zoo.")
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    struct Row: Encodable {
+        var name: String, family: String, params: Int, gflops: Double, input_size: [Int]
+        var pretrained_tag: String, crop_pct: Float, interpolation: String, mean: [Float], std: [Float]
+    }
+
+    func run() throws {
+        let rows = ModelRegistry.entries.map {
+            Row(name: $0.name, family: $0.family, params: $0.parameterCount, gflops: $0.gflops, input_size: $0.pretrained.inputSize,
+                pretrained_tag: $0.pretrained.tag, crop_pct: $0.pretrained.cropPct, interpolation: $0.pretrained.interpolation.rawValue,
+                mean: $0.pretrained.mean, std: $0.pretrained.std)
+        }
+        if json { return print(try jsonString(rows)) }
+        print("name".padding(toLength: 32, withPad: " ", startingAt: 0) + "family".padding(toLength: 12, withPad: " ", startingAt: 0)
+              + "params (M)   GFLOPs   input")
+        for r in rows {
+            print(r.name.padding(toLength: 32, withPad: " ", startingAt: 0) + r.family.padding(toLength: 12, withPad: " ", startingAt: 0)
+                  + String(format: "%10.3f %8.3f   %d×%d", Double(r.params) / 1e6, r.gflops, r.input_size[1], r.input_size[2]))
+        }
+    }
+}
