@@ -199,8 +199,10 @@ public struct RFReport: Equatable, Sendable {
         }
         let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
         var text = lines.map { cells in
-            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            var line = zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+            while line.last == " " { line.removeLast() }  // keep the branch indentation at the start
+            return line
         }
         text.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
         return text.joined(separator: "\n")

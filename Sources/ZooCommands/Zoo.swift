@@ -6,7 +6,7 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: []
+        subcommands: [EvalDetectionsCommand.self, ReceptiveFieldCommand.self]
     )
     public init() {}
 }

@@ -105,6 +105,7 @@ final class ReceptiveFieldTests: XCTestCase {
         XCTAssertEqual(report.rows.map(\.depth), [1, 1, 1, 0])
         XCTAssertFalse(report.rows.last?.misaligned ?? true)
         XCTAssertTrue(report.warnings.isEmpty)
+        XCTAssertTrue(report.table.contains("\n  conv1 "), report.table)  // branch layers indented
     }
 
     func testMisalignedBranchesAreReported() throws {
