@@ -25,9 +25,16 @@ enum JSONValue: Decodable, Equatable {
     static func parse(_ data: Data) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw JSONShapeError(path: "", problem: "invalid JSON (\(underlying ?? context.debugDescription))")
+        } catch let error as DecodingError {
+            // JSONSerialization says where the syntax breaks ("Invalid value around character 12.",
+            // "Number 1e400 is not representable"); the decoder only that something did.
+            var detail = "\(error)"
+            do {
+                _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            } catch {
+                detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            }
+            throw JSONShapeError(path: "", problem: "invalid JSON (\(detail.replacingOccurrences(of: "\n", with: " ")))")
         }
     }
 

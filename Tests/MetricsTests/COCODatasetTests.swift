@@ -83,7 +83,8 @@ final class COCODatasetTests: XCTestCase {
             {"images": [{"id": 1}], "categories": [{"id": 1}],
              "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "iscrowd": 2}]}
             """#), "annotations[0].iscrowd: expected a boolean or 0/1, got a number")
-        XCTAssertTrue(gtError(#"{"images": [}"#)?.hasPrefix("invalid JSON") ?? false)
+        XCTAssertEqual(gtError(#"{"images": [}"#), "invalid JSON (Invalid value around character 12.)")
+        XCTAssertEqual(gtError(#"{"images": [{"id": 1e400}]}"#), "invalid JSON (Number 1e400 is not representable in Swift.)")
     }
 
     func testMalformedDetectionsNameTheCulprit() throws {

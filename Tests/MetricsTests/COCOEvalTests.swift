@@ -3,16 +3,18 @@ import XCTest
 @testable import Metrics
 
 /// A case from Fixtures/coco_fixtures.json: inputs plus pycocotools' 12 stats.
-private struct COCOCase {
+struct COCOCase {
     var name: String
     var groundTruth: Data
     var detections: Data
     var useCategories: Bool
     var iouThresholds: [Double]?
     var stats: [Double]
+    /// voc_eval.py's AP per category id, by method ("allPoint", "elevenPoint"); random cases only.
+    var voc: [String: [String: Double]]?
 }
 
-private func loadCases() throws -> [COCOCase] {
+func loadCOCOCases() throws -> [COCOCase] {
     let data = try Data(contentsOf: fixtureURL("coco_fixtures.json"))
     let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let cases = try XCTUnwrap(root["cases"] as? [[String: Any]])
@@ -22,7 +24,8 @@ private func loadCases() throws -> [COCOCase] {
                  detections: try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["dt"])),
                  useCategories: (c["useCats"] as? Int) == 1,
                  iouThresholds: c["iouThrs"] as? [Double],
-                 stats: try XCTUnwrap(c["stats"] as? [Double]))
+                 stats: try XCTUnwrap(c["stats"] as? [Double]),
+                 voc: c["voc"] as? [String: [String: Double]])
     }
 }
 
@@ -39,7 +42,7 @@ final class COCOEvalTests: XCTestCase {
     /// Random sets (crowds, all area ranges, ties, >100 detections on one image, pooled categories,
     /// custom IoU thresholds) agree with pycocotools to 1e-12 (the brief asks 1e-6).
     func testAgreesWithPycocotools() throws {
-        let cases = try loadCases()
+        let cases = try loadCOCOCases()
         XCTAssertGreaterThanOrEqual(cases.count, 6)
         for c in cases {
             let result = try evaluate(c)

@@ -2,6 +2,26 @@ import XCTest
 @testable import Metrics
 
 final class VOCEvalTests: XCTestCase {
+    /// Random sets with crowd and difficult boxes agree with voc_eval.py (numpy) per category.
+    func testAgreesWithVOCEvalReference() throws {
+        let cases = try loadCOCOCases().filter { $0.voc != nil }
+        XCTAssertGreaterThanOrEqual(cases.count, 3)
+        for c in cases {
+            let gt = try COCOGroundTruth(jsonData: c.groundTruth)
+            let dt = try gt.detections(jsonData: c.detections)
+            for (key, method) in [("allPoint", VOCAPMethod.allPoint), ("elevenPoint", .elevenPoint)] {
+                let expected = try XCTUnwrap(c.voc?[key])
+                let result = evaluateVOC(groundTruth: gt, detections: dt, method: method)
+                let defined = result.classes.filter { $0.averagePrecision != nil }
+                XCTAssertEqual(Set(defined.map { String($0.categoryID) }), Set(expected.keys), "\(c.name) \(key)")
+                for cls in defined {
+                    XCTAssertEqual(try XCTUnwrap(cls.averagePrecision), try XCTUnwrap(expected[String(cls.categoryID)]),
+                                   accuracy: 1e-12, "\(c.name) \(key) category \(cls.categoryID)")
+                }
+            }
+        }
+    }
+
     /// Published interpolation case (2 GT, TP FP TP): all-point ½·1 + ½·⅔, 11-point (6 + 5·⅔)/11.
     func testInterpolationCase() throws {
         let gt = try twoBoxGroundTruth()

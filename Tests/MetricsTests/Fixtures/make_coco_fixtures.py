@@ -11,6 +11,10 @@ more than 100 detections (maxDets). Also checks the two published hand cases:
     precision 1, 1/2, 2/3 at recall 1/2, 1/2, 1 -> COCO 101-point AP = (51 + 50*2/3)/101 = 0.8349835,
     VOC all-point = 1/2*1 + 1/2*2/3 = 0.8333333, VOC 11-point = (6 + 5*2/3)/11 = 0.8484848.
 
+Each random case also carries PASCAL VOC AP per category (all-point and 11-point) from a port of
+py-faster-rcnn's voc_eval.py (continuous IoU without the "+1" pixel, crowd boxes treated as
+difficult, stable score sort), the conventions Sources/Metrics/VOCEval.swift documents.
+
 Regenerate with: python3 Tests/MetricsTests/Fixtures/make_coco_fixtures.py
 """
 import contextlib
@@ -66,8 +70,11 @@ def random_case(seed, n_images, n_cats, boxes_per_image, crowd_rate, extra_fp, d
             crowd = int(rng.random() < crowd_rate)
             # Segment area differs from the box area, as in real COCO.
             area = r2(w * h * rng.uniform(0.5, 1.0))
-            anns.append({"id": ann_id, "image_id": img["id"], "category_id": cat,
-                         "bbox": [x, y, w, h], "area": area, "iscrowd": crowd})
+            ann = {"id": ann_id, "image_id": img["id"], "category_id": cat,
+                   "bbox": [x, y, w, h], "area": area, "iscrowd": crowd}
+            if rng.random() < 0.1:
+                ann["difficult"] = 1  # VOC only; pycocotools ignores the field
+            anns.append(ann)
             ann_id += 1
             for _ in range(int(rng.integers(0, 3))):  # 0-2 detections near each box
                 jit = rng.normal(0, 0.12, 4)
@@ -99,6 +106,71 @@ def random_case(seed, n_images, n_cats, boxes_per_image, crowd_rate, extra_fp, d
     return {"images": images, "categories": categories, "annotations": anns}, dts
 
 
+def voc_ap(rec, prec, use_07_metric):
+    """voc_eval.py's voc_ap, unchanged."""
+    if use_07_metric:
+        ap = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):
+            p = 0 if np.sum(rec >= t) == 0 else np.max(prec[rec >= t])
+            ap = ap + p / 11.0
+        return ap
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    for i in range(mpre.size - 1, 0, -1):
+        mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])
+
+
+def voc_reference(gt, dt, use_07_metric, ovthresh=0.5):
+    """voc_eval.py's matching per category; returns {category id: AP} for categories with positives."""
+    def xyxy(b):
+        return [b[0], b[1], b[0] + b[2], b[1] + b[3]]
+    aps = {}
+    for cat in gt["categories"]:
+        cid = cat["id"]
+        class_recs, npos = {}, 0
+        for img in gt["images"]:
+            anns = [a for a in gt["annotations"] if a["image_id"] == img["id"] and a["category_id"] == cid]
+            difficult = np.array([bool(a.get("difficult", 0)) or bool(a["iscrowd"]) for a in anns], dtype=bool)
+            npos += int(np.sum(~difficult))
+            class_recs[img["id"]] = {"bbox": np.array([xyxy(a["bbox"]) for a in anns]).reshape(-1, 4),
+                                     "difficult": difficult, "det": [False] * len(anns)}
+        dets = [d for d in dt if d["category_id"] == cid]
+        if npos == 0:
+            continue
+        confidence = np.array([d["score"] for d in dets])
+        order = np.argsort(-confidence, kind="stable")
+        dets = [dets[i] for i in order]
+        nd = len(dets)
+        tp, fp = np.zeros(nd), np.zeros(nd)
+        for d, det in enumerate(dets):
+            R = class_recs[det["image_id"]]
+            bb = np.array(xyxy(det["bbox"]))
+            ovmax, BBGT = -np.inf, R["bbox"]
+            if BBGT.size > 0:
+                iw = np.maximum(np.minimum(BBGT[:, 2], bb[2]) - np.maximum(BBGT[:, 0], bb[0]), 0.0)
+                ih = np.maximum(np.minimum(BBGT[:, 3], bb[3]) - np.maximum(BBGT[:, 1], bb[1]), 0.0)
+                inters = iw * ih
+                uni = (bb[2] - bb[0]) * (bb[3] - bb[1]) + (BBGT[:, 2] - BBGT[:, 0]) * (BBGT[:, 3] - BBGT[:, 1]) - inters
+                overlaps = inters / uni
+                ovmax, jmax = np.max(overlaps), np.argmax(overlaps)
+            if ovmax > ovthresh:
+                if not R["difficult"][jmax]:
+                    if not R["det"][jmax]:
+                        tp[d] = 1.0
+                        R["det"][jmax] = True
+                    else:
+                        fp[d] = 1.0
+            else:
+                fp[d] = 1.0
+        fp, tp = np.cumsum(fp), np.cumsum(tp)
+        rec = tp / float(npos)
+        prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+        aps[str(cid)] = float(voc_ap(rec, prec, use_07_metric))
+    return aps
+
+
 cases = []
 for name, seed, kwargs in [
     ("mixed", 1, dict(n_images=6, n_cats=3, boxes_per_image=6, crowd_rate=0.1, extra_fp=2)),
@@ -106,7 +178,8 @@ for name, seed, kwargs in [
     ("dense", 3, dict(n_images=3, n_cats=2, boxes_per_image=5, crowd_rate=0.1, extra_fp=1, dense_image=True)),
 ]:
     gt, dt = random_case(seed, **kwargs)
-    cases.append({"name": name, "gt": gt, "dt": dt, "useCats": 1, "iouThrs": None, "stats": run(gt, dt)})
+    cases.append({"name": name, "gt": gt, "dt": dt, "useCats": 1, "iouThrs": None, "stats": run(gt, dt),
+                  "voc": {"allPoint": voc_reference(gt, dt, False), "elevenPoint": voc_reference(gt, dt, True)}})
     if name == "mixed":
         cases.append({"name": "mixed-pooled", "gt": gt, "dt": dt, "useCats": 0, "iouThrs": None,
                       "stats": run(gt, dt, use_cats=0)})
@@ -131,6 +204,8 @@ interp_dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 50, 50], "score": 
              {"image_id": 1, "category_id": 1, "bbox": [100, 100, 50, 50], "score": 0.7}]    # TP
 s = run(interp_gt, interp_dt)
 assert round(s[0], 7) == 0.8349835, s
+assert round(voc_reference(interp_gt, interp_dt, False)["1"], 7) == 0.8333333
+assert round(voc_reference(interp_gt, interp_dt, True)["1"], 7) == 0.8484848
 cases.append({"name": "interpolation", "gt": interp_gt, "dt": interp_dt, "useCats": 1, "iouThrs": None, "stats": s})
 
 with open(os.path.join(here, "coco_fixtures.json"), "w") as f:
