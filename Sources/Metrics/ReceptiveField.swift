@@ -138,7 +138,8 @@ public struct RFRow: Equatable, Sendable {
     public var receptiveField: RFPair?
     /// Effective stride S (input pixels between neighbouring output units).
     public var effectiveStride: RFPair
-    /// Effective padding P; nil for global layers without an input size.
+    /// Effective padding P; for global layers 0 (the field is the image itself), nil when the
+    /// input size is unknown.
     public var effectivePadding: RFPair?
     /// Centre of the first unit's field, (r − 1)/2 − P.
     public var centre: RFCentre?
