@@ -147,6 +147,29 @@ final class ReceptiveFieldTests: XCTestCase {
         }
     }
 
+    /// Fields measured from torch input gradients (Fixtures/make_rf_fixtures.py): dilation,
+    /// asymmetric padding, residual blocks and misaligned branches whose union is the field.
+    func testAgreesWithMeasuredGradientSupport() throws {
+        let data = try Data(contentsOf: fixtureURL("rf_fixtures.json"))
+        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let cases = try XCTUnwrap(root["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 3)
+        func pair(_ value: Any?) throws -> RFPair {
+            let v = try XCTUnwrap(value as? [Int])
+            return RFPair(v[0], v[1])
+        }
+        for c in cases {
+            let name = try XCTUnwrap(c["name"] as? String)
+            let layers = try parseReceptiveFieldSpec(try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["spec"])))
+            let report = try receptiveFields(of: layers, inputSize: try pair(c["input_size"]))
+            XCTAssertEqual(report.receptiveField, try pair(c["rf"]), name)
+            XCTAssertEqual(report.effectiveStride, try pair(c["stride"]), name)
+            XCTAssertEqual(report.effectivePadding, try pair(c["padding"]), name)
+            XCTAssertEqual(report.rows.last?.outputSize, try pair(c["output_size"]), name)
+            XCTAssertEqual(report.rows.contains { $0.misaligned }, name == "misaligned_branches", name)
+        }
+    }
+
     func testJSONOutput() throws {
         let text = try receptiveFields(of: alexnetV2, inputSize: 224).json.text
         XCTAssertTrue(text.hasPrefix(#"{"rf":195,"stride":32,"padding":64,"input_size":224,"global_from":null,"#), text)
