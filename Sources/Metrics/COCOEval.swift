@@ -62,6 +62,7 @@ public struct COCOEvalResult: Sendable {
     /// pycocotools' twelve printed lines, character for character.
     public var summaryLines: [String] {
         let maxDets = parameters.maxDetections
+        guard maxDets.count >= 3, stats.count == 12 else { return [] }
         let layout: [(isAP: Bool, iou: Double?, area: String, maxDets: Int)] = [
             (true, nil, "all", maxDets[2]), (true, 0.5, "all", maxDets[2]), (true, 0.75, "all", maxDets[2]),
             (true, nil, "small", maxDets[2]), (true, nil, "medium", maxDets[2]), (true, nil, "large", maxDets[2]),

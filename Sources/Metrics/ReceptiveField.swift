@@ -268,14 +268,21 @@ private struct Calculator {
             return try applyBranches(paths, layer: layer, label: label, to: state, depth: depth)
         }
         var next = state
-        let effectiveKernel = RFPair(layer.dilation.height * (layer.kernel.height - 1) + 1,
-                                     layer.dilation.width * (layer.kernel.width - 1) + 1)
+        func checked(_ a: Int, times b: Int, plus c: Int) throws -> Int {
+            // Absurd specs (hundreds of strided layers) must fail, not trap or wrap.
+            let (product, overflow1) = a.multipliedReportingOverflow(by: b)
+            let (sum, overflow2) = product.addingReportingOverflow(c)
+            if overflow1 || overflow2 { throw ReceptiveFieldError(layer: label, problem: "receptive field arithmetic overflows") }
+            return sum
+        }
+        let effectiveKernel = RFPair(try checked(layer.dilation.height, times: layer.kernel.height - 1, plus: 1),
+                                     try checked(layer.dilation.width, times: layer.kernel.width - 1, plus: 1))
         let padding = resolvePadding(layer, effectiveKernel: effectiveKernel, state: state, label: label)
         func advance(_ axis: AxisState, kernel: Int, stride: Int, before: Int, after: Int) throws -> AxisState {
             var out = axis
-            out.r = axis.r + (kernel - 1) * axis.s
-            out.p = axis.p + before * axis.s
-            out.s = axis.s * stride
+            out.r = try checked(kernel - 1, times: axis.s, plus: axis.r)
+            out.p = try checked(before, times: axis.s, plus: axis.p)
+            out.s = try checked(axis.s, times: stride, plus: 0)
             if let n = axis.size {
                 guard n + before + after >= kernel else {
                     throw ReceptiveFieldError(layer: label, problem:
@@ -312,7 +319,7 @@ private struct Calculator {
         case .same:
             func split(_ n: Int?, kernel: Int, stride: Int) -> (Int, Int) {
                 // Without an input size assume n divisible by the stride: total = k_eff − s.
-                let total = n.map { max(((($0 + stride - 1) / stride) - 1) * stride + kernel - $0, 0) }
+                let total = n.map { max(((($0 + stride - 1) / stride) - 1) * stride + (kernel - $0), 0) }
                     ?? max(kernel - stride, 0)
                 return (total / 2, total - total / 2)
             }

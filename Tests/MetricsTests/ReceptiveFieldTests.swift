@@ -142,6 +142,10 @@ final class ReceptiveFieldTests: XCTestCase {
         XCTAssertThrowsError(try receptiveFields(of: [.conv(kernel: 0)])) { error in
             XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 1: kernel must be positive, got 0")
         }
+        let huge = [RFLayer](repeating: .conv(kernel: 3, stride: 1000), count: 10)
+        XCTAssertThrowsError(try receptiveFields(of: huge)) { error in
+            XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 7: receptive field arithmetic overflows")
+        }
         XCTAssertThrowsError(try receptiveFields(of: [.conv("big", kernel: 7)], inputSize: 5)) { error in
             XCTAssertEqual((error as? ReceptiveFieldError)?.layer, "big")
         }
