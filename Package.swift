@@ -25,9 +25,9 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Weights", dependencies: ["Tensors", "ZIPFoundation"], swiftSettings: fast),
-        .target(name: "Models", dependencies: ["NN", "Weights"], swiftSettings: fast),
+        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics"], swiftSettings: fast),
         .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"], swiftSettings: fast),
-        .target(name: "Metrics", dependencies: ["Models"], swiftSettings: fast),
+        .target(name: "Metrics", swiftSettings: fast),
         .target(name: "Training", dependencies: ["Models", "VisionIO"], swiftSettings: fast),
         .target(name: "ZooCommands", dependencies: [
             "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training",
@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "WeightsTests", dependencies: ["Weights"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

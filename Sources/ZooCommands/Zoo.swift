@@ -7,7 +7,7 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: [ModelsCommand.self, BenchCommand.self]
+        subcommands: [ModelsCommand.self, EvalDetectionsCommand.self, ReceptiveFieldCommand.self, BenchCommand.self]
     )
     public init() {}
 

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import XCTest
+@testable import ZooCommands
+
+/// A scratch directory with the given files, removed when the test ends.
+func scratchDirectory(_ test: XCTestCase, files: [String: String]) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-cmd-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for (name, text) in files { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    return dir
+}
+
+/// The error a command line ends with (parse or run), or nil on success.
+func commandError(_ arguments: [String]) -> Error? {
+    do {
+        let command = try Zoo.parseAsRoot(arguments)
+        if let eval = command as? EvalDetectionsCommand { _ = try eval.output() }
+        else if let rf = command as? ReceptiveFieldCommand { _ = try rf.output() }
+        else { var other = command; try other.run() }
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The built `zoo` executable next to the test bundle (SwiftPM puts products side by side).
+func zooExecutable() -> URL? {
+    let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+                      testBinary.deletingLastPathComponent(),
+                      Bundle(for: ZooExecutableLocator.self).bundleURL.deletingLastPathComponent()]
+    return candidates.map { $0.appendingPathComponent("zoo") }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+private final class ZooExecutableLocator {}
+
+/// Runs the `zoo` binary; returns (exit status, stdout, stderr).
+func runZoo(_ executable: URL, _ arguments: [String]) throws -> (Int32, String, String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
