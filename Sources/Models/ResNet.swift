@@ -7,6 +7,7 @@
 // global average pool and `fc`.
 
 import Kernels
+import Metrics
 import NN
 import Tensors
 
@@ -135,6 +136,22 @@ public final class ResNet: Module, ImageClassifier {
         let pooled = try features.globalAvgPool2d()
         guard !preLogits, let fc else { return pooled }
         return try fc(pooled)
+    }
+}
+
+extension ResNet: ReceptiveFieldDescribing {
+    public func receptiveFieldLayers() -> [RFLayer] {
+        var layers = [conv1.receptiveFieldLayer("conv1"), .pool("maxpool", kernel: 3, stride: 2, padding: 1)]
+        for (s, stage) in stages.enumerated() {
+            for (b, block) in stage.items.enumerated() {
+                let name = "layer\(s + 1).\(b)"
+                var main = block.convs.enumerated().map { $0.element.receptiveFieldLayer("\(name).conv\($0.offset + 1)") }
+                if block.se != nil { main.append(RFLayer(name: "\(name).se", kind: .global)) }
+                let shortcut = block.downsample.map { [$0.conv.receptiveFieldLayer("\(name).downsample")] } ?? []
+                layers.append(.branches(name, [main, shortcut]))
+            }
+        }
+        return layers
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Metrics
+import Models
 
 /// `zoo rf`: receptive field, effective stride and padding per layer.
 struct ReceptiveFieldCommand: ParsableCommand {
@@ -27,14 +28,20 @@ struct ReceptiveFieldCommand: ParsableCommand {
 
     /// Where the model registry plugs in: a model's layer list by name, nil when unknown.
     /// No model emits `[RFLayer]` yet, so every name is unknown for now.
-    static func layersForModel(_ name: String) -> [RFLayer]? { nil }
+    /// A registered model's layers, when its family describes its geometry.
+    static func layersForModel(_ name: String) -> [RFLayer]? {
+        (try? ModelRegistry.entry(named: name)).flatMap { try? $0.receptiveFieldLayers() }
+    }
 
     func validate() throws {
         switch (spec, model) {
         case (nil, nil): throw ValidationError("give --spec layers.json or --model M")
         case (.some, .some): throw ValidationError("give either --spec or --model, not both")
         case (nil, .some(let name)) where Self.layersForModel(name) == nil:
-            throw ValidationError("unknown model '\(name)': no model receptive-field specs are registered yet; describe the layers with --spec layers.json")
+            if let entry = try? ModelRegistry.entry(named: name) {
+                throw ValidationError("\(name): the \(entry.family) family has no receptive-field description (attention mixes the whole image); describe the layers with --spec layers.json")
+            }
+            throw ValidationError("\(ModelError.unknownModel(name: name, suggestions: ModelRegistry.nearestNames(to: name)))")
         default: break
         }
         _ = try parsedInputSize()
