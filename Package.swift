@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

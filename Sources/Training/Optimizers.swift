@@ -1,0 +1,199 @@
+import Foundation
+import NN
+import Tensors
+
+/// Parameters sharing optimizer settings (timm puts biases and norm weights in a no-weight-decay group).
+public struct ParameterGroup {
+    public var names: [String]
+    public var parameters: [Tensor]
+    public var weightDecay: Float
+    public init(names: [String], parameters: [Tensor], weightDecay: Float) {
+        self.names = names; self.parameters = parameters; self.weightDecay = weightDecay
+    }
+}
+
+/// timm's param_groups_weight_decay: no decay for 1-D tensors (biases, norms), `.bias`, and `skip` names
+/// (e.g. pos_embed, cls_token).
+public func weightDecayGroups(_ module: Module, weightDecay: Float, skip: Set<String> = []) -> [ParameterGroup] {
+    var decay = ParameterGroup(names: [], parameters: [], weightDecay: weightDecay)
+    var noDecay = ParameterGroup(names: [], parameters: [], weightDecay: 0)
+    for (name, p) in module.namedParameters() {
+        if p.rank <= 1 || name.hasSuffix(".bias") || skip.contains(name) {
+            noDecay.names.append(name); noDecay.parameters.append(p)
+        } else {
+            decay.names.append(name); decay.parameters.append(p)
+        }
+    }
+    return [noDecay, decay].filter { !$0.parameters.isEmpty }
+}
+
+public enum OptimizerError: Error, CustomStringConvertible {
+    case stateMismatch(String)
+    public var description: String { "optimizer state: \(String(describing: self).dropFirst(0))" }
+}
+
+/// Updates parameters from their `.grad`; state is exposed for checkpoints.
+public protocol Optimizer: AnyObject {
+    var groups: [ParameterGroup] { get }
+    var learningRate: Float { get set }
+    func step() throws
+    /// Per-parameter state tensors by "<group>.<index>.<name>" plus scalar counters, for checkpoints.
+    func stateTensors() -> [(String, Tensor)]
+    func loadState(_ tensors: [String: Tensor]) throws
+}
+
+extension Optimizer {
+    public func zeroGrad() { for g in groups { for p in g.parameters { p.zeroGrad() } } }
+    var allParameters: [Tensor] { groups.flatMap(\.parameters) }
+}
+
+/// Loads state tensors by name, checking every expected one is present with the right size.
+func restore(_ targets: [(String, Tensor)], from tensors: [String: Tensor]) throws {
+    for (name, target) in targets {
+        guard let source = tensors[name], source.count == target.count else {
+            throw OptimizerError.stateMismatch("missing or mis-sized '\(name)'")
+        }
+        try target.assign(source)
+    }
+}
+
+/// torch.optim.SGD (momentum, dampening 0, optional Nesterov, L2 weight decay added to the gradient).
+public final class SGD: Optimizer {
+    public let groups: [ParameterGroup]
+    public var learningRate: Float
+    public let momentum: Float, nesterov: Bool
+    private var buffers: [[Tensor]]
+    private var started = Tensor(zeros: [1])
+
+    public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0.9, nesterov: Bool = false) {
+        self.groups = groups; self.learningRate = learningRate; self.momentum = momentum; self.nesterov = nesterov
+        buffers = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
+    }
+
+    public func step() throws {
+        let first = started.item == 0
+        for (g, group) in groups.enumerated() {
+            for (i, p) in group.parameters.enumerated() {
+                guard let grad = p.grad else { continue }
+                let gradient = grad.scalars, buffer = buffers[g][i]
+                let (lr, wd, mu) = (learningRate, group.weightDecay, momentum)
+                p.withUnsafeMutableBufferPointer { w in
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        for k in w.indices {
+                            let d = gradient[k] + wd * w[k]
+                            var update = d
+                            if mu != 0 {
+                                b[k] = first ? d : mu * b[k] + d
+                                update = nesterov ? d + mu * b[k] : b[k]
+                            }
+                            w[k] -= lr * update
+                        }
+                    }
+                }
+            }
+        }
+        try started.assign(Tensor(repeating: 1, shape: [1]))
+    }
+
+    public func stateTensors() -> [(String, Tensor)] {
+        [("started", started)] + buffers.enumerated().flatMap { g, list in list.enumerated().map { ("\(g).\($0.offset).momentum", $0.element) } }
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws { try restore(stateTensors(), from: tensors) }
+}
+
+/// torch.optim.AdamW: decoupled weight decay, bias-corrected moments.
+public final class AdamW: Optimizer {
+    public let groups: [ParameterGroup]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    private var firstMoments: [[Tensor]], secondMoments: [[Tensor]]
+    private var stepCount = Tensor(zeros: [1])
+
+    public init(groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8) {
+        self.groups = groups; self.learningRate = learningRate
+        beta1 = betas.0; beta2 = betas.1; self.epsilon = epsilon
+        firstMoments = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
+        secondMoments = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
+    }
+
+    public func step() throws {
+        let t = stepCount.item + 1
+        try stepCount.assign(Tensor(repeating: t, shape: [1]))
+        let correction1 = 1 - powf(beta1, t), correction2 = 1 - powf(beta2, t)
+        let stepSize = learningRate / correction1, rootCorrection2 = correction2.squareRoot()
+        for (g, group) in groups.enumerated() {
+            let decay = 1 - learningRate * group.weightDecay
+            for (i, p) in group.parameters.enumerated() {
+                guard let grad = p.grad else { continue }
+                let (b1, b2, eps) = (beta1, beta2, epsilon)
+                grad.withUnsafeBufferPointer { gr in
+                    p.withUnsafeMutableBufferPointer { w in
+                        firstMoments[g][i].withUnsafeMutableBufferPointer { m in
+                            secondMoments[g][i].withUnsafeMutableBufferPointer { v in
+                                for k in w.indices {
+                                    w[k] *= decay
+                                    m[k] = b1 * m[k] + (1 - b1) * gr[k]
+                                    v[k] = b2 * v[k] + (1 - b2) * gr[k] * gr[k]
+                                    w[k] -= stepSize * m[k] / (v[k].squareRoot() / rootCorrection2 + eps)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func stateTensors() -> [(String, Tensor)] {
+        var out: [(String, Tensor)] = [("step", stepCount)]
+        for g in firstMoments.indices {
+            for i in firstMoments[g].indices {
+                out.append(("\(g).\(i).exp_avg", firstMoments[g][i]))
+                out.append(("\(g).\(i).exp_avg_sq", secondMoments[g][i]))
+            }
+        }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws { try restore(stateTensors(), from: tensors) }
+}
+
+/// Sharpness-Aware Minimization (Foret et al., 2020 — arXiv:2010.01412) around a base optimizer:
+/// `perturb()` climbs to w + ρ·g/‖g‖ after the first backward; `step()` returns to w and applies the
+/// base optimizer with the gradient computed there.
+public final class SAM: Optimizer {
+    public let base: any Optimizer
+    public let rho: Float
+    private var perturbations: [Tensor?] = []
+
+    public init(base: any Optimizer, rho: Float = 0.05) { self.base = base; self.rho = rho }
+
+    public var groups: [ParameterGroup] { base.groups }
+    public var learningRate: Float {
+        get { base.learningRate }
+        set { base.learningRate = newValue }
+    }
+
+    public func perturb() throws {
+        let params = allParameters
+        var squares: Double = 0
+        for p in params { if let g = p.grad { for v in g.scalars { squares += Double(v) * Double(v) } } }
+        let scale = rho / (Float(squares.squareRoot()) + 1e-12)
+        perturbations = try params.map { p in
+            guard let g = p.grad else { return nil }
+            let e = g * scale
+            try p.assign(p.detached() + e)
+            return e
+        }
+    }
+
+    public func step() throws {
+        for (p, e) in zip(allParameters, perturbations) { if let e { try p.assign(p.detached() - e) } }
+        perturbations = []
+        try base.step()
+    }
+
+    public func stateTensors() -> [(String, Tensor)] { base.stateTensors() }
+    public func loadState(_ tensors: [String: Tensor]) throws { try base.loadState(tensors) }
+}

@@ -1,1 +1,0 @@
-// Training: see ../shared/DESIGN.md. Filled in by its issue.

@@ -1,0 +1,61 @@
+import XCTest
+import Tensors
+import ZooTestSupport
+@testable import Training
+
+/// Optimizer trajectories against PyTorch's (Fixtures/make_optimizer_fixtures.py).
+final class OptimizerTests: XCTestCase {
+    struct Reference: Decodable {
+        struct Step: Decodable { var W: [Float]; var b: [Float] }
+        var X: [Float], Y: [Float], W0: [Float], b0: [Float]
+        var cases: [String: [Step]]
+    }
+
+    func reference() throws -> Reference {
+        let url = Fixtures.packageRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/optimizers.json")
+        return try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
+    }
+
+    func run(_ name: String, make: ([ParameterGroup]) -> any Optimizer, samRho: Float? = nil) throws {
+        let ref = try reference()
+        let x = try Tensor(shape: [4, 3], scalars: ref.X), y = try Tensor(shape: [4, 2], scalars: ref.Y)
+        let w = try Tensor(shape: [3, 2], scalars: ref.W0, requiresGrad: true), b = try Tensor(shape: [2], scalars: ref.b0, requiresGrad: true)
+        var optimizer = make([ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0), ParameterGroup(names: ["W"], parameters: [w], weightDecay: -1)])
+        if let samRho { optimizer = SAM(base: optimizer, rho: samRho) }
+        func backward() throws { try (x.matmul(w) + b - y).squared().sum().backward() }
+        for (i, expected) in try XCTUnwrap(ref.cases[name]).enumerated() {
+            optimizer.zeroGrad()
+            try backward()
+            if let sam = optimizer as? SAM {
+                try sam.perturb()
+                sam.zeroGrad()
+                try backward()
+            }
+            try optimizer.step()
+            for (a, e) in zip(w.scalars + b.scalars, expected.W + expected.b) {
+                XCTAssertEqual(a, e, accuracy: 1e-4 * max(1, abs(e)), "\(name) step \(i + 1)")
+            }
+        }
+    }
+
+    // Weight decay -1 in the test groups means "the optimizer's default for decayed weights", set here.
+    func groups(_ g: [ParameterGroup], decay: Float) -> [ParameterGroup] {
+        g.map { var group = $0; if group.weightDecay < 0 { group.weightDecay = decay }; return group }
+    }
+
+    func testSGDWithMomentum() throws { try run("sgd_momentum") { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) } }
+    func testSGDNesterov() throws { try run("sgd_nesterov") { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9, nesterov: true) } }
+    func testAdamW() throws { try run("adamw") { AdamW(groups: self.groups($0, decay: 0.05), learningRate: 0.1, betas: (0.9, 0.95)) } }
+    func testSAMAroundSGD() throws {
+        try run("sam_sgd", make: { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) }, samRho: 0.05)
+    }
+
+    func testWarmupCosineSchedule() {
+        let s = WarmupCosineSchedule(baseLearningRate: 1, minLearningRate: 0.1, warmupSteps: 10, totalSteps: 110)
+        XCTAssertEqual(s.learningRate(atStep: 0), 0)
+        XCTAssertEqual(s.learningRate(atStep: 5), 0.5)
+        XCTAssertEqual(s.learningRate(atStep: 10), 1)
+        XCTAssertEqual(s.learningRate(atStep: 60), 0.55, accuracy: 1e-6)   // half way: min + (1 − min)/2
+        XCTAssertEqual(s.learningRate(atStep: 110), 0.1, accuracy: 1e-6)
+    }
+}
