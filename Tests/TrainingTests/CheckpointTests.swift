@@ -1,0 +1,58 @@
+import XCTest
+import Models
+import NN
+import Tensors
+@testable import Training
+
+final class CheckpointTests: XCTestCase {
+    /// Saving then loading restores model, optimizer and position; training continues identically.
+    func testResumeIsBitForBit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func makeModel() throws -> any ImageClassifier {
+            Initialization.generator = RandomGenerator(seed: 1)
+            return try ModelRegistry.create("resnet18", ["layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "num_classes": 3])
+        }
+        var rng = RandomGenerator(seed: 2)
+        let batches = (0..<4).map { _ in Tensor.normal([2, 3, 32, 32], using: &rng) }
+        func trainStep(_ model: any ImageClassifier, _ optimizer: AdamW, _ x: Tensor) throws {
+            optimizer.zeroGrad()
+            try model(x).crossEntropy(labels: [0, 2]).backward()
+            try optimizer.step()
+        }
+        // Straight run of 4 steps.
+        let straight = try makeModel(); straight.train()
+        let straightOpt = AdamW(groups: weightDecayGroups(straight, weightDecay: 0.05), learningRate: 1e-3)
+        for x in batches { try trainStep(straight, straightOpt, x) }
+        // 2 steps, checkpoint, fresh objects, resume, 2 more.
+        let first = try makeModel(); first.train()
+        let firstOpt = AdamW(groups: weightDecayGroups(first, weightDecay: 0.05), learningRate: 1e-3)
+        for x in batches[..<2] { try trainStep(first, firstOpt, x) }
+        let url = dir.appendingPathComponent("checkpoint.safetensors")
+        try TrainingCheckpoint(epoch: 1, step: 2, generators: ["data": RandomGenerator(seed: 9)]).save(model: first, optimizer: firstOpt, to: url)
+        let resumed = try makeModel(); resumed.train()
+        let resumedOpt = AdamW(groups: weightDecayGroups(resumed, weightDecay: 0.05), learningRate: 1e-3)
+        let position = try TrainingCheckpoint.load(from: url, model: resumed, optimizer: resumedOpt)
+        XCTAssertEqual(position.epoch, 1)
+        XCTAssertEqual(position.step, 2)
+        XCTAssertEqual(position.generators["data"], RandomGenerator(seed: 9))
+        for x in batches[2...] { try trainStep(resumed, resumedOpt, x) }
+        for ((name, a), (_, b)) in zip(straight.stateDict(), resumed.stateDict()) {
+            XCTAssertEqual(a.scalars, b.scalars, name)
+        }
+    }
+
+    func testMetricsLogAppendsOnResume() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try MetricsLog(url: url, columns: ["epoch", "loss"], resume: false).append(["0", "1.5"])
+        try MetricsLog(url: url, columns: ["epoch", "loss"], resume: true).append(["1", "1.2"])
+        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "epoch,loss\n0,1.5\n1,1.2\n")
+    }
+
+    func testClockFormat() {
+        XCTAssertEqual(ProgressReporter.clock(75), "1:15")
+        XCTAssertEqual(ProgressReporter.clock(3725), "1:02:05")
+    }
+}
