@@ -8,7 +8,8 @@ extension ModelEntry {
     /// `num_classes`), the head follows the checkpoint, as timm does for a fine-tuned file.
     public func create(loading weights: StateDict, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
         let dict = try remapKeys?(weights) ?? weights
-        let model = try create(arguments)
+        // Random initialisation would be overwritten: build with zeros.
+        let model = try Initialization.skipping { try create(arguments) }
         do {
             try model.load(dict)
             return model
@@ -17,7 +18,7 @@ extension ModelEntry {
             && actual.count == expected.count && Array(actual.dropFirst()) == Array(expected.dropFirst()) {
             var resized = arguments
             resized.values["num_classes"] = .int(actual[0])
-            let headed = try create(resized)
+            let headed = try Initialization.skipping { try create(resized) }
             try headed.load(dict)
             return headed
         }

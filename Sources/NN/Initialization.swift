@@ -4,15 +4,26 @@ import Tensors
 /// The seeded generator layers draw their initial weights from (set a seed for reproducible training).
 public enum Initialization {
     nonisolated(unsafe) public static var generator = RandomGenerator(seed: 0)
+    nonisolated(unsafe) static var skipped = false
+
+    /// Builds with zero weights instead of random ones: for models whose weights are loaded next.
+    public static func skipping<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = skipped
+        skipped = true
+        defer { skipped = previous }
+        return try body()
+    }
 
     /// U(−bound, bound), PyTorch's default for Linear and Conv2d weights (kaiming_uniform with a = √5 → 1/√fan_in).
     public static func uniform(_ shape: [Int], bound: Float) -> Tensor {
-        Tensor.uniform(shape, low: -bound, high: bound, using: &generator)
+        if skipped { return Tensor(zeros: shape) }
+        return Tensor.uniform(shape, low: -bound, high: bound, using: &generator)
     }
 
     /// N(0, std²) truncated to ±2 std (timm's trunc_normal_ for transformer weights).
     public static func truncatedNormal(_ shape: [Int], std: Float) -> Tensor {
         let t = Tensor(zeros: shape)
+        if skipped { return t }
         t.withUnsafeMutableBufferPointer { b in
             for i in b.indices {
                 var v: Float
@@ -25,6 +36,7 @@ public enum Initialization {
 
     /// Kaiming normal with fan_out and ReLU gain (torchvision / timm ResNet convs).
     public static func kaimingNormalFanOut(_ shape: [Int]) -> Tensor {
+        if skipped { return Tensor(zeros: shape) }
         let fanOut = shape[0] * shape.dropFirst(2).reduce(1, *)
         return Tensor.normal(shape, std: (2 / Float(max(fanOut, 1))).squareRoot(), using: &generator)
     }
