@@ -4,7 +4,10 @@ import COpenBLAS
 
 /// The zoo's thread budget, shared by OpenBLAS and the zoo's own parallel loops.
 public enum Threads {
-    nonisolated(unsafe) private static var current = max(1, System.coreCount)
+    nonisolated(unsafe) private static var current: Int = {
+        System.keepFreedMemory()
+        return max(1, System.coreCount)
+    }()
 
     /// Number of threads every parallel kernel uses.
     public static var count: Int { current }
@@ -18,6 +21,15 @@ public enum Threads {
 
 enum System {
     static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// Activations are large and short-lived: glibc would hand each one to mmap and back, paying a
+    /// page fault per 4 KiB on every forward. Keeping freed blocks in the heap lets the next op reuse them.
+    static func keepFreedMemory() {
+        #if os(Linux)
+        mallopt(M_MMAP_THRESHOLD, 1 << 30)
+        mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        #endif
+    }
 }
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per thread.
