@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
-        .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"]),
+        .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands"]),
     ],
