@@ -1,0 +1,36 @@
+// Why an image could not be read, naming the file so one bad file in a folder is easy to find.
+
+public enum ImageDecodeError: Error, Equatable, CustomStringConvertible {
+    /// Neither a PNG nor a JPEG signature (or a codec layout we do not decode).
+    case unsupportedFormat(path: String, reason: String)
+    case corrupt(path: String, reason: String)
+    case truncated(path: String, reason: String)
+    /// The header announces more pixels than `limit` (decompression-bomb guard); nothing was allocated.
+    case tooLarge(path: String, pixels: UInt64, limit: UInt64)
+    case unreadable(path: String, reason: String)
+    case outOfMemory(path: String)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedFormat(path, reason): return "\(path): unsupported image format (\(reason))"
+        case let .corrupt(path, reason): return "\(path): corrupt image (\(reason))"
+        case let .truncated(path, reason): return "\(path): truncated image (\(reason))"
+        case let .tooLarge(path, pixels, limit):
+            return "\(path): image has \(pixels) pixels, more than the limit of \(limit)"
+        case let .unreadable(path, reason): return "\(path): cannot read file (\(reason))"
+        case let .outOfMemory(path): return "\(path): out of memory while decoding"
+        }
+    }
+}
+
+public enum ImageEncodeError: Error, Equatable, CustomStringConvertible {
+    case failed(format: String, reason: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .failed(format, reason): return "cannot encode \(format): \(reason)"
+        case let .writeFailed(path, reason): return "\(path): cannot write image (\(reason))"
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// torchvision's RandomResizedCrop: 10 attempts at a random area/aspect crop, then a central fallback;
+// crop first, then resize (Pillow-exact), exactly as `F.resized_crop` on a PIL image.
+import Foundation
+
+public struct RandomResizedCrop: Sendable {
+    public var width: Int
+    public var height: Int
+    public var scale: ClosedRange<Double>
+    public var ratio: ClosedRange<Double>
+    public var filter: ResampleFilter
+
+    public init(width: Int, height: Int, scale: ClosedRange<Double> = 0.08...1.0,
+                ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), filter: ResampleFilter = .bilinear) {
+        self.width = width
+        self.height = height
+        self.scale = scale
+        self.ratio = ratio
+        self.filter = filter
+    }
+
+    public init(size: Int, filter: ResampleFilter = .bilinear) { self.init(width: size, height: size, filter: filter) }
+
+    /// `get_params`: (top, left, height, width) of the crop in the source image.
+    public func parameters(imageWidth: Int, imageHeight: Int,
+                           using rng: inout SplitMix64) -> (top: Int, left: Int, height: Int, width: Int) {
+        let area = Double(imageWidth * imageHeight)
+        let logRatio = (log(ratio.lowerBound), log(ratio.upperBound))
+        for _ in 0..<10 {
+            let targetArea = area * rng.uniform(scale.lowerBound, scale.upperBound)
+            let aspect = exp(rng.uniform(logRatio.0, logRatio.1))
+            let w = Int((targetArea * aspect).squareRoot().rounded(.toNearestOrEven))
+            let h = Int((targetArea / aspect).squareRoot().rounded(.toNearestOrEven))
+            if w > 0 && w <= imageWidth && h > 0 && h <= imageHeight {
+                let top = rng.int(in: 0...(imageHeight - h))
+                let left = rng.int(in: 0...(imageWidth - w))
+                return (top, left, h, w)
+            }
+        }
+        let inRatio = Double(imageWidth) / Double(imageHeight)
+        var w = imageWidth, h = imageHeight
+        if inRatio < ratio.lowerBound {
+            h = Int((Double(w) / ratio.lowerBound).rounded(.toNearestOrEven))
+        } else if inRatio > ratio.upperBound {
+            w = Int((Double(h) * ratio.upperBound).rounded(.toNearestOrEven))
+        }
+        return ((imageHeight - h) / 2, (imageWidth - w) / 2, h, w)
+    }
+
+    public func callAsFunction(_ image: Image, using rng: inout SplitMix64) -> Image {
+        let p = parameters(imageWidth: image.width, imageHeight: image.height, using: &rng)
+        return image.cropped(x: p.left, y: p.top, width: p.width, height: p.height)
+            .resized(width: width, height: height, filter: filter)
+    }
+}
+
+extension Image {
+    public func flippedHorizontally() -> Image {
+        var out = pixels
+        out.withUnsafeMutableBufferPointer { dst in
+            pixels.withUnsafeBufferPointer { src in
+                for y in 0..<height {
+                    let row = y * width * 3
+                    for x in 0..<width {
+                        let s = row + x * 3, d = row + (width - 1 - x) * 3
+                        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
+                    }
+                }
+            }
+        }
+        return Image(width: width, height: height, pixels: out)
+    }
+
+    public func flippedVertically() -> Image {
+        var out = pixels
+        let row = width * 3
+        for y in 0..<height {
+            out.replaceSubrange((y * row)..<((y + 1) * row), with: pixels[((height - 1 - y) * row)..<((height - y) * row)])
+        }
+        return Image(width: width, height: height, pixels: out)
+    }
+}

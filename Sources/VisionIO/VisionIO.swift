@@ -1,1 +1,0 @@
-// VisionIO: see ../shared/DESIGN.md. Filled in by its issue.

@@ -1,6 +1,0 @@
-import XCTest
-@testable import VisionIO
-
-final class VisionIOSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
