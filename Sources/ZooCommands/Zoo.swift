@@ -7,7 +7,8 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: [ModelsCommand.self, EvalDetectionsCommand.self, ReceptiveFieldCommand.self, BenchCommand.self]
+        subcommands: [ClassifyCommand.self, ForwardCommand.self, PreprocessCommand.self, ModelsCommand.self,
+                      ReceptiveFieldCommand.self, EvalDetectionsCommand.self, BenchCommand.self]
     )
     public init() {}
 

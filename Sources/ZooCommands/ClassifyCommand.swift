@@ -1,0 +1,129 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Kernels
+import Models
+import Tensors
+import Training
+import VisionIO
+
+/// `zoo classify FILES_OR_DIRS…`: top-k ImageNet labels per image with the model's pretrained preprocessing.
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Classify images (files or folders) with a pretrained model.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Labels shown per image.")
+    var topK: Int = 5
+
+    @Option(help: "Images per forward pass.")
+    var batchSize: Int = 8
+
+    @Option(help: "A labels file (one class name per line) for models not trained on ImageNet-1k.")
+    var labels: String?
+
+    @Flag(help: "Print JSON: [{\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]}] or {\"file\", \"error\"} per failed file.")
+    var json = false
+
+    @Argument(help: "Image files or folders (searched recursively for images).")
+    var inputs: [String]
+
+    func validate() throws {
+        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    struct Prediction: Encodable { var index: Int; var label: String; var prob: Float }
+    struct Classification: Encodable {
+        var file: String
+        var top: [Prediction]?
+        var error: String?
+    }
+
+    func run() throws {
+        let (files, missing) = expandInputs(inputs)
+        let (entry, model) = try modelOptions.loadModel()
+        let classNames = try labels.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+            ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])
+        let config = PreprocessConfig(entry.pretrained)
+        let progress = files.count > batchSize ? ProgressReporter(total: files.count, label: "classify") : nil
+        var results: [Classification] = []
+        var failed = !missing.isEmpty
+        for (path, problem) in missing {
+            reportError("\(path): \(problem)")
+            results.append(Classification(file: path, error: problem))
+        }
+        for start in stride(from: 0, to: files.count, by: batchSize) {
+            let batchFiles = Array(files[start..<min(start + batchSize, files.count)])
+            let prepared = preprocess(batchFiles, config)
+            var ok: [(file: String, values: [Float])] = []
+            for (file, outcome) in zip(batchFiles, prepared) {
+                switch outcome {
+                case .success(let values): ok.append((file, values))
+                case .failure(let error):
+                    failed = true
+                    reportError("\(file): \(error)")
+                    results.append(Classification(file: file, error: "\(error)"))
+                }
+            }
+            if !ok.isEmpty {
+                let input = try Tensor(shape: [ok.count, 3, config.height, config.width], scalars: ok.flatMap(\.values))
+                let probabilities = try withoutGrad { try model(input).softmax() }.scalars
+                let classes = model.numClasses
+                for (row, item) in ok.enumerated() {
+                    let p = probabilities[row * classes..<(row + 1) * classes]
+                    let top = p.indices.sorted { p[$0] > p[$1] }.prefix(topK).map { i in
+                        Prediction(index: i - row * classes, label: i - row * classes < classNames.count ? classNames[i - row * classes] : "class \(i - row * classes)", prob: p[i])
+                    }
+                    results.append(Classification(file: item.file, top: top))
+                    if !json { printResult(results.last!) }
+                }
+            }
+            progress?.update(done: min(start + batchSize, files.count), items: min(start + batchSize, files.count), detail: "")
+        }
+        if json { print(try jsonString(results)) }
+        if failed { throw ExitCode.failure }
+    }
+
+    private func printResult(_ result: Classification) {
+        print(result.file)
+        for p in result.top ?? [] { print(String(format: "  %6.2f%%  %4d  %@", p.prob * 100, p.index, p.label)) }
+    }
+
+    /// Decodes and transforms a batch on all cores; each file succeeds or fails on its own.
+    private func preprocess(_ files: [String], _ config: PreprocessConfig) -> [Result<[Float], Error>] {
+        var outcomes = [Result<[Float], Error>](repeating: .failure(CommandError("not processed")), count: files.count)
+        outcomes.withUnsafeMutableBufferPointer { slots in
+            let slots = slots
+            DispatchQueue.concurrentPerform(iterations: files.count) { i in
+                slots[i] = Result { config.evalTransform(try Image(contentsOf: URL(fileURLWithPath: files[i]))) }
+            }
+        }
+        return outcomes
+    }
+}
+
+/// Files as given, folders expanded to their images (recursively, sorted); paths that are missing or
+/// hold no images come back separately, so the rest of the batch still runs.
+func expandInputs(_ inputs: [String]) -> (files: [String], problems: [(path: String, problem: String)]) {
+    var files: [String] = [], problems: [(String, String)] = []
+    for input in inputs {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+            problems.append((input, "no such file or folder"))
+            continue
+        }
+        guard isDirectory.boolValue else { files.append(input); continue }
+        let root = URL(fileURLWithPath: input).standardizedFileURL
+        let prefix = input.hasSuffix("/") ? input : input + "/"
+        let found = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { torchvisionImageExtensions.contains("." + $0.pathExtension.lowercased()) }
+            .map { prefix + $0.standardizedFileURL.path.dropFirst(root.path.count + 1) }
+            .sorted()
+        if found.isEmpty { problems.append((input, "no images in this folder")) }
+        files += found
+    }
+    return (files, problems)
+}
