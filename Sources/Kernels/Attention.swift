@@ -30,13 +30,12 @@ public struct AttentionBias {
     @inline(__always) func block(batch b: Int, head h: Int) -> Int { (b % period) * heads + (heads == 1 ? 0 : h) }
 }
 
-/// Runs `body` with OpenBLAS single-threaded: callers parallelise over many small independent GEMMs.
+/// Runs `body` without splitting GEMMs: callers parallelise over many small independent products.
 @inline(__always)
 public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
-    let threads = Threads.count
-    guard threads > 1 else { return body() }
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(Int32(threads)) }
+    let previous = GemmThreading.splitting
+    GemmThreading.splitting = false
+    defer { GemmThreading.splitting = previous }
     return body()
 }
 

@@ -36,21 +36,21 @@ public struct Conv2dGeometry: Equatable, Sendable {
     public var flops: Double {
         2.0 * Double(batch * outChannels * outHeight * outWidth * patchSize)
     }
-    /// Element count of the scratch buffer `conv2dForward`/`conv2dBackward` need.
-    public var scratchCount: Int { isPointwise || isDepthwise ? 0 : patchSize * outHeight * outWidth }
 }
 
 // MARK: - im2col / col2im
 
 // columns (C·KH·KW × OH·OW) from one image (C × H × W); out-of-image taps are zero.
+// Row r starts at columns + r·rowStride (default OH·OW), so several images can share one wide matrix.
 public func im2col(_ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-                   columns: UnsafeMutablePointer<Float>) {
+                   columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+    let rowStride = rowStride ?? g.outHeight * g.outWidth
     let (oh, ow) = (g.outHeight, g.outWidth), kk = g.kernelHeight * g.kernelWidth
     parallelFor(channels * kk, minimumPerThread: 16) { rows in
         for row in rows {
             let c = row / kk, i = (row % kk) / g.kernelWidth, j = row % g.kernelWidth
             let plane = image + c * g.height * g.width
-            let out = columns + row * oh * ow
+            let out = columns + row * rowStride
             // Output columns whose input column lies inside the image: [oxStart, oxEnd).
             let offsetX = j * g.dilationW - g.padLeft
             let oxStart = min(ow, max(0, (-offsetX + g.strideW - 1) / g.strideW))
@@ -77,7 +77,8 @@ public func im2col(_ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeom
 
 // Adjoint of im2col: adds each column entry back into the image position it was read from.
 public func col2im(_ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-                   imageGrad: UnsafeMutablePointer<Float>) {
+                   imageGrad: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+    let rowStride = rowStride ?? g.outHeight * g.outWidth
     let (oh, ow) = (g.outHeight, g.outWidth), kk = g.kernelHeight * g.kernelWidth
     // Parallel over channels: rows of one channel touch only that channel's plane.
     parallelFor(channels, minimumPerThread: 2) { channelRange in
@@ -85,7 +86,7 @@ public func col2im(_ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGe
             let plane = imageGrad + c * g.height * g.width
             for r in 0..<kk {
                 let i = r / g.kernelWidth, j = r % g.kernelWidth
-                let src = columns + (c * kk + r) * oh * ow
+                let src = columns + (c * kk + r) * rowStride
                 let offsetX = j * g.dilationW - g.padLeft
                 let oxStart = min(ow, max(0, (-offsetX + g.strideW - 1) / g.strideW))
                 let oxEnd = max(oxStart, min(ow, (g.width - offsetX + g.strideW - 1) / g.strideW))
@@ -103,36 +104,60 @@ public func col2im(_ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGe
 
 // MARK: - Forward / backward
 
+extension Conv2dGeometry {
+    /// Images whose columns share one GEMM: small feature maps make skinny per-image GEMMs that spend
+    /// their time packing, so several images are laid side by side (bounded to ~16 MB of columns).
+    var imagesPerGemm: Int {
+        let spatial = outHeight * outWidth
+        guard batch > 1, spatial < 4096 else { return 1 }
+        return max(1, min(batch, (1 << 22) / max(1, (patchSize + outPerGroup) * spatial)))
+    }
+}
+
 // output (N × O × OH × OW) = conv(input (N × I × H × W), weight (O × I/g × KH × KW)) + bias (O).
-// `scratch` holds `g.scratchCount` floats.
 public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                          bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                          scratch: UnsafeMutablePointer<Float>?) {
+                          bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
     if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
     let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width
-    for n in 0..<g.batch {
+    let chunk = g.imagesPerGemm
+    let columns = chunk == 1 && g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+    let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
+    defer { columns?.deallocate(); wide?.deallocate() }
+    for first in stride(from: 0, to: g.batch, by: chunk) {
+        let count = min(chunk, g.batch - first), width = count * spatial
         for group in 0..<g.groups {
-            let image = input + n * inSize + group * g.inPerGroup * g.height * g.width
-            let columns: UnsafePointer<Float>
-            if g.isPointwise {
-                columns = image
-            } else {
-                im2col(image, channels: g.inPerGroup, g, columns: scratch!)
-                columns = UnsafePointer(scratch!)
+            let w = weight + group * g.outPerGroup * g.patchSize
+            let groupInput = input + group * g.inPerGroup * g.height * g.width
+            if count == 1 {
+                // One image: the GEMM writes straight into the output.
+                let image = groupInput + first * inSize
+                let cols: UnsafePointer<Float>
+                if let columns { im2col(image, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = image }
+                gemm(m: g.outPerGroup, n: spatial, k: g.patchSize, a: w, b: cols,
+                     c: output + (first * g.outChannels + group * g.outPerGroup) * spatial)
+                continue
             }
-            let out = output + (n * g.outChannels + group * g.outPerGroup) * spatial
-            gemm(m: g.outPerGroup, n: spatial, k: g.patchSize,
-                 a: weight + group * g.outPerGroup * g.patchSize, b: columns, c: out)
+            for i in 0..<count {
+                im2col(groupInput + (first + i) * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
+            }
+            gemm(m: g.outPerGroup, n: width, k: g.patchSize, a: w, b: columns!, c: wide!)
+            // (O/g × images·spatial) → each image's channel planes.
+            for o in 0..<g.outPerGroup {
+                for i in 0..<count {
+                    (output + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial)
+                        .update(from: wide! + o * width + i * spatial, count: spatial)
+                }
+            }
         }
-        if let bias { addChannelBias(output + n * g.outChannels * spatial, bias: bias, channels: g.outChannels, spatial: spatial) }
     }
+    if let bias { for n in 0..<g.batch { addChannelBias(output + n * g.outChannels * spatial, bias: bias, channels: g.outChannels, spatial: spatial) } }
 }
 
 // Adds into inputGrad, weightGrad and biasGrad (each optional).
 public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            outputGrad: UnsafePointer<Float>,
                            inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
-                           biasGrad: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>?) {
+                           biasGrad: UnsafeMutablePointer<Float>?) {
     let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width
     if let biasGrad {
         for n in 0..<g.batch {
@@ -143,31 +168,40 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
         return depthwiseConv2dBackward(g, input: input, weight: weight, outputGrad: outputGrad,
                                        inputGrad: inputGrad, weightGrad: weightGrad)
     }
-    for n in 0..<g.batch {
+    let chunk = g.imagesPerGemm
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+    let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
+    defer { columns.deallocate(); wide?.deallocate() }
+    for first in stride(from: 0, to: g.batch, by: chunk) {
+        let count = min(chunk, g.batch - first), width = count * spatial
         for group in 0..<g.groups {
-            let imageOffset = n * inSize + group * g.inPerGroup * g.height * g.width
-            let dOut = outputGrad + (n * g.outChannels + group * g.outPerGroup) * spatial
             let w = weight + group * g.outPerGroup * g.patchSize
-            if let weightGrad {
-                let columns: UnsafePointer<Float>
-                if g.isPointwise {
-                    columns = input + imageOffset
-                } else {
-                    im2col(input + imageOffset, channels: g.inPerGroup, g, columns: scratch!)
-                    columns = UnsafePointer(scratch!)
+            let groupOffset = group * g.inPerGroup * g.height * g.width
+            // dY for these images as one (O/g × images·spatial) matrix.
+            let dOut: UnsafePointer<Float>
+            if let wide {
+                for o in 0..<g.outPerGroup {
+                    for i in 0..<count {
+                        (wide + o * width + i * spatial).update(from: outputGrad + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial, count: spatial)
+                    }
                 }
-                // dW (O/g × patch) += dY (O/g × spatial) · colsᵀ
-                gemm(transposeB: true, m: g.outPerGroup, n: g.patchSize, k: spatial,
+                dOut = UnsafePointer(wide)
+            } else {
+                dOut = outputGrad + (first * g.outChannels + group * g.outPerGroup) * spatial
+            }
+            if let weightGrad {
+                for i in 0..<count {
+                    im2col(input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g, columns: columns + i * spatial, rowStride: width)
+                }
+                // dW (O/g × patch) += dY · colsᵀ
+                gemm(transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
                      a: dOut, b: columns, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
             }
             if let inputGrad {
-                if g.isPointwise {
-                    gemm(transposeA: true, m: g.patchSize, n: spatial, k: g.outPerGroup,
-                         a: w, b: dOut, beta: 1, c: inputGrad + imageOffset)
-                } else {
-                    // dCols (patch × spatial) = Wᵀ · dY, then scattered back into the image.
-                    gemm(transposeA: true, m: g.patchSize, n: spatial, k: g.outPerGroup, a: w, b: dOut, c: scratch!)
-                    col2im(scratch!, channels: g.inPerGroup, g, imageGrad: inputGrad + imageOffset)
+                // dCols (patch × images·spatial) = Wᵀ · dY, then scattered back into each image.
+                gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, c: columns)
+                for i in 0..<count {
+                    col2im(columns + i * spatial, channels: g.inPerGroup, g, imageGrad: inputGrad + (first + i) * inSize + groupOffset, rowStride: width)
                 }
             }
         }

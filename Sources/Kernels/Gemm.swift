@@ -1,4 +1,13 @@
 import COpenBLAS
+import Dispatch
+
+/// OpenBLAS runs single-threaded; `gemm` splits large products across the zoo's threads itself.
+/// OpenBLAS's own pool spin-yields between calls and fights the zoo's parallel loops and the data
+/// loader for the cores; owning the split keeps one thread per core busy with real work.
+enum GemmThreading {
+    nonisolated(unsafe) static var splitting = true
+    static let minimumFlopsToSplit = 1 << 22
+}
 
 // C (M×N) = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS.
 // op(A) is M×K (A stored K×M when transposeA), op(B) is K×N (B stored N×K when transposeB).
@@ -11,19 +20,40 @@ public func gemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
 ) {
     guard m > 0, n > 0 else { return }
+    let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n), ldc = ldc ?? n
     guard k > 0 else {
         // An empty sum: C = beta·C.
-        for row in 0..<m { for col in 0..<n { c[row * (ldc ?? n) + col] *= beta } }
+        for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
         return
     }
-    cblas_sgemm(
-        CblasRowMajor,
-        transposeA ? CblasTrans : CblasNoTrans,
-        transposeB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha,
-        a, Int32(lda ?? (transposeA ? m : k)),
-        b, Int32(ldb ?? (transposeB ? k : n)),
-        beta, c, Int32(ldc ?? n))
+    let threads = Threads.count
+    guard GemmThreading.splitting, threads > 1, 2 * m * n * k >= GemmThreading.minimumFlopsToSplit else {
+        return sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    // Split the larger of M and N into one contiguous block per thread (multiples of 16 for the micro-kernels).
+    let splitColumns = n >= m
+    let extent = splitColumns ? n : m
+    let parts = min(threads, max(1, extent / 16))
+    let block = ((extent + parts - 1) / parts + 15) / 16 * 16
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let start = part * block, end = min(extent, start + block)
+        guard start < end else { return }
+        if splitColumns {
+            sgemm(transposeA, transposeB, m, end - start, k, alpha, a, lda,
+                  transposeB ? b + start * ldb : b + start, ldb, beta, c + start, ldc)
+        } else {
+            sgemm(transposeA, transposeB, end - start, n, k, alpha, transposeA ? a + start : a + start * lda, lda,
+                  b, ldb, beta, c + start * ldc, ldc)
+        }
+    }
+}
+
+@inline(__always)
+private func sgemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 // Gradients of C = A·B (no transposes): dA += dC·Bᵀ, dB += Aᵀ·dC.

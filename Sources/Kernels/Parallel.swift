@@ -6,6 +6,7 @@ import COpenBLAS
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
         System.keepFreedMemory()
+        openblas_set_num_threads(1)  // gemm splits work itself (see GemmThreading)
         return max(1, System.coreCount)
     }()
 
@@ -15,7 +16,7 @@ public enum Threads {
     /// Sets the thread count for OpenBLAS and the zoo's loops (at least 1).
     public static func set(_ count: Int) {
         current = max(1, count)
-        openblas_set_num_threads(Int32(current))
+        openblas_set_num_threads(1)
     }
 }
 

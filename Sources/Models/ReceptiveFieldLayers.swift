@@ -23,6 +23,6 @@ extension Conv2d {
 extension ModelEntry {
     /// The receptive-field layers of this model at its default configuration, if its family describes them.
     public func receptiveFieldLayers() throws -> [RFLayer]? {
-        (try create() as? ReceptiveFieldDescribing)?.receptiveFieldLayers()
+        (try Initialization.skipping { try create() } as? ReceptiveFieldDescribing)?.receptiveFieldLayers()
     }
 }

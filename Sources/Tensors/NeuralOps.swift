@@ -41,14 +41,12 @@ extension Tensor {
         let x = pointer, w = weight.pointer, b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
-            withScratch(g.scratchCount) { conv2dForward(g, input: x, weight: w, bias: b, output: out, scratch: $0) }
+            conv2dForward(g, input: x, weight: w, bias: b, output: out)
         }, backward: { grad in
-            withScratch(g.scratchCount) { scratch in
-                let dx = self.requiresGrad ? self.gradPointer() : nil
-                let dw = weight.requiresGrad ? weight.gradPointer() : nil
-                let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
-                conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db, scratch: scratch)
-            }
+            let dx = self.requiresGrad ? self.gradPointer() : nil
+            let dw = weight.requiresGrad ? weight.gradPointer() : nil
+            let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
+            conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
         })
     }
 

@@ -93,9 +93,9 @@ struct KernelBenchmarks {
     private func convRow(_ name: String, _ g: Conv2dGeometry) -> KernelBenchmarkRow {
         let x = buffer(g.batch * g.inChannels * g.height * g.width)
         let w = buffer(g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth)
-        let y = buffer(g.batch * g.outChannels * g.outHeight * g.outWidth), scratch = buffer(max(1, g.scratchCount))
-        defer { x.deallocate(); w.deallocate(); y.deallocate(); scratch.deallocate() }
-        return row(name, flops: g.flops) { conv2dForward(g, input: x, weight: w, bias: nil, output: y, scratch: scratch) }
+        let y = buffer(g.batch * g.outChannels * g.outHeight * g.outWidth)
+        defer { x.deallocate(); w.deallocate(); y.deallocate() }
+        return row(name, flops: g.flops) { conv2dForward(g, input: x, weight: w, bias: nil, output: y) }
     }
 
     func run() -> [KernelBenchmarkRow] {

@@ -39,6 +39,9 @@ final class KernelReferenceTests: XCTestCase {
             Conv2dGeometry(batch: 2, inChannels: 16, height: 19, width: 21, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 16),
             Conv2dGeometry(batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2), padding: (1, 1, 2, 2), groups: 8),
             Conv2dGeometry(batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
+            // Several images per GEMM (small maps), pointwise and grouped.
+            Conv2dGeometry(batch: 5, inChannels: 6, height: 4, width: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 2),
+            Conv2dGeometry(batch: 3, inChannels: 5, height: 2, width: 2, outChannels: 7, kernel: (1, 1)),
         ]
         for g in cases {
             let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
@@ -46,8 +49,7 @@ final class KernelReferenceTests: XCTestCase {
             let bias = random(g.outChannels, seed: 5)
             let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
             var fast = [Float](repeating: .nan, count: outCount), slow = fast
-            var scratch = [Float](repeating: 0, count: max(1, g.scratchCount))
-            conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast, scratch: &scratch)
+            conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast)
             conv2dReference(g, input: input, weight: weight, bias: bias, output: &slow)
             assertClose(fast, slow, "conv \(g)")
         }

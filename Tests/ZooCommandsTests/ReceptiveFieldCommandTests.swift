@@ -43,9 +43,10 @@ final class ReceptiveFieldCommandTests: XCTestCase {
     }
 
     func testErrors() throws {
-        let unknown = try XCTUnwrap(commandError(["rf", "--model", "resnet50"]))
+        let unknown = try XCTUnwrap(commandError(["rf", "--model", "resnt50"]))
         XCTAssertEqual(Zoo.exitCode(for: unknown), .validationFailure)
-        XCTAssertTrue(Zoo.message(for: unknown).hasPrefix("unknown model 'resnet50'"))
+        XCTAssertTrue(Zoo.message(for: unknown).hasPrefix("unknown model 'resnt50'; did you mean 'resnet50'"), Zoo.message(for: unknown))
+        XCTAssertNil(commandError(["rf", "--model", "resnet50"]))
         XCTAssertEqual(Zoo.exitCode(for: try XCTUnwrap(commandError(["rf"]))), .validationFailure)
         XCTAssertEqual(Zoo.exitCode(for: try XCTUnwrap(commandError(["rf", "--spec", "x.json", "--input-size", "0"]))),
                        .validationFailure)

@@ -1,0 +1,187 @@
+import Foundation
+import Models
+import NN
+import Tensors
+import VisionIO
+import Weights
+
+public enum OptimizerKind: String, CaseIterable, Sendable { case sgd, adamw, sam }
+
+/// The supervised recipe (timm train.py in miniature): RandomResizedCrop + flip, label smoothing,
+/// optional mixup / cutmix, SGD / AdamW / SAM with warmup + cosine, evaluation every epoch.
+public struct SupervisedTrainingConfig: Sendable {
+    public var epochs = 10
+    public var batchSize = 32
+    public var imageSize = 224
+    public var optimizer = OptimizerKind.sgd
+    public var learningRate: Float?
+    public var weightDecay: Float?
+    public var momentum: Float = 0.9
+    public var samRho: Float = 0.05
+    public var labelSmoothing: Float = 0.1
+    public var mixupAlpha: Float = 0
+    public var cutmixAlpha: Float = 0
+    public var warmupEpochs = 1
+    public var minScale = 0.08
+    public var seed: UInt64 = 0
+    public var workers = 2
+    public init() {}
+
+    /// timm-style defaults: SGD lr 0.1·B/256, AdamW 1e-3·B/256 (at least 1e-4); decay 1e-4 / 0.05.
+    var resolvedLearningRate: Float {
+        learningRate ?? (optimizer == .adamw ? max(1e-4, 1e-3 * Float(batchSize) / 256) : 0.1 * Float(batchSize) / 256 * 4)
+    }
+    var resolvedWeightDecay: Float { weightDecay ?? (optimizer == .adamw ? 0.05 : 1e-4) }
+}
+
+/// Top-1 / top-5 accuracy and mean cross-entropy.
+public struct EvaluationResult: Codable, Equatable, Sendable {
+    public var top1: Double
+    public var top5: Double
+    public var loss: Double
+    public var images: Int
+}
+
+/// Scores `model` on every batch of `loader` in evaluation mode (no graph, no saved activations).
+public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws -> EvaluationResult {
+    model.eval()
+    var correct1 = 0, correct5 = 0, total = 0
+    var lossSum = 0.0
+    for batch in loader.epoch(0) where batch.count > 0 {
+        let x = try Tensor(shape: batch.shape, scalars: batch.images)
+        let logits = try withoutGrad { try model(x) }
+        lossSum += Double(try withoutGrad { try logits.crossEntropy(labels: batch.labels) }.item) * Double(batch.count)
+        let classes = logits.shape[1], values = logits.scalars
+        for (row, label) in batch.labels.enumerated() {
+            let scores = values[row * classes..<(row + 1) * classes]
+            let rank = scores.filter { $0 > scores[row * classes + label] }.count
+            if rank < 1 { correct1 += 1 }
+            if rank < 5 { correct5 += 1 }
+        }
+        total += batch.count
+    }
+    let n = Double(max(total, 1))
+    return EvaluationResult(top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total)
+}
+
+/// One epoch's numbers, as written to metrics.csv and printed with --json.
+public struct EpochSummary: Codable, Sendable {
+    public var epoch: Int
+    public var train_loss: Double
+    public var val_top1: Double
+    public var val_top5: Double
+    public var val_loss: Double
+    public var best_top1: Double
+    public var lr: Double
+    public var images_per_s: Double
+}
+
+public final class SupervisedTrainer {
+    public let model: any ImageClassifier
+    public let config: SupervisedTrainingConfig
+    public let trainLoader: DataLoader, valLoader: DataLoader
+    public let output: URL
+    let optimizer: any Optimizer
+    let mixup: Mixup
+
+    public init(model: any ImageClassifier, train: ImageDataset, val: ImageDataset, pretrained: PretrainedConfig,
+                config: SupervisedTrainingConfig, output: URL) throws {
+        self.model = model; self.config = config; self.output = output
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let crop = RandomResizedCrop(width: config.imageSize, height: config.imageSize, scale: config.minScale...1.0)
+        let (mean, std) = (pretrained.mean, pretrained.std)
+        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, outputSize: (config.imageSize, config.imageSize),
+                                 shuffle: true, seed: config.seed, workers: config.workers) { image, rng in
+            var out = crop(image, using: &rng)
+            if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
+            return out.normalizedCHW(mean: mean, std: std)
+        }
+        let evalConfig = PreprocessConfig(inputSize: (3, config.imageSize, config.imageSize), mean: pretrained.mean, std: pretrained.std,
+                                          cropPct: Double(pretrained.cropPct), interpolation: pretrained.interpolation == .bilinear ? .bilinear : .bicubic)
+        valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
+        let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
+        switch config.optimizer {
+        case .sgd: optimizer = SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum, nesterov: true)
+        case .adamw: optimizer = AdamW(groups: groups, learningRate: config.resolvedLearningRate)
+        case .sam: optimizer = SAM(base: SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum), rho: config.samRho)
+        }
+        mixup = Mixup(mixupAlpha: config.mixupAlpha, cutmixAlpha: config.cutmixAlpha, labelSmoothing: config.labelSmoothing, classes: model.numClasses)
+    }
+
+    var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
+
+    /// Trains the remaining epochs (resuming from OUT/checkpoint.safetensors when asked), evaluating each;
+    /// writes last/best weights, the checkpoint and metrics.csv. Returns the per-epoch summaries run now.
+    public func run(resume: Bool, report: (EpochSummary) -> Void) throws -> [EpochSummary] {
+        var startEpoch = 0, step = 0, best = 0.0
+        var rng = RandomGenerator(seed: config.seed)
+        if resume {
+            let position = try TrainingCheckpoint.load(from: checkpointURL, model: model, optimizer: optimizer)
+            startEpoch = position.epoch; step = position.step
+            rng = position.generators["mixup"] ?? rng
+            TrainingRandomness.generator = position.generators["dropout"] ?? TrainingRandomness.generator
+            best = position.extra["best_top1"].flatMap(Double.init) ?? 0
+        }
+        let log = try MetricsLog(url: output.appendingPathComponent("metrics.csv"),
+                                 columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"], resume: resume)
+        let stepsPerEpoch = trainLoader.batchCount()
+        let schedule = WarmupCosineSchedule(baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
+                                            warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
+        Interruption.install()
+        var summaries: [EpochSummary] = []
+        for epoch in startEpoch..<config.epochs {
+            model.train()
+            let progress = ProgressReporter(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            var lossSum = 0.0, seen = 0, done = 0
+            let start = Date()
+            for batch in trainLoader.epoch(epoch) where batch.count > 0 {
+                optimizer.learningRate = schedule.learningRate(atStep: step)
+                var images = batch.images
+                let targets = mixup.isActive
+                    ? mixup.apply(images: &images, shape: batch.shape, labels: batch.labels, using: &rng)
+                    : mixup.softTargets(batch.labels, lambda: 1)
+                let x = try Tensor(shape: batch.shape, scalars: images)
+                func lossAndBackward() throws -> Float {
+                    optimizer.zeroGrad()
+                    let loss = try model(x).crossEntropy(softTargets: targets)
+                    try loss.backward()
+                    return loss.item
+                }
+                let loss = try lossAndBackward()
+                if let sam = optimizer as? SAM {
+                    try sam.perturb()
+                    _ = try lossAndBackward()
+                }
+                try optimizer.step()
+                step += 1; done += 1
+                lossSum += Double(loss) * Double(batch.count); seen += batch.count
+                progress.update(done: done, items: seen, detail: String(format: "loss %.4f", loss))
+                if Interruption.requested { break }
+            }
+            if Interruption.requested {
+                // The epoch is incomplete: keep the last finished epoch's checkpoint as the resume point.
+                throw TrainingInterrupted(checkpoint: checkpointURL)
+            }
+            let result = try evaluate(model, on: valLoader)
+            best = max(best, result.top1)
+            let summary = EpochSummary(epoch: epoch + 1, train_loss: lossSum / Double(max(seen, 1)), val_top1: result.top1, val_top5: result.top5,
+                                       val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
+                                       images_per_s: Double(seen) / Date().timeIntervalSince(start))
+            try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("last.safetensors"))
+            if result.top1 >= best { try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("best.safetensors")) }
+            try TrainingCheckpoint(epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
+                                   extra: ["best_top1": String(best)]).save(model: model, optimizer: optimizer, to: checkpointURL)
+            try log.append([String(epoch + 1), String(format: "%.5f", summary.train_loss), String(format: "%.3f", result.top1),
+                            String(format: "%.3f", result.top5), String(format: "%.5f", result.loss), String(format: "%.6g", summary.lr)])
+            summaries.append(summary)
+            report(summary)
+        }
+        return summaries
+    }
+}
+
+/// Training stopped on SIGINT/SIGTERM; the checkpoint of the last finished epoch is kept for --resume.
+public struct TrainingInterrupted: Error, CustomStringConvertible {
+    public var checkpoint: URL
+    public var description: String { "interrupted; resume with --resume (checkpoint: \(checkpoint.path))" }
+}

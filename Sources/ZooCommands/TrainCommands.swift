@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensors
+import Training
+import VisionIO
+import Weights
+
+/// `zoo train TRAIN --val VAL --model M --output OUT`: supervised training on ImageFolders.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train or fine-tune a model on an ImageFolder.")
+
+    @Argument(help: "Training ImageFolder (one subfolder per class).") var train: String
+    @Option(help: "Validation ImageFolder (same classes).") var val: String
+    @Option(help: "Model name (timm's).") var model: String
+    @Option(help: "Output folder: best/last.safetensors, checkpoint.safetensors, metrics.csv.") var output: String
+    @Option var epochs = 10
+    @Option var batchSize = 32
+    @Option(help: "Training and evaluation image size.") var imgSize = 224
+    @Option(help: "sgd, adamw or sam (SGD around sharpness-aware minimization).") var opt = "sgd"
+    @Option(help: "Peak learning rate (default: 0.4·B/256 for SGD/SAM, 1e-3·B/256 for AdamW).") var lr: Float?
+    @Option var weightDecay: Float?
+    @Option(help: "SAM neighbourhood size.") var samRho: Float = 0.05
+    @Option var labelSmoothing: Float = 0.1
+    @Option(help: "Mixup alpha (0 = off).") var mixup: Float = 0
+    @Option(help: "CutMix alpha (0 = off).") var cutmix: Float = 0
+    @Option var warmupEpochs = 1
+    @Option(help: "Smallest RandomResizedCrop area fraction.") var scale: Double = 0.08
+    @Option(help: "Weights to start from (e.g. an MAE encoder); the classifier is re-initialised if its shape differs.") var initWeights: String?
+    @Option var seed: UInt64 = 0
+    @Flag(help: "Continue from OUT/checkpoint.safetensors (--epochs is the total).") var resume = false
+    @Flag(help: "Print the final summary as JSON on the last stdout line.") var json = false
+
+    func validate() throws {
+        guard OptimizerKind(rawValue: opt) != nil else { throw ValidationError("--opt must be sgd, adamw or sam") }
+        guard epochs >= 1, batchSize >= 1, imgSize >= 8 else { throw ValidationError("--epochs, --batch-size must be ≥ 1 and --img-size ≥ 8") }
+        do { _ = try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let entry = try ModelRegistry.entry(named: model)
+        let trainSet = try ImageFolder(root: URL(fileURLWithPath: train))
+        let valSet = try ImageFolder(root: URL(fileURLWithPath: val))
+        guard trainSet.classes == valSet.classes else {
+            throw CommandError("\(val): classes \(valSet.classes) differ from the training classes \(trainSet.classes)")
+        }
+        Initialization.generator = RandomGenerator(seed: seed)
+        let net = try entry.create(["num_classes": .int(trainSet.classes.count)])
+        if let initWeights { try loadInitialWeights(into: net, from: initWeights) }
+        var config = SupervisedTrainingConfig()
+        config.epochs = epochs; config.batchSize = batchSize; config.imageSize = imgSize
+        config.optimizer = OptimizerKind(rawValue: opt)!; config.learningRate = lr; config.weightDecay = weightDecay
+        config.samRho = samRho; config.labelSmoothing = labelSmoothing; config.mixupAlpha = mixup; config.cutmixAlpha = cutmix
+        config.warmupEpochs = warmupEpochs; config.minScale = scale; config.seed = seed
+        let trainer = try SupervisedTrainer(model: net, train: trainSet, val: valSet, pretrained: entry.pretrained,
+                                            config: config, output: URL(fileURLWithPath: output))
+        let summaries = try trainer.run(resume: resume) { s in
+            FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f, val top-1 %.2f%%, top-5 %.2f%% (best %.2f%%)\n",
+                                                       s.epoch, s.train_loss, s.val_top1, s.val_top5, s.best_top1).utf8))
+        }
+        if json, let last = summaries.last { print(String(decoding: try JSONEncoder().encode(last), as: UTF8.self)) }
+    }
+
+    /// Copies every tensor whose name and shape match (an MAE encoder into a ViT, a checkpoint with another head).
+    private func loadInitialWeights(into net: any ImageClassifier, from path: String) throws {
+        let dict: StateDict
+        do { dict = try loadWeights(URL(fileURLWithPath: path)) } catch { throw CommandError("\(path): \(error)") }
+        var usable = StateDict()
+        let own = Dictionary(uniqueKeysWithValues: net.stateDict().map { ($0.name, $0.tensor.shape) })
+        for (key, tensor) in dict where own[key] == tensor.shape { usable[key] = tensor }
+        guard !usable.isEmpty else { throw CommandError("\(path): no tensor matches the model '\(model)' by name and shape") }
+        try net.load(usable, strict: false)
+        FileHandle.standardError.write(Data("initialised \(usable.count) of \(own.count) tensors from \(path)\n".utf8))
+    }
+}
+
+/// `zoo eval DIR --model M --weights W`: top-1 / top-5 / loss with the model's eval transform.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a model on an ImageFolder.")
+
+    @Argument(help: "ImageFolder (one subfolder per class, sorted names = class indices).") var folder: String
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Evaluate at this size (e.g. 32 for small images) instead of the pretrained input size.") var imgSize: Int?
+    @Option var batchSize = 32
+    @Flag(help: "Print {\"top1\", \"top5\", \"loss\"} as JSON.") var json = false
+
+    func run() throws {
+        let dataset = try ImageFolder(root: URL(fileURLWithPath: folder))
+        let (entry, net) = try modelOptions.loadModel()
+        guard net.numClasses >= dataset.classes.count else {
+            throw CommandError("\(folder): \(dataset.classes.count) classes, but the model predicts \(net.numClasses)")
+        }
+        let loader = DataLoader.evaluation(dataset: dataset, batchSize: batchSize, config: PreprocessConfig(entry.pretrained, imageSize: imgSize))
+        let result = try evaluate(net, on: loader)
+        if json {
+            struct Output: Encodable { var top1: Double; var top5: Double; var loss: Double }
+            print(String(decoding: try JSONEncoder().encode(Output(top1: result.top1, top5: result.top5, loss: result.loss)), as: UTF8.self))
+        } else {
+            print(String(format: "top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)", result.top1, result.top5, result.loss, result.images))
+        }
+    }
+}
