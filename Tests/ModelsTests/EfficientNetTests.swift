@@ -59,6 +59,11 @@ final class EfficientNetTests: XCTestCase {
         XCTAssertThrowsError(try EfficientNet.remapEfficientNetPyTorchKeys(StateDict([("_blocks.9._bn0.weight", w)]), stageDepths: [1, 2])) {
             XCTAssertEqual($0 as? WeightsError, .unexpectedKeys(["_blocks.9._bn0.weight"]))
         }
+        // A checkpoint already in timm's naming passes through loadPretrained unchanged.
+        let model = try ModelRegistry.create("tf_efficientnet_lite0", ["num_classes": 10, "channel_multiplier": 0.5, "depth_multiplier": 0.5])
+        let timmNamed = try Fixtures.parityWeights("tf_efficientnet_lite0_tiny")
+        XCTAssertEqual(try XCTUnwrap(model as? EfficientNet).timmNamed(timmNamed), timmNamed)
+        try ModelRegistry.loadPretrained(model, from: timmNamed)
     }
 
     /// The real EfficientNet-Lite0 checkpoint (efficientnet_pytorch naming) gives timm's logits
