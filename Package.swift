@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ZooTestSupport"], exclude: ["Fixtures"]),

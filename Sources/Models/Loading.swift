@@ -40,3 +40,18 @@ extension Module {
         StateDict(stateDict().map { ($0.name, WeightTensor(shape: $0.tensor.shape, values: $0.tensor.scalars)) })
     }
 }
+
+/// A model that also reads checkpoints saved under another project's key names
+/// (e.g. `efficientnet_pytorch` for EfficientNet-Lite); the remapper lives beside the family.
+public protocol RemapsForeignCheckpoints {
+    /// `dict` under timm's names (unchanged when it already uses them).
+    func timmNamed(_ dict: StateDict) throws -> StateDict
+}
+
+extension ModelRegistry {
+    /// Loads a checkpoint in timm's naming, or in a foreign naming the model's family knows how to remap.
+    public static func loadPretrained(_ model: any ImageClassifier, from dict: StateDict, strict: Bool = true) throws {
+        let renamed = try (model as? RemapsForeignCheckpoints)?.timmNamed(dict) ?? dict
+        try model.load(renamed, strict: strict)
+    }
+}

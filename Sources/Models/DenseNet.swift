@@ -1,0 +1,182 @@
+// DenseNet (the BC variant: 1×1 bottlenecks and halving transitions).
+//
+// "Densely Connected Convolutional Networks", Huang et al., 2016 — arXiv:1608.06993
+// Layout and names follow timm's `densenet.py` (torchvision's, with BatchNormAct2d): `features.conv0/norm0/pool0`,
+// `features.denseblock<i>.denselayer<j>.norm1/conv1/norm2/conv2`, `features.transition<i>.norm/conv/pool`,
+// `features.norm5`, global average pool and `classifier`. Every norm is followed by a ReLU.
+// Layers are pre-activation (norm → ReLU → conv), so only `norm2` folds into the conv before it.
+
+import Kernels
+import NN
+import Tensors
+
+public struct DenseNetConfig: Equatable, Sendable {
+    public var growthRate = 32
+    public var blockConfig = [6, 12, 24, 16]
+    /// Bottleneck width as a multiple of the growth rate.
+    public var bottleneckSize = 4
+    public var numClasses = 1000
+    public var dropRate: Float = 0
+    /// Dropout on each new feature map (timm's proj_drop_rate).
+    public var layerDropRate: Float = 0
+
+    init(_ arguments: ModelArguments) throws {
+        growthRate = try arguments.int("growth_rate", default: growthRate)
+        blockConfig = try arguments.ints("block_config", default: blockConfig)
+        bottleneckSize = try arguments.int("bn_size", default: bottleneckSize)
+        numClasses = try arguments.int("num_classes", default: numClasses)
+        dropRate = try arguments.float("drop_rate", default: 0)
+        layerDropRate = try arguments.float("proj_drop_rate", default: 0)
+        guard growthRate > 0, bottleneckSize > 0, !blockConfig.isEmpty, blockConfig.allSatisfy({ $0 >= 1 }), numClasses >= 0 else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "growth_rate/block_config/bn_size",
+                                             reason: "must be positive (block_config: one or more layer counts ≥ 1)")
+        }
+    }
+}
+
+/// norm1 → ReLU → 1×1 conv to bn_size·k channels → norm2 → ReLU → 3×3 conv to k new channels.
+final class DenseLayer: Module, Layer {
+    let norm1: BatchNorm2d, conv1: Conv2d, norm2: BatchNorm2d, conv2: Conv2d
+    let dropout: Dropout
+
+    init(inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) {
+        let bottleneck = bottleneckSize * growthRate
+        norm1 = BatchNorm2d(inChannels)
+        conv1 = Conv2d(inChannels, bottleneck, kernel: 1, bias: false)
+        norm2 = BatchNorm2d(bottleneck)
+        conv2 = Conv2d(bottleneck, growthRate, kernel: 3, bias: false)
+        dropout = Dropout(dropRate)
+        super.init()
+        register("norm1", norm1); register("conv1", conv1); register("norm2", norm2); register("conv2", conv2)
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let x = try norm2.fused(after: conv1, activation: .relu, norm1(input).relu())
+        return try dropout(conv2(x))
+    }
+}
+
+/// Layers that each read the concatenation of the block input and every earlier layer's output.
+final class DenseBlock: Module, Layer {
+    let layers: [DenseLayer]
+
+    init(layerCount: Int, inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) {
+        layers = (0..<layerCount).map {
+            DenseLayer(inChannels: inChannels + $0 * growthRate, growthRate: growthRate, bottleneckSize: bottleneckSize, dropRate: dropRate)
+        }
+        super.init()
+        for (i, layer) in layers.enumerated() { register("denselayer\(i + 1)", layer) }
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        // Grows one running concatenation; each layer's input is exactly timm's torch.cat(features, 1).
+        var features = input
+        for layer in layers { features = try Tensor.concat([features, layer(features)], axis: 1) }
+        return features
+    }
+}
+
+/// norm → ReLU → 1×1 conv (halving the channels) → 2×2 average pool.
+final class DenseTransition: Module, Layer {
+    let norm: BatchNorm2d, conv: Conv2d
+
+    init(inChannels: Int, outChannels: Int) {
+        norm = BatchNorm2d(inChannels)
+        conv = Conv2d(inChannels, outChannels, kernel: 1, bias: false)
+        super.init()
+        register("norm", norm); register("conv", conv)
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try conv(norm(input).relu()).avgPool2d(kernel: (2, 2), stride: (2, 2))
+    }
+}
+
+public final class DenseNet: Module, ImageClassifier {
+    public let config: DenseNetConfig
+    let conv0: Conv2d, norm0: BatchNorm2d
+    let blocks: [DenseBlock], transitions: [DenseTransition]
+    let norm5: BatchNorm2d
+    let headDropout: Dropout
+    public let classifier: Linear?
+
+    public init(_ config: DenseNetConfig) {
+        self.config = config
+        let stemChannels = 2 * config.growthRate
+        conv0 = Conv2d(3, stemChannels, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
+        norm0 = BatchNorm2d(stemChannels)
+        var channels = stemChannels
+        var blocks: [DenseBlock] = [], transitions: [DenseTransition] = []
+        for (i, layerCount) in config.blockConfig.enumerated() {
+            blocks.append(DenseBlock(layerCount: layerCount, inChannels: channels, growthRate: config.growthRate,
+                                     bottleneckSize: config.bottleneckSize, dropRate: config.layerDropRate))
+            channels += layerCount * config.growthRate
+            if i < config.blockConfig.count - 1 {
+                transitions.append(DenseTransition(inChannels: channels, outChannels: channels / 2))
+                channels /= 2
+            }
+        }
+        self.blocks = blocks; self.transitions = transitions
+        norm5 = BatchNorm2d(channels)
+        headDropout = Dropout(config.dropRate)
+        classifier = config.numClasses > 0 ? Linear(channels, config.numClasses) : nil
+        super.init()
+        // timm keeps the whole trunk in one `features` Sequential; only the names matter here.
+        let features = Module()
+        features.register("conv0", conv0); features.register("norm0", norm0)
+        for (i, block) in blocks.enumerated() {
+            features.register("denseblock\(i + 1)", block)
+            if i < transitions.count { features.register("transition\(i + 1)", transitions[i]) }
+        }
+        features.register("norm5", norm5)
+        register("features", features)
+        if let classifier { register("classifier", classifier) }
+        initializeAsTorchvision()
+    }
+
+    /// torchvision's init: convs kaiming-normal (variance 2/fan_in), linear bias zero. Rescales the
+    /// U(±1/√fan_in) values the convs were created with (variance 1/(3·fan_in)) instead of drawing again.
+    private func initializeAsTorchvision() {
+        for conv in descendants(ofType: Conv2d.self) { conv.weight.scale(by: Float(6).squareRoot()) }
+        classifier?.bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+
+    public var numClasses: Int { classifier?.outFeatures ?? 0 }
+    public var numFeatures: Int { norm5.weight.count }
+
+    public func forwardFeatures(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == 3 else {
+            throw ModelError.unsupportedInput(model: "densenet", shape: input.shape, reason: "must be (B, 3, H, W)")
+        }
+        var x = try norm0.fused(after: conv0, activation: .relu, input)
+        x = try x.maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+        for (i, block) in blocks.enumerated() {
+            x = try block(x)
+            if i < transitions.count { x = try transitions[i](x) }
+        }
+        return try norm5(x).relu()
+    }
+
+    public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+        let pooled = try headDropout(features.globalAvgPool2d())
+        guard !preLogits, let classifier else { return pooled }
+        return try classifier(pooled)
+    }
+}
+
+public enum DenseNetFamily {
+    static let accepted: Set<String> = ["growth_rate", "block_config", "bn_size", "drop_rate", "proj_drop_rate"]
+
+    static func entry(_ name: String, blocks: [Int], tag: String, parameters: Int, gflops: Double) -> ModelEntry {
+        ModelEntry(name: name, family: "densenet", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
+                   defaults: ["growth_rate": 32, "block_config": .list(blocks.map { .int($0) })],
+                   accepted: accepted) { DenseNet(try DenseNetConfig($0)) }
+    }
+
+    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    public static let entries: [ModelEntry] = [
+        entry("densenet121", blocks: [6, 12, 24, 16], tag: "ra_in1k", parameters: 7_978_856, gflops: 5.668),
+        entry("densenet169", blocks: [6, 12, 32, 32], tag: "tv_in1k", parameters: 14_149_480, gflops: 6.72),
+        entry("densenet201", blocks: [6, 12, 48, 32], tag: "tv_in1k", parameters: 20_013_928, gflops: 8.583),
+    ]
+}
