@@ -209,6 +209,35 @@ def make_resize(manifest):
     manifest["resize"] = dict(source="source.rgb", width=37, height=29, cases=cases)
 
 
+# ---------------------------------------------------------------- augmentation point ops
+def make_augment(manifest):
+    from PIL import ImageEnhance
+    from timm.data import auto_augment as aa
+    out = os.path.join(HERE, "augment")
+    os.makedirs(out, exist_ok=True)
+    base = np.frombuffer(open(os.path.join(HERE, "resize", "source.rgb"), "rb").read(), np.uint8).reshape(29, 37, 3)
+    src = Image.fromarray(base, "RGB")
+    ops = {}
+    for f in (0.0, 0.3, 1.0, 1.7):
+        ops[f"brightness_{f}"] = ImageEnhance.Brightness(src).enhance(f)
+        ops[f"contrast_{f}"] = ImageEnhance.Contrast(src).enhance(f)
+        ops[f"saturation_{f}"] = ImageEnhance.Color(src).enhance(f)
+        ops[f"sharpness_{f}"] = ImageEnhance.Sharpness(src).enhance(f)
+    ops["invert"] = ImageOps.invert(src)
+    ops["autocontrast"] = ImageOps.autocontrast(src.point(lambda v: 40 + v // 3))
+    ops["equalize"] = ImageOps.equalize(src)
+    ops["posterize_3"] = aa.posterize(src, 3)
+    ops["solarize_128"] = aa.solarize(src, 128)
+    ops["solarize_add_60"] = aa.solarize_add(src, 60)
+    ops["flip"] = src.transpose(Image.FLIP_LEFT_RIGHT)
+    cases = []
+    for name, im in ops.items():
+        with open(os.path.join(out, name + ".rgb"), "wb") as f:
+            f.write(np.asarray(im.convert("RGB")).tobytes())
+        cases.append(dict(op=name, reference=name + ".rgb"))
+    manifest["augment"] = dict(source="resize/source.rgb", width=37, height=29, cases=cases)
+
+
 # ---------------------------------------------------------------- preprocess (timm eval transform)
 PREPROCESS = [
     ("resnet50", "chelsea.png"),
@@ -258,6 +287,7 @@ def main():
         import timm
         manifest["timm"] = timm.__version__
         make_preprocess(manifest, args.samples)
+        make_augment(manifest)
     except ImportError:
         print("timm not installed: preprocess fixtures not regenerated")
     with open(os.path.join(HERE, "manifest.json"), "w") as f:
