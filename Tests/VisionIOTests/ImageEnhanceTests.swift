@@ -7,7 +7,7 @@ final class ImageEnhanceTests: XCTestCase {
         let spec = try XCTUnwrap(try Fixtures.manifest()["augment"] as? [String: Any])
         let source = Image(width: 37, height: 29, pixels: try Fixtures.bytes("resize", "source.rgb"))
         let cases = try XCTUnwrap(spec["cases"] as? [[String: Any]])
-        XCTAssertEqual(cases.count, 23)
+        XCTAssertEqual(cases.count, 26)
         for entry in cases {
             let op = try XCTUnwrap(entry["op"] as? String)
             let expected = try Fixtures.bytes("augment", XCTUnwrap(entry["reference"] as? String))
@@ -29,6 +29,7 @@ final class ImageEnhanceTests: XCTestCase {
             case "solarize" where op.hasPrefix("solarize_add"): result = source.solarizedAdd(60)
             case "solarize": result = source.solarized(threshold: 128)
             case "flip": result = source.flippedHorizontally()
+            case "rotate", "shearx", "translatey": continue  // approximate: AffineTransformTests
             default: XCTFail("unknown op \(op)"); continue
             }
             let maxDiff = zip(result.pixels, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0

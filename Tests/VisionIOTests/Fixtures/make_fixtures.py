@@ -230,6 +230,10 @@ def make_augment(manifest):
     ops["solarize_128"] = aa.solarize(src, 128)
     ops["solarize_add_60"] = aa.solarize_add(src, 60)
     ops["flip"] = src.transpose(Image.FLIP_LEFT_RIGHT)
+    fill = (124, 116, 104)
+    ops["rotate_30"] = src.rotate(30, resample=Image.BILINEAR, fillcolor=fill)
+    ops["shearx_0.2"] = src.transform(src.size, Image.AFFINE, (1, 0.2, 0, 0, 1, 0), Image.BILINEAR, fillcolor=fill)
+    ops["translatey_-6.5"] = src.transform(src.size, Image.AFFINE, (1, 0, 0, 0, 1, -6.5), Image.BILINEAR, fillcolor=fill)
     cases = []
     for name, im in ops.items():
         with open(os.path.join(out, name + ".rgb"), "wb") as f:
