@@ -269,7 +269,7 @@ def make_preprocess(manifest, samples):
         tensor = transform(Image.open(path).convert("RGB")).numpy().astype("<f4")
         name = f"{model}__{os.path.splitext(image)[0]}.npy"
         np.save(os.path.join(out, name), tensor)
-        entries.append(dict(model=model, image=image, sha256=digest, tensor=name,
+        entries.append(dict(model=model, image=image, sha256=digest, bytes=os.path.getsize(path), tensor=name,
                             input_size=list(data_cfg["input_size"]), crop_pct=data_cfg["crop_pct"],
                             interpolation=data_cfg["interpolation"], mean=list(data_cfg["mean"]),
                             std=list(data_cfg["std"]), crop_mode=data_cfg.get("crop_mode", "center"),
