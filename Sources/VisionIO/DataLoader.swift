@@ -25,6 +25,8 @@ public final class DataLoader: @unchecked Sendable {
     public let workers: Int
     public let prefetchBatches: Int
     public let maxPixels: UInt64
+    /// timm / torchvision loaders ignore EXIF orientation; set false to match them on rotated photos.
+    public let applyExifOrientation: Bool
     private let transform: SampleTransform
     private let warnedLock = NSLock()
     private var warned = Set<String>()
@@ -32,7 +34,7 @@ public final class DataLoader: @unchecked Sendable {
     public init(dataset: ImageDataset, batchSize: Int, outputSize: (height: Int, width: Int),
                 shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, workers: Int = 2,
                 prefetchBatches: Int = 4, maxPixels: UInt64 = Image.defaultMaxPixels,
-                transform: @escaping SampleTransform) {
+                applyExifOrientation: Bool = true, transform: @escaping SampleTransform) {
         precondition(batchSize > 0 && workers > 0 && prefetchBatches > 0, "DataLoader: sizes must be positive")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -43,6 +45,7 @@ public final class DataLoader: @unchecked Sendable {
         self.workers = workers
         self.prefetchBatches = prefetchBatches
         self.maxPixels = maxPixels
+        self.applyExifOrientation = applyExifOrientation
         self.transform = transform
     }
 
@@ -61,9 +64,9 @@ public final class DataLoader: @unchecked Sendable {
 
     /// Evaluation loader: timm's eval transform for `config`, dataset order.
     public static func evaluation(dataset: ImageDataset, batchSize: Int, config: PreprocessConfig,
-                                  workers: Int = 2) -> DataLoader {
+                                  workers: Int = 2, applyExifOrientation: Bool = true) -> DataLoader {
         DataLoader(dataset: dataset, batchSize: batchSize, outputSize: (config.height, config.width), shuffle: false,
-                   workers: workers) { image, _ in config.evalTransform(image) }
+                   workers: workers, applyExifOrientation: applyExifOrientation) { image, _ in config.evalTransform(image) }
     }
 
     /// Sample order for `epoch`: a seeded Fisher–Yates shuffle, or dataset order.
@@ -92,7 +95,7 @@ public final class DataLoader: @unchecked Sendable {
         for index in indices {
             let url = dataset.url(at: index)
             do {
-                let image = try Image(contentsOf: url, maxPixels: maxPixels)
+                let image = try Image(contentsOf: url, maxPixels: maxPixels, applyExifOrientation: applyExifOrientation)
                 var rng = SplitMix64.derived(seed: seed, UInt64(epoch), UInt64(index))
                 let values = transform(image, &rng)
                 precondition(values.count == sampleSize, "DataLoader transform returned \(values.count) values, expected \(sampleSize)")

@@ -1,4 +1,5 @@
 // A small deterministic RNG so augmentations and shuffles replay exactly under a seed.
+import Foundation
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny state, good statistics, trivially splittable by reseeding.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -28,7 +29,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Double {
         let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     /// An independent stream derived from this seed and `index` (e.g. one per sample per epoch).
@@ -42,7 +43,3 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return SplitMix64(seed: value)
     }
 }
-
-@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
-import Foundation

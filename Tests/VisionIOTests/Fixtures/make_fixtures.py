@@ -209,6 +209,39 @@ def make_resize(manifest):
     manifest["resize"] = dict(source="source.rgb", width=37, height=29, cases=cases)
 
 
+# ---------------------------------------------------------------- augmentation point ops
+def make_augment(manifest):
+    from PIL import ImageEnhance
+    from timm.data import auto_augment as aa
+    out = os.path.join(HERE, "augment")
+    os.makedirs(out, exist_ok=True)
+    base = np.frombuffer(open(os.path.join(HERE, "resize", "source.rgb"), "rb").read(), np.uint8).reshape(29, 37, 3)
+    src = Image.fromarray(base, "RGB")
+    ops = {}
+    for f in (0.0, 0.3, 1.0, 1.7):
+        ops[f"brightness_{f}"] = ImageEnhance.Brightness(src).enhance(f)
+        ops[f"contrast_{f}"] = ImageEnhance.Contrast(src).enhance(f)
+        ops[f"saturation_{f}"] = ImageEnhance.Color(src).enhance(f)
+        ops[f"sharpness_{f}"] = ImageEnhance.Sharpness(src).enhance(f)
+    ops["invert"] = ImageOps.invert(src)
+    ops["autocontrast"] = ImageOps.autocontrast(src.point(lambda v: 40 + v // 3))
+    ops["equalize"] = ImageOps.equalize(src)
+    ops["posterize_3"] = aa.posterize(src, 3)
+    ops["solarize_128"] = aa.solarize(src, 128)
+    ops["solarize_add_60"] = aa.solarize_add(src, 60)
+    ops["flip"] = src.transpose(Image.FLIP_LEFT_RIGHT)
+    fill = (124, 116, 104)
+    ops["rotate_30"] = src.rotate(30, resample=Image.BILINEAR, fillcolor=fill)
+    ops["shearx_0.2"] = src.transform(src.size, Image.AFFINE, (1, 0.2, 0, 0, 1, 0), Image.BILINEAR, fillcolor=fill)
+    ops["translatey_-6.5"] = src.transform(src.size, Image.AFFINE, (1, 0, 0, 0, 1, -6.5), Image.BILINEAR, fillcolor=fill)
+    cases = []
+    for name, im in ops.items():
+        with open(os.path.join(out, name + ".rgb"), "wb") as f:
+            f.write(np.asarray(im.convert("RGB")).tobytes())
+        cases.append(dict(op=name, reference=name + ".rgb"))
+    manifest["augment"] = dict(source="resize/source.rgb", width=37, height=29, cases=cases)
+
+
 # ---------------------------------------------------------------- preprocess (timm eval transform)
 PREPROCESS = [
     ("resnet50", "chelsea.png"),
@@ -236,7 +269,7 @@ def make_preprocess(manifest, samples):
         tensor = transform(Image.open(path).convert("RGB")).numpy().astype("<f4")
         name = f"{model}__{os.path.splitext(image)[0]}.npy"
         np.save(os.path.join(out, name), tensor)
-        entries.append(dict(model=model, image=image, sha256=digest, tensor=name,
+        entries.append(dict(model=model, image=image, sha256=digest, bytes=os.path.getsize(path), tensor=name,
                             input_size=list(data_cfg["input_size"]), crop_pct=data_cfg["crop_pct"],
                             interpolation=data_cfg["interpolation"], mean=list(data_cfg["mean"]),
                             std=list(data_cfg["std"]), crop_mode=data_cfg.get("crop_mode", "center"),
@@ -258,6 +291,7 @@ def main():
         import timm
         manifest["timm"] = timm.__version__
         make_preprocess(manifest, args.samples)
+        make_augment(manifest)
     except ImportError:
         print("timm not installed: preprocess fixtures not regenerated")
     with open(os.path.join(HERE, "manifest.json"), "w") as f:

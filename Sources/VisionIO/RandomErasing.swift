@@ -1,0 +1,46 @@
+// timm's RandomErasing (mode "pixel"): on the normalized CHW tensor, with probability p erase one
+// rectangle of area 2%–33% and log-uniform aspect 0.3–3.3 with per-pixel N(0, 1) noise; 10 attempts.
+import Foundation
+
+public struct RandomErasing: Sendable {
+    public var probability: Double
+    public var minArea: Double
+    public var maxArea: Double
+    public var aspect: ClosedRange<Double>
+    public var maxCount: Int
+
+    public init(probability: Double = 0.25, minArea: Double = 0.02, maxArea: Double = 1.0 / 3.0,
+                aspect: ClosedRange<Double> = 0.3...(1 / 0.3), maxCount: Int = 1) {
+        self.probability = probability
+        self.minArea = minArea
+        self.maxArea = maxArea
+        self.aspect = aspect
+        self.maxCount = maxCount
+    }
+
+    /// Erases in place inside `values` (3 × height × width floats starting at `offset`).
+    public func apply(to values: inout [Float], offset: Int = 0, channels: Int = 3, height: Int, width: Int,
+                      using rng: inout SplitMix64) {
+        guard rng.nextUnit() < probability else { return }
+        let area = Double(height * width)
+        let count = maxCount <= 1 ? 1 : rng.int(in: 1...maxCount)
+        let logAspect = (log(aspect.lowerBound), log(aspect.upperBound))
+        for _ in 0..<count {
+            for _ in 0..<10 {
+                let targetArea = rng.uniform(minArea, maxArea) * area / Double(count)
+                let ratio = exp(rng.uniform(logAspect.0, logAspect.1))
+                let h = Int((targetArea * ratio).squareRoot().rounded(.toNearestOrEven))
+                let w = Int((targetArea / ratio).squareRoot().rounded(.toNearestOrEven))
+                guard w < width && h < height else { continue }
+                let top = rng.int(in: 0...(height - h)), left = rng.int(in: 0...(width - w))
+                for c in 0..<channels {
+                    for y in top..<(top + h) {
+                        let row = offset + (c * height + y) * width
+                        for x in left..<(left + w) { values[row + x] = Float(rng.normal()) }
+                    }
+                }
+                break
+            }
+        }
+    }
+}
