@@ -47,11 +47,3 @@ public protocol RemapsForeignCheckpoints {
     /// `dict` under timm's names (unchanged when it already uses them).
     func timmNamed(_ dict: StateDict) throws -> StateDict
 }
-
-extension ModelRegistry {
-    /// Loads a checkpoint in timm's naming, or in a foreign naming the model's family knows how to remap.
-    public static func loadPretrained(_ model: any ImageClassifier, from dict: StateDict, strict: Bool = true) throws {
-        let renamed = try (model as? RemapsForeignCheckpoints)?.timmNamed(dict) ?? dict
-        try model.load(renamed, strict: strict)
-    }
-}

@@ -1,5 +1,3 @@
-import Weights
-
 /// One model of the zoo under its timm name.
 public struct ModelEntry: Sendable {
     public let name: String
@@ -13,18 +11,15 @@ public struct ModelEntry: Sendable {
     public let defaults: ModelArguments
     /// Arguments a user may pass (timm's keyword names).
     public let accepted: Set<String>
-    /// Renames keys of checkpoints saved under another naming (e.g. efficientnet_pytorch) to timm's.
-    public let remapKeys: (@Sendable (StateDict) throws -> StateDict)?
     let build: @Sendable (ModelArguments) throws -> any ImageClassifier
 
     public init(name: String, family: String, pretrained: PretrainedConfig, parameterCount: Int, gflops: Double,
                 defaults: ModelArguments, accepted: Set<String>,
-                remapKeys: (@Sendable (StateDict) throws -> StateDict)? = nil,
                 build: @escaping @Sendable (ModelArguments) throws -> any ImageClassifier) {
         self.name = name; self.family = family; self.pretrained = pretrained
         self.parameterCount = parameterCount; self.gflops = gflops
         self.defaults = defaults; self.accepted = accepted.union(["num_classes"])
-        self.remapKeys = remapKeys; self.build = build
+        self.build = build
     }
 
     /// Builds the model; `arguments` override the preset, as keyword arguments to timm.create_model do.

@@ -3,13 +3,14 @@ import NN
 import Weights
 
 extension ModelEntry {
-    /// Builds this model for a checkpoint: keys in another naming are remapped by the family, and
+    /// Builds this model for a checkpoint: keys in another naming are remapped by the family
+    /// (`RemapsForeignCheckpoints`), and
     /// when the checkpoint's classifier has another number of classes (and the caller did not set
     /// `num_classes`), the head follows the checkpoint, as timm does for a fine-tuned file.
     public func create(loading weights: StateDict, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
-        let dict = try remapKeys?(weights) ?? weights
         // Random initialisation would be overwritten: build with zeros.
         let model = try Initialization.skipping { try create(arguments) }
+        let dict = try (model as? RemapsForeignCheckpoints)?.timmNamed(weights) ?? weights
         do {
             try model.load(dict)
             return model

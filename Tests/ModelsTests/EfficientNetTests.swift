@@ -59,19 +59,18 @@ final class EfficientNetTests: XCTestCase {
         XCTAssertThrowsError(try EfficientNet.remapEfficientNetPyTorchKeys(StateDict([("_blocks.9._bn0.weight", w)]), stageDepths: [1, 2])) {
             XCTAssertEqual($0 as? WeightsError, .unexpectedKeys(["_blocks.9._bn0.weight"]))
         }
-        // A checkpoint already in timm's naming passes through loadPretrained unchanged.
-        let model = try ModelRegistry.create("tf_efficientnet_lite0", ["num_classes": 10, "channel_multiplier": 0.5, "depth_multiplier": 0.5])
+        // A checkpoint already in timm's naming passes through unchanged.
+        let entry = try ModelRegistry.entry(named: "tf_efficientnet_lite0")
+        let arguments: ModelArguments = ["num_classes": 10, "channel_multiplier": 0.5, "depth_multiplier": 0.5]
         let timmNamed = try Fixtures.parityWeights("tf_efficientnet_lite0_tiny")
-        XCTAssertEqual(try XCTUnwrap(model as? EfficientNet).timmNamed(timmNamed), timmNamed)
-        try ModelRegistry.loadPretrained(model, from: timmNamed)
+        XCTAssertEqual(try XCTUnwrap(entry.create(arguments) as? EfficientNet).timmNamed(timmNamed), timmNamed)
+        _ = try entry.create(loading: timmNamed, arguments)
     }
 
     /// The real EfficientNet-Lite0 checkpoint (efficientnet_pytorch naming) gives timm's logits
     /// (Fixtures/make_efficientnet_lite0_reference.py) on a deterministic 224×224 pattern.
     func testRealLite0WeightsMatchTimm() throws {
-        let weights = try loadWeights(Fixtures.efficientNetLite0Weights())
-        let model = try ModelRegistry.create("tf_efficientnet_lite0")
-        try ModelRegistry.loadPretrained(model, from: weights)
+        let model = try ModelRegistry.entry(named: "tf_efficientnet_lite0").create(weightsAt: Fixtures.efficientNetLite0Weights())
         model.eval()
         let reference = try loadSafetensors(Fixtures.packageRoot
             .appendingPathComponent("Tests/ModelsTests/Fixtures/efficientnet_lite0_reference.safetensors"))
