@@ -88,7 +88,9 @@ public final class SupervisedTrainer {
                 config: SupervisedTrainingConfig, output: URL) throws {
         self.model = model; self.config = config; self.output = output
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let crop = RandomResizedCrop(width: config.imageSize, height: config.imageSize, scale: config.minScale...1.0)
+        // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
+        let filter: ResampleFilter = pretrained.interpolation == .bilinear ? .bilinear : .bicubic
+        let crop = RandomResizedCrop(width: config.imageSize, height: config.imageSize, scale: config.minScale...1.0, filter: filter)
         let (mean, std) = (pretrained.mean, pretrained.std)
         trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, outputSize: (config.imageSize, config.imageSize),
                                  shuffle: true, seed: config.seed, workers: config.workers) { image, rng in
@@ -97,7 +99,7 @@ public final class SupervisedTrainer {
             return out.normalizedCHW(mean: mean, std: std)
         }
         let evalConfig = PreprocessConfig(inputSize: (3, config.imageSize, config.imageSize), mean: pretrained.mean, std: pretrained.std,
-                                          cropPct: Double(pretrained.cropPct), interpolation: pretrained.interpolation == .bilinear ? .bilinear : .bicubic)
+                                          cropPct: Double(pretrained.cropPct), interpolation: filter)
         valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
         let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
         switch config.optimizer {
