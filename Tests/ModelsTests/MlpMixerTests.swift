@@ -1,0 +1,21 @@
+import XCTest
+import Tensors
+import ZooTestSupport
+@testable import Models
+
+final class MlpMixerTests: XCTestCase {
+    func testParity() throws { try checkFixture("mixer_tiny") }
+
+    func testTrainingStepReachesEveryParameter() throws {
+        let model = try ModelRegistry.create("mixer_s16_224", ["img_size": 32, "patch_size": 8, "num_blocks": 2, "embed_dim": 16, "num_classes": 5])
+        try assertEveryParameterGetsGradient(model)
+    }
+
+    /// The token MLP is sized for img_size patches; another input size is a typed error, not a crash.
+    func testOtherInputSizeIsRejected() throws {
+        let model = try ModelRegistry.create("mixer_s16_224", ["img_size": 32, "patch_size": 8, "num_blocks": 1, "embed_dim": 16, "num_classes": 5])
+        XCTAssertThrowsError(try model(Tensor(zeros: [1, 3, 64, 64]))) { XCTAssertTrue($0 is ModelError, "\($0)") }
+    }
+
+    func testFullSizeAt224() throws { try assertFullSizeForward("mixer_s16_224", size: 224) }
+}
