@@ -5,8 +5,8 @@
 // Layout and names follow timm's `vision_transformer.py`: `patch_embed.proj`, `cls_token`, `pos_embed`
 // (1, 1 + N, C), pre-norm `blocks.i` (norm1/attn.qkv/attn.proj/norm2/mlp.fc1/fc2), final `norm`, then
 // class-token or average pooling (`fc_norm` replaces `norm` with average pooling) and `head`.
-// Inputs whose patch grid differs from `img_size` get the position embedding resampled bicubically, as
-// timm does with `dynamic_img_size=True` (and when it loads 224 weights into a 384 model).
+// Inputs whose patch grid differs from `img_size` get the position embedding resampled (antialiased bicubic),
+// as timm does with `dynamic_img_size=True` (and when it loads 224 weights into a 384 model).
 
 import Kernels
 import NN
@@ -124,25 +124,25 @@ public final class VisionTransformer: Module, ImageClassifier {
 
 // MARK: - Position embedding resampling
 
-/// torch's bicubic interpolation weights (A = −0.75, align_corners=False, no antialias) as an
-/// (outSize, inSize) matrix: row i holds the four taps of output pixel i, border indices clamped.
+/// The weights of torch's antialiased bicubic resize (F.interpolate(mode='bicubic', antialias=True,
+/// align_corners=False), timm's default in `resample_abs_pos_embed`) as an (outSize, inSize) matrix: PIL's
+/// cubic (a = −0.5), widened by the scale when shrinking, truncated at the borders and renormalised.
 func bicubicResizeMatrix(from inSize: Int, to outSize: Int) -> [Float] {
-    func cubic(_ t: Double) -> [Double] {
-        let a = -0.75
-        func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }
-        func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    func cubic(_ x: Double) -> Double {
+        let a = -0.5, x = abs(x)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return 0
     }
     var matrix = [Float](repeating: 0, count: outSize * inSize)
     let scale = Double(inSize) / Double(outSize)
+    let support = scale >= 1 ? 2 * scale : 2, inverseScale = scale >= 1 ? 1 / scale : 1
     for i in 0..<outSize {
-        let source = (Double(i) + 0.5) * scale - 0.5  // not clamped at 0 for cubic, as torch
-        let floor = source.rounded(.down)
-        let weights = cubic(source - floor)
-        for (tap, w) in weights.enumerated() {
-            let j = min(max(Int(floor) - 1 + tap, 0), inSize - 1)
-            matrix[i * inSize + j] += Float(w)
-        }
+        let center = scale * (Double(i) + 0.5)
+        let first = max(Int(center - support + 0.5), 0), last = min(Int(center + support + 0.5), inSize)
+        let weights = (first..<last).map { cubic((Double($0) - center + 0.5) * inverseScale) }
+        let total = weights.reduce(0, +)
+        for (j, w) in zip(first..<last, weights) { matrix[i * inSize + j] = Float(w / total) }
     }
     return matrix
 }

@@ -7,19 +7,26 @@ import ZooTestSupport
 final class VisionTransformerTests: XCTestCase {
     func testParity() throws { try checkFixture("vit_tiny_patch16_tiny") }
 
-    /// Expected values: torch.nn.functional.interpolate(x, size=(3, 4), mode='bicubic', align_corners=False)
-    /// on x = arange(6)² as a (1, 1, 2, 3) grid; and size (1, 2).
+    /// Expected values: torch.nn.functional.interpolate(x, size=(3, 4), mode='bicubic', antialias=True,
+    /// align_corners=False) on x = arange(6)² as a (1, 1, 2, 3) grid; and size (1, 2) (timm's resampling).
     func testBicubicResampleMatchesTorch() throws {
         let grid = try Tensor(shape: [1, 6, 1], scalars: [0, 1, 4, 9, 16, 25])
         let up = try resamplePositionEmbedding(grid, prefixTokens: 0, from: (2, 3), to: (3, 4))
-        let expectedUp: [Float] = [-0.815644, -0.747121, 0.643931, 2.355032, 4.212891, 6.399414, 11.101562, 14.930664,
-                                   9.241423, 13.545948, 21.559193, 27.506296]
+        let expectedUp: [Float] = [-0.623722, -0.395535, 1.028029, 2.75452, 4.291045, 6.586061, 11.020112, 14.813433,
+                                   9.205813, 13.567661, 21.012199, 26.872353]
         XCTAssertEqual(up.shape, [1, 12, 1])
         for (a, e) in zip(up.scalars, expectedUp) { XCTAssertEqual(a, e, accuracy: 1e-4) }
         let withPrefix = try Tensor(shape: [1, 7, 1], scalars: [42, 0, 1, 4, 9, 16, 25])
         let down = try resamplePositionEmbedding(withPrefix, prefixTokens: 1, from: (2, 3), to: (1, 2))
         XCTAssertEqual(down.scalars.count, 3)
-        for (a, e) in zip(down.scalars, [42, 5.195312, 13.28125] as [Float]) { XCTAssertEqual(a, e, accuracy: 1e-4) }
+        for (a, e) in zip(down.scalars, [42, 5.658907, 12.560995] as [Float]) { XCTAssertEqual(a, e, accuracy: 1e-4) }
+    }
+
+    /// A 32×32 model on a 48×48 input: timm with dynamic_img_size=True (scripts/token-mixing-references.py).
+    func testOtherInputSizeMatchesTimmDynamicImageSize() throws {
+        let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
+                                                                      "num_heads": 2, "num_classes": 5])
+        try FormulaWeights.assertLogits(model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
     }
 
     func testTrainingStepReachesEveryParameter() throws {

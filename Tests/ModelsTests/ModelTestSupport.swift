@@ -1,4 +1,6 @@
 import XCTest
+import Foundation
+import ZooTestSupport
 import NN
 import Tensors
 @testable import Models
@@ -32,5 +34,37 @@ extension XCTestCase {
         let output = try withoutGrad { try model(input) }
         XCTAssertEqual(output.shape, [1, 1000], name, file: file, line: line)
         XCTAssertTrue(output.scalars.allSatisfy(\.isFinite), "\(name) at \(size): non-finite logits", file: file, line: line)
+    }
+}
+
+/// The weights and input of scripts/token-mixing-references.py: parameter k (keys sorted) holds
+/// sin(0.731·i + 1.37·k)/√fan_in (rank ≥ 2) or 0.2·sin(…) (+1 for norm weights); the input sin(0.137·i).
+enum FormulaWeights {
+    static func apply(to model: Module) {
+        for (k, entry) in model.stateDict().sorted(by: { $0.name < $1.name }).enumerated() {
+            let t = entry.tensor
+            let fanIn = t.rank >= 2 ? Double(t.count / t.shape[0]) : 1
+            let offset: Double = t.rank < 2 && entry.name.contains("norm") && entry.name.hasSuffix("weight") ? 1 : 0
+            t.withUnsafeMutableBufferPointer { buffer in
+                for i in buffer.indices {
+                    let s = Foundation.sin(Double(i) * 0.731 + 1.37 * Double(k))
+                    buffer[i] = Float(t.rank >= 2 ? s / fanIn.squareRoot() : 0.2 * s + offset)
+                }
+            }
+        }
+        model.weightsDidChange()
+    }
+
+    static func input(_ shape: [Int]) throws -> Tensor {
+        try Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { Float(Foundation.sin(Double($0) * 0.137)) })
+    }
+
+    /// Logits of `model` with formula weights on the formula input, against the reference script's values.
+    static func assertLogits(_ model: any ImageClassifier, inputSize: Int, expected: [Float], _ name: String,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        apply(to: model)
+        model.eval()
+        let output = try withoutGrad { try model(input([1, 3, inputSize, inputSize])) }
+        Fixtures.assertParity(output.scalars, expected, name, file: file, line: line)
     }
 }
