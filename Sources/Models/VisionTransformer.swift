@@ -11,6 +11,7 @@
 import Kernels
 import NN
 import Tensors
+import Weights
 
 public struct VisionTransformerConfig: Equatable, Sendable {
     public enum GlobalPool: String, Sendable { case token, avg }
@@ -119,6 +120,21 @@ public final class VisionTransformer: Module, ImageClassifier {
         if let fcNorm { pooled = try fcNorm(pooled) }
         guard !preLogits, let head else { return pooled }
         return try head(pooled)
+    }
+
+    /// A checkpoint for another `img_size` made loadable here: its `pos_embed` grid (assumed square, as timm's
+    /// `checkpoint_filter_fn` does) resampled to this model's grid. Other entries pass through unchanged.
+    public func adaptingPositionEmbedding(_ dict: StateDict) throws -> StateDict {
+        guard let stored = dict["pos_embed"], stored.shape.count == 3, stored.shape != positionEmbedding.shape else { return dict }
+        let side = Int(Double(stored.shape[1] - prefixTokens).squareRoot().rounded())
+        guard side * side == stored.shape[1] - prefixTokens, stored.shape[2] == config.embedDim else {
+            throw WeightsError.shapeMismatch(key: "pos_embed", expected: positionEmbedding.shape, actual: stored.shape)
+        }
+        let resampled = try resamplePositionEmbedding(Tensor(shape: stored.shape, scalars: stored.values), prefixTokens: prefixTokens,
+                                                      from: (side, side), to: config.gridSize)
+        var adapted = dict
+        adapted["pos_embed"] = WeightTensor(shape: resampled.shape, values: resampled.scalars)
+        return adapted
     }
 }
 

@@ -29,6 +29,19 @@ final class VisionTransformerTests: XCTestCase {
         try FormulaWeights.assertLogits(model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
     }
 
+    /// 64-pixel weights adapted into a 96-pixel model give what the 64-pixel model computes on 96-pixel input.
+    func testCheckpointAdaptsToAnotherImageSize() throws {
+        let small = try checkFixture("vit_tiny_patch16_tiny")
+        let large = try XCTUnwrap(ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 96, "depth": 2, "num_classes": 10]) as? VisionTransformer)
+        let weights = try Fixtures.parityWeights("vit_tiny_patch16_tiny")
+        XCTAssertThrowsError(try large.load(weights))
+        try large.load(large.adaptingPositionEmbedding(weights))
+        var rng = RandomGenerator(seed: 5)
+        let input = Tensor.normal([1, 3, 96, 96], using: &rng)
+        let (expected, actual) = try withoutGrad { (try small(input), try large(input)) }
+        Fixtures.assertParity(actual.scalars, expected.scalars, "adapted pos_embed")
+    }
+
     func testTrainingStepReachesEveryParameter() throws {
         for pool in ["token", "avg"] {
             let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2,
