@@ -30,6 +30,8 @@ CASES = [
      dict(img_size=56, window_size=4, embed_dim=8, depths=(2, 2, 2), num_heads=(1, 2, 2), num_classes=5), 56),
     ("vit_dynamic_48", "vit_tiny_patch16_224",
      dict(img_size=32, patch_size=8, embed_dim=16, depth=1, num_heads=2, num_classes=5, dynamic_img_size=True), 48),
+    ("vit_avg_no_class_token", "vit_tiny_patch16_224",
+     dict(img_size=32, patch_size=8, embed_dim=16, depth=2, num_heads=2, num_classes=5, class_token=False, global_pool="avg"), 32),
 ]
 
 for name, arch, kwargs, size in CASES:

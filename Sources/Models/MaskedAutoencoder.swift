@@ -113,6 +113,15 @@ public final class MaskedAutoencoder: Module {
         return try images.reshaped([b, 3, g, p, g, p]).permuted([0, 2, 4, 3, 5, 1]).reshaped([b, g * g, p * p * 3])
     }
 
+    /// patchify's inverse: (B, L, p·p·3) → (B, 3, H, W), to view predictions as images.
+    public func unpatchify(_ patches: Tensor) throws -> Tensor {
+        let (b, p, g) = (patches.shape[0], config.patchSize, config.gridSize)
+        guard patches.shape == [b, g * g, p * p * 3] else {
+            throw ModelError.unsupportedInput(model: "mae", shape: patches.shape, reason: "must be (B, \(g * g), \(p * p * 3))")
+        }
+        return try patches.reshaped([b, g, g, p, p, 3]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, 3, g * p, g * p])
+    }
+
     /// Self-supervised loss on the removed patches, the prediction for every patch (B, L, p·p·3) and the mask
     /// (B, L; 1 = removed). `noise` (B, L) decides which patches are kept (smallest first); drawn when nil.
     public func callAsFunction(_ images: Tensor, noise: Tensor? = nil) throws -> (loss: Tensor, pred: Tensor, mask: Tensor) {

@@ -90,6 +90,20 @@ final class MaskedAutoencoderTests: XCTestCase {
         Fixtures.assertParity(features.scalars, latent.scalars, "mae encoder → vit")
     }
 
+    /// patchify matches the reference's einsum layout (first patch = top-left p×p pixels, channel fastest)
+    /// and unpatchify undoes it.
+    func testPatchifyRoundTrip() throws {
+        let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", ["img_size": 4, "patch_size": 2, "embed_dim": 8, "depth": 1,
+                                                                                  "num_heads": 2, "decoder_embed_dim": 4, "decoder_depth": 1,
+                                                                                  "decoder_num_heads": 1])
+        let images = try Tensor(shape: [1, 3, 4, 4], scalars: (0..<48).map(Float.init))
+        let patches = try model.patchify(images)
+        XCTAssertEqual(patches.shape, [1, 4, 12])
+        // (c, y, x) ↦ 16c + 4y + x; patch 0 holds (y, x) ∈ {0,1}², each as (R, G, B).
+        XCTAssertEqual(Array(patches.scalars[0..<12]), [0, 16, 32, 1, 17, 33, 4, 20, 36, 5, 21, 37])
+        XCTAssertEqual(try model.unpatchify(patches).scalars, images.scalars)
+    }
+
     /// Expected row: MAE's get_2d_sincos_pos_embed(8, 2, cls_token=True)[3] (patch x=0, y=1).
     func testSinCosPositionEmbedding() throws {
         let embedding = try sinCosPositionEmbedding(dim: 8, gridSize: 2)

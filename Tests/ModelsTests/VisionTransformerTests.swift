@@ -29,6 +29,14 @@ final class VisionTransformerTests: XCTestCase {
         try FormulaWeights.assertLogits(model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
     }
 
+    /// No class token, average pooling with `fc_norm` (scripts/token-mixing-references.py).
+    func testAveragePoolingWithoutClassTokenMatchesTimm() throws {
+        let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 2, "num_heads": 2,
+                                                                      "num_classes": 5, "class_token": false, "global_pool": "avg"])
+        XCTAssertFalse(model.stateDict().contains { $0.name == "cls_token" || $0.name.hasPrefix("norm.") })
+        try FormulaWeights.assertLogits(model, inputSize: 32, expected: [-2.079, -0.797149, 1.012408, 2.079092, 1.672264], "vit_avg_no_class_token")
+    }
+
     /// 64-pixel weights adapted into a 96-pixel model give what the 64-pixel model computes on 96-pixel input.
     func testCheckpointAdaptsToAnotherImageSize() throws {
         let small = try checkFixture("vit_tiny_patch16_tiny")
