@@ -38,13 +38,15 @@ extension XCTestCase {
 }
 
 /// The weights and input of scripts/token-mixing-references.py: parameter k (keys sorted) holds
-/// sin(0.731·i + 1.37·k)/√fan_in (rank ≥ 2) or 0.2·sin(…) (+1 for norm weights); the input sin(0.137·i).
+/// sin(0.731·i + 1.37·k)/√fan_in (rank ≥ 2) or 0.2·sin(…) (+1 for norm weights and running variances);
+/// the input sin(0.137·i).
 enum FormulaWeights {
     static func apply(to model: Module) {
         for (k, entry) in model.stateDict().sorted(by: { $0.name < $1.name }).enumerated() {
             let t = entry.tensor
             let fanIn = t.rank >= 2 ? Double(t.count / t.shape[0]) : 1
-            let offset: Double = t.rank < 2 && entry.name.contains("norm") && entry.name.hasSuffix("weight") ? 1 : 0
+            let isNormWeight = entry.name.contains("norm") && entry.name.hasSuffix("weight")
+            let offset: Double = t.rank < 2 && (isNormWeight || entry.name.hasSuffix("running_var")) ? 1 : 0
             t.withUnsafeMutableBufferPointer { buffer in
                 for i in buffer.indices {
                     let s = Foundation.sin(Double(i) * 0.731 + 1.37 * Double(k))
@@ -66,5 +68,18 @@ enum FormulaWeights {
         model.eval()
         let output = try withoutGrad { try model(input([1, 3, inputSize, inputSize])) }
         Fixtures.assertParity(output.scalars, expected, name, file: file, line: line)
+    }
+
+    /// A full-size registry model against the script's fingerprint: the first 8 logits, their sum and max |logit|.
+    static func assertFingerprint(_ modelName: String, inputSize: Int, first8: [Float], sum: Double, maxAbs: Float,
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let model = try ModelRegistry.create(modelName)
+        apply(to: model)
+        model.eval()
+        let logits = try withoutGrad { try model(input([1, 3, inputSize, inputSize])) }.scalars
+        XCTAssertEqual(logits.count, 1000, file: file, line: line)
+        Fixtures.assertParity(Array(logits.prefix(8)), first8, "\(modelName) at \(inputSize)", file: file, line: line)
+        XCTAssertEqual(logits.reduce(0.0) { $0 + Double($1) }, sum, accuracy: 1e-3 * max(1, abs(sum)) + 5e-3, file: file, line: line)
+        XCTAssertEqual(logits.map(abs).max() ?? 0, maxAbs, accuracy: 1e-3, file: file, line: line)
     }
 }

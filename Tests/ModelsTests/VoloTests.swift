@@ -12,5 +12,9 @@ final class VoloTests: XCTestCase {
         try assertEveryParameterGetsGradient(model)
     }
 
-    func testFullSizeAt224() throws { try assertFullSizeForward("volo_d1_224", size: 224) }
+    /// Full-size volo_d1 with formula weights against timm (scripts/token-mixing-references.py).
+    func testFullSizeMatchesTimm() throws {
+        try FormulaWeights.assertFingerprint("volo_d1_224", inputSize: 224,
+                                             first8: [-2.58834, 1.8528, 0.60338, -2.46903, 1.83367, 1.19418, -2.54997, 1.26868], sum: -0.4115, maxAbs: 2.7862)
+    }
 }
