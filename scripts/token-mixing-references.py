@@ -40,6 +40,8 @@ FULL_SIZE = [
     ("swin_tiny_384", "swin_tiny_patch4_window7_224", dict(img_size=384), 384),
     ("vit_small_384", "vit_small_patch16_224", dict(dynamic_img_size=True), 384),
     ("volo_d1_224", "volo_d1_224", {}, 224),
+    ("mixer_b16_224", "mixer_b16_224", {}, 224),
+    ("poolformer_s12", "poolformer_s12", {}, 224),
 ]
 
 for name, arch, kwargs, size in CASES + FULL_SIZE:

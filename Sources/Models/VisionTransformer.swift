@@ -8,7 +8,6 @@
 // Inputs whose patch grid differs from `img_size` get the position embedding resampled (antialiased bicubic),
 // as timm does with `dynamic_img_size=True` (and when it loads 224 weights into a 384 model).
 
-import Kernels
 import NN
 import Tensors
 import Weights

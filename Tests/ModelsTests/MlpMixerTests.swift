@@ -17,5 +17,9 @@ final class MlpMixerTests: XCTestCase {
         XCTAssertThrowsError(try model(Tensor(zeros: [1, 3, 64, 64]))) { XCTAssertTrue($0 is ModelError, "\($0)") }
     }
 
-    func testFullSizeAt224() throws { try assertFullSizeForward("mixer_s16_224", size: 224) }
+    /// Full-size mixer_b16 with formula weights against timm (scripts/token-mixing-references.py).
+    func testFullSizeMatchesTimm() throws {
+        try FormulaWeights.assertFingerprint("mixer_b16_224", inputSize: 224,
+                                             first8: [0.56059, 1.76365, -2.69764, 1.0396, 0.9319, -2.54769, 2.0176, 0.46198], sum: 1.1842, maxAbs: 2.7727)
+    }
 }

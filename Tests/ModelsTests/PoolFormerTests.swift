@@ -11,5 +11,9 @@ final class PoolFormerTests: XCTestCase {
         try assertEveryParameterGetsGradient(model)
     }
 
-    func testFullSizeAt224() throws { try assertFullSizeForward("poolformer_s12", size: 224) }
+    /// Full-size poolformer_s12 with formula weights against timm (scripts/token-mixing-references.py).
+    func testFullSizeMatchesTimm() throws {
+        try FormulaWeights.assertFingerprint("poolformer_s12", inputSize: 224,
+                                             first8: [-1.61601, 2.66184, -2.79722, 3.09943, -2.31816, 1.27231, -0.32818, -1.30131], sum: 1.2812, maxAbs: 3.2356)
+    }
 }
