@@ -44,6 +44,8 @@ public struct VisionTransformerConfig: Equatable, Sendable {
         self.globalPool = globalPool
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
+        // Accepted for timm compatibility; other input sizes always get a resampled position embedding.
+        _ = try arguments.bool("dynamic_img_size", default: true)
         guard patchSize > 0, imageHeight % patchSize == 0, imageWidth % patchSize == 0, heads > 0, embedDim % heads == 0 else {
             throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/patch_size/num_heads",
                                              reason: "needs img_size divisible by patch_size and embed_dim by num_heads")
@@ -179,7 +181,7 @@ func resamplePositionEmbedding(_ embedding: Tensor, prefixTokens: Int, from grid
 
 public enum VisionTransformerFamily {
     static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
-                                        "class_token", "global_pool", "drop_path_rate"]
+                                        "class_token", "global_pool", "drop_path_rate", "dynamic_img_size"]
     static let inception = PretrainedConfig(tag: "augreg_in21k_ft_in1k", mean: PretrainedConfig.inceptionMean,
                                             std: PretrainedConfig.inceptionStd, cropPct: 0.9)
 

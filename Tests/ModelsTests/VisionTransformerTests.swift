@@ -25,7 +25,7 @@ final class VisionTransformerTests: XCTestCase {
     /// A 32×32 model on a 48×48 input: timm with dynamic_img_size=True (scripts/token-mixing-references.py).
     func testOtherInputSizeMatchesTimmDynamicImageSize() throws {
         let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
-                                                                      "num_heads": 2, "num_classes": 5])
+                                                                      "num_heads": 2, "num_classes": 5, "dynamic_img_size": true])
         try FormulaWeights.assertLogits(model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
     }
 
