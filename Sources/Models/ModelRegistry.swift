@@ -35,7 +35,9 @@ public struct ModelEntry: Sendable {
 
 /// Every model of the zoo by timm name.
 public enum ModelRegistry {
-    public static let entries: [ModelEntry] = ResNetFamily.entries + EfficientNetFamily.entries + MobileNetV3Family.entries + DenseNetFamily.entries
+    public static let entries: [ModelEntry] = ResNetFamily.entries + EfficientNetFamily.entries + MobileNetV3Family.entries
+        + DenseNetFamily.entries + VisionTransformerFamily.entries + MlpMixerFamily.entries + PoolFormerFamily.entries
+        + SwinTransformerFamily.entries + VoloFamily.entries
 
     public static var names: [String] { entries.map(\.name) }
 

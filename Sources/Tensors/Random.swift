@@ -30,6 +30,42 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// Uniform in [0, 1).
     public mutating func uniform() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
 
+    /// Writes `low + (high − low)·uniform()` for `count` draws: the same numbers as calling `uniform()` in a
+    /// loop, with the state held in locals (array access made model construction slow in debug builds).
+    public mutating func fillUniform(_ out: UnsafeMutablePointer<Float>, count: Int, low: Float = 0, high: Float = 1) {
+        var words = Words(state)
+        let span = high - low
+        for i in 0..<count { out[i] = low + span * (Float(words.next() >> 40) * (1.0 / Float(1 << 24))) }
+        state = words.array
+    }
+
+    /// Writes `mean + std·normal()` for `count` draws: the same numbers as calling `normal()` in a loop.
+    public mutating func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int, mean: Float = 0, std: Float = 1) {
+        var words = Words(state)
+        for i in 0..<count {
+            let u1 = max(Double(words.next() >> 11) * (1.0 / Double(1 << 53)), .leastNonzeroMagnitude)
+            let u2 = Double(words.next() >> 11) * (1.0 / Double(1 << 53))
+            out[i] = mean + std * Float((-2 * Foundation.log(u1)).squareRoot() * cos(2 * .pi * u2))
+        }
+        state = words.array
+    }
+
+    /// xoshiro256** on four local words (the same steps as `next()`).
+    private struct Words {
+        var s0, s1, s2, s3: UInt64
+        init(_ state: [UInt64]) { (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3]) }
+        var array: [UInt64] { [s0, s1, s2, s3] }
+        mutating func next() -> UInt64 {
+            let m = s1 &* 5
+            let result = ((m << 7) | (m >> 57)) &* 9
+            let t = s1 << 17
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+            s2 ^= t
+            s3 = (s3 << 45) | (s3 >> 19)
+            return result
+        }
+    }
+
     /// Standard normal (Box–Muller).
     public mutating func normal() -> Float {
         let u1 = max(Double(next() >> 11) * (1.0 / Double(1 << 53)), .leastNonzeroMagnitude)
@@ -41,13 +77,13 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
 extension Tensor {
     public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1, using rng: inout RandomGenerator) -> Tensor {
         let t = Tensor(uninitializedShape: shape)
-        for i in 0..<t.count { t.pointer[i] = low + (high - low) * rng.uniform() }
+        rng.fillUniform(t.pointer, count: t.count, low: low, high: high)
         return t
     }
 
     public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout RandomGenerator) -> Tensor {
         let t = Tensor(uninitializedShape: shape)
-        for i in 0..<t.count { t.pointer[i] = mean + std * rng.normal() }
+        rng.fillNormal(t.pointer, count: t.count, mean: mean, std: std)
         return t
     }
 }

@@ -158,33 +158,18 @@ extension Tensor {
         return try self + Tensor(zeros: target)
     }
 
-    /// torch.roll along the given axes (Swin's cyclic shift).
+    /// torch.roll along the given axes (Swin's cyclic shift): per axis, the last `shift` slices move to the
+    /// front — two block copies instead of an index per element.
     public func rolled(shifts: [Int], axes: [Int]) throws -> Tensor {
-        var indexOf = Array(0..<count)
-        let strides = contiguousStrides(shape)
-        var out: [Int] = indexOf
+        var result = self
         for (shift, axis) in zip(shifts, axes) {
             let a = try normalizedAxis(axis, rank: rank, op: "roll"), n = shape[a]
             guard n > 0 else { continue }
-            for flat in 0..<count {
-                let coordinate = (flat / strides[a]) % n
-                let target = flat + ((((coordinate + shift) % n) + n) % n - coordinate) * strides[a]
-                out[target] = indexOf[flat]
-            }
-            indexOf = out
+            let s = ((shift % n) + n) % n
+            if s == 0 { continue }
+            result = try Tensor.concat([result.slice(axis: a, n - s..<n), result.slice(axis: a, 0..<n - s)], axis: a)
         }
-        // indexOf[i] = the source of output element i.
-        return try gather(flattenedSources: indexOf)
-    }
-
-    private func gather(flattenedSources sources: [Int]) throws -> Tensor {
-        let x = pointer
-        return Tensor.result(shape: shape, inputs: [self], compute: { out in
-            for i in 0..<sources.count { out[i] = x[sources[i]] }
-        }, backward: { grad in
-            let g = grad.pointer
-            self.accumulateGrad { d in for i in 0..<sources.count { d[sources[i]] += g[i] } }
-        })
+        return result
     }
 
     /// Zero padding of the last two axes (H, W): top, bottom, left, right.

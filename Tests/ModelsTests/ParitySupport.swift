@@ -33,6 +33,7 @@ extension XCTestCase {
         let output = try withoutGrad { try model(input) }
         XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
         Fixtures.assertParity(output.scalars, io["output"]!.values, name, file: file, line: line)
+        print("parity \(name): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)")
         return model
     }
 }

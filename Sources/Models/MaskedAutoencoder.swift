@@ -1,0 +1,243 @@
+// Masked autoencoder (MAE) pretraining of a ViT.
+//
+// "Masked Autoencoders Are Scalable Vision Learners", He et al., 2021 — arXiv:2111.06377
+// Layout and names follow the paper's reference code (`models_mae.py`, built from timm blocks): a ViT encoder
+// (`patch_embed.proj`, `cls_token`, `pos_embed`, `blocks.i`, `norm`) that sees only the kept patches, and a
+// light decoder (`decoder_embed`, `mask_token`, `decoder_pos_embed`, `decoder_blocks.i`, `decoder_norm`,
+// `decoder_pred`) that predicts the pixels of every patch. Masking keeps the patches with the smallest noise
+// (argsort of uniform noise, injectable for tests); the loss is the mean squared error on removed patches,
+// against per-patch normalised pixels when `norm_pix_loss`. Position embeddings are fixed 2-D sin-cos
+// (buffers, as `requires_grad=False` in the reference). Not an ImageClassifier: its forward returns
+// (loss, pred, mask), so it has its own registry; `encoderStateDict()` exports a timm ViT state dict.
+//
+// Decoders: base uses the paper's 512-d, 8 blocks, 16 heads; the paper has no tiny/small models, so these
+// use 128-d × 4 blocks × 4 heads (tiny) and 256-d × 4 blocks × 8 heads (small), keeping the decoder
+// under a third of the encoder's cost as the paper recommends.
+
+import Foundation
+import NN
+import Tensors
+import Weights
+
+public struct MaskedAutoencoderConfig: Equatable, Sendable {
+    public var imageSize = 224, patchSize = 16
+    public var embedDim = 768, depth = 12, heads = 12
+    public var decoderEmbedDim = 512, decoderDepth = 8, decoderHeads = 16
+    public var mlpRatio: Float = 4
+    public var normPixLoss = true
+    public var maskRatio: Float = 0.75
+
+    var gridSize: Int { imageSize / patchSize }
+    var patches: Int { gridSize * gridSize }
+    var keptPatches: Int { Int(Float(patches) * (1 - maskRatio)) }
+
+    init(_ arguments: ModelArguments) throws {
+        imageSize = try arguments.int("img_size", default: imageSize)
+        patchSize = try arguments.int("patch_size", default: patchSize)
+        embedDim = try arguments.int("embed_dim", default: embedDim)
+        depth = try arguments.int("depth", default: depth)
+        heads = try arguments.int("num_heads", default: heads)
+        decoderEmbedDim = try arguments.int("decoder_embed_dim", default: decoderEmbedDim)
+        decoderDepth = try arguments.int("decoder_depth", default: decoderDepth)
+        decoderHeads = try arguments.int("decoder_num_heads", default: decoderHeads)
+        mlpRatio = try arguments.float("mlp_ratio", default: mlpRatio)
+        normPixLoss = try arguments.bool("norm_pix_loss", default: normPixLoss)
+        maskRatio = try arguments.float("mask_ratio", default: maskRatio)
+        guard patchSize > 0, imageSize % patchSize == 0, embedDim % heads == 0, decoderEmbedDim % decoderHeads == 0,
+              embedDim % 4 == 0, decoderEmbedDim % 4 == 0, maskRatio >= 0, maskRatio < 1 else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/embed_dim/mask_ratio",
+                                             reason: "needs img_size divisible by patch_size, widths by heads and 4, 0 ≤ mask_ratio < 1")
+        }
+    }
+}
+
+/// MAE's `get_2d_sincos_pos_embed` with a zero class-token row: (1, 1 + g², dim), each patch
+/// [sin(x·ω), cos(x·ω), sin(y·ω), cos(y·ω)] with ω_k = 10000^(−k/(dim/4)).
+func sinCosPositionEmbedding(dim: Int, gridSize: Int) throws -> Tensor {
+    let quarter = dim / 4
+    var values = [Float](repeating: 0, count: dim)  // class token
+    for y in 0..<gridSize {
+        for x in 0..<gridSize {
+            for coordinate in [x, y] {
+                let angles = (0..<quarter).map { Double(coordinate) / Foundation.pow(10000, Double($0) / Double(quarter)) }
+                values += angles.map { Float(Foundation.sin($0)) } + angles.map { Float(Foundation.cos($0)) }
+            }
+        }
+    }
+    return try Tensor(shape: [1, 1 + gridSize * gridSize, dim], scalars: values)
+}
+
+public final class MaskedAutoencoder: Module {
+    public let config: MaskedAutoencoderConfig
+    let patchEmbed: PatchEmbed
+    let classToken: Tensor, positionEmbedding: Tensor
+    let blocks: ModuleList<TransformerBlock>
+    let norm: LayerNorm
+    let decoderEmbed: Linear
+    let maskToken: Tensor, decoderPositionEmbedding: Tensor
+    let decoderBlocks: ModuleList<TransformerBlock>
+    let decoderNorm: LayerNorm, decoderPred: Linear
+
+    public init(_ config: MaskedAutoencoderConfig) throws {
+        self.config = config
+        patchEmbed = PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim)
+        classToken = Initialization.truncatedNormal([1, 1, config.embedDim], std: 0.02)
+        positionEmbedding = try sinCosPositionEmbedding(dim: config.embedDim, gridSize: config.gridSize)
+        blocks = ModuleList((0..<config.depth).map { _ in TransformerBlock(dim: config.embedDim, heads: config.heads, mlpRatio: config.mlpRatio) })
+        norm = LayerNorm(config.embedDim, epsilon: 1e-6)
+        decoderEmbed = Linear(config.embedDim, config.decoderEmbedDim)
+        maskToken = Initialization.truncatedNormal([1, 1, config.decoderEmbedDim], std: 0.02)
+        decoderPositionEmbedding = try sinCosPositionEmbedding(dim: config.decoderEmbedDim, gridSize: config.gridSize)
+        decoderBlocks = ModuleList((0..<config.decoderDepth).map { _ in
+            TransformerBlock(dim: config.decoderEmbedDim, heads: config.decoderHeads, mlpRatio: config.mlpRatio)
+        })
+        decoderNorm = LayerNorm(config.decoderEmbedDim, epsilon: 1e-6)
+        decoderPred = Linear(config.decoderEmbedDim, config.patchSize * config.patchSize * 3)
+        super.init()
+        register("patch_embed", patchEmbed)
+        register(parameter: "cls_token", classToken)
+        register(buffer: "pos_embed", positionEmbedding)
+        register("blocks", blocks)
+        register("norm", norm)
+        register("decoder_embed", decoderEmbed)
+        register(parameter: "mask_token", maskToken)
+        register(buffer: "decoder_pos_embed", decoderPositionEmbedding)
+        register("decoder_blocks", decoderBlocks)
+        register("decoder_norm", decoderNorm)
+        register("decoder_pred", decoderPred)
+    }
+
+    /// (B, 3, H, W) → (B, L, p·p·3), each patch's pixels in (row, column, channel) order.
+    public func patchify(_ images: Tensor) throws -> Tensor {
+        let (b, p, g) = (images.shape[0], config.patchSize, config.gridSize)
+        return try images.reshaped([b, 3, g, p, g, p]).permuted([0, 2, 4, 3, 5, 1]).reshaped([b, g * g, p * p * 3])
+    }
+
+    /// patchify's inverse: (B, L, p·p·3) → (B, 3, H, W), to view predictions as images.
+    public func unpatchify(_ patches: Tensor) throws -> Tensor {
+        let (b, p, g) = (patches.shape[0], config.patchSize, config.gridSize)
+        guard patches.shape == [b, g * g, p * p * 3] else {
+            throw ModelError.unsupportedInput(model: "mae", shape: patches.shape, reason: "must be (B, \(g * g), \(p * p * 3))")
+        }
+        return try patches.reshaped([b, g, g, p, p, 3]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, 3, g * p, g * p])
+    }
+
+    /// Self-supervised loss on the removed patches, the prediction for every patch (B, L, p·p·3) and the mask
+    /// (B, L; 1 = removed). `noise` (B, L) decides which patches are kept (smallest first); drawn when nil.
+    public func callAsFunction(_ images: Tensor, noise: Tensor? = nil) throws -> (loss: Tensor, pred: Tensor, mask: Tensor) {
+        let encoded = try forwardEncoder(images, noise: noise)
+        let pred = try forwardDecoder(encoded.latent, restore: encoded.restore)
+        return (try loss(images, pred: pred, mask: encoded.mask), pred, encoded.mask)
+    }
+
+    /// The encoder on the kept patches: latent (B, 1 + kept, C) with the class token first, the mask and,
+    /// per image, each patch's place in the kept-first order (to undo the shuffle).
+    public func forwardEncoder(_ images: Tensor, noise: Tensor? = nil) throws -> (latent: Tensor, mask: Tensor, restore: [[Int]]) {
+        let (b, l) = (images.shape.first ?? 0, config.patches)
+        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == config.imageSize, images.shape[3] == config.imageSize else {
+            throw ModelError.unsupportedInput(model: "mae", shape: images.shape, reason: "must be (B, 3, \(config.imageSize), \(config.imageSize))")
+        }
+        let noise = noise ?? Tensor.uniform([b, l], using: &TrainingRandomness.generator)
+        guard noise.shape == [b, l] else {
+            throw ModelError.unsupportedInput(model: "mae", shape: noise.shape, reason: "noise must be (\(b), \(l)), one value per patch")
+        }
+        // Random masking: sort patches by noise; the first `kept` stay visible.
+        let kept = config.keptPatches, values = noise.scalars
+        let shuffle = (0..<b).map { row in (0..<l).sorted { (values[row * l + $0], $0) < (values[row * l + $1], $1) } }
+        var restore = [[Int]](repeating: [Int](repeating: 0, count: l), count: b)
+        var maskValues = [Float](repeating: 0, count: b * l)
+        for row in 0..<b {
+            for (rank, patch) in shuffle[row].enumerated() {
+                restore[row][patch] = rank
+                maskValues[row * l + patch] = rank < kept ? 0 : 1
+            }
+        }
+        var x = try patchEmbed(images) + positionEmbedding.slice(axis: 1, 1..<l + 1)
+        x = try x.selectRows(shuffle.map { Array($0.prefix(kept)) })
+        let classRow = try classToken + positionEmbedding.slice(axis: 1, 0..<1)
+        x = try Tensor.concat([classRow.expanded(to: [b, 1, config.embedDim]), x], axis: 1)
+        for block in blocks.items { x = try block(x) }
+        return (try norm(x), try Tensor(shape: [b, l], scalars: maskValues), restore)
+    }
+
+    /// Mask tokens fill the removed places, everything returns to image order, the decoder predicts each
+    /// patch's pixels: (B, L, p·p·3).
+    public func forwardDecoder(_ latent: Tensor, restore: [[Int]]) throws -> Tensor {
+        let (b, l, d) = (latent.shape[0], config.patches, config.decoderEmbedDim)
+        let kept = latent.shape[1] - 1
+        var x = try decoderEmbed(latent)
+        let shuffled = try Tensor.concat([x.slice(axis: 1, 1..<kept + 1), maskToken.expanded(to: [b, l - kept, d])], axis: 1)
+        x = try Tensor.concat([x.slice(axis: 1, 0..<1), shuffled.selectRows(restore)], axis: 1) + decoderPositionEmbedding
+        for block in decoderBlocks.items { x = try block(x) }
+        return try decoderPred(decoderNorm(x)).slice(axis: 1, 1..<l + 1)
+    }
+
+    /// Mean squared error per patch, averaged over the removed patches only.
+    public func loss(_ images: Tensor, pred: Tensor, mask: Tensor) throws -> Tensor {
+        var target = try patchify(images).detached()
+        if config.normPixLoss {
+            let mean = try target.mean(axes: [2], keepDims: true)
+            let variance = try target.variance(axes: [2], keepDims: true)
+            target = try (target - mean) / (variance + 1e-6).sqrt()
+        }
+        let perPatch = try (pred - target).squared().mean(axes: [2])
+        let removed = mask.scalars.reduce(0, +)
+        return try (perPatch * mask).sum() * (1 / max(removed, 1))
+    }
+
+    /// The encoder under timm ViT keys (`patch_embed.*`, `cls_token`, `pos_embed`, `blocks.*`, `norm.*`):
+    /// loads strictly into `vit_*_patch16_224` built with `num_classes: 0` (or non-strictly with a head).
+    public func encoderStateDict() -> StateDict {
+        let encoderKeys = ["patch_embed.", "blocks.", "norm."]
+        return StateDict(exportStateDict().filter { entry in
+            entry.key == "cls_token" || entry.key == "pos_embed" || encoderKeys.contains { entry.key.hasPrefix($0) }
+        }.map { ($0.key, $0.tensor) })
+    }
+}
+
+/// One MAE preset: its constructor arguments and the timm ViT its encoder exports to.
+public struct MaskedAutoencoderEntry: Sendable {
+    public let name: String
+    /// The timm ViT whose state dict `encoderStateDict()` produces.
+    public let encoder: String
+    /// Trainable parameters (the fixed sin-cos position embeddings are buffers).
+    public let parameterCount: Int
+    public let defaults: ModelArguments
+    public static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
+                                               "decoder_depth", "decoder_num_heads", "mlp_ratio", "norm_pix_loss", "mask_ratio"]
+
+    public func create(_ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
+        for key in arguments.values.keys.sorted() where !Self.accepted.contains(key) {
+            throw ModelError.unknownArgument(model: name, argument: key, accepted: Array(Self.accepted))
+        }
+        var merged = arguments.merged(over: defaults)
+        merged.model = name
+        return try MaskedAutoencoder(MaskedAutoencoderConfig(merged))
+    }
+}
+
+/// MAE presets by name (`zoo pretrain-mae --model mae_vit_…`); separate from ModelRegistry because an
+/// MAE is not a classifier.
+public enum MaskedAutoencoderRegistry {
+    static func entry(_ name: String, encoder: String, dim: Int, heads: Int, decoder: (dim: Int, depth: Int, heads: Int),
+                      parameters: Int) -> MaskedAutoencoderEntry {
+        MaskedAutoencoderEntry(name: name, encoder: encoder, parameterCount: parameters,
+                               defaults: ["embed_dim": .int(dim), "num_heads": .int(heads), "decoder_embed_dim": .int(decoder.dim),
+                                          "decoder_depth": .int(decoder.depth), "decoder_num_heads": .int(decoder.heads)])
+    }
+
+    // Parameter counts from make_parity.py's MAEReference with these settings, position embeddings excluded.
+    public static let entries: [MaskedAutoencoderEntry] = [
+        entry("mae_vit_tiny_patch16", encoder: "vit_tiny_patch16_224", dim: 192, heads: 3, decoder: (128, 4, 4), parameters: 6_403_840),
+        entry("mae_vit_small_patch16", encoder: "vit_small_patch16_224", dim: 384, heads: 6, decoder: (256, 4, 8), parameters: 25_045_760),
+        entry("mae_vit_base_patch16", encoder: "vit_base_patch16_224", dim: 768, heads: 12, decoder: (512, 8, 16), parameters: 111_655_680),
+    ]
+
+    public static func create(_ name: String, _ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
+        guard let entry = entries.first(where: { $0.name == name }) else {
+            let names = entries.map(\.name)
+            throw ModelError.unknownModel(name: name, suggestions: names.filter { editDistance($0, name) <= max(3, name.count / 3) })
+        }
+        return try entry.create(arguments)
+    }
+}

@@ -1,0 +1,118 @@
+// MLP-Mixer.
+//
+// "MLP-Mixer: An all-MLP Architecture for Vision", Tolstikhin et al., 2021 — arXiv:2105.01601
+// Layout and names follow timm's `mlp_mixer.py`: patch `stem.proj`, `blocks.i` with a token-mixing MLP
+// (`norm1`, `mlp_tokens` across the N patches, hidden N·0.5·dim/N = dim/2) and a channel MLP (`norm2`,
+// `mlp_channels`, hidden 4·dim), final `norm`, mean over tokens, `head`. The token MLP fixes the number
+// of patches, so the input size is fixed by `img_size`.
+
+import NN
+import Tensors
+
+public struct MlpMixerConfig: Equatable, Sendable {
+    public var imageSize = 224
+    public var patchSize = 16
+    public var blocks = 8
+    public var embedDim = 512
+    public var tokenMlpRatio: Float = 0.5, channelMlpRatio: Float = 4
+    public var numClasses = 1000
+    public var dropPathRate: Float = 0
+
+    var tokens: Int { (imageSize / patchSize) * (imageSize / patchSize) }
+
+    init(_ arguments: ModelArguments) throws {
+        imageSize = try arguments.int("img_size", default: imageSize)
+        patchSize = try arguments.int("patch_size", default: patchSize)
+        blocks = try arguments.int("num_blocks", default: blocks)
+        embedDim = try arguments.int("embed_dim", default: embedDim)
+        numClasses = try arguments.int("num_classes", default: numClasses)
+        dropPathRate = try arguments.float("drop_path_rate", default: 0)
+        guard patchSize > 0, imageSize % patchSize == 0, blocks >= 1 else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/patch_size", reason: "needs img_size divisible by patch_size")
+        }
+    }
+}
+
+/// x + mlp_tokens(norm1(x)ᵀ)ᵀ, then x + mlp_channels(norm2(x)).
+final class MixerBlock: Module, Layer {
+    let norm1: LayerNorm, mlpTokens: Mlp, norm2: LayerNorm, mlpChannels: Mlp
+    let dropPath: DropPath
+
+    init(dim: Int, tokens: Int, tokenHidden: Int, channelHidden: Int, dropPath: Float) {
+        norm1 = LayerNorm(dim, epsilon: 1e-6)
+        mlpTokens = Mlp(inFeatures: tokens, hiddenFeatures: tokenHidden)
+        norm2 = LayerNorm(dim, epsilon: 1e-6)
+        mlpChannels = Mlp(inFeatures: dim, hiddenFeatures: channelHidden)
+        self.dropPath = DropPath(dropPath)
+        super.init()
+        register("norm1", norm1); register("mlp_tokens", mlpTokens)
+        register("norm2", norm2); register("mlp_channels", mlpChannels)
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let mixedTokens = try mlpTokens(norm1(input).transposed(1, 2)).transposed(1, 2)
+        let x = try input + dropPath(mixedTokens)
+        return try x + dropPath(mlpChannels(norm2(x)))
+    }
+}
+
+public final class MlpMixer: Module, ImageClassifier {
+    public let config: MlpMixerConfig
+    let stem: PatchEmbed
+    let blocks: ModuleList<MixerBlock>
+    let norm: LayerNorm
+    public let head: Linear?
+
+    public init(_ config: MlpMixerConfig) {
+        self.config = config
+        let dim = config.embedDim
+        stem = PatchEmbed(patchSize: config.patchSize, embedDim: dim)
+        // timm: drop_path_rate is applied uniformly to every block.
+        blocks = ModuleList((0..<config.blocks).map { _ in
+            MixerBlock(dim: dim, tokens: config.tokens, tokenHidden: Int(config.tokenMlpRatio * Float(dim)),
+                       channelHidden: Int(config.channelMlpRatio * Float(dim)), dropPath: config.dropPathRate)
+        })
+        norm = LayerNorm(dim, epsilon: 1e-6)
+        head = config.numClasses > 0 ? Linear(dim, config.numClasses) : nil
+        super.init()
+        register("stem", stem); register("blocks", blocks); register("norm", norm)
+        if let head { register("head", head) }
+    }
+
+    public var numClasses: Int { head?.outFeatures ?? 0 }
+    public var numFeatures: Int { config.embedDim }
+
+    public func forwardFeatures(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize, input.shape[3] == config.imageSize else {
+            throw ModelError.unsupportedInput(model: "mixer", shape: input.shape,
+                                              reason: "must be (B, 3, \(config.imageSize), \(config.imageSize)): the token MLP fixes the patch count")
+        }
+        var x = try stem(input)
+        for block in blocks.items { x = try block(x) }
+        return try norm(x)
+    }
+
+    public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+        let pooled = try features.mean(axes: [1])
+        guard !preLogits, let head else { return pooled }
+        return try head(pooled)
+    }
+}
+
+public enum MlpMixerFamily {
+    static let accepted: Set<String> = ["img_size", "patch_size", "num_blocks", "embed_dim", "drop_path_rate"]
+
+    static func entry(_ name: String, blocks: Int, dim: Int, tag: String, parameters: Int, gflops: Double) -> ModelEntry {
+        ModelEntry(name: name, family: "mixer",
+                   pretrained: .init(tag: tag, mean: PretrainedConfig.inceptionMean, std: PretrainedConfig.inceptionStd, cropPct: 0.875),
+                   parameterCount: parameters, gflops: gflops,
+                   defaults: ["patch_size": 16, "num_blocks": .int(blocks), "embed_dim": .int(dim)],
+                   accepted: accepted) { try MlpMixer(MlpMixerConfig($0)) }
+    }
+
+    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    public static let entries: [ModelEntry] = [
+        entry("mixer_s16_224", blocks: 8, dim: 512, tag: "untrained", parameters: 18_528_264, gflops: 7.554),
+        entry("mixer_b16_224", blocks: 12, dim: 768, tag: "goog_in21k_ft_in1k", parameters: 59_880_472, gflops: 25.204),
+    ]
+}

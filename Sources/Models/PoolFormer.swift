@@ -1,0 +1,168 @@
+// PoolFormer (MetaFormer with pooling as the token mixer).
+//
+// "MetaFormer Is Actually What You Need for Vision", Yu et al., 2021 — arXiv:2111.11418
+// Layout and names follow timm's `metaformer.py` for poolformer v1: `stem.conv` (7×7 stride 4, pad 2),
+// `stages.i.downsample.conv` (3×3 stride 2, stages 1…3), `stages.i.blocks.j` with `norm1`/`norm2` =
+// GroupNorm with one group, token mixer avgpool3×3(x) − x (count_include_pad=False), `layer_scale1/2.scale`,
+// `mlp.fc1/fc2` as 1×1 convs with GELU; head: global average pool, `head.norm` (LayerNorm over channels,
+// eps 1e-6), `head.fc`.
+
+import NN
+import Tensors
+
+public struct PoolFormerConfig: Equatable, Sendable {
+    public var depths = [2, 2, 6, 2]
+    public var dims = [64, 128, 320, 512]
+    public var mlpRatio = 4
+    public var layerScaleInit: Float = 1e-5
+    public var numClasses = 1000
+    public var dropPathRate: Float = 0
+
+    init(_ arguments: ModelArguments) throws {
+        depths = try arguments.ints("depths", default: depths)
+        dims = try arguments.ints("dims", default: dims)
+        layerScaleInit = try arguments.float("layer_scale_init_values", default: layerScaleInit)
+        numClasses = try arguments.int("num_classes", default: numClasses)
+        dropPathRate = try arguments.float("drop_path_rate", default: 0)
+        guard !depths.isEmpty, depths.count == dims.count, depths.allSatisfy({ $0 >= 1 }) else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "depths/dims", reason: "must list one depth and one width per stage")
+        }
+    }
+}
+
+/// timm `Scale` on NCHW: a learned per-channel gain `scale`.
+final class ChannelScale: Module, Layer {
+    let scale: Tensor
+    init(_ channels: Int, initialValue: Float) {
+        scale = Tensor(repeating: initialValue, shape: [channels])
+        super.init()
+        register(parameter: "scale", scale)
+    }
+    func callAsFunction(_ input: Tensor) throws -> Tensor { try input * scale.reshaped([scale.count, 1, 1]) }
+}
+
+/// x + ls1·(pool(n1(x)) − n1(x)), then x + ls2·mlp(n2(x)).
+final class PoolFormerBlock: Module, Layer {
+    let norm1: GroupNorm, layerScale1: ChannelScale
+    let norm2: GroupNorm, fc1: Conv2d, fc2: Conv2d, layerScale2: ChannelScale
+    let dropPath: DropPath
+
+    init(dim: Int, hidden: Int, layerScaleInit: Float, dropPath: Float) {
+        norm1 = GroupNorm(groups: 1, channels: dim)
+        layerScale1 = ChannelScale(dim, initialValue: layerScaleInit)
+        norm2 = GroupNorm(groups: 1, channels: dim)
+        fc1 = Conv2d(dim, hidden, kernel: 1); fc2 = Conv2d(hidden, dim, kernel: 1)
+        layerScale2 = ChannelScale(dim, initialValue: layerScaleInit)
+        self.dropPath = DropPath(dropPath)
+        super.init()
+        register("norm1", norm1); register("layer_scale1", layerScale1)
+        register("norm2", norm2)
+        let mlp = Module()
+        mlp.register("fc1", fc1); mlp.register("fc2", fc2)
+        register("mlp", mlp)
+        register("layer_scale2", layerScale2)
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let normed = try norm1(input)
+        // Padded cells are left out of each average (count_include_pad=False), so borders are not darkened.
+        let pooled = try normed.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false)
+        let x = try input + dropPath(layerScale1(pooled - normed))
+        let mlpOut = try fc2(fc1(norm2(x)).gelu())
+        return try x + dropPath(layerScale2(mlpOut))
+    }
+}
+
+final class PoolFormerStage: Module, Layer {
+    let downsample: Conv2d?
+    let blocks: ModuleList<PoolFormerBlock>
+
+    init(inChannels: Int, outChannels: Int, blocks: [PoolFormerBlock]) {
+        downsample = inChannels == outChannels ? nil : Conv2d(inChannels, outChannels, kernel: 3, stride: 2, padding: .symmetric(1))
+        self.blocks = ModuleList(blocks)
+        super.init()
+        if let downsample {
+            let wrapper = Module()
+            wrapper.register("conv", downsample)
+            register("downsample", wrapper)
+        }
+        register("blocks", self.blocks)
+    }
+
+    func callAsFunction(_ input: Tensor) throws -> Tensor {
+        var x = try downsample.map { try $0(input) } ?? input
+        for block in blocks.items { x = try block(x) }
+        return x
+    }
+}
+
+public final class PoolFormer: Module, ImageClassifier {
+    public let config: PoolFormerConfig
+    let stemConv: Conv2d
+    let stages: ModuleList<PoolFormerStage>
+    let headNorm: LayerNorm
+    public let fc: Linear?
+
+    public init(_ config: PoolFormerConfig) {
+        self.config = config
+        stemConv = Conv2d(3, config.dims[0], kernel: 7, stride: 4, padding: .symmetric(2))
+        let total = config.depths.reduce(0, +)
+        var stages: [PoolFormerStage] = [], previous = config.dims[0], index = 0
+        for (depth, dim) in zip(config.depths, config.dims) {
+            let blocks = (0..<depth).map { _ -> PoolFormerBlock in
+                defer { index += 1 }
+                return PoolFormerBlock(dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
+                                       dropPath: config.dropPathRate * Float(index) / Float(max(total - 1, 1)))
+            }
+            stages.append(PoolFormerStage(inChannels: previous, outChannels: dim, blocks: blocks))
+            previous = dim
+        }
+        self.stages = ModuleList(stages)
+        headNorm = LayerNorm(previous, epsilon: 1e-6)
+        fc = config.numClasses > 0 ? Linear(previous, config.numClasses) : nil
+        super.init()
+        let stem = Module()
+        stem.register("conv", stemConv)
+        register("stem", stem)
+        register("stages", self.stages)
+        let head = Module()
+        head.register("norm", headNorm)
+        if let fc { head.register("fc", fc) }
+        register("head", head)
+    }
+
+    public var numClasses: Int { fc?.outFeatures ?? 0 }
+    public var numFeatures: Int { config.dims.last ?? 0 }
+
+    public func forwardFeatures(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == 3 else {
+            throw ModelError.unsupportedInput(model: "poolformer", shape: input.shape, reason: "must be (B, 3, H, W)")
+        }
+        var x = try stemConv(input)
+        for stage in stages.items { x = try stage(x) }
+        return x
+    }
+
+    public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+        let pooled = try headNorm(features.globalAvgPool2d())
+        guard !preLogits, let fc else { return pooled }
+        return try fc(pooled)
+    }
+}
+
+public enum PoolFormerFamily {
+    static let accepted: Set<String> = ["depths", "dims", "layer_scale_init_values", "drop_path_rate"]
+
+    static func entry(_ name: String, depths: [Int], layerScale: Double = 1e-5, parameters: Int, gflops: Double) -> ModelEntry {
+        ModelEntry(name: name, family: "poolformer", pretrained: .init(tag: "sail_in1k", cropPct: 0.9), parameterCount: parameters,
+                   gflops: gflops, defaults: ["depths": .list(depths.map { .int($0) }), "layer_scale_init_values": .double(layerScale)],
+                   accepted: accepted) { try PoolFormer(PoolFormerConfig($0)) }
+    }
+
+    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    public static let entries: [ModelEntry] = [
+        entry("poolformer_s12", depths: [2, 2, 6, 2], parameters: 11_915_176, gflops: 3.625),
+        entry("poolformer_s24", depths: [4, 4, 12, 4], parameters: 21_388_968, gflops: 6.784),
+        entry("poolformer_s36", depths: [6, 6, 18, 6], layerScale: 1e-6, parameters: 30_862_760, gflops: 9.944),
+    ]
+}

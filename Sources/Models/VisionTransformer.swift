@@ -1,0 +1,204 @@
+// Vision Transformer (ViT).
+//
+// "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale", Dosovitskiy et al., 2020
+// — arXiv:2010.11929
+// Layout and names follow timm's `vision_transformer.py`: `patch_embed.proj`, `cls_token`, `pos_embed`
+// (1, 1 + N, C), pre-norm `blocks.i` (norm1/attn.qkv/attn.proj/norm2/mlp.fc1/fc2), final `norm`, then
+// class-token or average pooling (`fc_norm` replaces `norm` with average pooling) and `head`.
+// Inputs whose patch grid differs from `img_size` get the position embedding resampled (antialiased bicubic),
+// as timm does with `dynamic_img_size=True` (and when it loads 224 weights into a 384 model).
+
+import NN
+import Tensors
+import Weights
+
+public struct VisionTransformerConfig: Equatable, Sendable {
+    public enum GlobalPool: String, Sendable { case token, avg }
+    public var imageHeight = 224, imageWidth = 224
+    public var patchSize = 16
+    public var embedDim = 768
+    public var depth = 12
+    public var heads = 12
+    public var mlpRatio: Float = 4
+    public var qkvBias = true
+    public var classToken = true
+    public var globalPool: GlobalPool = .token
+    public var numClasses = 1000
+    public var dropPathRate: Float = 0
+
+    var gridSize: (Int, Int) { (imageHeight / patchSize, imageWidth / patchSize) }
+
+    init(_ arguments: ModelArguments) throws {
+        (imageHeight, imageWidth) = try arguments.size("img_size", default: 224)
+        patchSize = try arguments.int("patch_size", default: patchSize)
+        embedDim = try arguments.int("embed_dim", default: embedDim)
+        depth = try arguments.int("depth", default: depth)
+        heads = try arguments.int("num_heads", default: heads)
+        mlpRatio = try arguments.float("mlp_ratio", default: mlpRatio)
+        qkvBias = try arguments.bool("qkv_bias", default: qkvBias)
+        classToken = try arguments.bool("class_token", default: classToken)
+        let pool = try arguments.string("global_pool", default: "token")
+        guard let globalPool = GlobalPool(rawValue: pool), globalPool == .avg || classToken else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "global_pool", reason: "must be 'token' (with a class token) or 'avg'")
+        }
+        self.globalPool = globalPool
+        numClasses = try arguments.int("num_classes", default: numClasses)
+        dropPathRate = try arguments.float("drop_path_rate", default: 0)
+        // Accepted for timm compatibility; other input sizes always get a resampled position embedding.
+        _ = try arguments.bool("dynamic_img_size", default: true)
+        guard patchSize > 0, imageHeight % patchSize == 0, imageWidth % patchSize == 0, heads > 0, embedDim % heads == 0 else {
+            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/patch_size/num_heads",
+                                             reason: "needs img_size divisible by patch_size and embed_dim by num_heads")
+        }
+    }
+}
+
+public final class VisionTransformer: Module, ImageClassifier {
+    public let config: VisionTransformerConfig
+    let patchEmbed: PatchEmbed
+    let classToken: Tensor?
+    let positionEmbedding: Tensor
+    let blocks: ModuleList<TransformerBlock>
+    let norm: LayerNorm?, fcNorm: LayerNorm?
+    public let head: Linear?
+
+    public init(_ config: VisionTransformerConfig) {
+        self.config = config
+        let dim = config.embedDim, (gh, gw) = config.gridSize
+        let prefix = config.classToken ? 1 : 0
+        patchEmbed = PatchEmbed(patchSize: config.patchSize, embedDim: dim)
+        classToken = config.classToken ? Initialization.truncatedNormal([1, 1, dim], std: 1e-6) : nil
+        positionEmbedding = Initialization.truncatedNormal([1, prefix + gh * gw, dim], std: 0.02)
+        blocks = ModuleList((0..<config.depth).map { i in
+            TransformerBlock(dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
+                             dropPath: config.dropPathRate * Float(i) / Float(max(config.depth - 1, 1)))
+        })
+        // timm: average pooling normalises after pooling (`fc_norm`), class-token pooling before (`norm`).
+        norm = config.globalPool == .token ? LayerNorm(dim, epsilon: 1e-6) : nil
+        fcNorm = config.globalPool == .avg ? LayerNorm(dim, epsilon: 1e-6) : nil
+        head = config.numClasses > 0 ? Linear(dim, config.numClasses) : nil
+        super.init()
+        if let classToken { register(parameter: "cls_token", classToken) }
+        register(parameter: "pos_embed", positionEmbedding)
+        register("patch_embed", patchEmbed)
+        register("blocks", blocks)
+        if let norm { register("norm", norm) }
+        if let fcNorm { register("fc_norm", fcNorm) }
+        if let head { register("head", head) }
+    }
+
+    public var numClasses: Int { head?.outFeatures ?? 0 }
+    public var numFeatures: Int { config.embedDim }
+    var prefixTokens: Int { classToken == nil ? 0 : 1 }
+
+    /// Patch tokens with class token and position embedding added: (B, prefix + N, C).
+    func embed(_ input: Tensor) throws -> Tensor {
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] % config.patchSize == 0, input.shape[3] % config.patchSize == 0 else {
+            throw ModelError.unsupportedInput(model: "vit", shape: input.shape, reason: "must be (B, 3, H, W) with H, W multiples of \(config.patchSize)")
+        }
+        let grid = (input.shape[2] / config.patchSize, input.shape[3] / config.patchSize)
+        var x = try patchEmbed(input)
+        let position = try resamplePositionEmbedding(positionEmbedding, prefixTokens: prefixTokens, from: config.gridSize, to: grid)
+        if let classToken {
+            x = try Tensor.concat([classToken.expanded(to: [x.shape[0], 1, config.embedDim]), x], axis: 1)
+        }
+        return try x + position
+    }
+
+    public func forwardFeatures(_ input: Tensor) throws -> Tensor {
+        var x = try embed(input)
+        for block in blocks.items { x = try block(x) }
+        return try norm.map { try $0(x) } ?? x
+    }
+
+    public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+        let (b, n, c) = (features.shape[0], features.shape[1], features.shape[2])
+        var pooled: Tensor
+        switch config.globalPool {
+        case .token: pooled = try features.slice(axis: 1, 0..<1).reshaped([b, c])
+        case .avg: pooled = try features.slice(axis: 1, prefixTokens..<n).mean(axes: [1])
+        }
+        if let fcNorm { pooled = try fcNorm(pooled) }
+        guard !preLogits, let head else { return pooled }
+        return try head(pooled)
+    }
+
+    /// A checkpoint for another `img_size` made loadable here: its `pos_embed` grid (assumed square, as timm's
+    /// `checkpoint_filter_fn` does) resampled to this model's grid. Other entries pass through unchanged.
+    public func adaptingPositionEmbedding(_ dict: StateDict) throws -> StateDict {
+        guard let stored = dict["pos_embed"], stored.shape.count == 3, stored.shape != positionEmbedding.shape else { return dict }
+        let side = Int(Double(stored.shape[1] - prefixTokens).squareRoot().rounded())
+        guard side * side == stored.shape[1] - prefixTokens, stored.shape[2] == config.embedDim else {
+            throw WeightsError.shapeMismatch(key: "pos_embed", expected: positionEmbedding.shape, actual: stored.shape)
+        }
+        let resampled = try resamplePositionEmbedding(Tensor(shape: stored.shape, scalars: stored.values), prefixTokens: prefixTokens,
+                                                      from: (side, side), to: config.gridSize)
+        var adapted = dict
+        adapted["pos_embed"] = WeightTensor(shape: resampled.shape, values: resampled.scalars)
+        return adapted
+    }
+}
+
+// MARK: - Position embedding resampling
+
+/// The weights of torch's antialiased bicubic resize (F.interpolate(mode='bicubic', antialias=True,
+/// align_corners=False), timm's default in `resample_abs_pos_embed`) as an (outSize, inSize) matrix: PIL's
+/// cubic (a = −0.5), widened by the scale when shrinking, truncated at the borders and renormalised.
+func bicubicResizeMatrix(from inSize: Int, to outSize: Int) -> [Float] {
+    func cubic(_ x: Double) -> Double {
+        let a = -0.5, x = abs(x)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return 0
+    }
+    var matrix = [Float](repeating: 0, count: outSize * inSize)
+    let scale = Double(inSize) / Double(outSize)
+    let support = scale >= 1 ? 2 * scale : 2, inverseScale = scale >= 1 ? 1 / scale : 1
+    for i in 0..<outSize {
+        let center = scale * (Double(i) + 0.5)
+        let first = max(Int(center - support + 0.5), 0), last = min(Int(center + support + 0.5), inSize)
+        let weights = (first..<last).map { cubic((Double($0) - center + 0.5) * inverseScale) }
+        let total = weights.reduce(0, +)
+        for (j, w) in zip(first..<last, weights) { matrix[i * inSize + j] = Float(w / total) }
+    }
+    return matrix
+}
+
+/// timm's `resample_abs_pos_embed`: the grid part of (1, prefix + gh·gw, C) resized bicubically to `newGrid`,
+/// prefix (class token) rows kept. Two matrix products (rows, then columns), so gradients flow through it.
+func resamplePositionEmbedding(_ embedding: Tensor, prefixTokens: Int, from grid: (Int, Int), to newGrid: (Int, Int)) throws -> Tensor {
+    if grid == newGrid { return embedding }
+    let c = embedding.shape[2]
+    let (gh, gw) = grid, (nh, nw) = newGrid
+    let rows = try Tensor(shape: [nh, gh], scalars: bicubicResizeMatrix(from: gh, to: nh))
+    let columns = try Tensor(shape: [nw, gw], scalars: bicubicResizeMatrix(from: gw, to: nw))
+    let patches = try embedding.slice(axis: 1, prefixTokens..<embedding.shape[1]).reshaped([gh, gw * c])
+    let resizedRows = try rows.matmul(patches).reshaped([nh, gw, c]).transposed(0, 1).reshaped([gw, nh * c])
+    let resized = try columns.matmul(resizedRows).reshaped([nw, nh, c]).transposed(0, 1).reshaped([1, nh * nw, c])
+    guard prefixTokens > 0 else { return resized }
+    return try Tensor.concat([embedding.slice(axis: 1, 0..<prefixTokens), resized], axis: 1)
+}
+
+public enum VisionTransformerFamily {
+    static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
+                                        "class_token", "global_pool", "drop_path_rate", "dynamic_img_size"]
+    static let inception = PretrainedConfig(tag: "augreg_in21k_ft_in1k", mean: PretrainedConfig.inceptionMean,
+                                            std: PretrainedConfig.inceptionStd, cropPct: 0.9)
+
+    static func entry(_ name: String, patch: Int, dim: Int, heads: Int, tag: String = "augreg_in21k_ft_in1k",
+                      parameters: Int, gflops: Double) -> ModelEntry {
+        var pretrained = inception
+        pretrained.tag = tag
+        return ModelEntry(name: name, family: "vit", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
+                          defaults: ["patch_size": .int(patch), "embed_dim": .int(dim), "depth": 12, "num_heads": .int(heads)],
+                          accepted: accepted) { try VisionTransformer(VisionTransformerConfig($0)) }
+    }
+
+    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    public static let entries: [ModelEntry] = [
+        entry("vit_tiny_patch16_224", patch: 16, dim: 192, heads: 3, parameters: 5_717_416, gflops: 2.507),
+        entry("vit_small_patch16_224", patch: 16, dim: 384, heads: 6, parameters: 22_050_664, gflops: 9.198),
+        entry("vit_base_patch16_224", patch: 16, dim: 768, heads: 12, tag: "augreg2_in21k_ft_in1k", parameters: 86_567_656, gflops: 35.128),
+        entry("vit_base_patch32_224", patch: 32, dim: 768, heads: 12, parameters: 88_224_232, gflops: 8.818),
+    ]
+}
