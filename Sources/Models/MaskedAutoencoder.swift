@@ -27,9 +27,9 @@ public struct MaskedAutoencoderConfig: Equatable, Sendable {
     public var normPixLoss = true
     public var maskRatio: Float = 0.75
 
-    var gridSize: Int { imageSize / patchSize }
-    var patches: Int { gridSize * gridSize }
-    var keptPatches: Int { Int(Float(patches) * (1 - maskRatio)) }
+    public var gridSize: Int { imageSize / patchSize }
+    public var patches: Int { gridSize * gridSize }
+    public var keptPatches: Int { Int(Float(patches) * (1 - maskRatio)) }
 
     init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensors
+import Training
+import VisionIO
+
+/// `zoo pretrain-mae DIR --model mae_vit_… --output OUT`: self-supervised pretraining on a folder of photos.
+struct PretrainMAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain-mae",
+        abstract: "Pretrain a masked autoencoder on a folder of unlabeled images.",
+        discussion: "Writes OUT/checkpoint.safetensors (every epoch and on Ctrl-C), OUT/metrics.csv, reconstruction PNGs, "
+            + "OUT/loss_curve.png and, at the end, OUT/encoder.safetensors (a timm ViT state dict).")
+
+    @Argument(help: "Folder of images (searched recursively).") var folder: String
+    @Option(help: "mae_vit_tiny_patch16, mae_vit_small_patch16 or mae_vit_base_patch16.") var model = "mae_vit_base_patch16"
+    @Option(help: "Output folder.") var output: String
+    @Option var epochs = 20
+    @Option var batchSize = 16
+    @Option(help: "Image size (a multiple of 16).") var imgSize = 224
+    @Option var maskRatio: Float = 0.75
+    @Option(help: "Absolute learning rate (overrides --blr).") var lr: Float?
+    @Option(help: "Base learning rate: lr = blr · batch · accum / 256.") var blr: Float = 1.5e-4
+    @Option var weightDecay: Float = 0.05
+    @Option var warmupEpochs = 2
+    @Option(help: "Gradient accumulation steps.") var accumSteps = 1
+    @Option(help: "Write reconstruction grids every N epochs.") var previewEvery = 5
+    @Option var seed: UInt64 = 0
+    @Flag(help: "Continue from OUT/checkpoint.safetensors (--epochs is the total).") var resume = false
+
+    func validate() throws {
+        guard MaskedAutoencoderRegistry.entries.contains(where: { $0.name == model }) else {
+            throw ValidationError("\(ModelError.unknownModel(name: model, suggestions: MaskedAutoencoderRegistry.entries.map(\.name).filter { editDistanceWithin($0, model) }))")
+        }
+        guard epochs >= 1, batchSize >= 1, accumSteps >= 1, previewEvery >= 1 else {
+            throw ValidationError("--epochs, --batch-size, --accum-steps and --preview-every must be at least 1")
+        }
+        guard imgSize >= 16, imgSize % 16 == 0 else { throw ValidationError("--img-size must be a positive multiple of 16") }
+        guard maskRatio > 0, maskRatio < 1 else { throw ValidationError("--mask-ratio must be between 0 and 1") }
+    }
+
+    func run() throws {
+        let out = URL(fileURLWithPath: output)
+        if resume && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path) {
+            throw CommandError("\(output)/checkpoint.safetensors: nothing to resume (no checkpoint)")
+        }
+        let dataset: UnlabeledImageFolder
+        do { dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder)) } catch { throw CommandError("\(folder): \(error)") }
+        guard dataset.count > 0 else { throw CommandError("\(folder): no images found") }
+        Initialization.generator = RandomGenerator(seed: seed)
+        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1)
+        let mae = try MaskedAutoencoderRegistry.create(model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
+        var config = MaskedAutoencoderPretrainingConfig()
+        config.epochs = epochs; config.batchSize = min(batchSize, dataset.count); config.imageSize = imgSize; config.maskRatio = maskRatio
+        config.learningRate = lr; config.baseLearningRate = blr; config.weightDecay = weightDecay
+        config.warmupEpochs = warmupEpochs; config.accumulationSteps = accumSteps; config.seed = seed; config.previewEvery = previewEvery
+        let trainer = try MaskedAutoencoderPretrainer(model: mae, dataset: dataset, config: config, output: out)
+        FileHandle.standardError.write(Data(String(format: "%@: %d images, %.1fM parameters, lr %.3g\n", model, dataset.count,
+                                                   Double(mae.parameterCount) / 1e6, config.effectiveLearningRate).utf8))
+        let losses = try trainer.run(resume: resume) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        if let first = losses.first, let last = losses.last {
+            print(String(format: "mean loss %.4f (epoch %d) → %.4f (epoch %d); encoder: %@", first.loss, first.epoch, last.loss, last.epoch,
+                         out.appendingPathComponent("encoder.safetensors").path))
+        }
+    }
+}
+
+private func editDistanceWithin(_ a: String, _ b: String) -> Bool {
+    ModelRegistry.nearestNames(to: b).isEmpty ? a.hasPrefix(String(b.prefix(6))) : a.hasPrefix(String(b.prefix(6)))
+}
