@@ -42,6 +42,8 @@ func detectFormat(_ bytes: UnsafeRawBufferPointer) -> WeightsFileFormat {
         if length <= UInt64(bytes.count - 8) { return .safetensors }
     }
     if bytes.count >= 2, bytes[0] == 0x80, (2...5).contains(bytes[1]) { return .legacyTorch }  // pickle PROTO 2…5
+    // A JSON header that does not fit: a truncated safetensors file, which its parser reports as such.
+    if bytes.count > 8, bytes[8] == UInt8(ascii: "{") { return .safetensors }
     return .unknown
 }
 

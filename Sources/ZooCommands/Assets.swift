@@ -67,8 +67,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weights: a timm/Hugging Face model.safetensors or a PyTorch .pth (default: the bundled EfficientNet-Lite0 weights for the default model).")
     var weights: String?
 
+    @Option(help: ArgumentHelp("timm keyword arguments as JSON, e.g. '{\"layers\": [1, 1, 1, 1], \"num_classes\": 10}'.", valueName: "json"))
+    var modelArgs: String?
+
     func validate() throws {
         _ = try entry()
+        _ = try arguments()
         if weights == nil && model != Assets.defaultModel {
             throw ValidationError("no weights are bundled for '\(model)': pass --weights W (a timm model.safetensors or PyTorch .pth)")
         }
@@ -76,6 +80,15 @@ struct ModelOptions: ParsableArguments {
 
     func entry() throws -> ModelEntry {
         do { return try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
+    }
+
+    func arguments() throws -> ModelArguments {
+        guard let modelArgs else { return [:] }
+        do {
+            return ModelArguments(try JSONDecoder().decode([String: ArgumentValue].self, from: Data(modelArgs.utf8)))
+        } catch {
+            throw ValidationError("--model-args must be a JSON object of timm keyword arguments: \(error)")
+        }
     }
 
     func weightsURL() throws -> URL {
@@ -86,11 +99,13 @@ struct ModelOptions: ParsableArguments {
     func loadModel() throws -> (ModelEntry, any ImageClassifier) {
         let entry = try entry(), url = try weightsURL()
         do {
-            let model = try entry.create(weightsAt: url)
+            let model = try entry.create(weightsAt: url, arguments())
             model.eval()
             return (entry, model)
         } catch {
-            throw CommandError("\(url.path): \(error)")
+            // Errors from reading the file already name it; errors from fitting it into the model do not.
+            let message = "\(error)"
+            throw CommandError(message.contains(url.path) ? message : "\(url.path): \(message)")
         }
     }
 }
