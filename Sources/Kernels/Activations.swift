@@ -59,7 +59,13 @@ public func activationForward(_ activation: Activation, input: UnsafePointer<Flo
     case .relu6:
         parallelFor(count, minimumPerThread: 1 << 16) { r in for i in r { output[i] = min(max(input[i], 0), 6) } }
     default:
-        parallelFor(count, minimumPerThread: 1 << 13) { r in for i in r { output[i] = activation.apply(input[i]) } }
+        parallelFor(count, minimumPerThread: 1 << 13) { r in
+            if vectorActivation(activation, Float8()) != nil {
+                applyVectorized(r.count, input + r.lowerBound, output + r.lowerBound) { vectorActivation(activation, $0)! }
+            } else {
+                for i in r { output[i] = activation.apply(input[i]) }
+            }
+        }
     }
 }
 

@@ -13,8 +13,10 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d
     var maximum = -Float.infinity
     for i in 0..<dim { maximum = max(maximum, x[i]) }
     if maximum == -Float.infinity { maximum = 0 }  // a fully masked row gives NaN in torch; keep it finite-safe
+    let shift = Float8(repeating: maximum)
+    applyVectorized(dim, x, y) { vectorExp($0 - shift) }
     var total: Float = 0
-    for i in 0..<dim { let e = expf(x[i] - maximum); y[i] = e; total += e }
+    for i in 0..<dim { total += y[i] }
     let scale = 1 / total
     for i in 0..<dim { y[i] *= scale }
 }

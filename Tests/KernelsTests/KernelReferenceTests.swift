@@ -70,3 +70,35 @@ final class KernelReferenceTests: XCTestCase {
         assertClose(fast, slow, "attention")
     }
 }
+
+/// The vector exp / erf / activations against libm.
+final class VectorMathTests: XCTestCase {
+    func testVectorExpAndErfMatchLibm() {
+        var worstExp: Float = 0, worstErf: Float = 0
+        var x: Float = -30
+        while x < 30 {
+            let v = Float8((0..<8).map { x + Float($0) * 0.001 })
+            let e = vectorExp(v), r = vectorErf(v)
+            for k in 0..<8 {
+                worstExp = max(worstExp, abs(e[k] - expf(v[k])) / expf(v[k]))
+                worstErf = max(worstErf, abs(r[k] - erff(v[k])))
+            }
+            x += 0.0371
+        }
+        XCTAssertLessThan(worstExp, 3e-7)
+        XCTAssertLessThan(worstErf, 4e-7)
+        XCTAssertEqual(vectorExp(Float8(repeating: -200))[0], 0, accuracy: 1e-37)
+        XCTAssertFalse(vectorExp(Float8(repeating: 200))[0].isNaN)
+    }
+
+    func testVectorisedActivationsMatchScalarDefinitions() {
+        let input = (0..<1001).map { Float($0) * 0.02 - 10 }
+        for activation in Activation.allCases {
+            var output = [Float](repeating: 0, count: input.count)
+            activationForward(activation, input: input, output: &output, count: input.count)
+            for (x, y) in zip(input, output) {
+                XCTAssertEqual(y, activation.apply(x), accuracy: 2e-6 * max(1, abs(x)), "\(activation) at \(x)")
+            }
+        }
+    }
+}
