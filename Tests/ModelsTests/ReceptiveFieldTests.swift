@@ -9,12 +9,21 @@ import Tensors
 final class ReceptiveFieldTests: XCTestCase {
     /// Rows and columns of the input with a non-zero gradient for output unit (i, j) of `forwardFeatures`.
     func measuredSupport(_ model: any ImageClassifier, inputSize: Int) throws -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>, unit: (Int, Int)) {
-        // Positive weights and inputs keep every ReLU open, so the support is the full field.
+        // Positive weights and inputs keep every ReLU open, so the support is the full field. Each conv
+        // output channel's weights sum to 0.5, which keeps activations (and residual sums) below ReLU6's 6.
         for (name, tensor) in model.stateDict() {
             tensor.withUnsafeMutableBufferPointer { b in
                 if name.hasSuffix("running_var") || (name.hasSuffix("weight") && tensor.rank == 1) { b.update(repeating: 1) }
                 else if name.hasSuffix("running_mean") || name.hasSuffix("bias") { b.update(repeating: 0) }
-                else { for i in b.indices { b[i] = abs(b[i]) + 1e-3 } }
+                else {
+                    let perOutput = tensor.count / max(1, tensor.shape[0])
+                    for o in 0..<tensor.shape[0] {
+                        let row = o * perOutput..<(o + 1) * perOutput
+                        for i in row { b[i] = abs(b[i]) + 1e-3 }
+                        let total = row.reduce(Float(0)) { $0 + b[$1] }
+                        for i in row { b[i] *= 0.5 / total }
+                    }
+                }
             }
         }
         model.weightsDidChange()
@@ -54,6 +63,13 @@ final class ReceptiveFieldTests: XCTestCase {
         try checkModel("resnet18", tiny, inputSize: 480)   // r = 435
         try checkModel("resnet50", tiny, inputSize: 480)   // r = 427
         try checkModel("resnet34", ["layers": [1, 1, 2, 1], "channels": [4, 4, 4, 4], "num_classes": 2], inputSize: 160)
+    }
+
+    /// Squeeze-excitation mixes the whole map: MobileNet-V3's field is the image from its first SE block on.
+    func testSqueezeExciteMakesTheFieldGlobal() throws {
+        let layers = try XCTUnwrap(try ModelRegistry.entry(named: "mobilenetv3_large_100").receptiveFieldLayers())
+        let report = try receptiveFields(of: layers, inputSize: RFPair(224, 224))
+        XCTAssertEqual(report.globalFrom, "blocks.2.0.se")
     }
 
     /// torchvision / timm ResNet-50 (stride in the 3×3) sees 427×427 pixels at stride 32; TF-slim's variant (Distill table) differs.
