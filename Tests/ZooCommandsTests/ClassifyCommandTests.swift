@@ -33,6 +33,7 @@ final class ClassifyCommandTests: XCTestCase {
         }
         var generator = SystemRandomNumberGenerator()
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: photos.appendingPathComponent("x.png"))
+        try Data("not an image".utf8).write(to: photos.appendingPathComponent("notes.txt"))   // skipped: not an image extension
         let missing = dir.appendingPathComponent("missing.jpg").path
 
         let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--json"] + weights + [photos.path, missing])
@@ -46,7 +47,8 @@ final class ClassifyCommandTests: XCTestCase {
         XCTAssertEqual(errors.filter { $0.contains(missing) }.count, 1, stderr)
 
         let entries = try JSONDecoder().decode([Entry].self, from: Data(stdout.utf8))
-        XCTAssertEqual(entries.count, 4, stdout)
+        XCTAssertEqual(entries.count, 4, stdout)   // chelsea, coffee, x.png from the folder; missing.jpg
+        XCTAssertFalse(entries.contains { $0.file.hasSuffix("notes.txt") }, stdout)
         let byName = Dictionary(entries.map { (URL(fileURLWithPath: $0.file).lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
         for name in ["x.png", "missing.jpg"] {
             let entry = try XCTUnwrap(byName[name], "no entry for \(name)")
