@@ -69,12 +69,16 @@ public final class MaskedAutoencoderPretrainer {
         var position = PretrainingPosition()
         var maskGenerator = RandomGenerator(seed: config.seed &+ 0x4D41_45)
         var epochLosses: [(Int, Double)] = []
+        // The current epoch's running loss, kept in checkpoints so an epoch resumed mid-way still averages all its batches.
+        var epochLossSum = 0.0, epochBatches = 0
         if resume {
             let saved = try TrainingCheckpoint.load(from: checkpointURL, model: model, optimizer: optimizer)
             position = PretrainingPosition(epoch: saved.epoch, batchInEpoch: Int(saved.extra["batch_in_epoch"] ?? "0") ?? 0, step: saved.step)
             maskGenerator = saved.generators["mask"] ?? maskGenerator
             TrainingRandomness.generator = saved.generators["dropout"] ?? TrainingRandomness.generator
             epochLosses = Self.parseLosses(saved.extra["epoch_losses"])
+            epochLossSum = saved.extra["epoch_loss_sum"].flatMap(Double.init) ?? 0
+            epochBatches = saved.extra["epoch_batches"].flatMap(Int.init) ?? 0
             log("resuming at epoch \(position.epoch + 1), batch \(position.batchInEpoch), step \(position.step)")
         }
         let metrics = try MetricsLog(url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"], resume: resume)
@@ -90,6 +94,7 @@ public final class MaskedAutoencoderPretrainer {
             try TrainingCheckpoint(epoch: position.epoch, step: position.step,
                                    generators: ["mask": maskGenerator, "dropout": TrainingRandomness.generator],
                                    extra: ["batch_in_epoch": String(batchInEpoch),
+                                           "epoch_loss_sum": String(epochLossSum), "epoch_batches": String(epochBatches),
                                            "epoch_losses": epochLosses.map { "\($0.0):\($0.1)" }.joined(separator: ",")])
                 .save(model: model, optimizer: optimizer, to: checkpointURL)
         }
@@ -98,7 +103,7 @@ public final class MaskedAutoencoderPretrainer {
             let epoch = position.epoch
             model.train()
             let progress = ProgressReporter(total: batchesPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
-            var lossSum = 0.0, batches = 0, seen = 0
+            var seen = 0
             optimizer.zeroGrad()
             for (index, batch) in loader.epoch(epoch).enumerated() {
                 if index < position.batchInEpoch { continue }   // done before the interruption
@@ -114,7 +119,7 @@ public final class MaskedAutoencoderPretrainer {
                     position.step += 1
                 }
                 guard loss.item.isFinite else { throw CommandLineError("loss is \(loss.item) at epoch \(epoch + 1), batch \(index + 1); lower --lr / --blr") }
-                lossSum += Double(loss.item); batches += 1; seen += batch.count
+                epochLossSum += Double(loss.item); epochBatches += 1; seen += batch.count
                 try metrics.append([String(epoch + 1), String(position.step), String(format: "%.6f", loss.item), String(format: "%.6g", optimizer.learningRate)])
                 progress.update(done: index + 1, items: seen, detail: String(format: "loss %.4f", loss.item))
                 if Interruption.requested {
@@ -122,9 +127,9 @@ public final class MaskedAutoencoderPretrainer {
                     throw TrainingInterrupted(checkpoint: checkpointURL)
                 }
             }
-            let epochLoss = lossSum / Double(max(batches, 1))
-            // A resumed epoch averages only its remaining batches; the full-epoch mean needs all of them.
-            if position.batchInEpoch == 0 { epochLosses.append((epoch + 1, epochLoss)) }
+            let epochLoss = epochLossSum / Double(max(epochBatches, 1))
+            epochLosses.append((epoch + 1, epochLoss))
+            epochLossSum = 0; epochBatches = 0
             log(String(format: "epoch %d: mean loss %.4f, lr %.3g", epoch + 1, epochLoss, optimizer.learningRate))
             position.epoch += 1
             position.batchInEpoch = 0

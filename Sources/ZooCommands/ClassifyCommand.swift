@@ -64,8 +64,9 @@ struct ClassifyCommand: ParsableCommand {
                 case .success(let values): ok.append((file, values))
                 case .failure(let error):
                     failed = true
-                    reportError("\(file): \(error)")
-                    results.append(Classification(file: file, error: "\(error)"))
+                    let problem = problemText(error, file: file)
+                    reportError("\(file): \(problem)")
+                    results.append(Classification(file: file, error: problem))
                 }
             }
             if !ok.isEmpty {
@@ -90,6 +91,15 @@ struct ClassifyCommand: ParsableCommand {
     private func printResult(_ result: Classification) {
         print(result.file)
         for p in result.top ?? [] { print(String(format: "  %6.2f%%  %4d  %@", p.prob * 100, p.index, p.label)) }
+    }
+
+    /// The error without the leading "PATH: " decoders put there: the line and the JSON entry name the file once.
+    private func problemText(_ error: Error, file: String) -> String {
+        let message = "\(error)"
+        for path in [file, URL(fileURLWithPath: file).path] where message.hasPrefix(path + ": ") {
+            return String(message.dropFirst(path.count + 2))
+        }
+        return message
     }
 
     /// Decodes and transforms a batch on all cores; each file succeeds or fails on its own.

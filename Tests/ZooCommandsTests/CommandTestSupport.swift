@@ -51,3 +51,13 @@ func runZoo(_ executable: URL, _ arguments: [String]) throws -> (Int32, String, 
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
+
+/// The built `zoo` binary; `swift test` builds it with the tests, so its absence is a failure, not a skip.
+func builtZoo(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+    try XCTUnwrap(zooExecutable(), "the zoo executable was not built next to the test bundle", file: file, line: line)
+}
+
+/// The stderr lines the CLI reports errors with ("zoo: …"), leaving progress lines out.
+func errorLines(_ stderr: String) -> [Substring] {
+    stderr.split(separator: "\n").filter { $0.hasPrefix("zoo: ") }
+}

@@ -58,3 +58,17 @@ final class ReceptiveFieldCommandTests: XCTestCase {
         XCTAssertTrue(Zoo.message(for: tooSmall).contains("conv1: kernel 11 (dilated) is larger than the padded input 8"))
     }
 }
+
+/// `zoo rf --model` through the binary.
+final class ReceptiveFieldBinaryTests: XCTestCase {
+    /// ResNet-50 to the last stage: receptive field 427, stride 32 (Araujo et al., Distill 2019, Table 1).
+    func testResNet50() throws {
+        let zoo = try builtZoo()
+        let (status, stdout, stderr) = try runZoo(zoo, ["rf", "--model", "resnet50", "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["rf"] as? Int, 427)
+        XCTAssertEqual(object["stride"] as? Int, 32)
+        XCTAssertFalse((object["layers"] as? [Any] ?? []).isEmpty)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import VisionIO
+import XCTest
+
+/// `zoo train` then `zoo eval` end to end on a tiny generated ImageFolder.
+final class TrainCommandTests: XCTestCase {
+    /// train/ and val/ with two classes of six 16×16 PNGs: red horizontal stripes and blue vertical stripes.
+    private func imageFolder() throws -> URL {
+        let root = try scratchDirectory(self, files: [:])
+        for split in ["train", "val"] {
+            for (name, horizontal) in [("red_rows", true), ("blue_columns", false)] {
+                let dir = root.appendingPathComponent(split).appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                for i in 0..<6 {
+                    var image = Image(width: 16, height: 16)
+                    for y in 0..<16 {
+                        for x in 0..<16 {
+                            let bright = (horizontal ? y : x) % 4 < 2
+                            let level = UInt8(bright ? 230 - 5 * i : 40 + 5 * i)
+                            let o = (y * 16 + x) * 3
+                            if horizontal { image.pixels[o] = level; image.pixels[o + 2] = 30 }
+                            else { image.pixels[o] = 30; image.pixels[o + 2] = level }
+                            image.pixels[o + 1] = 30
+                        }
+                    }
+                    try image.write(to: dir.appendingPathComponent("\(i).png"))
+                }
+            }
+        }
+        return root
+    }
+
+    struct Summary: Decodable { var epoch: Int; var val_top1: Double; var val_top5: Double; var best_top1: Double }
+    struct Evaluation: Decodable { var top1: Double; var top5: Double; var loss: Double }
+
+    func testTrainThenEvalTheBestWeights() throws {
+        let zoo = try builtZoo()
+        let root = try imageFolder()
+        let out = root.appendingPathComponent("out")
+        let (status, stdout, stderr) = try runZoo(zoo, ["train", root.appendingPathComponent("train").path,
+                                                        "--val", root.appendingPathComponent("val").path,
+                                                        "--model", "resnet18", "--img-size", "32", "--epochs", "2", "--batch-size", "4",
+                                                        "--output", out.path, "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let lastLine = try XCTUnwrap(stdout.split(separator: "\n").last, "no stdout")
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(lastLine.utf8))
+        XCTAssertEqual(summary.epoch, 2)
+        XCTAssertTrue((0...100).contains(summary.val_top1) && summary.val_top5 >= summary.val_top1, "\(summary)")
+        XCTAssertEqual(summary.val_top5, 100, "two classes: the top 5 always holds the right one")
+        for file in ["best.safetensors", "last.safetensors", "checkpoint.safetensors", "metrics.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+
+        let csv = try String(contentsOf: out.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.count, 3, csv.joined(separator: "\n"))
+        XCTAssertEqual(csv.first, "epoch,train_loss,val_top1,val_top5,val_loss,lr")
+        let rows = csv.dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
+        XCTAssertEqual(rows.map { $0[0] }, [1, 2])
+        let best = try XCTUnwrap(rows.map { $0[2] }.max())
+        XCTAssertEqual(summary.best_top1, best, accuracy: 1e-3)
+        XCTAssertEqual(rows.last?[2] ?? .nan, summary.val_top1, accuracy: 1e-3)
+
+        // best.safetensors holds the latest epoch that reached the best top-1: eval reproduces its validation numbers.
+        let (evalStatus, evalOut, evalError) = try runZoo(zoo, ["eval", root.appendingPathComponent("val").path, "--model", "resnet18",
+                                                                "--weights", out.appendingPathComponent("best.safetensors").path,
+                                                                "--img-size", "32", "--json"])
+        XCTAssertEqual(evalStatus, 0, evalError)
+        let evaluation = try JSONDecoder().decode(Evaluation.self, from: Data(try XCTUnwrap(evalOut.split(separator: "\n").last).utf8))
+        XCTAssertEqual(evaluation.top1, best, accuracy: 1e-3)
+        XCTAssertEqual(evaluation.top5, 100, accuracy: 1e-3)
+        let bestRow = try XCTUnwrap(rows.last { abs($0[2] - best) < 1e-3 })
+        XCTAssertEqual(evaluation.loss, bestRow[4], accuracy: 1e-4, "eval loss vs the best epoch's val_loss")
+    }
+
+    func testBadUsage() throws {
+        let zoo = try builtZoo()
+        XCTAssertEqual(try runZoo(zoo, ["train", "x", "--val", "y", "--model", "resnt18", "--output", "o"]).0, 2)
+        XCTAssertEqual(try runZoo(zoo, ["train", "x", "--val", "y", "--model", "resnet18", "--output", "o", "--opt", "lion"]).0, 2)
+        XCTAssertEqual(try runZoo(zoo, ["eval", "x", "--model", "resnet18"]).0, 2)
+    }
+}
