@@ -14,7 +14,7 @@ final class ReceptiveFieldTests: XCTestCase {
         for (name, tensor) in model.stateDict() {
             tensor.withUnsafeMutableBufferPointer { b in
                 if name.hasSuffix("running_var") || (name.hasSuffix("weight") && tensor.rank == 1) { b.update(repeating: 1) }
-                else if name.hasSuffix("running_mean") || name.hasSuffix("bias") { b.update(repeating: 0) }
+                else if name.hasSuffix("running_mean") || name.hasSuffix("bias") || tensor.rank == 0 { b.update(repeating: 0) }
                 else {
                     let perOutput = tensor.count / max(1, tensor.shape[0])
                     for o in 0..<tensor.shape[0] {
