@@ -65,6 +65,13 @@ final class ReceptiveFieldTests: XCTestCase {
         try checkModel("resnet34", ["layers": [1, 1, 2, 1], "channels": [4, 4, 4, 4], "num_classes": 2], inputSize: 160)
     }
 
+    /// The EfficientNet-builder families (TF "same" padding in Lite) and DenseNet's concatenations.
+    func testMobileNetEfficientNetAndDenseNetFieldsMatchGradientSupport() throws {
+        try checkModel("mobilenetv2_100", ["channel_multiplier": 0.25, "num_classes": 2], inputSize: 512)        // r = 491
+        try checkModel("tf_efficientnet_lite0", ["channel_multiplier": 0.25, "num_classes": 2], inputSize: 880)  // r = 851
+        try checkModel("densenet121", ["growth_rate": 4, "block_config": [2, 2, 2, 2], "num_classes": 2], inputSize: 256)
+    }
+
     /// Squeeze-excitation mixes the whole map: MobileNet-V3's field is the image from its first SE block on.
     func testSqueezeExciteMakesTheFieldGlobal() throws {
         let layers = try XCTUnwrap(try ModelRegistry.entry(named: "mobilenetv3_large_100").receptiveFieldLayers())
