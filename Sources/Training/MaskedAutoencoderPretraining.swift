@@ -48,16 +48,10 @@ public final class MaskedAutoencoderPretrainer {
     public init(model: MaskedAutoencoder, dataset: ImageDataset, config: MaskedAutoencoderPretrainingConfig, output: URL) throws {
         self.model = model; self.config = config; self.output = output; self.dataset = dataset
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let crop = RandomResizedCrop(width: config.imageSize, height: config.imageSize, scale: 0.2...1.0, filter: .bicubic)
-        let (mean, std) = (mean, std)
         // Drop the last partial batch, as main_pretrain.py does: every step sees a full batch.
-        loader = DataLoader(dataset: dataset, batchSize: config.batchSize, outputSize: (config.imageSize, config.imageSize),
-                            shuffle: true, dropLast: dataset.count >= config.batchSize, seed: config.seed,
-                            workers: config.workers) { image, rng in
-            var out = crop(image, using: &rng)
-            if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
-            return out.normalizedCHW(mean: mean, std: std)
-        }
+        loader = DataLoader.training(dataset: dataset, batchSize: config.batchSize, size: config.imageSize, mean: mean, std: std,
+                                     seed: config.seed, workers: config.workers, filter: .bicubic, scale: 0.2...1.0,
+                                     dropLast: dataset.count >= config.batchSize)
         optimizer = AdamW(groups: weightDecayGroups(model, weightDecay: config.weightDecay, skip: ["cls_token", "mask_token", "pos_embed"]),
                           learningRate: config.effectiveLearningRate, betas: (0.9, 0.95))
     }

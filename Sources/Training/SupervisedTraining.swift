@@ -90,14 +90,9 @@ public final class SupervisedTrainer {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
         let filter: ResampleFilter = pretrained.interpolation == .bilinear ? .bilinear : .bicubic
-        let crop = RandomResizedCrop(width: config.imageSize, height: config.imageSize, scale: config.minScale...1.0, filter: filter)
-        let (mean, std) = (pretrained.mean, pretrained.std)
-        trainLoader = DataLoader(dataset: train, batchSize: config.batchSize, outputSize: (config.imageSize, config.imageSize),
-                                 shuffle: true, seed: config.seed, workers: config.workers) { image, rng in
-            var out = crop(image, using: &rng)
-            if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
-            return out.normalizedCHW(mean: mean, std: std)
-        }
+        trainLoader = DataLoader.training(dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
+                                          std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,
+                                          scale: config.minScale...1.0)
         let evalConfig = PreprocessConfig(inputSize: (3, config.imageSize, config.imageSize), mean: pretrained.mean, std: pretrained.std,
                                           cropPct: Double(pretrained.cropPct), interpolation: filter)
         valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)

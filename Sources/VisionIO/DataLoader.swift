@@ -52,10 +52,11 @@ public final class DataLoader: @unchecked Sendable {
     /// Training loader: RandomResizedCrop + horizontal flip (p = 0.5) + normalize.
     public static func training(dataset: ImageDataset, batchSize: Int, size: Int, mean: [Float] = PreprocessConfig.imagenetMean,
                                 std: [Float] = PreprocessConfig.imagenetStd, seed: UInt64 = 0, workers: Int = 2,
-                                filter: ResampleFilter = .bilinear) -> DataLoader {
-        let crop = RandomResizedCrop(size: size, filter: filter)
+                                filter: ResampleFilter = .bilinear, scale: ClosedRange<Double> = 0.08...1.0,
+                                dropLast: Bool = false) -> DataLoader {
+        let crop = RandomResizedCrop(width: size, height: size, scale: scale, filter: filter)
         return DataLoader(dataset: dataset, batchSize: batchSize, outputSize: (size, size), shuffle: true,
-                          dropLast: false, seed: seed, workers: workers) { image, rng in
+                          dropLast: dropLast, seed: seed, workers: workers) { image, rng in
             var out = crop(image, using: &rng)
             if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
             return out.normalizedCHW(mean: mean, std: std)
