@@ -35,7 +35,7 @@ let package = Package(
         ], swiftSettings: fast),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"], swiftSettings: fast),
         // Fixture locations and parity assertions shared by the test targets.
-        .target(name: "ZooTestSupport", dependencies: ["Weights"], path: "Sources/ZooTestSupport"),
+        .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),

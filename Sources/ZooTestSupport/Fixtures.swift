@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Models
 import Weights
 
 /// Locations and loaders shared by the test targets (not part of the library product).
@@ -46,7 +47,7 @@ public enum Fixtures {
         public var name: String
         public var family: String
         public var timm_arch: String
-        public var timm_kwargs: [String: JSONValue]
+        public var timm_kwargs: [String: ArgumentValue]
         public var input_shape: [Int]
         public var output_shape: [Int]
     }
@@ -72,18 +73,5 @@ public enum Fixtures {
         let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? .infinity
         let scale = max(1, expected.map(abs).max() ?? 0)
         XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(name): max |diff| \(worst), allowed \(1e-4 * scale)", file: file, line: line)
-    }
-}
-
-/// A JSON value (manifest keyword arguments).
-public enum JSONValue: Decodable, Equatable {
-    case int(Int), double(Double), bool(Bool), string(String), list([JSONValue])
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Int.self) { self = .int(v) }
-        else if let v = try? c.decode(Double.self) { self = .double(v) }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else { self = .list(try c.decode([JSONValue].self)) }
     }
 }

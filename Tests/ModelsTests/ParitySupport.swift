@@ -7,18 +7,8 @@ import ZooTestSupport
 /// Builds a fixture's model by its timm name and keyword arguments, loads its weights and checks
 /// that the logits match timm's (the DESIGN.md tolerance).
 extension XCTestCase {
-    func parityArguments(_ kwargs: [String: JSONValue]) -> ModelArguments {
-        func convert(_ v: JSONValue) -> ArgumentValue {
-            switch v {
-            case .int(let i): return .int(i)
-            case .double(let d): return .double(d)
-            case .bool(let b): return .bool(b)
-            case .string(let s): return .string(s)
-            case .list(let l): return .list(l.map(convert))
-            }
-        }
-        return ModelArguments(kwargs.mapValues(convert))
-    }
+    /// The fixture's timm keyword arguments (the manifest's JSON decodes straight into ArgumentValue).
+    func parityArguments(_ kwargs: [String: ArgumentValue]) -> ModelArguments { ModelArguments(kwargs) }
 
     @discardableResult
     func checkFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> any ImageClassifier {
