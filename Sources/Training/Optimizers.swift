@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import NN
 import Tensors
 
@@ -131,11 +132,14 @@ public final class AdamW: Optimizer {
                     p.withUnsafeMutableBufferPointer { w in
                         firstMoments[g][i].withUnsafeMutableBufferPointer { m in
                             secondMoments[g][i].withUnsafeMutableBufferPointer { v in
-                                for k in w.indices {
-                                    w[k] *= decay
-                                    m[k] = b1 * m[k] + (1 - b1) * gr[k]
-                                    v[k] = b2 * v[k] + (1 - b2) * gr[k] * gr[k]
-                                    w[k] -= stepSize * m[k] / (v[k].squareRoot() / rootCorrection2 + eps)
+                                // Element-wise, so splitting across threads changes no result.
+                                parallelFor(w.count, minimumPerThread: 1 << 16) { range in
+                                    for k in range {
+                                        w[k] *= decay
+                                        m[k] = b1 * m[k] + (1 - b1) * gr[k]
+                                        v[k] = b2 * v[k] + (1 - b2) * gr[k] * gr[k]
+                                        w[k] -= stepSize * m[k] / (v[k].squareRoot() / rootCorrection2 + eps)
+                                    }
                                 }
                             }
                         }

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Models
+import NN
 import Tensors
+import Training
 
 /// `zoo bench --model M --batch B`: inference (or training-step) time of a model on random input;
 /// `zoo bench kernels`: GFLOP/s of the kernels models spend their time in, next to the machine's SGEMM rate.
@@ -14,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "'kernels' to benchmark the kernel layer instead of a model.")
     var target: String?
 
-    @Option(help: "Model to benchmark (timm name).")
+    @Option(help: "Model to benchmark (timm name, or an MAE preset such as mae_vit_base_patch16).")
     var model: String?
 
     @Option(help: "Batch size.")
@@ -23,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Input size (default: the model's pretrained input size).")
     var imgSize: Int?
 
-    @Flag(help: "Measure a training step (forward, cross-entropy, backward) instead of inference.")
+    @Flag(help: "Measure a training step (forward, loss, backward, AdamW update) instead of inference.")
     var train = false
 
     @Option(help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
@@ -123,25 +125,49 @@ struct KernelBenchmarks {
 }
 
 extension BenchCommand {
-    func benchModel(_ name: String) throws {
+    /// A model reduced to what the benchmark needs: its parameters and one loss (or inference) pass.
+    private struct Benchee {
+        var module: Module
+        var inputSize: Int
+        var forward: (Tensor) throws -> Tensor
+    }
+
+    /// Classifiers from the model registry, or an MAE preset (its forward is the masked-reconstruction loss).
+    private func benchee(_ name: String) throws -> Benchee {
+        if let mae = MaskedAutoencoderRegistry.entries.first(where: { $0.name == name }) {
+            let model = try mae.create(imgSize.map { ["img_size": .int($0)] } ?? [:])
+            var rng = RandomGenerator(seed: 1)
+            let noise = Tensor.uniform([batch, model.config.patches], using: &rng)
+            return Benchee(module: model, inputSize: model.config.imageSize) { try model($0, noise: noise).loss }
+        }
         let entry = try ModelRegistry.entry(named: name)
         let net = try entry.create()
-        let size = imgSize ?? entry.pretrained.inputSize[1]
+        let labels = (0..<batch).map { $0 % max(1, net.numClasses) }
+        return Benchee(module: net, inputSize: imgSize ?? entry.pretrained.inputSize[1]) {
+            let logits = try net($0)
+            return net.isTraining ? try logits.crossEntropy(labels: labels) : logits
+        }
+    }
+
+    func benchModel(_ name: String) throws {
+        let model = try benchee(name)
         var rng = RandomGenerator(seed: 0)
-        let input = Tensor.normal([batch, 3, size, size], using: &rng)
+        let input = Tensor.normal([batch, 3, model.inputSize, model.inputSize], using: &rng)
         let timing: TimingSummary
         if train {
-            net.train()
-            let labels = (0..<batch).map { $0 % max(1, net.numClasses) }
+            // One optimizer step as the training loops take it: forward, loss, backward, AdamW update.
+            model.module.train()
+            let optimizer = AdamW(groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
             timing = try TimingSummary.measure(warmup: 1, iterations: iterations) {
-                for (_, p) in net.namedParameters() { p.zeroGrad() }
-                try net(input).crossEntropy(labels: labels).backward()
+                optimizer.zeroGrad()
+                try model.forward(input).backward()
+                try optimizer.step()
             }
         } else {
-            net.eval()
-            timing = try withoutGrad { try TimingSummary.measure(iterations: iterations) { _ = try net(input) } }
+            model.module.eval()
+            timing = try withoutGrad { try TimingSummary.measure(iterations: iterations) { _ = try model.forward(input) } }
         }
-        let result = ModelResult(model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference", input_size: size,
+        let result = ModelResult(model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference", input_size: model.inputSize,
                                  ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
                                  images_per_s: Double(batch) / timing.medianMilliseconds * 1000)
         if json { return print(try jsonString(result)) }
