@@ -52,19 +52,28 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 public func activationForward(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+    let minimumPerThread = activation == .relu || activation == .relu6 ? 1 << 16 : 1 << 13
+    parallelFor(count, minimumPerThread: minimumPerThread) { r in
+        applyActivation(activation, input: input + r.lowerBound, output: output + r.lowerBound, count: r.count)
+    }
+}
+
+/// activationForward on the calling thread, for kernels that already split their work.
+@inline(__always)
+func applyActivation(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
     // Plain loops: with -Ounchecked they vectorise; input may alias output (in-place use).
     switch activation {
+    case .identity:
+        if input != UnsafePointer(output) { output.update(from: input, count: count) }
     case .relu:
-        parallelFor(count, minimumPerThread: 1 << 16) { r in for i in r { output[i] = max(input[i], 0) } }
+        for i in 0..<count { output[i] = max(input[i], 0) }
     case .relu6:
-        parallelFor(count, minimumPerThread: 1 << 16) { r in for i in r { output[i] = min(max(input[i], 0), 6) } }
+        for i in 0..<count { output[i] = min(max(input[i], 0), 6) }
     default:
-        parallelFor(count, minimumPerThread: 1 << 13) { r in
-            if vectorActivation(activation, Float8()) != nil {
-                applyVectorized(r.count, input + r.lowerBound, output + r.lowerBound) { vectorActivation(activation, $0)! }
-            } else {
-                for i in r { output[i] = activation.apply(input[i]) }
-            }
+        if vectorActivation(activation, Float8()) != nil {
+            applyVectorized(count, input, output) { vectorActivation(activation, $0)! }
+        } else {
+            for i in 0..<count { output[i] = activation.apply(input[i]) }
         }
     }
 }

@@ -38,11 +38,12 @@ public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input
     }
 }
 
-// Evaluation mode: y = (x − running mean) / sqrt(running var + ε) · γ + β.
+// Evaluation mode: y = f((x − running mean) / sqrt(running var + ε) · γ + β), f an optional activation
+// applied while each plane is still in cache. input may alias output.
 public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
                                  weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
                                  runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-                                 output: UnsafeMutablePointer<Float>) {
+                                 activation: Activation = .identity, output: UnsafeMutablePointer<Float>) {
     parallelFor(batch * channels, minimumPerThread: 8) { planes in
         for p in planes {
             let c = p % channels
@@ -50,6 +51,7 @@ public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, input:
             let shift = (bias?[c] ?? 0) - runningMean[c] * scale
             let o = p * spatial
             for i in 0..<spatial { output[o + i] = input[o + i] * scale + shift }
+            if activation != .identity { applyActivation(activation, input: output + o, output: output + o, count: spatial) }
         }
     }
 }

@@ -25,12 +25,22 @@ enum System {
 
     /// Activations are large and short-lived: glibc would hand each one to mmap and back, paying a
     /// page fault per 4 KiB on every forward. Keeping freed blocks in the heap lets the next op reuse them.
+    /// (glibc refuses an mmap threshold above 32 MB, and a trim threshold freezes the threshold at
+    /// 128 KB, so mmap is switched off outright rather than raised.)
     static func keepFreedMemory() {
         #if os(Linux)
-        mallopt(M_MMAP_THRESHOLD, 1 << 30)
-        mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        mallopt(M_MMAP_MAX, 0)
+        mallopt(M_TRIM_THRESHOLD, Int32.max)  // the largest it takes: about 2 GB
         #endif
     }
+}
+
+/// Gives the heap's free pages back to the system (`keepFreedMemory` otherwise keeps them): for a
+/// large one-off release, such as a decoded checkpoint once the model holds the weights.
+public func releaseFreedMemory() {
+    #if os(Linux)
+    malloc_trim(0)
+    #endif
 }
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per thread.

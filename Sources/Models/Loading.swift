@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import NN
 import Tensors
 import Weights
@@ -8,9 +9,17 @@ extension Module {
     /// before anything is copied, so a mismatched file leaves the module untouched. `strict`
     /// rejects missing and unexpected keys; `num_batches_tracked` may be absent (older checkpoints).
     public func load(_ dict: StateDict, strict: Bool = true) throws {
+        var entries = dict
+        try load(taking: &entries, strict: strict)
+    }
+
+    /// `load`, emptying `dict` entry by entry as it copies: when the caller holds the only copy, the
+    /// decoded file is freed as the model fills, so loading never holds two full copies of the weights.
+    /// On a throw `dict` is untouched.
+    public func load(taking dict: inout StateDict, strict: Bool = true) throws {
         let own = stateDict()
         var missing: [String] = []
-        var matched: [(Tensor, WeightTensor)] = []
+        var matched: [(key: String, tensor: Tensor)] = []
         for (key, tensor) in own {
             guard let weights = dict[key] else {
                 if !key.hasSuffix("num_batches_tracked") { missing.append(key) }
@@ -19,7 +28,7 @@ extension Module {
             guard weights.shape == tensor.shape || (weights.values.count == 1 && tensor.count == 1) else {
                 throw WeightsError.shapeMismatch(key: key, expected: tensor.shape, actual: weights.shape)
             }
-            matched.append((tensor, weights))
+            matched.append((key, tensor))
         }
         if strict {
             if !missing.isEmpty { throw WeightsError.missingKeys(missing) }
@@ -27,11 +36,16 @@ extension Module {
             let unexpected = dict.keys.filter { !ownKeys.contains($0) }
             if !unexpected.isEmpty { throw WeightsError.unexpectedKeys(unexpected) }
         }
-        for (tensor, weights) in matched {
+        var freedSinceRelease = 0
+        for (key, tensor) in matched {
             tensor.withUnsafeMutableBufferPointer { buffer in
-                weights.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: buffer.count) }
+                dict[key]!.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: buffer.count) }
             }
+            dict[key] = nil
+            freedSinceRelease += tensor.count * MemoryLayout<Float>.stride
+            if freedSinceRelease >= 1 << 24 { releaseFreedMemory(); freedSinceRelease = 0 }
         }
+        releaseFreedMemory()
         weightsDidChange()
     }
 

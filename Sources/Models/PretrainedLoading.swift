@@ -8,11 +8,17 @@ extension ModelEntry {
     /// when the checkpoint's classifier has another number of classes (and the caller did not set
     /// `num_classes`), the head follows the checkpoint, as timm does for a fine-tuned file.
     public func create(loading weights: StateDict, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
+        var dict = weights
+        return try create(taking: &dict, arguments)
+    }
+
+    /// `create(loading:)` emptying `dict` as the model fills (see `Module.load(taking:)`).
+    func create(taking dict: inout StateDict, _ arguments: ModelArguments) throws -> any ImageClassifier {
         // Random initialisation would be overwritten: build with zeros.
         let model = try Initialization.skipping { try create(arguments) }
-        let dict = try (model as? RemapsForeignCheckpoints)?.timmNamed(weights) ?? weights
+        if let remapper = model as? RemapsForeignCheckpoints { dict = try remapper.timmNamed(dict) }
         do {
-            try model.load(dict)
+            try model.load(taking: &dict)
             return model
         } catch WeightsError.shapeMismatch(_, let expected, let actual)
             where arguments.values["num_classes"] == nil && expected.first == model.numClasses
@@ -20,13 +26,14 @@ extension ModelEntry {
             var resized = arguments
             resized.values["num_classes"] = .int(actual[0])
             let headed = try Initialization.skipping { try create(resized) }
-            try headed.load(dict)
+            try headed.load(taking: &dict)
             return headed
         }
     }
 
     /// Builds this model and loads the weights file at `url` (safetensors or PyTorch .pth).
     public func create(weightsAt url: URL, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
-        try create(loading: loadWeights(url), arguments)
+        var dict = try loadWeights(url)
+        return try create(taking: &dict, arguments)
     }
 }

@@ -109,6 +109,7 @@ public final class ResNet: Module, ImageClassifier {
         register("conv1", conv1); register("bn1", bn1)
         for (i, stage) in stages.enumerated() { register("layer\(i + 1)", stage) }
         if let fc { register("fc", fc) }
+        guard !Initialization.isSkipping else { return }  // zeros stay untouched (no memory) until loaded
         for (_, conv) in namedConvs() { conv.weight.withUnsafeMutableBufferPointer { $0.update(from: Initialization.kaimingNormalFanOut(conv.weight.shape).scalars) } }
     }
 

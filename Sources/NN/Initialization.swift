@@ -6,6 +6,9 @@ public enum Initialization {
     nonisolated(unsafe) public static var generator = RandomGenerator(seed: 0)
     nonisolated(unsafe) static var skipped = false
 
+    /// Whether weights are about to be loaded (inside `skipping`): nothing to initialise.
+    public static var isSkipping: Bool { skipped }
+
     /// Builds with zero weights instead of random ones: for models whose weights are loaded next.
     public static func skipping<T>(_ body: () throws -> T) rethrows -> T {
         let previous = skipped

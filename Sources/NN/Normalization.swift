@@ -6,8 +6,6 @@ public final class BatchNorm2d: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor, batchesTracked: Tensor
     public let epsilon: Float, momentum: Float
-    /// Conv weights with this norm folded in, cached for inference (see `fused(after:activation:)`).
-    private var foldedCache: (weight: Tensor, bias: Tensor)?
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
         weight = Tensor(repeating: 1, shape: [channels]); bias = Tensor(zeros: [channels])
@@ -26,35 +24,16 @@ public final class BatchNorm2d: Module, Layer {
                                    training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
-    /// activation(bn(conv(x))). In evaluation mode without gradients the norm is folded into the conv
-    /// (one conv with bias, then the activation): the same numbers in one pass instead of three.
+    /// activation(bn(conv(x))). In evaluation mode without gradients the norm and the activation run in
+    /// place on the conv's output, in one pass: no folded copy of the conv weights to keep in memory.
     public func fused(after conv: Conv2d, activation: Activation = .identity, _ input: Tensor) throws -> Tensor {
-        if isTraining || GradMode.isEnabled && (input.requiresGrad || weight.requiresGrad) {
-            return try self(conv(input)).activation(activation)
+        let convolved = try conv(input)
+        if isTraining || convolved.requiresGrad || GradMode.isEnabled && weight.requiresGrad {
+            return try self(convolved).activation(activation)
         }
-        let folded = foldedCache ?? fold(into: conv)
-        foldedCache = folded
-        return try conv.convolve(input, weight: folded.weight, bias: folded.bias).activatedInPlace(activation)
+        return try convolved.batchNormActivatedInPlace(weight: weight, bias: bias, runningMean: runningMean,
+                                                         runningVar: runningVar, epsilon: epsilon, activation: activation)
     }
-
-    private func fold(into conv: Conv2d) -> (weight: Tensor, bias: Tensor) {
-        let w = conv.weight.copy(), channels = weight.count, perChannel = w.count / channels
-        let b = Tensor(zeros: [channels])
-        let gamma = weight.scalars, beta = bias.scalars, mean = runningMean.scalars, variance = runningVar.scalars
-        let convBias = conv.bias?.scalars
-        w.withUnsafeMutableBufferPointer { wb in
-            b.withUnsafeMutableBufferPointer { bb in
-                for c in 0..<channels {
-                    let scale = gamma[c] / (variance[c] + epsilon).squareRoot()
-                    for i in c * perChannel..<(c + 1) * perChannel { wb[i] *= scale }
-                    bb[c] = beta[c] + ((convBias?[c] ?? 0) - mean[c]) * scale
-                }
-            }
-        }
-        return (w, b)
-    }
-
-    public override func didChangeMode() { foldedCache = nil }
 }
 
 /// torch.nn.LayerNorm over the last axis.

@@ -185,6 +185,22 @@ extension Tensor {
         })
     }
 
+    /// Inference only: batch norm with running statistics, then `activation`, overwriting this tensor
+    /// (a conv output nobody else holds). One pass over memory, no autograd record.
+    public func batchNormActivatedInPlace(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                          epsilon: Float, activation: Activation) throws -> Tensor {
+        guard rank >= 2, [weight, bias, runningMean, runningVar].allSatisfy({ $0.shape == [shape[1]] }) else {
+            throw TensorError.shapeMismatch(op: "batchNorm", shapes: [shape, runningMean.shape])
+        }
+        precondition(!requiresGrad && gradNode == nil, "batchNormActivatedInPlace is for inference")
+        let (n, c) = (shape[0], shape[1])
+        batchNormEvalForward(batch: n, channels: c, spatial: count / max(1, n * c), input: pointer,
+                             weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
+                             runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+                             activation: activation, output: pointer)
+        return self
+    }
+
     /// torch.nn.functional.layer_norm over the last axis.
     public func layerNorm(weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) throws -> Tensor {
         let dim = shape.last ?? 0

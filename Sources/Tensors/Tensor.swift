@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// Float32 storage shared by a tensor and its reshaped views.
@@ -6,10 +7,13 @@ final class Storage: @unchecked Sendable {
     let count: Int
     init(count: Int, zeroed: Bool) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        // calloc: memory fresh from the system is already zero, so a zero tensor (a model about to be
+        // loaded) costs no page until it is written.
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard let raw = zeroed ? calloc(1, bytes) : malloc(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 }
 
 /// How a tensor was computed: the inputs to walk and the closure that sends its gradient to them.

@@ -13,6 +13,8 @@ final class MappedFile {
     let path: String
     let bytes: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer?
+    /// Bytes at the start of the mapping already given back by `releasePages(before:)`.
+    private var released = 0
 
     init(url: URL) throws {
         path = url.path
@@ -37,6 +39,17 @@ final class MappedFile {
         }
         mapping = address
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Drops the pages wholly before `offset` from this process's memory once their bytes are converted,
+    /// so reading a checkpoint never holds the file and its decoded copy at once.
+    func releasePages(before offset: Int) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = min(offset, bytes.count) / page * page
+        guard end > released else { return }
+        madvise(mapping + released, end - released, MADV_DONTNEED)
+        released = end
     }
 
     deinit {

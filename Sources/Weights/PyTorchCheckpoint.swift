@@ -26,7 +26,7 @@ public func loadWeights(_ url: URL) throws -> StateDict {
     switch detectFormat(file.bytes) {
     case .zip: return try loadZipCheckpoint(url: url, path: file.path, fileSize: file.bytes.count)
     case .legacyTorch: return try loadLegacyCheckpoint(file)
-    case .safetensors: return try parseSafetensors(file.bytes, path: file.path)
+    case .safetensors: return try parseSafetensors(file.bytes, path: file.path, converted: file.releasePages(before:))
     case .unknown: throw WeightsError.unrecognizedFormat(path: file.path)
     }
 }

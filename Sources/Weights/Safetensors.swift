@@ -18,10 +18,11 @@ let safetensorsMaxHeaderBytes = 100_000_000
 /// Every dtype is converted to Float32; keys come back in data order (the writer's order).
 public func loadSafetensors(_ url: URL) throws -> StateDict {
     let file = try MappedFile(url: url)
-    return try parseSafetensors(file.bytes, path: file.path)
+    return try parseSafetensors(file.bytes, path: file.path, converted: file.releasePages(before:))
 }
 
-func parseSafetensors(_ bytes: UnsafeRawBufferPointer, path: String) throws -> StateDict {
+/// `converted` is told how far (an offset into `bytes`) the data has been converted, in increasing order.
+func parseSafetensors(_ bytes: UnsafeRawBufferPointer, path: String, converted: (Int) -> Void = { _ in }) throws -> StateDict {
     let header = try SafetensorsHeader(bytes, path: path)
     let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataStart...])
     var dict = StateDict()
@@ -29,6 +30,7 @@ func parseSafetensors(_ bytes: UnsafeRawBufferPointer, path: String) throws -> S
     for entry in header.entries {
         let slice = UnsafeRawBufferPointer(rebasing: data[entry.begin..<entry.end])
         dict[entry.key] = WeightTensor(shape: entry.shape, values: entry.type.decode(slice, count: entry.elementCount))
+        converted(header.dataStart + entry.end)
     }
     return dict
 }

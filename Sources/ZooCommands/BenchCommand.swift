@@ -134,8 +134,8 @@ extension BenchCommand {
 
     /// Classifiers from the model registry, or an MAE preset (its forward is the masked-reconstruction loss).
     private func benchee(_ name: String) throws -> Benchee {
-        if let mae = MaskedAutoencoderRegistry.entries.first(where: { $0.name == name }) {
-            let model = try mae.create(imgSize.map { ["img_size": .int($0)] } ?? [:])
+        if name.hasPrefix("mae_") {
+            let model = try MaskedAutoencoderRegistry.create(name, imgSize.map { ["img_size": .int($0)] } ?? [:])
             var rng = RandomGenerator(seed: 1)
             let noise = Tensor.uniform([batch, model.config.patches], using: &rng)
             return Benchee(module: model, inputSize: model.config.imageSize) { try model($0, noise: noise).loss }

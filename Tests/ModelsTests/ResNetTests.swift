@@ -24,4 +24,23 @@ final class ResNetTests: XCTestCase {
         weights["extra.weight"] = WeightTensor(shape: [1], values: [0])
         XCTAssertThrowsError(try model.load(weights)) { XCTAssertEqual($0 as? WeightsError, .missingKeys(["layer1.0.conv1.weight"])) }
     }
+
+    /// `load(taking:)` empties the dict as it copies (so a decoded file is freed while the model fills), gives the
+    /// same model as `load`, and leaves the dict whole when it rejects it.
+    func testLoadTakingEmptiesTheDictOnlyOnSuccess() throws {
+        let arguments: ModelArguments = ["layers": [1, 1, 1, 1], "channels": [8, 16, 32, 64], "num_classes": 10]
+        let weights = try Fixtures.parityWeights("resnet18_tiny")
+        var wrong = weights
+        wrong["fc.weight"] = WeightTensor(shape: [10, 63], values: [Float](repeating: 0, count: 630))
+        let taker = try ModelRegistry.create("resnet18", arguments)
+        XCTAssertThrowsError(try taker.load(taking: &wrong))
+        XCTAssertEqual(wrong.count, weights.count)
+
+        var taken = weights
+        try taker.load(taking: &taken)
+        XCTAssertTrue(taken.isEmpty)
+        let reference = try ModelRegistry.create("resnet18", arguments)
+        try reference.load(weights)
+        XCTAssertEqual(taker.exportStateDict(), reference.exportStateDict())
+    }
 }
