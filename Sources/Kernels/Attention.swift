@@ -87,8 +87,7 @@ public func attentionBackward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k
                 gemm(transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, b: v + vBlock, c: dS)
                 for row in 0..<g.queries {
                     let pr = p + row * g.keys, dr = dS + row * g.keys
-                    var dot: Float = 0
-                    for j in 0..<g.keys { dot += pr[j] * dr[j] }
+                    let dot = vectorDot(pr, dr, count: g.keys)
                     for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
                 }
                 if let qGrad {  // dQ += scale · dS·K

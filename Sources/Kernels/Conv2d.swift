@@ -373,15 +373,3 @@ func addChannelBias(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<F
         for i in 0..<spatial { row[i] += b }
     }
 }
-
-@inline(__always)
-public func vectorSum(_ values: UnsafePointer<Float>, count: Int) -> Float {
-    var acc = SIMD8<Float>(), i = 0
-    while i + 8 <= count {
-        acc += UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Float>.self)
-        i += 8
-    }
-    var total = acc.sum()
-    while i < count { total += values[i]; i += 1 }
-    return total
-}

@@ -102,12 +102,12 @@ public func layerNormForward(rows: Int, dim: Int, input: UnsafePointer<Float>, w
         for r in range {
             let x = input + r * dim, y = output + r * dim
             let mean = vectorSum(x, count: dim) / Float(dim)
-            var squares: Float = 0
-            for i in 0..<dim { let d = x[i] - mean; squares += d * d }
-            let invStd = 1 / (squares / Float(dim) + epsilon).squareRoot()
+            let invStd = 1 / (vectorSquaredDeviations(x, count: dim, mean: mean) / Float(dim) + epsilon).squareRoot()
             savedMean?[r] = mean; savedInvStd?[r] = invStd
-            for i in 0..<dim {
-                y[i] = (x[i] - mean) * invStd * (weight?[i] ?? 1) + (bias?[i] ?? 0)
+            if let weight, let bias {  // the common case, as a loop the compiler vectorises
+                for i in 0..<dim { y[i] = (x[i] - mean) * invStd * weight[i] + bias[i] }
+            } else {
+                for i in 0..<dim { y[i] = (x[i] - mean) * invStd * (weight?[i] ?? 1) + (bias?[i] ?? 0) }
             }
         }
     }

@@ -39,6 +39,19 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
                 for ox in 0..<ow {
                     let x0 = ox * g.strideW - g.padLeft
                     let xStart = max(0, x0), xEnd = min(g.width, x0 + g.kernelW)
+                    let o = (p * oh + oy) * ow + ox
+                    guard let argmax else {
+                        // Inference: a branch-free max (NaN wins, as in torch).
+                        var best = -Float.infinity
+                        for y in yStart..<yEnd {
+                            for x in xStart..<xEnd {
+                                let v = src[y * g.width + x]
+                                best = v > best || v != v ? v : best
+                            }
+                        }
+                        output[o] = best
+                        continue
+                    }
                     var best = -Float.infinity, bestIndex = yStart * g.width + xStart
                     for y in yStart..<yEnd {
                         for x in xStart..<xEnd {
@@ -46,9 +59,8 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
                             if v > best || v.isNaN { best = v; bestIndex = y * g.width + x }
                         }
                     }
-                    let o = (p * oh + oy) * ow + ox
                     output[o] = best
-                    argmax?[o] = Int32(bestIndex)
+                    argmax[o] = Int32(bestIndex)
                 }
             }
         }

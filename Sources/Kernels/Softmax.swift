@@ -10,14 +10,11 @@ public func softmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, out
 
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ dim: Int) {
-    var maximum = -Float.infinity
-    for i in 0..<dim { maximum = max(maximum, x[i]) }
+    var maximum = vectorMax(x, count: dim)
     if maximum == -Float.infinity { maximum = 0 }  // a fully masked row gives NaN in torch; keep it finite-safe
     let shift = Float8(repeating: maximum)
     applyVectorized(dim, x, y) { vectorExp($0 - shift) }
-    var total: Float = 0
-    for i in 0..<dim { total += y[i] }
-    let scale = 1 / total
+    let scale = 1 / vectorSum(y, count: dim)
     for i in 0..<dim { y[i] *= scale }
 }
 
@@ -27,8 +24,7 @@ public func softmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, o
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range {
             let y = output + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim
-            var dot: Float = 0
-            for i in 0..<dim { dot += y[i] * dy[i] }
+            let dot = vectorDot(y, dy, count: dim)
             for i in 0..<dim { dx[i] += y[i] * (dy[i] - dot) }
         }
     }

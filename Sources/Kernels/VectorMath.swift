@@ -79,3 +79,58 @@ func applyVectorized(_ count: Int, _ input: UnsafePointer<Float>, _ output: Unsa
         for k in 0..<(count - i) { output[i + k] = result[k] }
     }
 }
+
+// Reductions in eight lanes: a plain `for` loop accumulating into one Float is a serial dependency
+// chain the compiler may not reorder (no fast-math), so these keep eight partial results.
+
+@inline(__always)
+public func vectorMax(_ values: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = Float8(repeating: -.infinity), i = 0
+    while i + 8 <= count {
+        lanes = pointwiseMax(lanes, UnsafeRawPointer(values + i).loadUnaligned(as: Float8.self))
+        i += 8
+    }
+    var result = lanes.max()
+    while i < count { result = max(result, values[i]); i += 1 }
+    return result
+}
+
+/// Σ (x − mean)² over `count` values.
+@inline(__always)
+public func vectorSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, mean: Float) -> Float {
+    var lanes = Float8(), i = 0
+    let center = Float8(repeating: mean)
+    while i + 8 <= count {
+        let d = UnsafeRawPointer(values + i).loadUnaligned(as: Float8.self) - center
+        lanes += d * d
+        i += 8
+    }
+    var result = lanes.sum()
+    while i < count { let d = values[i] - mean; result += d * d; i += 1 }
+    return result
+}
+
+@inline(__always)
+public func vectorSum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = Float8(), i = 0
+    while i + 8 <= count {
+        lanes += UnsafeRawPointer(values + i).loadUnaligned(as: Float8.self)
+        i += 8
+    }
+    var result = lanes.sum()
+    while i < count { result += values[i]; i += 1 }
+    return result
+}
+
+/// Σ a·b over `count` values.
+@inline(__always)
+public func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = Float8(), i = 0
+    while i + 8 <= count {
+        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: Float8.self) * UnsafeRawPointer(b + i).loadUnaligned(as: Float8.self)
+        i += 8
+    }
+    var result = lanes.sum()
+    while i < count { result += a[i] * b[i]; i += 1 }
+    return result
+}

@@ -43,6 +43,14 @@ final class NeuralOpsTests: XCTestCase {
         let x = try Tensor(shape: [1, 1, 3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
         XCTAssertEqual(try x.maxPool2d(kernel: (2, 2), stride: (1, 1)).scalars, [5, 6, 8, 9])
         XCTAssertEqual(try x.maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)).scalars, [5, 6, 8, 9])
+        // NaN wins its windows, as in torch, with and without the argmax kept for backward.
+        let withNaN = try Tensor(shape: [1, 1, 3, 3], scalars: [1, .nan, 3, 4, 5, 6, 7, 8, 9])
+        for tracked in [false, true] {
+            withNaN.requiresGrad = tracked
+            let pooled = try withNaN.maxPool2d(kernel: (2, 2), stride: (1, 1)).scalars
+            XCTAssertTrue(pooled[0].isNaN && pooled[1].isNaN, "\(pooled)")
+            XCTAssertEqual(Array(pooled[2...]), [8, 9])
+        }
         // avg_pool2d(k=3, s=1, p=1): corner (1+2+4+5)/9 with padding counted, /4 without.
         XCTAssertEqual(try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1)).scalars[0], 12.0 / 9, accuracy: 1e-6)
         XCTAssertEqual(try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false).scalars[0], 3, accuracy: 1e-6)
