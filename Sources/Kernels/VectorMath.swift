@@ -87,7 +87,8 @@ func applyVectorized(_ count: Int, _ input: UnsafePointer<Float>, _ output: Unsa
 public func vectorMax(_ values: UnsafePointer<Float>, count: Int) -> Float {
     var lanes = Float8(repeating: -.infinity), i = 0
     while i + 8 <= count {
-        lanes = pointwiseMax(lanes, UnsafeRawPointer(values + i).loadUnaligned(as: Float8.self))
+        let v = UnsafeRawPointer(values + i).loadUnaligned(as: Float8.self)
+        lanes = lanes.replacing(with: v, where: v .> lanes)  // a select; the stdlib's pointwiseMax runs lane by lane
         i += 8
     }
     var result = lanes.max()
