@@ -13,6 +13,23 @@ public struct AttentionGeometry: Equatable, Sendable {
         self.headDim = headDim; self.valueDim = valueDim ?? headDim
         self.scale = scale ?? 1 / Float(headDim).squareRoot()
     }
+    /// Head-major q/k/v/output (B, H, N, D), or `packed`: q, k and v point at the thirds of one token-major
+    /// (B, N, 3, H, D) buffer (a qkv projection's output as is) and the output is (B, N, H, Dv). Packed
+    /// attention needs no permuted copies on either side; it requires Nq = Nk and D = Dv.
+    public var packed = false
+
+    /// Where block bh (= b·H + h) starts in q, k, v and the output.
+    @inline(__always) func offsets(_ bh: Int) -> (q: Int, k: Int, v: Int, o: Int) {
+        guard packed else { return (bh * queries * headDim, bh * keys * headDim, bh * keys * valueDim, bh * queries * valueDim) }
+        let (b, h) = (bh / heads, bh % heads)
+        let input = b * queries * 3 * heads * headDim + h * headDim
+        return (input, input, input, b * queries * heads * valueDim + h * valueDim)
+    }
+
+    /// Elements between consecutive tokens of one head: (q, k and v, output).
+    var rowStrides: (input: Int, v: Int, o: Int) {
+        packed ? (3 * heads * headDim, 3 * heads * headDim, heads * valueDim) : (headDim, valueDim, valueDim)
+    }
     var scoresPerHead: Int { queries * keys }
     public var probabilityCount: Int { batch * heads * queries * keys }
     public var flops: Double { 2.0 * Double(batch * heads * queries * keys * (headDim + valueDim)) }
@@ -48,17 +65,19 @@ public func attentionForward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k:
             // Without a P buffer to keep (inference), each thread reuses one scores block.
             let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: perHead) : nil
             defer { scratch?.deallocate() }
+            let stride = g.rowStrides
             for bh in range {
                 let scores = probabilities.map { $0 + bh * perHead } ?? scratch!
+                let at = g.offsets(bh)
                 gemm(transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
-                     a: q + bh * g.queries * g.headDim, b: k + bh * g.keys * g.headDim, c: scores)
+                     a: q + at.q, lda: stride.input, b: k + at.k, ldb: stride.input, c: scores)
                 for bias in biases {
                     let term = bias.values + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
                     for i in 0..<perHead { scores[i] += term[i] }
                 }
                 for row in 0..<g.queries { softmaxRow(scores + row * g.keys, scores + row * g.keys, g.keys) }
-                gemm(m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + bh * g.keys * g.valueDim,
-                     c: output + bh * g.queries * g.valueDim)
+                gemm(m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + at.v, ldb: stride.v,
+                     c: output + at.o, ldc: stride.o)
             }
         }
     }
@@ -75,27 +94,29 @@ public func attentionBackward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k
     let blocks = g.batch * g.heads, perHead = g.scoresPerHead
     withSingleThreadedGemm {
         parallelFor(blocks) { range in
+            let stride = g.rowStrides
             for bh in range {
-                let p = probabilities + bh * perHead, dO = outputGrad + bh * g.queries * g.valueDim
+                let at = g.offsets(bh)
+                let p = probabilities + bh * perHead, dO = outputGrad + at.o
                 let dS = scoresGrad + bh * perHead
-                let qBlock = bh * g.queries * g.headDim, kBlock = bh * g.keys * g.headDim
-                let vBlock = bh * g.keys * g.valueDim
                 if let vGrad {  // dV += Pᵀ·dO
-                    gemm(transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, beta: 1, c: vGrad + vBlock)
+                    gemm(transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, ldb: stride.o,
+                         beta: 1, c: vGrad + at.v, ldc: stride.v)
                 }
                 // dP = dO·Vᵀ, then through the softmax: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
-                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, b: v + vBlock, c: dS)
+                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, lda: stride.o, b: v + at.v, ldb: stride.v, c: dS)
                 for row in 0..<g.queries {
                     let pr = p + row * g.keys, dr = dS + row * g.keys
                     let dot = vectorDot(pr, dr, count: g.keys)
                     for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
                 }
                 if let qGrad {  // dQ += scale · dS·K
-                    gemm(m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + kBlock, beta: 1, c: qGrad + qBlock)
+                    gemm(m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + at.k, ldb: stride.input,
+                         beta: 1, c: qGrad + at.q, ldc: stride.input)
                 }
                 if let kGrad {  // dK += scale · dSᵀ·Q
-                    gemm(transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + qBlock,
-                         beta: 1, c: kGrad + kBlock)
+                    gemm(transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + at.q,
+                         ldb: stride.input, beta: 1, c: kGrad + at.k, ldc: stride.input)
                 }
             }
         }

@@ -127,6 +127,24 @@ final class NeuralOpsTests: XCTestCase {
         }
     }
 
+    /// Packed attention on a qkv projection equals splitting out the heads (timm's reshape + permute), `attention`,
+    /// and merging back; its gradients (into the packed qkv and the bias) pass the finite-difference check.
+    func testPackedAttentionMatchesSplitHeadsAndHasGradients() throws {
+        let (b, n, h, d) = (3, 5, 2, 4)
+        let qkv = randomTensor([b, n, 3 * h * d], seed: 50), bias = randomTensor([h, n, n], seed: 51)
+        let split = try qkv.reshaped([b, n, 3, h, d]).permuted([2, 0, 3, 1, 4])
+        let part = { (i: Int) in try split.slice(axis: 0, i..<i + 1).reshaped([b, h, n, d]) }
+        let reference = try Tensor.attention(query: part(0), key: part(1), value: part(2), additive: [bias])
+            .permuted([0, 2, 1, 3]).reshaped([b, n, h * d])
+        let packed = try Tensor.packedAttention(qkv, heads: h, additive: [bias])
+        XCTAssertEqual(packed.shape, [b, n, h * d])
+        for (x, y) in zip(packed.scalars, reference.scalars) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        try checkGradients([randomTensor([2, n, 3 * h * d], seed: 52), randomTensor([h, n, n], seed: 53)]) {
+            try Tensor.packedAttention($0[0], heads: h, additive: [$0[1]], scale: 0.4)
+        }
+        XCTAssertThrowsError(try Tensor.packedAttention(randomTensor([2, n, 10], seed: 54), heads: h))
+    }
+
     func testUnfoldFoldAgreeWithDefinitions() throws {
         let x = try Tensor(shape: [1, 1, 3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
         let columns = try x.unfold(kernel: (2, 2))
