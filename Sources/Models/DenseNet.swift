@@ -51,7 +51,7 @@ final class DenseLayer: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let x = try norm2.fused(after: conv1, activation: .relu, norm1(input).relu())
+        let x = try norm2.fused(after: conv1, activation: .relu, norm1(input).activatedInPlace(.relu))
         return try dropout(conv2(x))
     }
 }
@@ -88,7 +88,7 @@ final class DenseTransition: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try conv(norm(input).relu()).avgPool2d(kernel: (2, 2), stride: (2, 2))
+        try conv(norm(input).activatedInPlace(.relu)).avgPool2d(kernel: (2, 2), stride: (2, 2))
     }
 }
 
@@ -154,7 +154,7 @@ public final class DenseNet: Module, ImageClassifier {
             x = try block(x)
             if i < transitions.count { x = try transitions[i](x) }
         }
-        return try norm5(x).relu()
+        return try norm5(x).activatedInPlace(.relu)
     }
 
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {

@@ -68,7 +68,7 @@ final class PoolFormerBlock: Module, Layer {
         // Padded cells are left out of each average (count_include_pad=False), so borders are not darkened.
         let pooled = try normed.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false)
         let x = try input + dropPath(layerScale1(pooled - normed))
-        let mlpOut = try fc2(fc1(norm2(x)).gelu())
+        let mlpOut = try fc2(fc1(norm2(x)).activatedInPlace(.gelu))
         return try x + dropPath(layerScale2(mlpOut))
     }
 }

@@ -73,7 +73,7 @@ final class ResNetBlock: Module, Layer {
         }
         if let se { x = try se(x) }
         let shortcut = try downsample.map { try $0.norm.fused(after: $0.conv, activation: .identity, input) } ?? input
-        return try (dropPath(x) + shortcut).relu()
+        return try (dropPath(x) + shortcut).activatedInPlace(.relu)
     }
 }
 
