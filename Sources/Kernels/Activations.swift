@@ -82,6 +82,22 @@ func applyActivation(_ activation: Activation, input: UnsafePointer<Float>, outp
 public func activationBackward(_ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
                                inputGrad: UnsafeMutablePointer<Float>, count: Int) {
     parallelFor(count, minimumPerThread: 1 << 13) { range in
-        for i in range { inputGrad[i] += outputGrad[i] * activation.derivative(input[i]) }
+        let x = input + range.lowerBound, dy = outputGrad + range.lowerBound, dx = inputGrad + range.lowerBound
+        var i = 0
+        switch activation {
+        case .identity: while i < range.count { dx[i] += dy[i]; i += 1 }
+        case .relu: while i < range.count { dx[i] += x[i] > 0 ? dy[i] : 0; i += 1 }
+        default:
+            if vectorDerivative(activation, Float8()) != nil {
+                while i + 8 <= range.count {
+                    let slope = vectorDerivative(activation, UnsafeRawPointer(x + i).loadUnaligned(as: Float8.self))!
+                    let sum = UnsafeRawPointer(dx + i).loadUnaligned(as: Float8.self)
+                        + UnsafeRawPointer(dy + i).loadUnaligned(as: Float8.self) * slope
+                    UnsafeMutableRawPointer(dx + i).storeBytes(of: sum, as: Float8.self)
+                    i += 8
+                }
+            }
+            while i < range.count { dx[i] += dy[i] * activation.derivative(x[i]); i += 1 }
+        }
     }
 }

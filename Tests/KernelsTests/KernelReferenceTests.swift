@@ -101,4 +101,18 @@ final class VectorMathTests: XCTestCase {
             }
         }
     }
+
+    /// The vectorised backward (GELU, SiLU, sigmoid) and the specialised ReLU loop against the scalar derivative.
+    func testVectorisedActivationBackwardMatchesScalarDerivatives() {
+        let input = (0..<1001).map { Float($0) * 0.02 - 10.001 }
+        let outputGrad = input.indices.map { Float($0 % 7) - 3 }
+        for activation in Activation.allCases {
+            var inputGrad = [Float](repeating: 1, count: input.count)
+            activationBackward(activation, input: input, outputGrad: outputGrad, inputGrad: &inputGrad, count: input.count)
+            for i in input.indices {
+                let expected = 1 + outputGrad[i] * activation.derivative(input[i])
+                XCTAssertEqual(inputGrad[i], expected, accuracy: 1e-5 * max(1, abs(expected)), "\(activation) at \(input[i])")
+            }
+        }
+    }
 }
