@@ -171,7 +171,9 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
                                        inputGrad: inputGrad, weightGrad: weightGrad)
     }
     let chunk = g.imagesPerGemm
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+    // One image of a 1×1 conv: its columns are the image itself, and dX comes straight out of a GEMM.
+    let direct = chunk == 1 && g.isPointwise
+    let columns = UnsafeMutablePointer<Float>.allocate(capacity: direct ? 1 : g.patchSize * spatial * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
     defer { columns.deallocate(); wide?.deallocate() }
     for first in stride(from: 0, to: g.batch, by: chunk) {
@@ -192,14 +194,22 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
                 dOut = outputGrad + (first * g.outChannels + group * g.outPerGroup) * spatial
             }
             if let weightGrad {
-                for i in 0..<count {
-                    im2col(input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g, columns: columns + i * spatial, rowStride: width)
+                var cols = UnsafePointer(columns)
+                if direct {
+                    cols = input + first * inSize + groupOffset
+                } else {
+                    for i in 0..<count {
+                        im2col(input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g, columns: columns + i * spatial, rowStride: width)
+                    }
                 }
                 // dW (O/g × patch) += dY · colsᵀ
                 gemm(transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
-                     a: dOut, b: columns, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
+                     a: dOut, b: cols, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
             }
-            if let inputGrad {
+            if let inputGrad, direct {
+                gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, beta: 1,
+                     c: inputGrad + first * inSize + groupOffset)
+            } else if let inputGrad {
                 // dCols (patch × images·spatial) = Wᵀ · dY, then scattered back into each image.
                 gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, c: columns)
                 for i in 0..<count {
