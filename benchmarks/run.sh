@@ -14,7 +14,7 @@ median() { python3 -c 'import json,sys; print(json.load(sys.stdin)["ms_median"])
 # row MODEL BATCH ITERATIONS [--train]
 row() {
   local model=$1 batch=$2 iterations=$3 train=${4:-}
-  local zoo=inf pt=inf
+  local zoo=1e18 pt=1e18
   for _ in $(seq "$rounds"); do
     zoo=$(python3 -c "print(min($zoo, $(.build/release/zoo bench --model "$model" --batch "$batch" --iterations "$iterations" $train --json | median)))")
     if [ "$have_torch" = 1 ]; then
