@@ -44,14 +44,25 @@ public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, input:
                                  weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
                                  runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
                                  activation: Activation = .identity, output: UnsafeMutablePointer<Float>) {
+    batchNormEvalForward(batch: batch, channels: channels, spatial: spatial, planes: { input + $0 * spatial },
+                         weight: weight, bias: bias, epsilon: epsilon, runningMean: runningMean, runningVar: runningVar,
+                         activation: activation, output: output)
+}
+
+// The same with input plane p (= n·C + c) at `planes(p)`: a channel concatenation of several tensors is
+// normalised without being copied together first.
+public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, planes source: (Int) -> UnsafePointer<Float>,
+                                 weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+                                 runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+                                 activation: Activation, output: UnsafeMutablePointer<Float>) {
     parallelFor(batch * channels, minimumPerThread: 8) { planes in
         for p in planes {
-            let c = p % channels
+            let c = p % channels, input = source(p)
             let scale = (weight?[c] ?? 1) / (runningVar[c] + epsilon).squareRoot()
             let shift = (bias?[c] ?? 0) - runningMean[c] * scale
-            let o = p * spatial
-            for i in 0..<spatial { output[o + i] = input[o + i] * scale + shift }
-            if activation != .identity { applyActivation(activation, input: output + o, output: output + o, count: spatial) }
+            let o = output + p * spatial
+            for i in 0..<spatial { o[i] = input[i] * scale + shift }
+            if activation != .identity { applyActivation(activation, input: o, output: o, count: spatial) }
         }
     }
 }

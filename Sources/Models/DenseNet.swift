@@ -51,8 +51,16 @@ final class DenseLayer: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let x = try norm2.fused(after: conv1, activation: .relu, norm1(input).activatedInPlace(.relu))
-        return try dropout(conv2(x))
+        try bottleneck(norm1(input, activation: .relu))
+    }
+
+    /// Inference on the block's feature list: norm1 reads the parts in place, no concatenation.
+    func callAsFunction(parts: [Tensor]) throws -> Tensor {
+        try bottleneck(norm1.concatenated(parts, activation: .relu))
+    }
+
+    private func bottleneck(_ normalized: Tensor) throws -> Tensor {
+        try dropout(conv2(norm2.fused(after: conv1, activation: .relu, normalized)))
     }
 }
 
@@ -69,6 +77,12 @@ final class DenseBlock: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
+        if !isTraining && !GradMode.isEnabled {
+            // Inference: keep the feature list and concatenate once, instead of a copy per layer.
+            var parts = [input]
+            for layer in layers { parts.append(try layer(parts: parts)) }
+            return try Tensor.concat(parts, axis: 1)
+        }
         // Grows one running concatenation; each layer's input is exactly timm's torch.cat(features, 1).
         var features = input
         for layer in layers { features = try Tensor.concat([features, layer(features)], axis: 1) }
@@ -88,7 +102,7 @@ final class DenseTransition: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try conv(norm(input).activatedInPlace(.relu)).avgPool2d(kernel: (2, 2), stride: (2, 2))
+        try conv(norm(input, activation: .relu)).avgPool2d(kernel: (2, 2), stride: (2, 2))
     }
 }
 
@@ -154,7 +168,7 @@ public final class DenseNet: Module, ImageClassifier {
             x = try block(x)
             if i < transitions.count { x = try transitions[i](x) }
         }
-        return try norm5(x).activatedInPlace(.relu)
+        return try norm5(x, activation: .relu)
     }
 
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {

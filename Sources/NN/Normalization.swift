@@ -24,15 +24,31 @@ public final class BatchNorm2d: Module, Layer {
                                    training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
+    /// activation(bn(x)); in evaluation mode without gradients, one pass over x.
+    public func callAsFunction(_ input: Tensor, activation: Activation) throws -> Tensor {
+        try normalized(input, activation: activation, inPlace: false)
+    }
+
     /// activation(bn(conv(x))). In evaluation mode without gradients the norm and the activation run in
     /// place on the conv's output, in one pass: no folded copy of the conv weights to keep in memory.
     public func fused(after conv: Conv2d, activation: Activation = .identity, _ input: Tensor) throws -> Tensor {
-        let convolved = try conv(input)
-        if isTraining || convolved.requiresGrad || GradMode.isEnabled && weight.requiresGrad {
-            return try self(convolved).activation(activation)
-        }
-        return try convolved.batchNormActivatedInPlace(weight: weight, bias: bias, runningMean: runningMean,
+        try normalized(conv(input), activation: activation, inPlace: true)
+    }
+
+    /// activation(bn(concat(parts, axis: 1))) in evaluation mode without gradients (DenseNet's layers),
+    /// without building the concatenation.
+    public func concatenated(_ parts: [Tensor], activation: Activation) throws -> Tensor {
+        precondition(!isTraining && !GradMode.isEnabled, "concatenated batch norm is for inference")
+        return try Tensor.concatenatedBatchNormInference(parts, weight: weight, bias: bias, runningMean: runningMean,
                                                          runningVar: runningVar, epsilon: epsilon, activation: activation)
+    }
+
+    private func normalized(_ input: Tensor, activation: Activation, inPlace: Bool) throws -> Tensor {
+        if isTraining || input.requiresGrad || GradMode.isEnabled && weight.requiresGrad {
+            return try self(input).activation(activation)
+        }
+        return try input.batchNormInference(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                            epsilon: epsilon, activation: activation, inPlace: inPlace)
     }
 }
 

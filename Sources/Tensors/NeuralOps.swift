@@ -185,20 +185,51 @@ extension Tensor {
         })
     }
 
-    /// Inference only: batch norm with running statistics, then `activation`, overwriting this tensor
-    /// (a conv output nobody else holds). One pass over memory, no autograd record.
-    public func batchNormActivatedInPlace(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                          epsilon: Float, activation: Activation) throws -> Tensor {
+    /// Inference only: batch norm with running statistics, then `activation`, in one pass and with no
+    /// autograd record; `inPlace` overwrites this tensor (a conv output nobody else holds).
+    public func batchNormInference(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                   epsilon: Float, activation: Activation, inPlace: Bool) throws -> Tensor {
         guard rank >= 2, [weight, bias, runningMean, runningVar].allSatisfy({ $0.shape == [shape[1]] }) else {
             throw TensorError.shapeMismatch(op: "batchNorm", shapes: [shape, runningMean.shape])
         }
-        precondition(!requiresGrad && gradNode == nil, "batchNormActivatedInPlace is for inference")
+        precondition(!inPlace || !requiresGrad && gradNode == nil, "an in-place batch norm is for inference")
         let (n, c) = (shape[0], shape[1])
+        let output = inPlace ? self : Tensor(uninitializedShape: shape)
         batchNormEvalForward(batch: n, channels: c, spatial: count / max(1, n * c), input: pointer,
                              weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
                              runningMean: runningMean.pointer, runningVar: runningVar.pointer,
-                             activation: activation, output: pointer)
-        return self
+                             activation: activation, output: output.pointer)
+        return output
+    }
+
+    /// Inference only: `batchNormInference` of the channel concatenation of `parts` (each (N, Cᵢ, …) with the
+    /// same N and trailing sizes), read from the parts in place instead of concatenated first. No autograd record.
+    public static func concatenatedBatchNormInference(_ parts: [Tensor], weight: Tensor, bias: Tensor, runningMean: Tensor,
+                                                      runningVar: Tensor, epsilon: Float, activation: Activation) throws -> Tensor {
+        guard let first = parts.first, first.rank >= 2,
+              parts.allSatisfy({ $0.rank == first.rank && $0.shape[0] == first.shape[0] && $0.shape.dropFirst(2) == first.shape.dropFirst(2) }) else {
+            throw TensorError.shapeMismatch(op: "concatenatedBatchNorm", shapes: parts.map(\.shape))
+        }
+        let n = first.shape[0], spatial = first.shape.dropFirst(2).reduce(1, *)
+        var planeStart: [UnsafePointer<Float>] = []   // per output channel: its plane in image 0
+        var imageStride: [Int] = []                    // per output channel: elements between images of its part
+        for part in parts {
+            for c in 0..<part.shape[1] {
+                planeStart.append(UnsafePointer(part.pointer) + c * spatial)
+                imageStride.append(part.shape[1] * spatial)
+            }
+        }
+        let channels = planeStart.count
+        guard [weight, bias, runningMean, runningVar].allSatisfy({ $0.shape == [channels] }) else {
+            throw TensorError.shapeMismatch(op: "concatenatedBatchNorm", shapes: [[channels], runningMean.shape])
+        }
+        let output = Tensor(uninitializedShape: [n, channels] + Array(first.shape.dropFirst(2)))
+        batchNormEvalForward(batch: n, channels: channels, spatial: spatial,
+                             planes: { planeStart[$0 % channels] + ($0 / channels) * imageStride[$0 % channels] },
+                             weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
+                             runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+                             activation: activation, output: output.pointer)
+        return withExtendedLifetime(parts) { output }
     }
 
     /// torch.nn.functional.layer_norm over the last axis.

@@ -147,6 +147,22 @@ final class NeuralOpsTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.packedAttention(randomTensor([2, n, 10], seed: 54), heads: h))
     }
 
+    /// Batch norm + ReLU over parts read in place equals the same over their concatenation (DenseNet inference).
+    func testConcatenatedBatchNormMatchesNormOfConcatenation() throws {
+        let parts = [randomTensor([2, 3, 4, 5], seed: 60), randomTensor([2, 1, 4, 5], seed: 61), randomTensor([2, 2, 4, 5], seed: 62)]
+        let weight = randomTensor([6], seed: 63), bias = randomTensor([6], seed: 64), mean = randomTensor([6], seed: 65)
+        let variance = try Tensor(shape: [6], scalars: [0.5, 1, 2, 0.1, 3, 1.5])
+        let expected = try Tensor.concat(parts, axis: 1)
+            .batchNorm(weight: weight, bias: bias, runningMean: mean, runningVar: variance, training: false, epsilon: 1e-5).relu()
+        let fused = try Tensor.concatenatedBatchNormInference(parts, weight: weight, bias: bias, runningMean: mean,
+                                                              runningVar: variance, epsilon: 1e-5, activation: .relu)
+        XCTAssertEqual(fused.shape, [2, 6, 4, 5])
+        for (x, y) in zip(fused.scalars, expected.scalars) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        XCTAssertThrowsError(try Tensor.concatenatedBatchNormInference([parts[0], randomTensor([1, 3, 4, 5], seed: 66)], weight: weight,
+                                                                       bias: bias, runningMean: mean, runningVar: variance,
+                                                                       epsilon: 1e-5, activation: .relu))
+    }
+
     func testUnfoldFoldAgreeWithDefinitions() throws {
         let x = try Tensor(shape: [1, 1, 3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
         let columns = try x.unfold(kernel: (2, 2))
