@@ -276,27 +276,26 @@ extension Tensor {
     // MARK: Softmax
 
     public func softmax() -> Tensor {
-        let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
-        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
-            softmaxForward(rows: rows, dim: dim, input: x, output: out)
-        }, backward: { _ in })
-        guard let node = out.gradNode else { return out }
-        let y = out.storage
-        out.gradNode = GradNode(inputs: node.inputs) { grad in
-            self.accumulateGrad { d in softmaxBackward(rows: rows, dim: dim, output: y.pointer, outputGrad: grad.pointer, inputGrad: d) }
-        }
-        return out
+        rowwiseFromOutput(forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+                          backward: { softmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
     public func logSoftmax() -> Tensor {
+        rowwiseFromOutput(forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+                          backward: { logSoftmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
+    }
+
+    /// An op over rows of the last axis whose backward needs only its own output (rows, dim, y, dy, dx).
+    private func rowwiseFromOutput(
+        forward: @escaping (Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+        backward: @escaping (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> Tensor {
         let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
-        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
-            logSoftmaxForward(rows: rows, dim: dim, input: x, output: out)
-        }, backward: { _ in })
+        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in forward(rows, dim, x, out) }, backward: { _ in })
         guard let node = out.gradNode else { return out }
         let y = out.storage
         out.gradNode = GradNode(inputs: node.inputs) { grad in
-            self.accumulateGrad { d in logSoftmaxBackward(rows: rows, dim: dim, output: y.pointer, outputGrad: grad.pointer, inputGrad: d) }
+            self.accumulateGrad { d in backward(rows, dim, y.pointer, grad.pointer, d) }
         }
         return out
     }
