@@ -14,7 +14,7 @@ import Tensors
 import Weights
 
 public struct EfficientNetConfig: Equatable, Sendable {
-    public enum Variant: String, Sendable { case efficientNetLite = "efficientnet_lite", mobileNetV2 = "mobilenetv2" }
+    public enum Variant: String, Sendable, CaseIterable { case efficientNetLite = "efficientnet_lite", mobileNetV2 = "mobilenetv2" }
 
     public var variant: Variant = .efficientNetLite
     public var channelMultiplier = 1.0
@@ -29,11 +29,7 @@ public struct EfficientNetConfig: Equatable, Sendable {
     public var dropPathRate: Float = 0
 
     init(_ arguments: ModelArguments) throws {
-        let name = try arguments.string("variant", default: variant.rawValue)
-        guard let variant = Variant(rawValue: name) else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "variant", reason: "must be efficientnet_lite or mobilenetv2")
-        }
-        self.variant = variant
+        variant = try arguments.choice("variant", default: variant)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
         depthMultiplier = try arguments.double("depth_multiplier", default: 1)
         fixStemHead = try arguments.bool("fix_stem_head", default: false)

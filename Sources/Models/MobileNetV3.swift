@@ -10,7 +10,7 @@ import NN
 import Tensors
 
 public struct MobileNetV3Config: Equatable, Sendable {
-    public enum Size: String, Sendable { case small, large }
+    public enum Size: String, Sendable, CaseIterable { case small, large }
 
     public var size: Size = .large
     public var channelMultiplier = 1.0
@@ -20,11 +20,7 @@ public struct MobileNetV3Config: Equatable, Sendable {
     public var dropPathRate: Float = 0
 
     init(_ arguments: ModelArguments) throws {
-        let name = try arguments.string("size", default: size.rawValue)
-        guard let size = Size(rawValue: name) else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "size", reason: "must be small or large")
-        }
-        self.size = size
+        size = try arguments.choice("size", default: size)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
         depthMultiplier = try arguments.double("depth_multiplier", default: 1)
         numClasses = try arguments.int("num_classes", default: numClasses)

@@ -94,6 +94,15 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// A string argument naming one case of `T`; the error lists the accepted names.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T where T.RawValue == String {
+        let name = try string(key, default: fallback.rawValue)
+        guard let value = T(rawValue: name) else {
+            throw invalid(key, "must be " + T.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        return value
+    }
+
     public func ints(_ key: String, default fallback: [Int]) throws -> [Int] {
         switch values[key] {
         case nil: return fallback
