@@ -1,10 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// AVX2 + FMA code generation for the SIMD kernels (every x86-64 machine this project targets has them).
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
-let cFast: [CSetting] = [.unsafeFlags(["-O3", "-march=haswell"])]
-
 let package = Package(
     name: "zoo",
     platforms: [.macOS(.v13)],
@@ -20,20 +16,22 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
-        .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"], cSettings: cFast),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: fast),
-        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: fast),
-        .target(name: "NN", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Weights", dependencies: ["Tensors", "ZIPFoundation"], swiftSettings: fast),
-        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics"], swiftSettings: fast),
-        .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"], swiftSettings: fast),
-        .target(name: "Metrics", swiftSettings: fast),
-        .target(name: "Training", dependencies: ["Models", "VisionIO"], swiftSettings: fast),
+        .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
+        // Hot loops per instruction set, chosen at run time (no machine flags: the package stays usable as a dependency).
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"]),
+        .target(name: "Tensors", dependencies: ["Kernels"]),
+        .target(name: "NN", dependencies: ["Tensors"]),
+        .target(name: "Weights", dependencies: ["Tensors", "ZIPFoundation"]),
+        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics"]),
+        .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"]),
+        .target(name: "Metrics"),
+        .target(name: "Training", dependencies: ["Models", "VisionIO"]),
         .target(name: "ZooCommands", dependencies: [
             "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: fast),
-        .executableTarget(name: "zoo", dependencies: ["ZooCommands"], swiftSettings: fast),
+        ]),
+        .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
         // Fixture locations and parity assertions shared by the test targets.
         .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Pointwise activations with their derivatives, as torch.nn.functional defines them.
@@ -49,8 +50,25 @@ public enum Activation: String, Sendable, CaseIterable {
             return 1 - t * t
         }
     }
+
+    /// The C kernels' name for this activation (the two enums list the cases in the same order).
+    var c: zoo_activation {
+        switch self {
+        case .identity: return ZOO_ACT_IDENTITY
+        case .relu: return ZOO_ACT_RELU
+        case .relu6: return ZOO_ACT_RELU6
+        case .gelu: return ZOO_ACT_GELU
+        case .geluTanh: return ZOO_ACT_GELU_TANH
+        case .silu: return ZOO_ACT_SILU
+        case .hardSwish: return ZOO_ACT_HARD_SWISH
+        case .hardSigmoid: return ZOO_ACT_HARD_SIGMOID
+        case .sigmoid: return ZOO_ACT_SIGMOID
+        case .tanh: return ZOO_ACT_TANH
+        }
+    }
 }
 
+// The vector forms (exp within 2 ulp, erf within 4e-7) live in the C kernels; the tests hold them to `apply`.
 public func activationForward(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
     let minimumPerThread = activation == .relu || activation == .relu6 ? 1 << 16 : 1 << 13
     parallelFor(count, minimumPerThread: minimumPerThread) { r in
@@ -58,46 +76,17 @@ public func activationForward(_ activation: Activation, input: UnsafePointer<Flo
     }
 }
 
-/// activationForward on the calling thread, for kernels that already split their work.
+/// activationForward on the calling thread, for kernels that already split their work (input may equal output).
 @inline(__always)
 func applyActivation(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
-    // Plain loops: with -Ounchecked they vectorise; input may alias output (in-place use).
-    switch activation {
-    case .identity:
-        if input != UnsafePointer(output) { output.update(from: input, count: count) }
-    case .relu:
-        for i in 0..<count { output[i] = max(input[i], 0) }
-    case .relu6:
-        for i in 0..<count { output[i] = min(max(input[i], 0), 6) }
-    default:
-        if vectorActivation(activation, Float8()) != nil {
-            applyVectorized(count, input, output) { vectorActivation(activation, $0)! }
-        } else {
-            for i in 0..<count { output[i] = activation.apply(input[i]) }
-        }
-    }
+    zoo_activation_forward(activation.c, input, output, count)
 }
 
 // inputGrad += outputGrad · f'(input)
 public func activationBackward(_ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
                                inputGrad: UnsafeMutablePointer<Float>, count: Int) {
     parallelFor(count, minimumPerThread: 1 << 13) { range in
-        let x = input + range.lowerBound, dy = outputGrad + range.lowerBound, dx = inputGrad + range.lowerBound
-        var i = 0
-        switch activation {
-        case .identity: while i < range.count { dx[i] += dy[i]; i += 1 }
-        case .relu: while i < range.count { dx[i] += x[i] > 0 ? dy[i] : 0; i += 1 }
-        default:
-            if vectorDerivative(activation, Float8()) != nil {
-                while i + 8 <= range.count {
-                    let slope = vectorDerivative(activation, UnsafeRawPointer(x + i).loadUnaligned(as: Float8.self))!
-                    let sum = UnsafeRawPointer(dx + i).loadUnaligned(as: Float8.self)
-                        + UnsafeRawPointer(dy + i).loadUnaligned(as: Float8.self) * slope
-                    UnsafeMutableRawPointer(dx + i).storeBytes(of: sum, as: Float8.self)
-                    i += 8
-                }
-            }
-            while i < range.count { dx[i] += dy[i] * activation.derivative(x[i]); i += 1 }
-        }
+        let start = range.lowerBound
+        zoo_activation_backward(activation.c, input + start, outputGrad + start, inputGrad + start, range.count)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import COpenBLAS
+import CKernels
 
 // Scaled dot-product attention, one fused pass per (batch, head):
 //   P = softmax(scale · Q·Kᵀ + bias + mask),  O = P·V

@@ -1,3 +1,5 @@
+import CKernels
+
 // 2-D convolution, NCHW input, OIHW weights (O × I/groups × KH × KW), as torch.nn.functional.conv2d.
 // Three paths: 1×1 stride-1 unpadded convs are a plain GEMM on the input; depthwise convs run a
 // direct SIMD loop; everything else is im2col + GEMM per image and group.
@@ -253,33 +255,22 @@ public func conv2dReference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
 
 // MARK: - Depthwise
 
-// One channel per group: each output plane reads one input plane through a KH×KW filter.
-// The input plane is copied into a zero-padded buffer so the inner loop has no bounds checks.
+// One channel per group: each output plane reads one input plane through a KH×KW filter (C kernel).
 func depthwiseConv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-    let (oh, ow) = (g.outHeight, g.outWidth), (kh, kw) = (g.kernelHeight, g.kernelWidth)
-    let paddedH = (oh - 1) * g.strideH + (kh - 1) * g.dilationH + 1
-    let paddedW = (ow - 1) * g.strideW + (kw - 1) * g.dilationW + 1 + 8  // +8: room for SIMD overreads
+    let plane = zoo_plane_geometry(
+        height: g.height, width: g.width, out_height: g.outHeight, out_width: g.outWidth,
+        kernel_height: g.kernelHeight, kernel_width: g.kernelWidth, stride_h: g.strideH, stride_w: g.strideW,
+        dilation_h: g.dilationH, dilation_w: g.dilationW, pad_top: g.padTop, pad_left: g.padLeft)
+    let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_scratch_count($0) }, taps = g.kernelHeight * g.kernelWidth
+    let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
     parallelFor(g.batch * g.inChannels) { planes in
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedH * paddedW)
-        defer { padded.deallocate() }
-        for plane in planes {
-            let c = plane % g.inChannels
-            fillPadded(padded, paddedH: paddedH, paddedW: paddedW, from: input + plane * g.height * g.width, g)
-            let w = weight + c * kh * kw
-            let out = output + plane * oh * ow
-            let b = bias?[c] ?? 0
-            for oy in 0..<oh {
-                let row = out + oy * ow
-                row.initialize(repeating: b, count: ow)
-                for i in 0..<kh {
-                    let src = padded + (oy * g.strideH + i * g.dilationH) * paddedW
-                    for j in 0..<kw {
-                        accumulateScaledRow(row, count: ow, weight: w[i * kw + j],
-                                            source: src + j * g.dilationW, stride: g.strideW)
-                    }
-                }
-            }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+        defer { scratch.deallocate() }
+        var plane = plane  // this thread's copy: C reads it through a pointer
+        for p in planes {
+            let c = p % g.inChannels
+            zoo_depthwise_plane(&plane, input + p * inSize, weight + c * taps, bias?[c] ?? 0, output + p * outSize, scratch)
         }
     }
 }
@@ -347,25 +338,6 @@ private func fillPadded(_ padded: UnsafeMutablePointer<Float>, paddedH: Int, pad
         guard py < paddedH else { break }
         let count = min(g.width, paddedW - 8 - g.padLeft)
         if count > 0 { (padded + py * paddedW + g.padLeft).update(from: plane + y * g.width, count: count) }
-    }
-}
-
-// row[x] += weight · source[x·stride] for x in 0..<count.
-@inline(__always)
-private func accumulateScaledRow(_ row: UnsafeMutablePointer<Float>, count: Int, weight: Float,
-                                 source: UnsafePointer<Float>, stride: Int) {
-    if stride == 1 {
-        let w = SIMD8<Float>(repeating: weight)
-        var x = 0
-        while x + 8 <= count {
-            let r = UnsafeMutableRawPointer(row + x), s = UnsafeRawPointer(source + x)
-            let acc = r.loadUnaligned(as: SIMD8<Float>.self).addingProduct(s.loadUnaligned(as: SIMD8<Float>.self), w)
-            r.storeBytes(of: acc, as: SIMD8<Float>.self)
-            x += 8
-        }
-        while x < count { row[x] += weight * source[x]; x += 1 }
-    } else {
-        for x in 0..<count { row[x] += weight * source[x * stride] }
     }
 }
 

@@ -1,15 +1,74 @@
+import CKernels
 import COpenBLAS
 import Dispatch
 
-/// OpenBLAS runs single-threaded; `gemm` splits large products across the zoo's threads itself.
-/// OpenBLAS's own pool spin-yields between calls and fights the zoo's parallel loops and the data
-/// loader for the cores; owning the split keeps one thread per core busy with real work.
+/// `gemm` splits large products into one block of rows or columns per thread; callers that already run
+/// many small products in parallel (attention heads) turn the split off with `withSingleThreadedGemm`.
 enum GemmThreading {
     nonisolated(unsafe) static var splitting = true
     static let minimumFlopsToSplit = 1 << 22
 }
 
-// C (M×N) = alpha · op(A) · op(B) + beta · C, row-major, through OpenBLAS.
+/// What the GEMM applies as it stores C, so no second pass over the output is needed:
+/// C = activation((αAB + βC) · rowScale[i] + rowShift[i] + columnShift[j] + residual[i, j]).
+public struct GemmEpilogue {
+    public var rowScale: UnsafePointer<Float>?
+    public var rowShift: UnsafePointer<Float>?
+    public var columnShift: UnsafePointer<Float>?
+    public var residual: UnsafePointer<Float>?
+    public var residualStride: Int
+    public var activation: Activation
+
+    public init(rowScale: UnsafePointer<Float>? = nil, rowShift: UnsafePointer<Float>? = nil,
+                columnShift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
+                residualStride: Int = 0, activation: Activation = .identity) {
+        self.rowScale = rowScale; self.rowShift = rowShift; self.columnShift = columnShift
+        self.residual = residual; self.residualStride = residualStride; self.activation = activation
+    }
+
+    /// The same epilogue for the block of C that starts at (row, column).
+    func offset(row: Int, column: Int) -> GemmEpilogue {
+        var moved = self
+        moved.rowScale = rowScale.map { $0 + row }
+        moved.rowShift = rowShift.map { $0 + row }
+        moved.columnShift = columnShift.map { $0 + column }
+        moved.residual = residual.map { $0 + row * residualStride + column }
+        return moved
+    }
+
+    var c: zoo_epilogue {
+        zoo_epilogue(row_scale: rowScale, row_shift: rowShift, column_shift: columnShift, residual: residual,
+                     residual_stride: residualStride, activation: activation.c)
+    }
+}
+
+/// A weight matrix packed once into the GEMM's panel layout (for inference: weights never change).
+/// It is the left operand A (a conv's O × patch weights) or the right operand B (a Linear layer's Wᵀ).
+public final class PackedMatrix: @unchecked Sendable {
+    public enum Side: Int32, Sendable { case left = 0, right = 1 }
+    let side: Side
+    let storage: UnsafeMutablePointer<Float>
+    let packed: zoo_packed_matrix
+
+    /// Packs op(source): for `.left`, an outer×depth matrix A; for `.right`, a depth×outer matrix B.
+    /// `transposed` says the source is stored the other way round (B = Wᵀ for a row-major W is `transposed`).
+    public init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, transposed: Bool = false) {
+        self.side = side
+        let count = zoo_packed_count(side.rawValue, outer, depth)
+        storage = .allocate(capacity: count)
+        // Stored outer-major (A as is, or B as the transpose of a row-major W) or depth-major.
+        let outerMajor = (side == .left) != transposed
+        let (outerStride, depthStride) = outerMajor ? (depth, 1) : (1, outer)
+        packed = zoo_pack(side.rawValue, outer, depth, source, outerStride, depthStride, storage)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Whether the panels fit the path kernels run on now (`KernelPath.select` changes the tile).
+    var isCurrent: Bool { packed.isa == zoo_isa_active() }
+}
+
+// C (M×N) = alpha · op(A) · op(B) + beta · C, row-major, through the zoo's packed GEMM.
 // op(A) is M×K (A stored K×M when transposeA), op(B) is K×N (B stored N×K when transposeB).
 @inline(__always)
 public func gemm(
@@ -17,44 +76,100 @@ public func gemm(
     m: Int, n: Int, k: Int,
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
     b: UnsafePointer<Float>, ldb: Int? = nil,
-    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+    epilogue: GemmEpilogue? = nil
 ) {
+    let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n)
+    let call = GemmOperands(
+        a: a, aStrides: transposeA ? (1, lda) : (lda, 1), b: b, bStrides: transposeB ? (1, ldb) : (ldb, 1), packed: nil)
+    runGemm(call, m: m, n: n, k: k, alpha: alpha, beta: beta, c: c, ldc: ldc ?? n, epilogue: epilogue)
+}
+
+/// C = epilogue(op(A) · B) with A packed once (`PackedMatrix(side: .left, …)`); B row-major K×N unless `transposeB`.
+public func gemm(packedA: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool = false,
+                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil) {
+    precondition(packedA.side == .left && packedA.isCurrent)
+    let (m, k) = (packedA.packed.rows, packedA.packed.depth)
+    let ldb = ldb ?? (transposeB ? k : n)
+    let call = GemmOperands(a: nil, aStrides: (0, 0), b: b, bStrides: transposeB ? (1, ldb) : (ldb, 1), packed: packedA)
+    runGemm(call, m: m, n: n, k: k, alpha: 1, beta: beta, c: c, ldc: ldc ?? n, epilogue: epilogue)
+}
+
+/// C = epilogue(A · op(B)) with B packed once (`PackedMatrix(side: .right, …)`); A row-major M×K.
+public func gemm(m: Int, a: UnsafePointer<Float>, lda: Int? = nil, packedB: PackedMatrix,
+                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil) {
+    precondition(packedB.side == .right && packedB.isCurrent)
+    let (k, n) = (packedB.packed.depth, packedB.packed.columns)
+    let call = GemmOperands(a: a, aStrides: (lda ?? k, 1), b: nil, bStrides: (0, 0), packed: packedB)
+    runGemm(call, m: m, n: n, k: k, alpha: 1, beta: beta, c: c, ldc: ldc ?? n, epilogue: epilogue)
+}
+
+private struct GemmOperands {
+    var a: UnsafePointer<Float>?, aStrides: (row: Int, column: Int)
+    var b: UnsafePointer<Float>?, bStrides: (row: Int, column: Int)
+    var packed: PackedMatrix?
+}
+
+private func runGemm(_ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue?) {
     guard m > 0, n > 0 else { return }
-    let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n), ldc = ldc ?? n
     guard k > 0 else {
-        // An empty sum: C = beta·C.
+        // An empty sum: C = epilogue(beta·C).
         for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
+        if let epilogue { applyEpilogue(epilogue, c: c, m: m, n: n, ldc: ldc) }
         return
     }
+    // One block of rows or columns per thread, each a multiple of the micro-kernel's tile.
+    var tileRows = 0, tileColumns = 0
+    zoo_gemm_tile(&tileRows, &tileColumns)
     let threads = Threads.count
-    guard GemmThreading.splitting, threads > 1, 2 * m * n * k >= GemmThreading.minimumFlopsToSplit else {
-        return sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-    // Split the larger of M and N into one contiguous block per thread (multiples of 16 for the micro-kernels).
     let splitColumns = n >= m
-    let extent = splitColumns ? n : m
-    let parts = min(threads, max(1, extent / 16))
-    let block = ((extent + parts - 1) / parts + 15) / 16 * 16
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    let extent = splitColumns ? n : m, tile = splitColumns ? tileColumns : tileRows
+    let parts = GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+        ? min(threads, max(1, extent / tile)) : 1
+    let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
+    let run = { (part: Int) in
         let start = part * block, end = min(extent, start + block)
         guard start < end else { return }
-        if splitColumns {
-            sgemm(transposeA, transposeB, m, end - start, k, alpha, a, lda,
-                  transposeB ? b + start * ldb : b + start, ldb, beta, c + start, ldc)
-        } else {
-            sgemm(transposeA, transposeB, end - start, n, k, alpha, transposeA ? a + start : a + start * lda, lda,
-                  b, ldb, beta, c + start * ldc, ldc)
+        let (row, column) = splitColumns ? (0, start) : (start, 0)
+        let packedOffset = operands.packed?.side == (splitColumns ? .right : .left) ? start : 0
+        var finish = epilogue.map { $0.offset(row: row, column: column).c }
+        withUnsafePointer(to: &finish) { finishPointer in
+            var call = zoo_gemm_call(
+                m: splitColumns ? m : end - start, n: splitColumns ? end - start : n, k: k, alpha: alpha, beta: beta,
+                a: operands.a.map { $0 + row * operands.aStrides.row }, a_row: operands.aStrides.row, a_col: operands.aStrides.column,
+                b: operands.b.map { $0 + column * operands.bStrides.column }, b_row: operands.bStrides.row, b_col: operands.bStrides.column,
+                c: c + row * ldc + column, ldc: ldc, packed: nil, packed_offset: packedOffset,
+                epilogue: epilogue == nil ? nil : UnsafeRawPointer(finishPointer).assumingMemoryBound(to: zoo_epilogue.self))
+            if let packed = operands.packed {
+                withUnsafePointer(to: packed.packed) { call.packed = $0; zoo_gemm(&call) }
+            } else {
+                zoo_gemm(&call)
+            }
+        }
+    }
+    if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+}
+
+/// The epilogue as a separate pass (for the K = 0 corner).
+private func applyEpilogue(_ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int) {
+    for i in 0..<m {
+        let row = c + i * ldc
+        for j in 0..<n {
+            var v = row[j] * (e.rowScale?[i] ?? 1) + (e.rowShift?[i] ?? 0) + (e.columnShift?[j] ?? 0)
+            v += e.residual?[i * e.residualStride + j] ?? 0
+            row[j] = e.activation.apply(v)
         }
     }
 }
 
-@inline(__always)
-private func sgemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+/// OpenBLAS's SGEMM on one thread, for `zoo bench kernels` to compare against.
+public func openBLASGemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
 }
+
+/// The kernel OpenBLAS picked for this CPU ("Haswell", "SkylakeX", "Prescott", …).
+public var openBLASCoreName: String { String(cString: openblas_get_corename()) }
 
 // Gradients of C = A·B (no transposes): dA += dC·Bᵀ, dB += Aᵀ·dC.
 public func gemmBackward(

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Batch norm over NCHW (statistics per channel over N·H·W), layer norm over the last dimension,
@@ -60,9 +61,7 @@ public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, planes
             let c = p % channels, input = source(p)
             let scale = (weight?[c] ?? 1) / (runningVar[c] + epsilon).squareRoot()
             let shift = (bias?[c] ?? 0) - runningMean[c] * scale
-            let o = output + p * spatial
-            for i in 0..<spatial { o[i] = input[i] * scale + shift }
-            if activation != .identity { applyActivation(activation, input: o, output: o, count: spatial) }
+            zoo_scale_shift_activation(input, output + p * spatial, spatial, scale, shift, activation.c)
         }
     }
 }

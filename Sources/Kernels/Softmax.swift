@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 // Softmax and log-softmax over the last dimension of `rows` × `dim`.
@@ -8,14 +9,10 @@ public func softmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, out
     }
 }
 
+/// One row, on the calling thread (x may equal y); a fully masked row (all −∞) is shifted by 0.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ dim: Int) {
-    var maximum = vectorMax(x, count: dim)
-    if maximum == -Float.infinity { maximum = 0 }  // a fully masked row gives NaN in torch; keep it finite-safe
-    let shift = Float8(repeating: maximum)
-    applyVectorized(dim, x, y) { vectorExp($0 - shift) }
-    let scale = 1 / vectorSum(y, count: dim)
-    for i in 0..<dim { y[i] *= scale }
+    zoo_softmax_row(x, y, dim)
 }
 
 // inputGrad += y ⊙ (dy − Σ dy·y)

@@ -17,101 +17,147 @@ final class KernelReferenceTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, tolerance, "\(message): max relative difference \(worst)", file: file, line: line)
     }
 
-    func testGemmAgreesWithReferenceForAllTransposes() {
-        let (m, n, k) = (7, 5, 9)
-        let a = random(m * k, seed: 1), b = random(k * n, seed: 2)
-        for ta in [false, true] {
-            for tb in [false, true] {
-                var fast = [Float](repeating: 0, count: m * n), slow = fast
-                gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &fast)
-                gemmReference(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &slow)
-                assertClose(fast, slow, "gemm ta=\(ta) tb=\(tb)")
+    /// Runs `body` on each instruction-set path this CPU supports.
+    func onEveryPath(_ body: (KernelPath) throws -> Void) throws {
+        for path in KernelPath.available { try KernelPath.with(path) { try body(path) } }
+    }
+
+    func testGemmAgreesWithReferenceForAllTransposes() throws {
+        try onEveryPath { path in
+            let (m, n, k) = (7, 5, 9)
+            let a = random(m * k, seed: 1), b = random(k * n, seed: 2)
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    var fast = [Float](repeating: 0, count: m * n), slow = fast
+                    gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &fast)
+                    gemmReference(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &slow)
+                    assertClose(fast, slow, "\(path) gemm ta=\(ta) tb=\(tb)")
+                }
             }
         }
     }
 
-    func testConvolutionPathsAgreeWithReference() {
-        let cases: [Conv2dGeometry] = [
-            Conv2dGeometry(batch: 2, inChannels: 8, height: 11, width: 13, outChannels: 6, kernel: (3, 3), padding: (1, 1, 1, 1)),
-            Conv2dGeometry(batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 4, kernel: (3, 3), stride: (2, 2), padding: (0, 0, 1, 1), groups: 2),
-            Conv2dGeometry(batch: 2, inChannels: 5, height: 6, width: 7, outChannels: 3, kernel: (1, 1)),
-            Conv2dGeometry(batch: 1, inChannels: 4, height: 12, width: 10, outChannels: 4, kernel: (3, 3), padding: (2, 2, 2, 2), dilation: (2, 2), groups: 4),
-            Conv2dGeometry(batch: 2, inChannels: 16, height: 19, width: 21, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 16),
-            Conv2dGeometry(batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2), padding: (1, 1, 2, 2), groups: 8),
-            Conv2dGeometry(batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
-            // Several images per GEMM (small maps), pointwise and grouped.
-            Conv2dGeometry(batch: 5, inChannels: 6, height: 4, width: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 2),
-            Conv2dGeometry(batch: 3, inChannels: 5, height: 2, width: 2, outChannels: 7, kernel: (1, 1)),
-        ]
-        for g in cases {
-            let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
-            let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
-            let bias = random(g.outChannels, seed: 5)
-            let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
-            var fast = [Float](repeating: .nan, count: outCount), slow = fast
-            conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast)
-            conv2dReference(g, input: input, weight: weight, bias: bias, output: &slow)
-            assertClose(fast, slow, "conv \(g)")
+    func testConvolutionPathsAgreeWithReference() throws {
+        try onEveryPath { path in
+            let cases: [Conv2dGeometry] = [
+                Conv2dGeometry(batch: 2, inChannels: 8, height: 11, width: 13, outChannels: 6, kernel: (3, 3), padding: (1, 1, 1, 1)),
+                Conv2dGeometry(batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 4, kernel: (3, 3), stride: (2, 2), padding: (0, 0, 1, 1), groups: 2),
+                Conv2dGeometry(batch: 2, inChannels: 5, height: 6, width: 7, outChannels: 3, kernel: (1, 1)),
+                Conv2dGeometry(batch: 1, inChannels: 4, height: 12, width: 10, outChannels: 4, kernel: (3, 3), padding: (2, 2, 2, 2), dilation: (2, 2), groups: 4),
+                Conv2dGeometry(batch: 2, inChannels: 16, height: 19, width: 21, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 16),
+                Conv2dGeometry(batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2), padding: (1, 1, 2, 2), groups: 8),
+                Conv2dGeometry(batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
+                // Several images per GEMM (small maps), pointwise and grouped.
+                Conv2dGeometry(batch: 5, inChannels: 6, height: 4, width: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 2),
+                Conv2dGeometry(batch: 3, inChannels: 5, height: 2, width: 2, outChannels: 7, kernel: (1, 1)),
+            ]
+            for g in cases {
+                let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
+                let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
+                let bias = random(g.outChannels, seed: 5)
+                let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+                var fast = [Float](repeating: .nan, count: outCount), slow = fast
+                conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast)
+                conv2dReference(g, input: input, weight: weight, bias: bias, output: &slow)
+                assertClose(fast, slow, "\(path) conv \(g)")
+            }
         }
     }
 
-    func testFusedAttentionAgreesWithReference() {
-        let g = AttentionGeometry(batch: 4, heads: 3, queries: 7, keys: 9, headDim: 5, valueDim: 6)
-        let q = random(4 * 3 * 7 * 5, seed: 6), k = random(4 * 3 * 9 * 5, seed: 7), v = random(4 * 3 * 9 * 6, seed: 8)
-        let bias = random(3 * 7 * 9, seed: 9), mask = random(2 * 7 * 9, seed: 10)
-        var fast = [Float](repeating: 0, count: 4 * 3 * 7 * 6), slow = fast
-        bias.withUnsafeBufferPointer { b in
-            mask.withUnsafeBufferPointer { m in
-                let terms = [AttentionBias(values: b.baseAddress!, heads: 3), AttentionBias(values: m.baseAddress!, period: 2, heads: 1)]
-                attentionForward(g, q: q, k: k, v: v, biases: terms, output: &fast, probabilities: nil)
-                attentionReference(g, q: q, k: k, v: v, biases: terms, output: &slow)
+    func testFusedAttentionAgreesWithReference() throws {
+        try onEveryPath { path in
+            let g = AttentionGeometry(batch: 4, heads: 3, queries: 7, keys: 9, headDim: 5, valueDim: 6)
+            let q = random(4 * 3 * 7 * 5, seed: 6), k = random(4 * 3 * 9 * 5, seed: 7), v = random(4 * 3 * 9 * 6, seed: 8)
+            let bias = random(3 * 7 * 9, seed: 9), mask = random(2 * 7 * 9, seed: 10)
+            var fast = [Float](repeating: 0, count: 4 * 3 * 7 * 6), slow = fast
+            bias.withUnsafeBufferPointer { b in
+                mask.withUnsafeBufferPointer { m in
+                    let terms = [AttentionBias(values: b.baseAddress!, heads: 3), AttentionBias(values: m.baseAddress!, period: 2, heads: 1)]
+                    attentionForward(g, q: q, k: k, v: v, biases: terms, output: &fast, probabilities: nil)
+                    attentionReference(g, q: q, k: k, v: v, biases: terms, output: &slow)
+                }
             }
+            assertClose(fast, slow, "\(path) attention")
         }
-        assertClose(fast, slow, "attention")
     }
 }
 
-/// The vector exp / erf / activations against libm.
+/// The pointwise and row kernels against their scalar definitions, on every path this CPU runs.
 final class VectorMathTests: XCTestCase {
-    func testVectorExpAndErfMatchLibm() {
-        var worstExp: Float = 0, worstErf: Float = 0
-        var x: Float = -30
-        while x < 30 {
-            let v = Float8((0..<8).map { x + Float($0) * 0.001 })
-            let e = vectorExp(v), r = vectorErf(v)
-            for k in 0..<8 {
-                worstExp = max(worstExp, abs(e[k] - expf(v[k])) / expf(v[k]))
-                worstErf = max(worstErf, abs(r[k] - erff(v[k])))
+    func testSoftmaxMatchesDoublePrecisionIncludingExtremes() throws {
+        for path in KernelPath.available {
+            try KernelPath.with(path) {
+                for count in [1, 7, 16, 33, 197] {
+                    let row = (0..<count).map { Float(($0 * 37) % 61) * 0.7 - 21 }
+                    var fast = [Float](repeating: 0, count: count)
+                    softmaxForward(rows: 1, dim: count, input: row, output: &fast)
+                    let top = row.max()!
+                    let total = row.reduce(0.0) { $0 + exp(Double($1 - top)) }
+                    for (x, y) in zip(row, fast) {
+                        XCTAssertEqual(Double(y), exp(Double(x - top)) / total, accuracy: 3e-7, "\(path) n=\(count)")
+                    }
+                }
+                // exp must neither overflow to NaN nor underflow to garbage far outside its range.
+                var extreme = [Float](repeating: 0, count: 3)
+                softmaxForward(rows: 1, dim: 3, input: [-200, 200, 0], output: &extreme)
+                XCTAssertEqual(extreme[0], 0, accuracy: 1e-30, "\(path)")
+                XCTAssertEqual(extreme[1], 1, "\(path)")
+                XCTAssertEqual(extreme[2], 0, accuracy: 1e-30, "\(path)")
             }
-            x += 0.0371
         }
-        XCTAssertLessThan(worstExp, 3e-7)
-        XCTAssertLessThan(worstErf, 4e-7)
-        XCTAssertEqual(vectorExp(Float8(repeating: -200))[0], 0, accuracy: 1e-37)
-        XCTAssertFalse(vectorExp(Float8(repeating: 200))[0].isNaN)
     }
 
-    func testVectorisedActivationsMatchScalarDefinitions() {
+    func testVectorisedActivationsMatchScalarDefinitions() throws {
         let input = (0..<1001).map { Float($0) * 0.02 - 10 }
-        for activation in Activation.allCases {
-            var output = [Float](repeating: 0, count: input.count)
-            activationForward(activation, input: input, output: &output, count: input.count)
-            for (x, y) in zip(input, output) {
-                XCTAssertEqual(y, activation.apply(x), accuracy: 2e-6 * max(1, abs(x)), "\(activation) at \(x)")
+        for path in KernelPath.available {
+            try KernelPath.with(path) {
+                for activation in Activation.allCases {
+                    var output = [Float](repeating: 0, count: input.count)
+                    activationForward(activation, input: input, output: &output, count: input.count)
+                    for (x, y) in zip(input, output) {
+                        XCTAssertEqual(y, activation.apply(x), accuracy: 2e-6 * max(1, abs(x)), "\(path) \(activation) at \(x)")
+                    }
+                }
+                // PyTorch propagates NaN through every activation.
+                for activation in Activation.allCases where activation != .identity {
+                    var output: [Float] = [0]
+                    activationForward(activation, input: [.nan], output: &output, count: 1)
+                    XCTAssertTrue(output[0].isNaN, "\(path) \(activation)(NaN)")
+                }
             }
         }
     }
 
-    /// The vectorised backward (GELU, SiLU, sigmoid) and the specialised ReLU loop against the scalar derivative.
-    func testVectorisedActivationBackwardMatchesScalarDerivatives() {
+    /// The vectorised backward against the scalar derivative.
+    func testVectorisedActivationBackwardMatchesScalarDerivatives() throws {
         let input = (0..<1001).map { Float($0) * 0.02 - 10.001 }
         let outputGrad = input.indices.map { Float($0 % 7) - 3 }
-        for activation in Activation.allCases {
-            var inputGrad = [Float](repeating: 1, count: input.count)
-            activationBackward(activation, input: input, outputGrad: outputGrad, inputGrad: &inputGrad, count: input.count)
-            for i in input.indices {
-                let expected = 1 + outputGrad[i] * activation.derivative(input[i])
-                XCTAssertEqual(inputGrad[i], expected, accuracy: 1e-5 * max(1, abs(expected)), "\(activation) at \(input[i])")
+        for path in KernelPath.available {
+            try KernelPath.with(path) {
+                for activation in Activation.allCases {
+                    var inputGrad = [Float](repeating: 1, count: input.count)
+                    activationBackward(activation, input: input, outputGrad: outputGrad, inputGrad: &inputGrad, count: input.count)
+                    for i in input.indices {
+                        let expected = 1 + outputGrad[i] * activation.derivative(input[i])
+                        XCTAssertEqual(inputGrad[i], expected, accuracy: 1e-5 * max(1, abs(expected)), "\(path) \(activation) at \(input[i])")
+                    }
+                }
+            }
+        }
+    }
+
+    func testReductionsMatchDoublePrecision() throws {
+        for path in KernelPath.available {
+            try KernelPath.with(path) {
+                for count in [0, 1, 5, 16, 63, 64, 65, 1000] {
+                    let a = (0..<count).map { Float(($0 * 29) % 17) - 8.5 }, b = (0..<count).map { Float(($0 * 13) % 11) * 0.25 }
+                    let sum = a.reduce(0.0) { $0 + Double($1) }, mean = count == 0 ? 0 : sum / Double(count)
+                    XCTAssertEqual(Double(vectorSum(a, count: count)), sum, accuracy: 1e-3, "\(path)")
+                    XCTAssertEqual(Double(vectorDot(a, b, count: count)), zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }, accuracy: 1e-3)
+                    XCTAssertEqual(Double(vectorSquaredDeviations(a, count: count, mean: Float(mean))),
+                                   a.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }, accuracy: 1e-2)
+                    XCTAssertEqual(vectorMax(a, count: count), a.max() ?? -.infinity, "\(path)")
+                }
             }
         }
     }

@@ -1,0 +1,105 @@
+// The zoo's hot loops in C, one variant per instruction set, chosen at run time.
+// Each variant is compiled with the compiler's per-function `target` attribute, so the package needs
+// no machine flags; `zoo_isa_select` switches every kernel to another path at once.
+#ifndef ZOO_CKERNELS_H
+#define ZOO_CKERNELS_H
+
+#include <stddef.h>
+
+/// Instruction-set paths, narrowest first. Baseline is SSE2 on x86-64, NEON on aarch64, plain C elsewhere.
+typedef enum { ZOO_ISA_BASELINE = 0, ZOO_ISA_AVX2 = 1, ZOO_ISA_AVX512 = 2 } zoo_isa;
+
+/// The widest path this CPU and operating system support (cpuid + xgetbv, read once).
+zoo_isa zoo_isa_detected(void);
+/// The path every kernel uses now (the detected one until `zoo_isa_select`).
+zoo_isa zoo_isa_active(void);
+/// Switches every kernel to `isa`; returns 0 (and changes nothing) when the CPU lacks it.
+int zoo_isa_select(zoo_isa isa);
+/// "avx512", "avx2" or "baseline".
+const char *zoo_isa_name(zoo_isa isa);
+/// The processor's brand string ("AMD EPYC 9R14 …"), or the architecture's name when there is none.
+const char *zoo_cpu_model(void);
+
+/// Pointwise activations, in the order of Swift's `Activation`.
+typedef enum {
+    ZOO_ACT_IDENTITY, ZOO_ACT_RELU, ZOO_ACT_RELU6, ZOO_ACT_GELU, ZOO_ACT_GELU_TANH, ZOO_ACT_SILU,
+    ZOO_ACT_HARD_SWISH, ZOO_ACT_HARD_SIGMOID, ZOO_ACT_SIGMOID, ZOO_ACT_TANH
+} zoo_activation;
+
+/// A weight matrix packed once into the GEMM's panel layout for one path (`zoo_pack`).
+typedef struct {
+    const float *data;
+    long rows, columns;  // of the matrix as the GEMM sees it (op(A) is rows×depth, op(B) depth×columns)
+    long depth;
+    int side;            // 0: packed as the left operand A, 1: as the right operand B
+    zoo_isa isa;         // panels are shaped for this path
+} zoo_packed_matrix;
+
+/// What the GEMM applies as it stores C (all optional; NULL / identity skip a step):
+///   C = activation((alpha·op(A)·op(B) + beta·C) · row_scale[i] + row_shift[i] + column_shift[j] + residual[i, j])
+typedef struct {
+    const float *row_scale;     // M values (a folded batch norm's scale)
+    const float *row_shift;     // M values (a conv's bias, a batch norm's shift)
+    const float *column_shift;  // N values (a Linear layer's bias)
+    const float *residual;      // M×N, row stride residual_stride (a residual branch)
+    long residual_stride;
+    zoo_activation activation;
+} zoo_epilogue;
+
+/// One GEMM on the calling thread: C (M×N, row stride ldc) = epilogue(alpha·op(A)·op(B) + beta·C).
+/// Operands are given by element strides, so transposes are free: op(A)[i, p] = a[i·a_row + p·a_col],
+/// op(B)[p, j] = b[p·b_row + j·b_col]. A packed operand replaces `a` (or `b`) and starts at row
+/// `packed_offset` of A (or column `packed_offset` of B), a multiple of the path's tile (`zoo_gemm_tile`).
+typedef struct {
+    long m, n, k;
+    float alpha, beta;
+    const float *a; long a_row, a_col;
+    const float *b; long b_row, b_col;
+    float *c; long ldc;
+    const zoo_packed_matrix *packed;
+    long packed_offset;
+    const zoo_epilogue *epilogue;
+} zoo_gemm_call;
+
+void zoo_gemm(const zoo_gemm_call *call);
+
+/// The active path's register tile: rows of A and columns of B per micro-kernel call.
+void zoo_gemm_tile(long *rows, long *columns);
+
+/// Floats needed to pack a rows×depth A (side 0) or depth×columns B (side 1) for the active path.
+size_t zoo_packed_count(int side, long outer, long depth);
+/// Packs op(A) (side 0, outer = M) or op(B) (side 1, outer = N) given by strides into `storage`.
+zoo_packed_matrix zoo_pack(int side, long outer, long depth, const float *source, long outer_stride,
+                           long depth_stride, float *storage);
+
+// Pointwise and row kernels (count elements; input may equal output).
+void zoo_activation_forward(zoo_activation activation, const float *input, float *output, long count);
+/// input_grad += output_grad · f'(input)
+void zoo_activation_backward(zoo_activation activation, const float *input, const float *output_grad,
+                             float *input_grad, long count);
+/// output = activation(input · scale + shift): a batch norm at inference, one plane at a time.
+void zoo_scale_shift_activation(const float *input, float *output, long count, float scale, float shift,
+                                zoo_activation activation);
+float zoo_sum(const float *values, long count);
+float zoo_max(const float *values, long count);
+float zoo_dot(const float *a, const float *b, long count);
+/// Σ (x − mean)²
+float zoo_squared_deviations(const float *values, long count, float mean);
+/// y = softmax(x) over one row (x may equal y); a row of −∞ is shifted by 0, not by −∞.
+void zoo_softmax_row(const float *x, float *y, long count);
+
+/// One channel of a convolution over one image plane (a depthwise conv's unit of work).
+typedef struct {
+    long height, width, out_height, out_width;
+    long kernel_height, kernel_width, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} zoo_plane_geometry;
+
+/// Floats of scratch `zoo_depthwise_plane` needs for this geometry.
+size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g);
+/// output (out_height × out_width) = bias + the KH×KW filter `weight` slid over `input` (height × width).
+/// The plane is first copied, zero-padded, into `scratch` with its columns split by stride phase, so that
+/// every tap of every stride reads consecutive floats.
+void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float bias,
+                         float *output, float *scratch);
+
+#endif

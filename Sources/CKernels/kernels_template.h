@@ -1,0 +1,457 @@
+// One instruction-set variant of every kernel. `kernels.c` includes this file once per path, with
+//   ISA          the name suffix (avx512, avx2, baseline)
+//   ISA_TARGET   the function attribute that lets the compiler use that path's instructions
+//   VEC          floats per vector register
+//   GEMM_MR, GEMM_NV, GEMM_KC, GEMM_MC, GEMM_NC   the GEMM's register tile (MR rows × NV vectors) and cache blocks
+// Vectors are the compiler's generic vector types, so one source serves SSE2, AVX2, AVX-512 and NEON.
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define NAME(x) CAT(x, ISA)
+#define V NAME(vf)
+#define VI NAME(vi)
+#define VU NAME(vfu)
+#define GEMM_NR (VEC * GEMM_NV)
+#define KERNEL static ISA_TARGET
+#define INLINE static inline __attribute__((always_inline)) ISA_TARGET
+#define UNROLL _Pragma("clang loop unroll(full)")
+
+typedef float V __attribute__((vector_size(VEC * 4)));
+typedef int VI __attribute__((vector_size(VEC * 4)));
+typedef float VU __attribute__((vector_size(VEC * 4), aligned(4), may_alias));
+
+// Ones times x: a multiplication by 1 folds away, so this is a plain broadcast (0 + x would not fold: −0).
+INLINE V NAME(splat)(float x) { return ((V){0} + 1.0f) * x; }
+INLINE V NAME(load)(const float *p) { return *(const VU *)p; }
+INLINE void NAME(store)(float *p, V v) { *(VU *)p = v; }
+/// The first `lanes` values of p (< VEC), zeros after.
+INLINE V NAME(load_partial)(const float *p, long lanes) {
+    float buffer[VEC] = {0};
+    for (long i = 0; i < lanes; i++) buffer[i] = p[i];
+    return NAME(load)(buffer);
+}
+INLINE void NAME(store_partial)(float *p, V v, long lanes) {
+    for (long i = 0; i < lanes; i++) p[i] = v[i];
+}
+/// mask ? a : b, lane by lane (mask lanes are all ones or all zeros, as comparisons give).
+INLINE V NAME(select)(VI mask, V a, V b) { return (V)(((VI)a & mask) | ((VI)b & ~mask)); }
+/// Clamps without touching NaN (a NaN input stays NaN, as in PyTorch).
+INLINE V NAME(clamp)(V x, float low, float high) {
+    x = NAME(select)(x < low, NAME(splat)(low), x);
+    return NAME(select)(x > high, NAME(splat)(high), x);
+}
+INLINE float NAME(horizontal_sum)(V v) {
+    float s = 0;
+    UNROLL for (int i = 0; i < VEC; i++) s += v[i];
+    return s;
+}
+
+// exp within 2 ulp (Cephes expf polynomial); 2ⁿ is built in the exponent bits.
+INLINE V NAME(exp)(V x) {
+    x = NAME(clamp)(x, -87.3f, 88.3f);
+    // Adding 1.5·2²³ rounds to the nearest integer and leaves it in the low mantissa bits.
+    V shifted = x * 1.442695040888963f + 12582912.0f;
+    V n = shifted - 12582912.0f;
+    V r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    V p = NAME(splat)(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    V y = p * r * r + r + 1.0f;
+    VI bits = (((VI)shifted - 0x4B400000) + 127) << 23;
+    return y * (V)bits;
+}
+
+// erf within 4e-7 absolute (Abramowitz & Stegun 7.1.26).
+INLINE V NAME(erf)(V x) {
+    VI negative = x < 0;
+    V a = NAME(select)(negative, -x, x);
+    V t = 1.0f / (a * 0.3275911f + 1.0f);
+    V poly = NAME(splat)(1.061405429f);
+    poly = poly * t - 1.453152027f;
+    poly = poly * t + 1.421413741f;
+    poly = poly * t - 0.284496736f;
+    poly = poly * t + 0.254829592f;
+    V magnitude = 1.0f - poly * t * NAME(exp)(-(a * a));
+    return NAME(select)(negative, -magnitude, magnitude);
+}
+
+INLINE V NAME(activate)(zoo_activation activation, V x) {
+    switch (activation) {
+    case ZOO_ACT_IDENTITY: return x;
+    case ZOO_ACT_RELU: return NAME(select)(x < 0, NAME(splat)(0), x);
+    case ZOO_ACT_RELU6: return NAME(clamp)(x, 0, 6);
+    case ZOO_ACT_GELU: return 0.5f * x * (1.0f + NAME(erf)(x * 0.70710678118654752f));
+    case ZOO_ACT_GELU_TANH: {
+        V inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+        return x - x / (NAME(exp)(2.0f * inner) + 1.0f);  // 0.5·x·(1 + tanh(inner))
+    }
+    case ZOO_ACT_SILU: return x / (1.0f + NAME(exp)(-x));
+    case ZOO_ACT_SIGMOID: return 1.0f / (1.0f + NAME(exp)(-x));
+    case ZOO_ACT_HARD_SWISH: return x * NAME(clamp)(x + 3.0f, 0, 6) / 6.0f;
+    case ZOO_ACT_HARD_SIGMOID: return NAME(clamp)(x + 3.0f, 0, 6) / 6.0f;
+    case ZOO_ACT_TANH:
+        UNROLL for (int i = 0; i < VEC; i++) x[i] = tanhf(x[i]);  // libm: exact near zero
+        return x;
+    }
+    return x;
+}
+
+/// f'(x) with PyTorch's conventions at the kinks.
+INLINE V NAME(derivative)(zoo_activation activation, V x) {
+    V zero = NAME(splat)(0), one = NAME(splat)(1);
+    switch (activation) {
+    case ZOO_ACT_IDENTITY: return one;
+    case ZOO_ACT_RELU: return NAME(select)(x > 0, one, zero);
+    case ZOO_ACT_RELU6: return NAME(select)((x > 0) & (x < 6), one, zero);
+    case ZOO_ACT_GELU: {
+        V cdf = 0.5f * (1.0f + NAME(erf)(x * 0.70710678118654752f));
+        return cdf + x * 0.3989422804014327f * NAME(exp)(-0.5f * x * x);
+    }
+    case ZOO_ACT_SILU: {
+        V s = 1.0f / (1.0f + NAME(exp)(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
+    case ZOO_ACT_SIGMOID: {
+        V s = 1.0f / (1.0f + NAME(exp)(-x));
+        return s * (1.0f - s);
+    }
+    case ZOO_ACT_HARD_SWISH:
+        return NAME(select)(x < -3.0f, zero, NAME(select)(x <= 3.0f, x / 3.0f + 0.5f, one));
+    case ZOO_ACT_HARD_SIGMOID:
+        return NAME(select)((x > -3.0f) & (x < 3.0f), NAME(splat)(1.0f / 6), zero);
+    case ZOO_ACT_GELU_TANH:
+    case ZOO_ACT_TANH:
+        UNROLL for (int i = 0; i < VEC; i++) x[i] = zoo_scalar_derivative(activation, x[i]);
+        return x;
+    }
+    return x;
+}
+
+// MARK: - Pointwise and row kernels
+
+KERNEL void NAME(activation_forward)(zoo_activation activation, const float *input, float *output, long count) {
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) NAME(store)(output + i, NAME(activate)(activation, NAME(load)(input + i)));
+    // The tail through a zero-padded vector, so every element uses the same formula.
+    if (i < count) NAME(store_partial)(output + i, NAME(activate)(activation, NAME(load_partial)(input + i, count - i)), count - i);
+}
+
+KERNEL void NAME(activation_backward)(zoo_activation activation, const float *input, const float *output_grad,
+                                      float *input_grad, long count) {
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V slope = NAME(derivative)(activation, NAME(load)(input + i));
+        NAME(store)(input_grad + i, NAME(load)(input_grad + i) + NAME(load)(output_grad + i) * slope);
+    }
+    if (i < count) {
+        long lanes = count - i;
+        V slope = NAME(derivative)(activation, NAME(load_partial)(input + i, lanes));
+        V sum = NAME(load_partial)(input_grad + i, lanes) + NAME(load_partial)(output_grad + i, lanes) * slope;
+        NAME(store_partial)(input_grad + i, sum, lanes);
+    }
+}
+
+KERNEL void NAME(scale_shift_activation)(const float *input, float *output, long count, float scale, float shift,
+                                         zoo_activation activation) {
+    long i = 0;
+    for (; i + VEC <= count; i += VEC)
+        NAME(store)(output + i, NAME(activate)(activation, NAME(load)(input + i) * scale + shift));
+    if (i < count) {
+        V x = NAME(load_partial)(input + i, count - i) * scale + shift;
+        NAME(store_partial)(output + i, NAME(activate)(activation, x), count - i);
+    }
+}
+
+// Reductions keep four vectors of partial results: one accumulator is a serial dependency chain.
+KERNEL float NAME(sum)(const float *values, long count) {
+    V s0 = NAME(splat)(0), s1 = s0, s2 = s0, s3 = s0;
+    long i = 0;
+    for (; i + 4 * VEC <= count; i += 4 * VEC) {
+        s0 += NAME(load)(values + i); s1 += NAME(load)(values + i + VEC);
+        s2 += NAME(load)(values + i + 2 * VEC); s3 += NAME(load)(values + i + 3 * VEC);
+    }
+    for (; i + VEC <= count; i += VEC) s0 += NAME(load)(values + i);
+    float result = NAME(horizontal_sum)((s0 + s1) + (s2 + s3));
+    for (; i < count; i++) result += values[i];
+    return result;
+}
+
+KERNEL float NAME(dot)(const float *a, const float *b, long count) {
+    V s0 = NAME(splat)(0), s1 = s0, s2 = s0, s3 = s0;
+    long i = 0;
+    for (; i + 4 * VEC <= count; i += 4 * VEC) {
+        s0 += NAME(load)(a + i) * NAME(load)(b + i);
+        s1 += NAME(load)(a + i + VEC) * NAME(load)(b + i + VEC);
+        s2 += NAME(load)(a + i + 2 * VEC) * NAME(load)(b + i + 2 * VEC);
+        s3 += NAME(load)(a + i + 3 * VEC) * NAME(load)(b + i + 3 * VEC);
+    }
+    for (; i + VEC <= count; i += VEC) s0 += NAME(load)(a + i) * NAME(load)(b + i);
+    float result = NAME(horizontal_sum)((s0 + s1) + (s2 + s3));
+    for (; i < count; i++) result += a[i] * b[i];
+    return result;
+}
+
+KERNEL float NAME(squared_deviations)(const float *values, long count, float mean) {
+    V s0 = NAME(splat)(0), s1 = s0;
+    long i = 0;
+    for (; i + 2 * VEC <= count; i += 2 * VEC) {
+        V d0 = NAME(load)(values + i) - mean, d1 = NAME(load)(values + i + VEC) - mean;
+        s0 += d0 * d0; s1 += d1 * d1;
+    }
+    for (; i + VEC <= count; i += VEC) { V d = NAME(load)(values + i) - mean; s0 += d * d; }
+    float result = NAME(horizontal_sum)(s0 + s1);
+    for (; i < count; i++) { float d = values[i] - mean; result += d * d; }
+    return result;
+}
+
+KERNEL float NAME(max)(const float *values, long count) {
+    V lanes = NAME(splat)(-INFINITY);
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V v = NAME(load)(values + i);
+        lanes = NAME(select)(v > lanes, v, lanes);
+    }
+    float result = -INFINITY;
+    UNROLL for (int l = 0; l < VEC; l++) result = lanes[l] > result ? lanes[l] : result;
+    for (; i < count; i++) result = values[i] > result ? values[i] : result;
+    return result;
+}
+
+KERNEL void NAME(softmax_row)(const float *x, float *y, long count) {
+    float maximum = NAME(max)(x, count);
+    if (maximum == -INFINITY) maximum = 0;  // a fully masked row: keep the shift finite
+    V total = NAME(splat)(0);
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V e = NAME(exp)(NAME(load)(x + i) - maximum);
+        total += e;
+        NAME(store)(y + i, e);
+    }
+    float sum = NAME(horizontal_sum)(total);
+    if (i < count) {
+        V e = NAME(exp)(NAME(load_partial)(x + i, count - i) - maximum);
+        for (long l = 0; l < count - i; l++) sum += e[l];
+        NAME(store_partial)(y + i, e, count - i);
+    }
+    float scale = 1 / sum;
+    for (i = 0; i + VEC <= count; i += VEC) NAME(store)(y + i, NAME(load)(y + i) * scale);
+    for (; i < count; i++) y[i] *= scale;
+}
+
+KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *input, const float *weight, float bias,
+                                  float *output, float *scratch) {
+    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch);
+    const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
+    long offsets[taps];  // where each tap reads, relative to the output row's first input row
+    tap_offsets(g, layout, offsets);
+    for (long oy = 0; oy < g->out_height; oy++) {
+        float *out = output + oy * out_w;
+        const float *rows = scratch + oy * g->stride_h * layout.row_stride;
+        long ox = 0;
+        // Four vectors of outputs at a time: four independent FMA chains per tap.
+        for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) {
+            V a0 = NAME(splat)(bias), a1 = a0, a2 = a0, a3 = a0;
+            for (long t = 0; t < taps; t++) {
+                const float *src = rows + offsets[t] + ox;
+                float w = weight[t];
+                a0 += w * NAME(load)(src); a1 += w * NAME(load)(src + VEC);
+                a2 += w * NAME(load)(src + 2 * VEC); a3 += w * NAME(load)(src + 3 * VEC);
+            }
+            NAME(store)(out + ox, a0); NAME(store)(out + ox + VEC, a1);
+            NAME(store)(out + ox + 2 * VEC, a2); NAME(store)(out + ox + 3 * VEC, a3);
+        }
+        for (; ox < out_w; ox += VEC) {
+            long lanes = out_w - ox < VEC ? out_w - ox : VEC;
+            V acc = NAME(splat)(bias);
+            for (long t = 0; t < taps; t++) {
+                acc += weight[t] * NAME(load)(rows + offsets[t] + ox);  // lanes past the row read slack or the next row
+            }
+            if (lanes == VEC) NAME(store)(out + ox, acc); else NAME(store_partial)(out + ox, acc, lanes);
+        }
+    }
+}
+
+// MARK: - GEMM
+
+/// Packs an MC×KC block of op(A) into MR-row panels, each KC×MR (zero rows past the edge).
+KERNEL void NAME(pack_a)(long rows, long depth, const float *a, long row_stride, long depth_stride, float *out) {
+    for (long i0 = 0; i0 < rows; i0 += GEMM_MR, out += GEMM_MR * depth) {
+        long panel = rows - i0 < GEMM_MR ? rows - i0 : GEMM_MR;
+        if (depth_stride == 1) {
+            for (long i = 0; i < panel; i++) {
+                const float *src = a + (i0 + i) * row_stride;
+                for (long p = 0; p < depth; p++) out[p * GEMM_MR + i] = src[p];
+            }
+            for (long i = panel; i < GEMM_MR; i++)
+                for (long p = 0; p < depth; p++) out[p * GEMM_MR + i] = 0;
+        } else {
+            for (long p = 0; p < depth; p++)
+                for (long i = 0; i < GEMM_MR; i++)
+                    out[p * GEMM_MR + i] = i < panel ? a[(i0 + i) * row_stride + p * depth_stride] : 0;
+        }
+    }
+}
+
+/// Packs a KC×NC block of op(B) into NR-column panels, each KC×NR (zero columns past the edge).
+KERNEL void NAME(pack_b)(long columns, long depth, const float *b, long depth_stride, long column_stride, float *out) {
+    for (long j0 = 0; j0 < columns; j0 += GEMM_NR, out += GEMM_NR * depth) {
+        long panel = columns - j0 < GEMM_NR ? columns - j0 : GEMM_NR;
+        if (column_stride == 1 && panel == GEMM_NR) {
+            for (long p = 0; p < depth; p++) {
+                const float *src = b + p * depth_stride + j0;
+                UNROLL for (int v = 0; v < GEMM_NV; v++) NAME(store)(out + p * GEMM_NR + v * VEC, NAME(load)(src + v * VEC));
+            }
+        } else if (depth_stride == 1) {
+            for (long j = 0; j < panel; j++) {
+                const float *src = b + (j0 + j) * column_stride;
+                for (long p = 0; p < depth; p++) out[p * GEMM_NR + j] = src[p];
+            }
+            for (long j = panel; j < GEMM_NR; j++)
+                for (long p = 0; p < depth; p++) out[p * GEMM_NR + j] = 0;
+        } else {
+            for (long p = 0; p < depth; p++)
+                for (long j = 0; j < GEMM_NR; j++)
+                    out[p * GEMM_NR + j] = j < panel ? b[p * depth_stride + (j0 + j) * column_stride] : 0;
+        }
+    }
+}
+
+/// Finishes `lanes` values of one C row at column `column`: beta·C, then the epilogue, then the store.
+INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epilogue *epilogue, long row, long column) {
+    int full = lanes >= VEC;
+    if (beta != 0) v += beta * (full ? NAME(load)(dst) : NAME(load_partial)(dst, lanes));
+    if (epilogue) {
+        if (epilogue->row_scale) v *= epilogue->row_scale[row];
+        if (epilogue->row_shift) v += epilogue->row_shift[row];
+        if (epilogue->column_shift) {
+            const float *shift = epilogue->column_shift + column;
+            v += full ? NAME(load)(shift) : NAME(load_partial)(shift, lanes);
+        }
+        if (epilogue->residual) {
+            const float *residual = epilogue->residual + row * epilogue->residual_stride + column;
+            v += full ? NAME(load)(residual) : NAME(load_partial)(residual, lanes);
+        }
+        v = NAME(activate)(epilogue->activation, v);
+    }
+    if (full) NAME(store)(dst, v); else NAME(store_partial)(dst, v, lanes);
+}
+
+/// C tile (rows × columns ≤ MR × NR, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
+KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, float *c, long ldc,
+                               long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
+                               long row, long column) {
+    V acc[GEMM_MR][GEMM_NV];
+    UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < GEMM_NV; j++) acc[i][j] = NAME(splat)(0);
+    for (long p = 0; p < depth; p++, a += GEMM_MR, b += GEMM_NR) {
+        V bv[GEMM_NV];
+        UNROLL for (int j = 0; j < GEMM_NV; j++) bv[j] = NAME(load)(b + j * VEC);
+        UNROLL for (int i = 0; i < GEMM_MR; i++) {
+            V ai = NAME(splat)(a[i]);
+            UNROLL for (int j = 0; j < GEMM_NV; j++) acc[i][j] += ai * bv[j];
+        }
+    }
+    // Constant indices only (full unroll), so the accumulators never leave the registers.
+    UNROLL for (int i = 0; i < GEMM_MR; i++) {
+        if (i < rows) {
+            UNROLL for (int j = 0; j < GEMM_NV; j++) {
+                long lanes = columns - j * VEC;
+                if (lanes > 0)
+                    NAME(finish)(acc[i][j] * alpha, c + i * ldc + j * VEC, lanes, beta, epilogue, row + i, column + j * VEC);
+            }
+        }
+    }
+}
+
+static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
+    if (*capacity < count) {
+        free(*slot);
+        *slot = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+        *capacity = *slot ? count : 0;
+    }
+    return *slot;
+}
+
+KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
+    // Packing buffers live as long as the thread: the zoo's pool threads call the GEMM thousands of times.
+    static _Thread_local float *a_buffer, *b_buffer;
+    static _Thread_local size_t a_capacity, b_capacity;
+    const zoo_packed_matrix *packed = call->packed;
+    const int packed_a = packed && packed->side == 0, packed_b = packed && packed->side == 1;
+    float *a_block = packed_a ? NULL : NAME(aligned_buffer)(&a_buffer, &a_capacity, (size_t)GEMM_MC * GEMM_KC);
+    float *b_block = packed_b ? NULL : NAME(aligned_buffer)(&b_buffer, &b_capacity, (size_t)GEMM_KC * GEMM_NC);
+    if ((!packed_a && !a_block) || (!packed_b && !b_block)) abort();  // out of memory for 5 MB: nothing sane left to do
+    const long m = call->m, n = call->n, k = call->k;
+    for (long jc = 0; jc < n; jc += GEMM_NC) {
+        long nc = n - jc < GEMM_NC ? n - jc : GEMM_NC;
+        for (long pc = 0; pc < k; pc += GEMM_KC) {
+            long kc = k - pc < GEMM_KC ? k - pc : GEMM_KC;
+            const float *b_panels;
+            if (packed_b) {
+                long padded = (packed->columns + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+                b_panels = packed->data + pc * padded + (call->packed_offset + jc) * kc;
+            } else {
+                NAME(pack_b)(nc, kc, call->b + pc * call->b_row + jc * call->b_col, call->b_row, call->b_col, b_block);
+                b_panels = b_block;
+            }
+            float beta = pc == 0 ? call->beta : 1;
+            const zoo_epilogue *epilogue = pc + kc == k ? call->epilogue : NULL;
+            for (long ic = 0; ic < m; ic += GEMM_MC) {
+                long mc = m - ic < GEMM_MC ? m - ic : GEMM_MC;
+                const float *a_panels;
+                if (packed_a) {
+                    long padded = (packed->rows + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+                    a_panels = packed->data + pc * padded + (call->packed_offset + ic) * kc;
+                } else {
+                    NAME(pack_a)(mc, kc, call->a + ic * call->a_row + pc * call->a_col, call->a_row, call->a_col, a_block);
+                    a_panels = a_block;
+                }
+                for (long jr = 0; jr < nc; jr += GEMM_NR) {
+                    long columns = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+                    for (long ir = 0; ir < mc; ir += GEMM_MR) {
+                        long rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
+                        NAME(micro_kernel)(kc, a_panels + ir * kc, b_panels + jr * kc,
+                                           call->c + (ic + ir) * call->ldc + jc + jr, call->ldc, rows, columns,
+                                           call->alpha, beta, epilogue, ic + ir, jc + jr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Packs a whole operand, block by block in K, in the layout `gemm` reads packed operands in.
+KERNEL void NAME(pack)(int side, long outer, long depth, const float *source, long outer_stride, long depth_stride,
+                       float *out) {
+    long tile = side == 0 ? GEMM_MR : GEMM_NR;
+    long padded = (outer + tile - 1) / tile * tile;
+    for (long pc = 0; pc < depth; pc += GEMM_KC) {
+        long kc = depth - pc < GEMM_KC ? depth - pc : GEMM_KC;
+        const float *block = source + pc * depth_stride;
+        if (side == 0) NAME(pack_a)(outer, kc, block, outer_stride, depth_stride, out + pc * padded);
+        else NAME(pack_b)(outer, kc, block, depth_stride, outer_stride, out + pc * padded);
+    }
+}
+
+static const zoo_kernel_table NAME(kernels) = {
+    .gemm = NAME(gemm), .pack = NAME(pack), .tile_rows = GEMM_MR, .tile_columns = GEMM_NR, .depth_block = GEMM_KC,
+    .activation_forward = NAME(activation_forward), .activation_backward = NAME(activation_backward),
+    .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations),
+    .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
+    .depthwise_plane = NAME(depthwise_plane),
+};
+
+#undef V
+#undef VI
+#undef VU
+#undef GEMM_NR
+#undef ISA
+#undef ISA_TARGET
+#undef VEC
+#undef GEMM_MR
+#undef GEMM_NV
+#undef GEMM_KC
+#undef GEMM_MC
+#undef GEMM_NC
