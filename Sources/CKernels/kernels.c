@@ -32,7 +32,8 @@ typedef struct {
     float (*squared_deviations)(const float *, long, float);
     void (*softmax_row)(const float *, float *, long);
     void (*scale_shift_activation)(const float *, float *, long, float, float, zoo_activation);
-    void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float *, float *);
+    void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float, zoo_activation, float *,
+                            float *);
 } zoo_kernel_table;
 
 /// A zero-padded plane with each row's columns split by stride phase: padded column x lives at
@@ -223,7 +224,7 @@ const char *zoo_isa_name(zoo_isa isa) {
 }
 
 const char *zoo_cpu_model(void) {
-    static char model[49];
+    static char model[96];
 #ifdef ZOO_X86
     if (model[0] == 0) {
         unsigned words[12] = {0}, top = __get_cpuid_max(0x80000000, NULL);
@@ -238,6 +239,15 @@ const char *zoo_cpu_model(void) {
         while (*start == ' ') start++;
         memmove(model, start, strlen(start) + 1);
         for (long i = (long)strlen(model) - 1; i >= 0 && model[i] == ' '; i--) model[i] = 0;
+        // Virtual machines often show a bare "AMD EPYC": the family and model say which generation.
+        unsigned eax, ebx, ecx, edx;
+        if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+            unsigned family = (eax >> 8) & 0xF, model_number = (eax >> 4) & 0xF;
+            if (family == 0xF) family += (eax >> 20) & 0xFF;
+            if (family >= 6) model_number |= ((eax >> 16) & 0xF) << 4;
+            size_t used = strlen(model);
+            snprintf(model + used, sizeof model - used, "%sfamily %u model %u", used ? ", " : "", family, model_number);
+        }
     }
     if (model[0] == 0) strcpy(model, "x86-64");
 #elif defined(__aarch64__)
@@ -305,7 +315,7 @@ size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g) {
     return (size_t)(layout.rows * layout.row_stride) + 64;  // slack: the last vector of a row may read past it
 }
 
-void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float bias,
-                         float *output, float *scratch) {
-    kernels()->depthwise_plane(g, input, weight, bias, output, scratch);
+void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float scale, float shift,
+                         zoo_activation activation, float *output, float *scratch) {
+    kernels()->depthwise_plane(g, input, weight, scale, shift, activation, output, scratch);
 }

@@ -241,8 +241,8 @@ KERNEL void NAME(softmax_row)(const float *x, float *y, long count) {
     for (; i < count; i++) y[i] *= scale;
 }
 
-KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *input, const float *weight, float bias,
-                                  float *output, float *scratch) {
+KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *input, const float *weight, float scale,
+                                  float shift, zoo_activation activation, float *output, float *scratch) {
     const zoo_padded_layout layout = fill_phase_padded(g, input, scratch);
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];  // where each tap reads, relative to the output row's first input row
@@ -253,22 +253,25 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
         long ox = 0;
         // Four vectors of outputs at a time: four independent FMA chains per tap.
         for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) {
-            V a0 = NAME(splat)(bias), a1 = a0, a2 = a0, a3 = a0;
+            V a0 = NAME(splat)(0), a1 = a0, a2 = a0, a3 = a0;
             for (long t = 0; t < taps; t++) {
                 const float *src = rows + offsets[t] + ox;
                 float w = weight[t];
                 a0 += w * NAME(load)(src); a1 += w * NAME(load)(src + VEC);
                 a2 += w * NAME(load)(src + 2 * VEC); a3 += w * NAME(load)(src + 3 * VEC);
             }
-            NAME(store)(out + ox, a0); NAME(store)(out + ox + VEC, a1);
-            NAME(store)(out + ox + 2 * VEC, a2); NAME(store)(out + ox + 3 * VEC, a3);
+            NAME(store)(out + ox, NAME(activate)(activation, a0 * scale + shift));
+            NAME(store)(out + ox + VEC, NAME(activate)(activation, a1 * scale + shift));
+            NAME(store)(out + ox + 2 * VEC, NAME(activate)(activation, a2 * scale + shift));
+            NAME(store)(out + ox + 3 * VEC, NAME(activate)(activation, a3 * scale + shift));
         }
         for (; ox < out_w; ox += VEC) {
             long lanes = out_w - ox < VEC ? out_w - ox : VEC;
-            V acc = NAME(splat)(bias);
+            V acc = NAME(splat)(0);
             for (long t = 0; t < taps; t++) {
                 acc += weight[t] * NAME(load)(rows + offsets[t] + ox);  // lanes past the row read slack or the next row
             }
+            acc = NAME(activate)(activation, acc * scale + shift);
             if (lanes == VEC) NAME(store)(out + ox, acc); else NAME(store_partial)(out + ox, acc, lanes);
         }
     }

@@ -34,7 +34,7 @@ public struct Conv2dGeometry: Equatable, Sendable {
         kernelHeight == 1 && kernelWidth == 1 && strideH == 1 && strideW == 1
             && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }
-    var isDepthwise: Bool { groups == inChannels && groups == outChannels && groups > 1 }
+    public var isDepthwise: Bool { groups == inChannels && groups == outChannels && groups > 1 }
     public var flops: Double {
         2.0 * Double(batch * outChannels * outHeight * outWidth * patchSize)
     }
@@ -258,19 +258,111 @@ public func conv2dReference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
 // One channel per group: each output plane reads one input plane through a KH×KW filter (C kernel).
 func depthwiseConv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    depthwiseConv2d(g, input: input, weight: weight, epilogue: ConvEpilogue(shift: bias), output: output)
+}
+
+/// output = activation(depthwise(input) · scale[c] + shift[c]); a residual is added in a second pass.
+private func depthwiseConv2d(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
     let plane = zoo_plane_geometry(
         height: g.height, width: g.width, out_height: g.outHeight, out_width: g.outWidth,
         kernel_height: g.kernelHeight, kernel_width: g.kernelWidth, stride_h: g.strideH, stride_w: g.strideW,
         dilation_h: g.dilationH, dilation_w: g.dilationW, pad_top: g.padTop, pad_left: g.padLeft)
     let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_scratch_count($0) }, taps = g.kernelHeight * g.kernelWidth
     let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
+    // With a residual the activation must wait until the residual is in.
+    let activation = e.residual == nil ? e.activation : .identity
     parallelFor(g.batch * g.inChannels) { planes in
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
         defer { scratch.deallocate() }
         var plane = plane  // this thread's copy: C reads it through a pointer
         for p in planes {
-            let c = p % g.inChannels
-            zoo_depthwise_plane(&plane, input + p * inSize, weight + c * taps, bias?[c] ?? 0, output + p * outSize, scratch)
+            let c = p % g.inChannels, out = output + p * outSize
+            zoo_depthwise_plane(&plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0,
+                                activation.c, out, scratch)
+            if let residual = e.residual {
+                let r = residual + p * outSize
+                for i in 0..<outSize { out[i] += r[i] }
+                applyActivation(e.activation, input: out, output: out, count: outSize)
+            }
+        }
+    }
+}
+
+// MARK: - Inference
+
+/// What an inference convolution applies as it stores its output (a folded batch norm, the bias, a residual
+/// branch, the activation): output = activation(conv(input) · scale[o] + shift[o] + residual).
+public struct ConvEpilogue {
+    public var scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?
+    public var residual: UnsafePointer<Float>?
+    public var activation: Activation
+    public init(scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
+                activation: Activation = .identity) {
+        self.scale = scale; self.shift = shift; self.residual = residual; self.activation = activation
+    }
+
+    /// The GEMM epilogue for output channels starting at `channel`, the residual read from `residualOffset`.
+    func gemm(channel: Int, residualOffset: Int?, residualStride: Int, activation: Activation) -> GemmEpilogue {
+        GemmEpilogue(rowScale: scale.map { $0 + channel }, rowShift: shift.map { $0 + channel },
+                     residual: residualOffset.flatMap { offset in residual.map { $0 + offset } },
+                     residualStride: residualStride, activation: activation)
+    }
+}
+
+/// A convolution's weights packed once into GEMM panels, one left operand per group (O/g × I/g·KH·KW).
+public final class PackedConvWeights {
+    let groups: [PackedMatrix]
+    public init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
+        groups = (0..<g.groups).map { group in
+            PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + group * g.outPerGroup * g.patchSize)
+        }
+    }
+}
+
+/// Inference convolution: weights packed once, the epilogue fused into the GEMM's store (depthwise convs
+/// run their direct kernel instead and need no packing: pass `packed` nil).
+public func conv2dInference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                            packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+    guard let packed, !g.isDepthwise else {
+        return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
+    }
+    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width, outSize = g.outChannels * spatial
+    let chunk = g.imagesPerGemm
+    let columns = chunk == 1 && g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+    let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
+    defer { columns?.deallocate(); wide?.deallocate() }
+    for first in stride(from: 0, to: g.batch, by: chunk) {
+        let count = min(chunk, g.batch - first), width = count * spatial
+        for group in 0..<g.groups {
+            let groupInput = input + group * g.inPerGroup * g.height * g.width
+            let channel = group * g.outPerGroup
+            if count == 1 {
+                let image = groupInput + first * inSize
+                let cols: UnsafePointer<Float>
+                if let columns { im2col(image, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = image }
+                let at = first * outSize + channel * spatial
+                gemm(packedA: packed.groups[group], n: spatial, b: cols, c: output + at,
+                     epilogue: e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
+                continue
+            }
+            for i in 0..<count {
+                im2col(groupInput + (first + i) * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
+            }
+            // Side by side, the residual's layout differs from the wide output: it is added after the copy.
+            let activation = e.residual == nil ? e.activation : .identity
+            gemm(packedA: packed.groups[group], n: width, b: columns!, c: wide!,
+                 epilogue: e.gemm(channel: channel, residualOffset: nil, residualStride: 0, activation: activation))
+            for o in 0..<g.outPerGroup {
+                for i in 0..<count {
+                    let at = (first + i) * outSize + (channel + o) * spatial
+                    (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
+                    if let residual = e.residual {
+                        for x in 0..<spatial { output[at + x] += residual[at + x] }
+                        applyActivation(e.activation, input: output + at, output: output + at, count: spatial)
+                    }
+                }
+            }
         }
     }
 }

@@ -67,12 +67,16 @@ final class ResNetBlock: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let shortcut = try downsample.map { try $0.norm.fused(after: $0.conv, activation: .identity, input) } ?? input
+        // Without SE or an active drop path, the last conv adds the shortcut and applies ReLU as it stores.
+        let fuseShortcut = se == nil && !(isTraining && dropPath.probability > 0)
         var x = input
         for (i, (conv, norm)) in zip(convs, norms).enumerated() {
-            x = try norm.fused(after: conv, activation: i == convs.count - 1 ? .identity : .relu, x)
+            let last = i == convs.count - 1
+            if last && fuseShortcut { return try norm.fused(after: conv, activation: .relu, x, residual: shortcut) }
+            x = try norm.fused(after: conv, activation: last ? .identity : .relu, x)
         }
         if let se { x = try se(x) }
-        let shortcut = try downsample.map { try $0.norm.fused(after: $0.conv, activation: .identity, input) } ?? input
         return try (dropPath(x) + shortcut).activatedInPlace(.relu)
     }
 }

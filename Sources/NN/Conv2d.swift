@@ -1,3 +1,4 @@
+import Kernels
 import Tensors
 
 /// How a convolution pads: fixed (PyTorch) or TensorFlow "same", which depends on the input size.
@@ -46,7 +47,22 @@ public final class Conv2d: Module, Layer {
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try convolve(input, weight: weight, bias: bias)
+        guard runsInference(input) else { return try convolve(input, weight: weight, bias: bias) }
+        return try inference(input, shift: bias?.scalars)
+    }
+
+    /// Whether `input` goes through the inference path: no gradient is wanted from this call.
+    func runsInference(_ input: Tensor) -> Bool {
+        input.rank == 4 && !input.requiresGrad && !(GradMode.isEnabled && (weight.requiresGrad || bias?.requiresGrad == true))
+    }
+
+    /// activation(conv(x) · scale[o] + shift[o] + residual) in one pass over the output, the weights packed
+    /// once for the GEMM; the caller folds this conv's bias into `shift`. No autograd record.
+    func inference(_ input: Tensor, scale: [Float]? = nil, shift: [Float]?, residual: Tensor? = nil,
+                   activation: Activation = .identity) throws -> Tensor {
+        let pad = resolvedPadding(height: input.shape[2], width: input.shape[3])
+        return try input.conv2dInference(weight: weight, scale: scale, shift: shift, residual: residual, activation: activation,
+                                         stride: stride, padding: pad, dilation: dilation, groups: groups)
     }
 
     /// This conv's geometry applied with other (e.g. BatchNorm-folded) weights.

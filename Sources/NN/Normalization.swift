@@ -29,10 +29,29 @@ public final class BatchNorm2d: Module, Layer {
         try normalized(input, activation: activation, inPlace: false)
     }
 
-    /// activation(bn(conv(x))). In evaluation mode without gradients the norm and the activation run in
-    /// place on the conv's output, in one pass: no folded copy of the conv weights to keep in memory.
-    public func fused(after conv: Conv2d, activation: Activation = .identity, _ input: Tensor) throws -> Tensor {
-        try normalized(conv(input), activation: activation, inPlace: true)
+    /// activation(bn(conv(x)) + residual). In evaluation mode without gradients the norm is folded into the
+    /// conv's per-channel scale and shift, and the GEMM applies them, the residual and the activation as it
+    /// stores the output: one pass, and no folded copy of the weights.
+    public func fused(after conv: Conv2d, activation: Activation = .identity, _ input: Tensor, residual: Tensor? = nil) throws -> Tensor {
+        guard !isTraining, conv.runsInference(input), residual?.requiresGrad != true,
+              !(GradMode.isEnabled && weight.requiresGrad) else {
+            let normalized = try self(conv(input))
+            return try (residual.map { try normalized + $0 } ?? normalized).activation(activation)
+        }
+        let (scale, shift) = folded(convBias: conv.bias)
+        return try conv.inference(input, scale: scale, shift: shift, residual: residual, activation: activation)
+    }
+
+    /// y = x · scale + shift per channel: this norm at inference, after a conv with `convBias`.
+    private func folded(convBias: Tensor?) -> (scale: [Float], shift: [Float]) {
+        let (gamma, beta, mean, variance) = (weight.scalars, bias.scalars, runningMean.scalars, runningVar.scalars)
+        let convBias = convBias?.scalars
+        var scale = [Float](repeating: 0, count: gamma.count), shift = scale
+        for c in gamma.indices {
+            scale[c] = gamma[c] / (variance[c] + epsilon).squareRoot()
+            shift[c] = beta[c] - mean[c] * scale[c] + (convBias?[c] ?? 0) * scale[c]
+        }
+        return (scale, shift)
     }
 
     /// activation(bn(concat(parts, axis: 1))) in evaluation mode without gradients (DenseNet's layers),

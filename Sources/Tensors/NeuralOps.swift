@@ -27,6 +27,48 @@ extension Tensor {
     /// torch.nn.functional.conv2d on NCHW input with OIHW weight.
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
                        dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
+        let g = try convolutionGeometry(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let x = pointer, w = weight.pointer, b = bias?.pointer
+        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
+        return Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
+            conv2dForward(g, input: x, weight: w, bias: b, output: out)
+        }, backward: { grad in
+            let dx = self.requiresGrad ? self.gradPointer() : nil
+            let dw = weight.requiresGrad ? weight.gradPointer() : nil
+            let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
+            conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
+        })
+    }
+
+    /// Inference only (no autograd record): activation(conv2d(self) · scale[o] + shift[o] + residual) in one
+    /// pass, the weights packed for the GEMM once per weight version and instruction-set path.
+    public func conv2dInference(weight: Tensor, scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil,
+                                activation: Activation = .identity, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+                                dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
+        let g = try convolutionGeometry(weight: weight, bias: nil, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let shape = [g.batch, g.outChannels, g.outHeight, g.outWidth]
+        guard scale.map({ $0.count == g.outChannels }) ?? true, shift.map({ $0.count == g.outChannels }) ?? true,
+              residual.map({ $0.shape == shape }) ?? true else {
+            throw TensorError.shapeMismatch(op: "conv2dInference", shapes: [shape] + (residual.map { [$0.shape] } ?? []))
+        }
+        let packed = g.isDepthwise ? nil : weight.derived("conv2d.groups\(groups).\(KernelPath.active.name)") {
+            PackedConvWeights(g, weight: $0)
+        }
+        let output = Tensor(uninitializedShape: shape)
+        withExtendedLifetime(residual) {
+            (scale ?? []).withUnsafeBufferPointer { scale in
+                (shift ?? []).withUnsafeBufferPointer { shift in
+                    let epilogue = ConvEpilogue(scale: scale.isEmpty ? nil : scale.baseAddress, shift: shift.isEmpty ? nil : shift.baseAddress,
+                                                residual: residual.map { UnsafePointer($0.pointer) }, activation: activation)
+                    Kernels.conv2dInference(g, input: pointer, weight: weight.pointer, packed: packed, epilogue: epilogue, output: output.pointer)
+                }
+            }
+        }
+        return output
+    }
+
+    private func convolutionGeometry(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2d,
+                                     dilation: (Int, Int), groups: Int) throws -> Conv2dGeometry {
         try requireRank(4, "conv2d")
         guard weight.rank == 4, groups > 0, shape[1] % groups == 0, weight.shape[0] % groups == 0,
               weight.shape[1] * groups == shape[1], bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
@@ -38,16 +80,7 @@ extension Tensor {
         guard g.outHeight > 0, g.outWidth > 0, stride.0 > 0, stride.1 > 0 else {
             throw TensorError.invalidArgument(op: "conv2d", reason: "input \(shape) is too small for kernel \(weight.shape) with padding \(padding)")
         }
-        let x = pointer, w = weight.pointer, b = bias?.pointer
-        let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
-            conv2dForward(g, input: x, weight: w, bias: b, output: out)
-        }, backward: { grad in
-            let dx = self.requiresGrad ? self.gradPointer() : nil
-            let dw = weight.requiresGrad ? weight.gradPointer() : nil
-            let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
-            conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
-        })
+        return g
     }
 
     /// The gradient buffer, created as zeros when absent.

@@ -5,6 +5,10 @@ import Kernels
 final class Storage: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
+    /// Bumped by every write from outside an op (loading, optimizer steps), so derived values know they are stale.
+    var version: UInt64 = 0
+    /// Values computed from these floats (weights packed for the GEMM), with the version they were built from.
+    var derived: [String: (version: UInt64, value: AnyObject)] = [:]
     init(count: Int, zeroed: Bool) {
         self.count = count
         // calloc: memory fresh from the system is already zero, so a zero tensor (a model about to be
@@ -96,7 +100,17 @@ public final class Tensor: CustomStringConvertible {
 
     /// In-place write access (optimizers, weight loading). Bypasses autograd.
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+        storage.version &+= 1
+        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// A value derived from this tensor's current values, built once and kept until they change
+    /// (weights packed for inference). `key` names what is derived and everything else it depends on.
+    public func derived<T: AnyObject>(_ key: String, _ build: (UnsafePointer<Float>) -> T) -> T {
+        if let cached = storage.derived[key], cached.version == storage.version, let value = cached.value as? T { return value }
+        let value = build(storage.pointer)
+        storage.derived[key] = (storage.version, value)
+        return value
     }
 
     /// A new tensor with the same values, no graph.
@@ -114,6 +128,7 @@ public final class Tensor: CustomStringConvertible {
     /// Overwrites the values with those of `other` (same element count), in place, outside autograd.
     public func assign(_ other: Tensor) throws {
         guard other.count == count else { throw TensorError.shapeMismatch(op: "assign", shapes: [shape, other.shape]) }
+        storage.version &+= 1
         storage.pointer.update(from: other.storage.pointer, count: count)
     }
 

@@ -7,7 +7,8 @@ import Tensors
 import Training
 
 /// `zoo bench --model M --batch B`: inference (or training-step) time of a model on random input;
-/// `zoo bench kernels`: GFLOP/s of the kernels models spend their time in, next to the machine's SGEMM rate.
+/// `zoo bench kernels`: GFLOP/s of the kernels models spend their time in, on every instruction-set path
+/// this CPU runs, next to OpenBLAS's SGEMM. Each run names the CPU and the path.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -31,6 +32,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Instruction-set path: avx512, avx2 or baseline (default: the widest this CPU has, or ZOO_ISA).")
+    var isa: String?
+
     @Option(help: "Timed iterations after warm-up.")
     var iterations: Int = 20
 
@@ -42,31 +46,47 @@ struct BenchCommand: ParsableCommand {
         if target == nil && model == nil { throw ValidationError("give --model M (or 'kernels')") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batch < 1 || iterations < 1 { throw ValidationError("--batch and --iterations must be at least 1") }
+        if let isa, KernelPath(name: isa) == nil { throw ValidationError(KernelPathError.unknown(isa).description) }
     }
 
     struct ModelResult: Encodable {
         var model: String, batch: Int, threads: Int, mode: String, input_size: Int
         var ms_median: Double, ms_min: Double, ms_max: Double, images_per_s: Double
+        var isa: String, cpu: String
+    }
+
+    struct KernelReport: Encodable {
+        var cpu: String, isa: String, openblas_core: String, threads: Int
+        var rows: [KernelBenchmarkRow]
     }
 
     func run() throws {
         Threads.set(threads ?? Threads.count)
+        let requested = isa.flatMap { KernelPath(name: $0) }
+        if let requested { try KernelPath.select(requested) }
         if let model { return try benchModel(model) }
-        let rows = KernelBenchmarks(iterations: iterations).run()
-        if json {
-            print(try jsonString(rows))
-        } else {
-            print("threads: \(Threads.count)")
-            for row in rows {
-                let share = row.percentOfGemm.map { String(format: "  (%.0f%% of SGEMM at the same shape)", $0) } ?? ""
-                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %8.3f ms  %7.1f GFLOP/s", row.milliseconds, row.gflops) + share)
-            }
+        let chosen = KernelPath.active
+        // Every path this CPU runs (or the one asked for), the chosen one first.
+        let paths = requested.map { [$0] } ?? [chosen] + KernelPath.available.reversed().filter { $0 != chosen }
+        var rows: [KernelBenchmarkRow] = []
+        for path in paths { rows += try KernelPath.with(path) { KernelBenchmarks(iterations: iterations).run() } }
+        rows.append(KernelBenchmarks(iterations: iterations).openBLASRow())
+        let report = KernelReport(cpu: KernelPath.cpuModel, isa: chosen.name, openblas_core: openBLASCoreName,
+                                  threads: Threads.count, rows: rows)
+        if json { return print(try jsonString(report)) }
+        print("cpu: \(report.cpu)\npath chosen: \(chosen) (of \(KernelPath.available.map(\.name).joined(separator: ", ")))")
+        print("openblas kernel: \(report.openblas_core)\nthreads: \(report.threads)")
+        for row in rows {
+            let share = row.percentOfGemm.map { String(format: "  (%.0f%% of SGEMM at the same shape)", $0) } ?? ""
+            let name = "[\(row.isa)] \(row.name)".padding(toLength: 52, withPad: " ", startingAt: 0)
+            print(name + String(format: " %8.3f ms  %7.1f GFLOP/s", row.milliseconds, row.gflops) + share)
         }
     }
 }
 
 struct KernelBenchmarkRow: Codable {
     var name: String
+    var isa: String
     var milliseconds: Double
     var gflops: Double
     var percentOfGemm: Double?
@@ -83,7 +103,8 @@ struct KernelBenchmarks {
 
     private func row(_ name: String, flops: Double, _ body: () -> Void) -> KernelBenchmarkRow {
         let t = TimingSummary.measure(iterations: iterations, body)
-        return KernelBenchmarkRow(name: name, milliseconds: t.medianMilliseconds, gflops: flops / t.medianMilliseconds / 1e6)
+        return KernelBenchmarkRow(name: name, isa: KernelPath.active.name, milliseconds: t.medianMilliseconds,
+                                  gflops: flops / t.medianMilliseconds / 1e6)
     }
 
     private func gemmRow(_ name: String, m: Int, n: Int, k: Int) -> KernelBenchmarkRow {
@@ -100,9 +121,23 @@ struct KernelBenchmarks {
         return row(name, flops: g.flops) { conv2dForward(g, input: x, weight: w, bias: nil, output: y) }
     }
 
+    /// SGEMM 1024³ on one thread through OpenBLAS, with whichever kernel it picked for this CPU.
+    func openBLASRow() -> KernelBenchmarkRow {
+        let n = 1024, a = buffer(n * n), b = buffer(n * n), c = buffer(n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        var result = row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) { openBLASGemm(m: n, n: n, k: n, a: a, b: b, c: c) }
+        result.isa = "openblas \(openBLASCoreName)"
+        return result
+    }
+
     func run() -> [KernelBenchmarkRow] {
         var rows: [KernelBenchmarkRow] = []
         rows.append(gemmRow("sgemm 1024×1024×1024", m: 1024, n: 1024, k: 1024))
+        let n = 1024, a = buffer(n * n), b = buffer(n * n), c = buffer(n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        rows.append(row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) {
+            withSingleThreadedGemm { gemm(m: n, n: n, k: n, a: a, b: b, c: c) }
+        })
         // ResNet-50 stage-1 3×3 conv: its GEMM is 64 × 3136 × 576.
         let resnet = Conv2dGeometry(batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
         let sameShape = gemmRow("sgemm 64×3136×576 (that conv's GEMM)", m: 64, n: 3136, k: 576)
@@ -169,9 +204,11 @@ extension BenchCommand {
         }
         let result = ModelResult(model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference", input_size: model.inputSize,
                                  ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
-                                 images_per_s: Double(batch) / timing.medianMilliseconds * 1000)
+                                 images_per_s: Double(batch) / timing.medianMilliseconds * 1000,
+                                 isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
         if json { return print(try jsonString(result)) }
-        print(String(format: "%@  batch %d  %@  %d threads: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
-                     name, batch, result.mode, Threads.count, result.ms_median, result.ms_min, result.ms_max, result.images_per_s))
+        print(String(format: "%@  batch %d  %@  %d threads, %@ on %@: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
+                     name, batch, result.mode, Threads.count, result.isa, result.cpu, result.ms_median, result.ms_min, result.ms_max,
+                     result.images_per_s))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import Kernels
 import Tensors
 import Weights
 import ZooTestSupport
@@ -20,10 +21,13 @@ extension XCTestCase {
         model.eval()
         let io = try Fixtures.parityIO(name)
         let input = try Tensor(shape: io["input"]!.shape, scalars: io["input"]!.values)
-        let output = try withoutGrad { try model(input) }
-        XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
-        Fixtures.assertParity(output.scalars, io["output"]!.values, name, file: file, line: line)
-        print("parity \(name): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)")
+        // Every instruction-set path this CPU runs must reproduce timm's logits.
+        for path in KernelPath.available {
+            let output = try KernelPath.with(path) { try withoutGrad { try model(input) } }
+            XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
+            Fixtures.assertParity(output.scalars, io["output"]!.values, "\(name) on \(path)", file: file, line: line)
+            print("parity \(name) on \(path): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)")
+        }
         return model
     }
 }

@@ -3,7 +3,10 @@ import XCTest
 
 /// `zoo bench --model`: times classifiers and MAE presets, inference and a full training step, as JSON.
 final class BenchCommandTests: XCTestCase {
-    struct Result: Decodable { var model: String; var batch: Int; var mode: String; var input_size: Int; var ms_median: Double; var ms_min: Double; var ms_max: Double }
+    struct Result: Decodable {
+        var model: String; var batch: Int; var mode: String; var input_size: Int; var ms_median: Double; var ms_min: Double; var ms_max: Double
+        var isa: String; var cpu: String
+    }
 
     private func bench(_ arguments: [String]) throws -> Result {
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["bench", "--iterations", "2", "--json"] + arguments)
@@ -35,5 +38,29 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(status, 1, stderr)
         XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
         XCTAssertTrue(stderr.contains("mae_vit_tiny_patch16"), stderr)
+    }
+
+    /// `--isa` forces a narrower instruction-set path, and the result names it and the CPU.
+    func testForcedPathIsReported() throws {
+        let result = try bench(["--model", "resnet18", "--img-size", "32", "--isa", "baseline"])
+        XCTAssertEqual(result.isa, "baseline")
+        XCTAssertFalse(result.cpu.isEmpty)
+        let (status, _, stderr) = try runZoo(try builtZoo(), ["bench", "--model", "resnet18", "--isa", "sse9"])
+        XCTAssertEqual(status, 2, stderr)
+        XCTAssertTrue(stderr.contains("sse9") && stderr.contains("avx2"), stderr)
+    }
+
+    /// `zoo bench kernels` measures every kernel on every path the CPU runs, plus OpenBLAS's SGEMM.
+    func testKernelsOnEveryPathNextToOpenBLAS() throws {
+        struct Row: Decodable { var name: String; var isa: String; var gflops: Double }
+        struct Report: Decodable { var cpu: String; var isa: String; var openblas_core: String; var rows: [Row] }
+        let (status, stdout, stderr) = try runZoo(try builtZoo(), ["bench", "kernels", "--iterations", "1", "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let report = try JSONDecoder().decode(Report.self, from: Data(stdout.utf8))
+        let paths = Set(report.rows.map(\.isa))
+        XCTAssertTrue(paths.contains("baseline"), "\(paths)")
+        XCTAssertTrue(paths.contains(report.isa), "\(paths)")
+        XCTAssertTrue(paths.contains("openblas \(report.openblas_core)"), "\(paths)")
+        XCTAssertTrue(report.rows.allSatisfy { $0.gflops > 0 })
     }
 }

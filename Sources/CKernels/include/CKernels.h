@@ -96,10 +96,10 @@ typedef struct {
 
 /// Floats of scratch `zoo_depthwise_plane` needs for this geometry.
 size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g);
-/// output (out_height × out_width) = bias + the KH×KW filter `weight` slid over `input` (height × width).
+/// output (out_height × out_width) = activation(scale · (the KH×KW filter `weight` slid over `input`) + shift).
 /// The plane is first copied, zero-padded, into `scratch` with its columns split by stride phase, so that
 /// every tap of every stride reads consecutive floats.
-void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float bias,
-                         float *output, float *scratch);
+void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float scale, float shift,
+                         zoo_activation activation, float *output, float *scratch);
 
 #endif
