@@ -1,3 +1,4 @@
+import Kernels
 import Tensors
 
 /// torch.nn.Linear: y = x·Wᵀ + b over the last axis; weight (out, in).
@@ -18,6 +19,14 @@ public final class Linear: Module, Layer {
     public var outFeatures: Int { weight.shape[0] }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try input.linear(weight: weight, bias: bias)
+        try callAsFunction(input, activation: .identity)
+    }
+
+    /// activation(x·Wᵀ + b); without gradients, W is packed once and the bias and activation are applied
+    /// as the GEMM stores its output.
+    public func callAsFunction(_ input: Tensor, activation: Activation) throws -> Tensor {
+        let wantsGrad = input.requiresGrad || GradMode.isEnabled && (weight.requiresGrad || bias?.requiresGrad == true)
+        guard wantsGrad else { return try input.linearInference(weight: weight, bias: bias, activation: activation) }
+        return try input.linear(weight: weight, bias: bias).activation(activation)
     }
 }

@@ -18,6 +18,6 @@ public final class Mlp: Module, Layer {
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try drop(fc2(drop(fc1(input).activatedInPlace(activation))))
+        try drop(fc2(drop(fc1(input, activation: activation))))
     }
 }

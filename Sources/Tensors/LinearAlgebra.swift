@@ -68,4 +68,23 @@ extension Tensor {
             }
         })
     }
+
+    /// Inference only (no autograd record): activation(x·Wᵀ + b) in one pass, W packed once for the GEMM
+    /// (per weight version and instruction-set path), the bias and activation applied as the GEMM stores.
+    public func linearInference(weight: Tensor, bias: Tensor?, activation: Activation = .identity) throws -> Tensor {
+        let inFeatures = shape.last ?? 0
+        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
+            throw TensorError.shapeMismatch(op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
+        }
+        let outFeatures = weight.shape[0], rows = count / max(1, inFeatures)
+        let packed = weight.derived("linear.\(KernelPath.active.name)") {
+            PackedMatrix(side: .right, outer: outFeatures, depth: inFeatures, source: $0, transposed: true)
+        }
+        let output = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
+        let epilogue = GemmEpilogue(columnShift: bias.map { UnsafePointer($0.pointer) }, activation: activation)
+        withExtendedLifetime(bias) {
+            gemm(m: rows, a: pointer, packedB: packed, c: output.pointer, epilogue: epilogue)
+        }
+        return output
+    }
 }
