@@ -14,7 +14,10 @@ path=${3:-}
 swift build -c release --product zoo >/dev/null
 have_torch=$(python3 -c 'import torch, timm' 2>/dev/null && echo 1 || echo 0)
 have_ort=$(python3 -c 'import onnxruntime, onnx, torch, timm' 2>/dev/null && echo 1 || echo 0)
-median() { python3 -c 'import json,sys; print(json.load(sys.stdin)["ms_median"])'; }
+# A peer that fails on a model (an ONNX export, say) shows as "—" instead of stopping the run.
+median() { python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["ms_median"])
+except Exception: print(1e18)'; }
 zoo_env=() torch_env=()
 if [ -n "$path" ]; then
   zoo_env=(ZOO_ISA="$path")
@@ -32,7 +35,7 @@ row() {
       pt=$(python3 -c "print(min($pt, $(env "${torch_env[@]}" python3 benchmarks/pytorch_bench.py "$model" "$batch" 2 "$iterations" $train | median)))")
     fi
     if [ "$have_ort" = 1 ] && [ -z "$train" ] && [[ "$model" != mae_* ]]; then
-      ort=$(python3 -c "print(min($ort, $(python3 benchmarks/onnxruntime_bench.py "$model" "$batch" 2 "$iterations" | median)))")
+      ort=$(python3 -c "print(min($ort, $(python3 benchmarks/onnxruntime_bench.py "$model" "$batch" 2 "$iterations" 2>/dev/null | median)))")
     fi
   done
   python3 - "$model" "$batch" "$z" "$pt" "$ort" <<'PY'
