@@ -343,12 +343,12 @@ INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epil
 }
 
 /// C tile (rows × columns ≤ MR × NR, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
-KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, float *c, long ldc,
+KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c, long ldc,
                                long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
                                long row, long column) {
     V acc[GEMM_MR][GEMM_NV];
     UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < GEMM_NV; j++) acc[i][j] = NAME(splat)(0);
-    for (long p = 0; p < depth; p++, a += GEMM_MR, b += GEMM_NR) {
+    for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
         V bv[GEMM_NV];
         UNROLL for (int j = 0; j < GEMM_NV; j++) bv[j] = NAME(load)(b + j * VEC);
         UNROLL for (int i = 0; i < GEMM_MR; i++) {
@@ -392,7 +392,14 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
         for (long pc = 0; pc < k; pc += GEMM_KC) {
             long kc = k - pc < GEMM_KC ? k - pc : GEMM_KC;
             const float *b_panels;
-            if (packed_b) {
+            // With few rows of A, each B panel is read by only a few micro-kernel calls: they read B where it
+            // lies instead of copying it first (only a ragged last panel is packed).
+            const int direct_b = !packed_b && call->b_col == 1 && m <= 12 * GEMM_MR;
+            if (direct_b) {
+                long full = nc / GEMM_NR * GEMM_NR;
+                if (full < nc) NAME(pack_b)(nc - full, kc, call->b + pc * call->b_row + jc + full, call->b_row, 1, b_block);
+                b_panels = b_block;
+            } else if (packed_b) {
                 long padded = (packed->columns + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
                 b_panels = packed->data + pc * padded + (call->packed_offset + jc) * kc;
             } else {
@@ -413,9 +420,15 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
                 }
                 for (long jr = 0; jr < nc; jr += GEMM_NR) {
                     long columns = nc - jr < GEMM_NR ? nc - jr : GEMM_NR;
+                    const float *b_panel = b_panels + jr * kc;
+                    long b_stride = GEMM_NR;
+                    if (direct_b) {
+                        b_panel = columns == GEMM_NR ? call->b + pc * call->b_row + jc + jr : b_panels;
+                        b_stride = columns == GEMM_NR ? call->b_row : GEMM_NR;
+                    }
                     for (long ir = 0; ir < mc; ir += GEMM_MR) {
                         long rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-                        NAME(micro_kernel)(kc, a_panels + ir * kc, b_panels + jr * kc,
+                        NAME(micro_kernel)(kc, a_panels + ir * kc, b_panel, b_stride,
                                            call->c + (ic + ir) * call->ldc + jc + jr, call->ldc, rows, columns,
                                            call->alpha, beta, epilogue, ic + ir, jc + jr);
                     }
