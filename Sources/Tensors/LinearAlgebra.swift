@@ -1,5 +1,12 @@
 import Kernels
 
+/// Runs `count` independent GEMMs: spread over the threads, each on one, when there are many (attention
+/// over thousands of small windows); one after another, each split across the threads, when there are few.
+private func batched(_ count: Int, _ body: (Int) -> Void) {
+    guard count >= 2 * Threads.count else { return (0..<count).forEach(body) }
+    withSingleThreadedGemm { parallelFor(count) { range in range.forEach(body) } }
+}
+
 extension Tensor {
     /// Matrix product over the last two axes: (…, M, K) × (…, K, N) with equal batch axes, or × (K, N).
     public func matmul(_ other: Tensor) throws -> Tensor {
@@ -18,7 +25,7 @@ extension Tensor {
             if sharedRight {
                 gemm(m: batch * m, n: n, k: k, a: a, b: b, c: out)  // one GEMM over all rows
             } else {
-                for i in 0..<batch { gemm(m: m, n: n, k: k, a: a + i * m * k, b: b + i * k * n, c: out + i * m * n) }
+                batched(batch) { i in gemm(m: m, n: n, k: k, a: a + i * m * k, b: b + i * k * n, c: out + i * m * n) }
             }
         }, backward: { grad in
             let g = grad.pointer
@@ -27,7 +34,7 @@ extension Tensor {
                     if sharedRight {
                         gemm(transposeB: true, m: batch * m, n: k, k: n, a: g, b: b, beta: 1, c: da)
                     } else {
-                        for i in 0..<batch { gemm(transposeB: true, m: m, n: k, k: n, a: g + i * m * n, b: b + i * k * n, beta: 1, c: da + i * m * k) }
+                        batched(batch) { i in gemm(transposeB: true, m: m, n: k, k: n, a: g + i * m * n, b: b + i * k * n, beta: 1, c: da + i * m * k) }
                     }
                 }
             }
@@ -36,7 +43,7 @@ extension Tensor {
                     if sharedRight {
                         gemm(transposeA: true, m: k, n: n, k: batch * m, a: a, b: g, beta: 1, c: db)
                     } else {
-                        for i in 0..<batch { gemm(transposeA: true, m: k, n: n, k: m, a: a + i * m * k, b: g + i * m * n, beta: 1, c: db + i * k * n) }
+                        batched(batch) { i in gemm(transposeA: true, m: k, n: n, k: m, a: a + i * m * k, b: g + i * m * n, beta: 1, c: db + i * k * n) }
                     }
                 }
             }
