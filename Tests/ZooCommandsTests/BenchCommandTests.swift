@@ -50,6 +50,18 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(stderr.contains("sse9") && stderr.contains("avx2"), stderr)
     }
 
+    /// `ZOO_ISA` holds every command to a path; a value that is not a path is named in one line and ignored.
+    func testEnvironmentChoosesThePath() throws {
+        let arguments = ["bench", "--model", "resnet18", "--img-size", "32", "--iterations", "1", "--json"]
+        let (status, stdout, stderr) = try runZoo(try builtZoo(), arguments, environment: ["ZOO_ISA": "baseline"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertEqual(try JSONDecoder().decode(Result.self, from: Data(stdout.utf8)).isa, "baseline")
+        let (typoStatus, _, typoError) = try runZoo(try builtZoo(), arguments, environment: ["ZOO_ISA": "avx3"])
+        XCTAssertEqual(typoStatus, 0, typoError)
+        XCTAssertEqual(typoError.split(separator: "\n").count, 1, typoError)
+        XCTAssertTrue(typoError.contains("ZOO_ISA=avx3"), typoError)
+    }
+
     /// `zoo bench kernels` measures every kernel on every path the CPU runs, plus OpenBLAS's SGEMM.
     func testKernelsOnEveryPathNextToOpenBLAS() throws {
         struct Row: Decodable { var name: String; var isa: String; var gflops: Double }

@@ -38,10 +38,11 @@ func zooExecutable() -> URL? {
 private final class ZooExecutableLocator {}
 
 /// Runs the `zoo` binary; returns (exit status, stdout, stderr).
-func runZoo(_ executable: URL, _ arguments: [String]) throws -> (Int32, String, String) {
+func runZoo(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
