@@ -2,7 +2,8 @@ import CKernels
 
 // 2-D convolution, NCHW input, OIHW weights (O × I/groups × KH × KW), as torch.nn.functional.conv2d.
 // Three paths: 1×1 stride-1 unpadded convs are a plain GEMM on the input; depthwise convs run a
-// direct SIMD loop; everything else is im2col + GEMM per image and group.
+// direct SIMD loop; everything else is im2col + GEMM per image and group, except that at inference most
+// stride-1 convs skip im2col and run as one GEMM per filter tap on the zero-padded input (shifted taps).
 
 /// Sizes of one convolution; padding may be asymmetric (TF "same").
 public struct Conv2dGeometry: Equatable, Sendable {
@@ -122,7 +123,14 @@ extension Conv2dGeometry {
 public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
     if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
-    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width
+    convolveByGemm(g, input: input, weight: weight, packed: nil, epilogue: ConvEpilogue(shift: bias), output: output)
+}
+
+/// output = epilogue(conv(input)): im2col + one GEMM per image and group (a 1×1 conv reads the image in place);
+/// small maps put several images side by side in one GEMM. The weights are `packed` once, or read from `weight`.
+private func convolveByGemm(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                            packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width, outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
     let columns = chunk == 1 && g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
@@ -130,31 +138,42 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
     for first in stride(from: 0, to: g.batch, by: chunk) {
         let count = min(chunk, g.batch - first), width = count * spatial
         for group in 0..<g.groups {
-            let w = weight + group * g.outPerGroup * g.patchSize
-            let groupInput = input + group * g.inPerGroup * g.height * g.width
+            let groupInput = input + first * inSize + group * g.inPerGroup * g.height * g.width
+            let channel = group * g.outPerGroup
+            // C (O/g × width) = W · B, through the weights packed once or as they are.
+            func multiply(_ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, _ epilogue: GemmEpilogue) {
+                if let packed {
+                    gemm(packedA: packed.groups[group], n: width, b: b, c: c, epilogue: epilogue)
+                } else {
+                    gemm(m: g.outPerGroup, n: width, k: g.patchSize, a: weight + channel * g.patchSize, b: b, c: c, epilogue: epilogue)
+                }
+            }
             if count == 1 {
                 // One image: the GEMM writes straight into the output.
-                let image = groupInput + first * inSize
                 let cols: UnsafePointer<Float>
-                if let columns { im2col(image, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = image }
-                gemm(m: g.outPerGroup, n: spatial, k: g.patchSize, a: w, b: cols,
-                     c: output + (first * g.outChannels + group * g.outPerGroup) * spatial)
+                if let columns { im2col(groupInput, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = groupInput }
+                let at = first * outSize + channel * spatial
+                multiply(cols, into: output + at, e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
                 continue
             }
             for i in 0..<count {
-                im2col(groupInput + (first + i) * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
+                im2col(groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
             }
-            gemm(m: g.outPerGroup, n: width, k: g.patchSize, a: w, b: columns!, c: wide!)
-            // (O/g × images·spatial) → each image's channel planes.
+            // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
+            multiply(columns!, into: wide!,
+                     e.gemm(channel: channel, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity))
             for o in 0..<g.outPerGroup {
                 for i in 0..<count {
-                    (output + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial)
-                        .update(from: wide! + o * width + i * spatial, count: spatial)
+                    let at = (first + i) * outSize + (channel + o) * spatial
+                    (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
+                    if let residual = e.residual {
+                        for x in 0..<spatial { output[at + x] += residual[at + x] }
+                        applyActivation(e.activation, input: output + at, output: output + at, count: spatial)
+                    }
                 }
             }
         }
     }
-    if let bias { for n in 0..<g.batch { addChannelBias(output + n * g.outChannels * spatial, bias: bias, channels: g.outChannels, spatial: spatial) } }
 }
 
 // Adds into inputGrad, weightGrad and biasGrad (each optional).
@@ -310,14 +329,27 @@ public struct ConvEpilogue {
     }
 }
 
-/// A convolution's weights packed once into GEMM panels, one left operand per group (O/g × I/g·KH·KW).
+/// A convolution's weights packed once into GEMM panels: one left operand per group (O/g × I/g·KH·KW), or,
+/// for a conv that runs as shifted taps, one per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]).
 public final class PackedConvWeights {
-    let groups: [PackedMatrix]
+    let groups: [PackedMatrix], taps: [PackedMatrix]
     public init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
-        groups = (0..<g.groups).map { group in
-            PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + group * g.outPerGroup * g.patchSize)
+        let kk = g.kernelHeight * g.kernelWidth
+        if g.runsAsShiftedTaps {
+            groups = []
+            taps = (0..<kk).map { tap in
+                PackedMatrix(side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap, outerStride: g.inChannels * kk, depthStride: kk)
+            }
+        } else {
+            taps = []
+            groups = (0..<g.groups).map { group in
+                PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + group * g.outPerGroup * g.patchSize)
+            }
         }
     }
+
+    /// What the packing depends on besides the weights and the path (a cache key).
+    public static func variant(_ g: Conv2dGeometry) -> String { g.runsAsShiftedTaps ? "taps" : "groups\(g.groups)" }
 }
 
 /// Inference convolution: weights packed once, the epilogue fused into the GEMM's store (depthwise convs
@@ -327,41 +359,74 @@ public func conv2dInference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
     guard let packed, !g.isDepthwise else {
         return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
     }
-    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width, outSize = g.outChannels * spatial
-    let chunk = g.imagesPerGemm
-    let columns = chunk == 1 && g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
-    let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
-    defer { columns?.deallocate(); wide?.deallocate() }
-    for first in stride(from: 0, to: g.batch, by: chunk) {
-        let count = min(chunk, g.batch - first), width = count * spatial
-        for group in 0..<g.groups {
-            let groupInput = input + group * g.inPerGroup * g.height * g.width
-            let channel = group * g.outPerGroup
-            if count == 1 {
-                let image = groupInput + first * inSize
-                let cols: UnsafePointer<Float>
-                if let columns { im2col(image, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = image }
-                let at = first * outSize + channel * spatial
-                gemm(packedA: packed.groups[group], n: spatial, b: cols, c: output + at,
-                     epilogue: e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
-                continue
+    if packed.taps.isEmpty {
+        convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
+    } else {
+        convolveByShiftedTaps(g, input: input, taps: packed.taps, epilogue: e, output: output)
+    }
+}
+
+extension Conv2dGeometry {
+    /// Stride-1, ungrouped convs with a real filter run as shifted taps when the extra work on the padded grid
+    /// costs less than the im2col matrix it saves: the matrix costs a write and a read per element, about as
+    /// much as 1/32 of an output channel's multiply-adds, so the grid may exceed the output by 32/O
+    /// (measured on DenseNet-121 and ResNet-50: 28×28 maps and up with 128 channels, 14×14 with 32).
+    var runsAsShiftedTaps: Bool {
+        let grid = (height + padTop + padBottom) * (width + padLeft + padRight), positions = outHeight * outWidth
+        return strideH == 1 && strideW == 1 && groups == 1 && kernelHeight * kernelWidth > 1
+            && (grid - positions) * outChannels <= 32 * positions
+    }
+}
+
+private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Float>, taps: [PackedMatrix],
+                                   epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+    let (paddedHeight, paddedWidth) = (g.height + g.padTop + g.padBottom, g.width + g.padLeft + g.padRight)
+    let plane = paddedHeight * paddedWidth, columns = g.batch * plane
+    let reach = (g.kernelHeight - 1) * g.dilationH * paddedWidth + (g.kernelWidth - 1) * g.dilationW
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.inChannels * columns + reach)
+    let grid = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels * columns)
+    defer { padded.deallocate(); grid.deallocate() }
+    parallelFor(g.inChannels * g.batch) { items in
+        for item in items {
+            let (c, n) = item.quotientAndRemainder(dividingBy: g.batch)
+            let source = input + (n * g.inChannels + c) * g.height * g.width, target = padded + c * columns + n * plane
+            target.initialize(repeating: 0, count: g.padTop * paddedWidth + g.padLeft)
+            for y in 0..<g.height {
+                let row = target + (g.padTop + y) * paddedWidth + g.padLeft
+                row.update(from: source + y * g.width, count: g.width)
+                (row + g.width).initialize(repeating: 0, count: y + 1 < g.height ? g.padLeft + g.padRight : g.padRight)
             }
-            for i in 0..<count {
-                im2col(groupInput + (first + i) * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
-            }
-            // Side by side, the residual's layout differs from the wide output: it is added after the copy.
-            let activation = e.residual == nil ? e.activation : .identity
-            gemm(packedA: packed.groups[group], n: width, b: columns!, c: wide!,
-                 epilogue: e.gemm(channel: channel, residualOffset: nil, residualStride: 0, activation: activation))
-            for o in 0..<g.outPerGroup {
-                for i in 0..<count {
-                    let at = (first + i) * outSize + (channel + o) * spatial
-                    (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
-                    if let residual = e.residual {
-                        for x in 0..<spatial { output[at + x] += residual[at + x] }
-                        applyActivation(e.activation, input: output + at, output: output + at, count: spatial)
-                    }
+            (target + (g.padTop + g.height) * paddedWidth).initialize(repeating: 0, count: g.padBottom * paddedWidth)
+        }
+    }
+    (padded + g.inChannels * columns).initialize(repeating: 0, count: reach)  // read only for dropped positions
+    // A residual lies in the output's layout, not the grid's: it is added after the copy.
+    let finish = e.gemm(channel: 0, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity)
+    var tileRows = 0, tileColumns = 0
+    zoo_gemm_tile(&tileRows, &tileColumns)
+    let block = 16 * tileColumns, blocks = (columns + block - 1) / block
+    withSingleThreadedGemm {
+        parallelFor(blocks) { range in
+            for start in range.map({ $0 * block }) {
+                let count = min(block, columns - start)
+                for (t, tap) in taps.enumerated() {
+                    let offset = t / g.kernelWidth * g.dilationH * paddedWidth + t % g.kernelWidth * g.dilationW
+                    gemm(packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
+                         c: grid + start, ldc: columns, epilogue: t == taps.count - 1 ? finish : nil)
                 }
+            }
+        }
+    }
+    let (outHeight, outWidth) = (g.outHeight, g.outWidth), outPlane = outHeight * outWidth
+    parallelFor(g.batch * g.outChannels) { planes in
+        for p in planes {
+            let (n, o) = p.quotientAndRemainder(dividingBy: g.outChannels)
+            let source = grid + o * columns + n * plane, target = output + p * outPlane
+            for y in 0..<outHeight { (target + y * outWidth).update(from: source + y * paddedWidth, count: outWidth) }
+            if let residual = e.residual {
+                let r = residual + p * outPlane
+                for i in 0..<outPlane { target[i] += r[i] }
+                applyActivation(e.activation, input: target, output: target, count: outPlane)
             }
         }
     }
@@ -439,14 +504,3 @@ private func dotStrided(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, co
     for x in 0..<count { acc += a[x] * b[x * stride] }
     return acc
 }
-
-// MARK: - Small shared helpers
-
-@inline(__always)
-func addChannelBias(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, spatial: Int) {
-    for c in 0..<channels {
-        let b = bias[c], row = output + c * spatial
-        for i in 0..<spatial { row[i] += b }
-    }
-}
-

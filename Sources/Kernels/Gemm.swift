@@ -52,13 +52,17 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Packs op(source): for `.left`, an outer×depth matrix A; for `.right`, a depth×outer matrix B.
     /// `transposed` says the source is stored the other way round (B = Wᵀ for a row-major W is `transposed`).
-    public init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, transposed: Bool = false) {
-        self.side = side
-        let count = zoo_packed_count(side.rawValue, outer, depth)
-        storage = .allocate(capacity: count)
+    public convenience init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, transposed: Bool = false) {
         // Stored outer-major (A as is, or B as the transpose of a row-major W) or depth-major.
         let outerMajor = (side == .left) != transposed
-        let (outerStride, depthStride) = outerMajor ? (depth, 1) : (1, outer)
+        self.init(side: side, outer: outer, depth: depth, source: source,
+                  outerStride: outerMajor ? depth : 1, depthStride: outerMajor ? 1 : outer)
+    }
+
+    /// Packs the matrix whose element (o, d) is source[o · outerStride + d · depthStride].
+    public init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, outerStride: Int, depthStride: Int) {
+        self.side = side
+        storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, depth))
         packed = zoo_pack(side.rawValue, outer, depth, source, outerStride, depthStride, storage)
     }
 

@@ -51,7 +51,7 @@ extension Tensor {
               residual.map({ $0.shape == shape }) ?? true else {
             throw TensorError.shapeMismatch(op: "conv2dInference", shapes: [shape] + (residual.map { [$0.shape] } ?? []))
         }
-        let packed = g.isDepthwise ? nil : weight.derived("conv2d.groups\(groups).\(KernelPath.active.name)") {
+        let packed = g.isDepthwise ? nil : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
             PackedConvWeights(g, weight: $0)
         }
         let output = Tensor(uninitializedShape: shape)
