@@ -32,6 +32,7 @@ typedef struct {
     float (*squared_deviations)(const float *, long, float);
     void (*softmax_row)(const float *, float *, long);
     void (*scale_shift_activation)(const float *, float *, long, float, float, zoo_activation);
+    void (*max_pool_plane)(const zoo_plane_geometry *, const float *, float *, float *);
     void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float, zoo_activation, float *,
                             float *);
 } zoo_kernel_table;
@@ -48,10 +49,12 @@ static zoo_padded_layout padded_layout(const zoo_plane_geometry *g) {
     return layout;
 }
 
-static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch) {
+static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch, float padding) {
     zoo_padded_layout layout = padded_layout(g);
     const long s = g->stride_w, padded_width = (g->out_width - 1) * s + (g->kernel_width - 1) * g->dilation_w + 1;
-    memset(scratch, 0, (size_t)(layout.rows * layout.row_stride + 64) * sizeof(float));
+    const long count = layout.rows * layout.row_stride + 64;
+    if (padding == 0) memset(scratch, 0, (size_t)count * sizeof(float));
+    else for (long i = 0; i < count; i++) scratch[i] = padding;
     for (long y = 0; y < g->height; y++) {
         long py = y + g->pad_top;
         if (py < 0) continue;
@@ -318,4 +321,8 @@ size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g) {
 void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float scale, float shift,
                          zoo_activation activation, float *output, float *scratch) {
     kernels()->depthwise_plane(g, input, weight, scale, shift, activation, output, scratch);
+}
+
+void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
+    kernels()->max_pool_plane(g, input, output, scratch);
 }

@@ -243,7 +243,7 @@ KERNEL void NAME(softmax_row)(const float *x, float *y, long count) {
 
 KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *input, const float *weight, float scale,
                                   float shift, zoo_activation activation, float *output, float *scratch) {
-    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch);
+    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, 0);
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];  // where each tap reads, relative to the output row's first input row
     tap_offsets(g, layout, offsets);
@@ -273,6 +273,25 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
             }
             acc = NAME(activate)(activation, acc * scale + shift);
             if (lanes == VEC) NAME(store)(out + ox, acc); else NAME(store_partial)(out + ox, acc, lanes);
+        }
+    }
+}
+
+KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
+    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY);
+    const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
+    long offsets[taps];
+    tap_offsets(g, layout, offsets);
+    for (long oy = 0; oy < g->out_height; oy++) {
+        const float *rows = scratch + oy * g->stride_h * layout.row_stride;
+        for (long ox = 0; ox < out_w; ox += VEC) {
+            V best = NAME(splat)(-INFINITY);
+            for (long t = 0; t < taps; t++) {
+                V v = NAME(load)(rows + offsets[t] + ox);
+                best = NAME(select)((v > best) | (v != v), v, best);  // a NaN wins, as in torch
+            }
+            long lanes = out_w - ox < VEC ? out_w - ox : VEC;
+            if (lanes == VEC) NAME(store)(output + oy * out_w + ox, best); else NAME(store_partial)(output + oy * out_w + ox, best, lanes);
         }
     }
 }
@@ -456,7 +475,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .activation_forward = NAME(activation_forward), .activation_backward = NAME(activation_backward),
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
-    .depthwise_plane = NAME(depthwise_plane),
+    .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
 };
 
 #undef V

@@ -1,3 +1,5 @@
+import CKernels
+
 // Max and average pooling over NCHW planes, as torch.nn.functional.max_pool2d / avg_pool2d,
 // plus adaptive average pooling. Pooling windows reuse Conv2dGeometry with inChannels = outChannels.
 
@@ -30,6 +32,19 @@ public struct Pool2dGeometry: Equatable, Sendable {
 public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                              argmax: UnsafeMutablePointer<Int32>?) {
     let (oh, ow) = (g.outHeight, g.outWidth)
+    guard let argmax else {
+        // Inference: the vector kernel, over a padded copy of each plane (NaN wins, as in torch).
+        var plane = zoo_plane_geometry(
+            height: g.height, width: g.width, out_height: oh, out_width: ow, kernel_height: g.kernelH, kernel_width: g.kernelW,
+            stride_h: g.strideH, stride_w: g.strideW, dilation_h: 1, dilation_w: 1, pad_top: g.padTop, pad_left: g.padLeft)
+        let scratchCount = zoo_depthwise_scratch_count(&plane)
+        return parallelFor(g.planes, minimumPerThread: 4) { planes in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            var plane = plane  // this thread's copy: C reads it through a pointer
+            for p in planes { zoo_max_pool_plane(&plane, input + p * g.height * g.width, output + p * oh * ow, scratch) }
+        }
+    }
     parallelFor(g.planes, minimumPerThread: 4) { planes in
         for p in planes {
             let src = input + p * g.height * g.width
@@ -40,18 +55,6 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
                     let x0 = ox * g.strideW - g.padLeft
                     let xStart = max(0, x0), xEnd = min(g.width, x0 + g.kernelW)
                     let o = (p * oh + oy) * ow + ox
-                    guard let argmax else {
-                        // Inference: a branch-free max (NaN wins, as in torch).
-                        var best = -Float.infinity
-                        for y in yStart..<yEnd {
-                            for x in xStart..<xEnd {
-                                let v = src[y * g.width + x]
-                                best = v > best || v != v ? v : best
-                            }
-                        }
-                        output[o] = best
-                        continue
-                    }
                     var best = -Float.infinity, bestIndex = yStart * g.width + xStart
                     for y in yStart..<yEnd {
                         for x in xStart..<xEnd {

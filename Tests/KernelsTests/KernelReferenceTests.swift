@@ -91,6 +91,26 @@ final class KernelReferenceTests: XCTestCase {
         }
     }
 
+    /// The inference max pool (vector kernel on a padded copy) against the scalar loop that also records argmax.
+    func testMaxPoolingAgreesWithScalarLoop() throws {
+        try onEveryPath { path in
+            let cases = [
+                Pool2dGeometry(planes: 3, height: 37, width: 41, kernel: (3, 3), stride: (2, 2), padding: (1, 1, 1, 1)),
+                Pool2dGeometry(planes: 2, height: 8, width: 9, kernel: (2, 2), stride: (2, 2), ceilMode: true),
+                Pool2dGeometry(planes: 2, height: 20, width: 70, kernel: (3, 2), stride: (1, 1), padding: (1, 0, 1, 1)),
+            ]
+            for g in cases {
+                var input = random(g.planes * g.height * g.width, seed: 11)
+                input[5] = .nan
+                let count = g.planes * g.outHeight * g.outWidth
+                var fast = [Float](repeating: 0, count: count), slow = fast, argmax = [Int32](repeating: 0, count: count)
+                maxPool2dForward(g, input: input, output: &fast, argmax: nil)
+                maxPool2dForward(g, input: input, output: &slow, argmax: &argmax)
+                XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "\(path) max pool \(g)")
+            }
+        }
+    }
+
     func testFusedAttentionAgreesWithReference() throws {
         try onEveryPath { path in
             let g = AttentionGeometry(batch: 4, heads: 3, queries: 7, keys: 9, headDim: 5, valueDim: 6)

@@ -94,12 +94,15 @@ typedef struct {
     long kernel_height, kernel_width, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
 } zoo_plane_geometry;
 
-/// Floats of scratch `zoo_depthwise_plane` needs for this geometry.
+/// Floats of scratch `zoo_depthwise_plane` and `zoo_max_pool_plane` need for this geometry.
 size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g);
 /// output (out_height × out_width) = activation(scale · (the KH×KW filter `weight` slid over `input`) + shift).
 /// The plane is first copied, zero-padded, into `scratch` with its columns split by stride phase, so that
 /// every tap of every stride reads consecutive floats.
 void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float scale, float shift,
                          zoo_activation activation, float *output, float *scratch);
+/// output (out_height × out_width) = the largest value of each KH×KW window (padding never wins; NaN does),
+/// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
+void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
 
 #endif
