@@ -298,17 +298,63 @@ KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input
 
 // MARK: - GEMM
 
+typedef float NAME(v4) __attribute__((vector_size(16), aligned(4), may_alias));
+
+/// out[p · ld + i] = src[i · stride + p] for i < rows, p < depth: rows that lie along depth, written across.
+/// Four rows by four depths at a time through a 4×4 register transpose (SSE / NEON shuffles on every path),
+/// instead of one scalar store per value.
+INLINE void NAME(transpose_rows)(long rows, long depth, const float *src, long stride, float *out, long ld) {
+    typedef NAME(v4) V4;
+    long i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const float *s0 = src + i * stride, *s1 = s0 + stride, *s2 = s1 + stride, *s3 = s2 + stride;
+        long p = 0;
+        for (; p + 4 <= depth; p += 4) {
+            V4 r0 = *(const V4 *)(s0 + p), r1 = *(const V4 *)(s1 + p), r2 = *(const V4 *)(s2 + p), r3 = *(const V4 *)(s3 + p);
+            V4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+            V4 t2 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+            float *o = out + p * ld + i;
+            *(V4 *)o = __builtin_shufflevector(t0, t1, 0, 1, 4, 5);
+            *(V4 *)(o + ld) = __builtin_shufflevector(t0, t1, 2, 3, 6, 7);
+            *(V4 *)(o + 2 * ld) = __builtin_shufflevector(t2, t3, 0, 1, 4, 5);
+            *(V4 *)(o + 3 * ld) = __builtin_shufflevector(t2, t3, 2, 3, 6, 7);
+        }
+        for (; p < depth; p++) {
+            out[p * ld + i] = s0[p]; out[p * ld + i + 1] = s1[p]; out[p * ld + i + 2] = s2[p]; out[p * ld + i + 3] = s3[p];
+        }
+    }
+    if (i + 2 <= rows) {  // two rows left (the AVX2 tile has six): pairs of values
+        typedef float V2 __attribute__((vector_size(8), aligned(4), may_alias));
+        const float *s0 = src + i * stride, *s1 = s0 + stride;
+        long p = 0;
+        for (; p + 4 <= depth; p += 4) {
+            V4 r0 = *(const V4 *)(s0 + p), r1 = *(const V4 *)(s1 + p);
+            float *o = out + p * ld + i;
+            *(V2 *)o = __builtin_shufflevector(r0, r1, 0, 4);
+            *(V2 *)(o + ld) = __builtin_shufflevector(r0, r1, 1, 5);
+            *(V2 *)(o + 2 * ld) = __builtin_shufflevector(r0, r1, 2, 6);
+            *(V2 *)(o + 3 * ld) = __builtin_shufflevector(r0, r1, 3, 7);
+        }
+        for (; p < depth; p++) { out[p * ld + i] = s0[p]; out[p * ld + i + 1] = s1[p]; }
+        i += 2;
+    }
+    for (; i < rows; i++)
+        for (long p = 0; p < depth; p++) out[p * ld + i] = src[i * stride + p];
+}
+
 /// Packs an MC×KC block of op(A) into MR-row panels, each KC×MR (zero rows past the edge).
 KERNEL void NAME(pack_a)(long rows, long depth, const float *a, long row_stride, long depth_stride, float *out) {
     for (long i0 = 0; i0 < rows; i0 += GEMM_MR, out += GEMM_MR * depth) {
         long panel = rows - i0 < GEMM_MR ? rows - i0 : GEMM_MR;
         if (depth_stride == 1) {
-            for (long i = 0; i < panel; i++) {
-                const float *src = a + (i0 + i) * row_stride;
-                for (long p = 0; p < depth; p++) out[p * GEMM_MR + i] = src[p];
-            }
+            NAME(transpose_rows)(panel, depth, a + i0 * row_stride, row_stride, out, GEMM_MR);
             for (long i = panel; i < GEMM_MR; i++)
                 for (long p = 0; p < depth; p++) out[p * GEMM_MR + i] = 0;
+        } else if (row_stride == 1 && panel == GEMM_MR) {  // A stored transposed: each panel row is a plain copy
+            for (long p = 0; p < depth; p++) {
+                const float *src = a + i0 + p * depth_stride;
+                UNROLL for (int i = 0; i < GEMM_MR; i++) out[p * GEMM_MR + i] = src[i];
+            }
         } else {
             for (long p = 0; p < depth; p++)
                 for (long i = 0; i < GEMM_MR; i++)
@@ -327,10 +373,7 @@ KERNEL void NAME(pack_b)(long columns, long depth, const float *b, long depth_st
                 UNROLL for (int v = 0; v < GEMM_NV; v++) NAME(store)(out + p * GEMM_NR + v * VEC, NAME(load)(src + v * VEC));
             }
         } else if (depth_stride == 1) {
-            for (long j = 0; j < panel; j++) {
-                const float *src = b + (j0 + j) * column_stride;
-                for (long p = 0; p < depth; p++) out[p * GEMM_NR + j] = src[p];
-            }
+            NAME(transpose_rows)(panel, depth, b + j0 * column_stride, column_stride, out, GEMM_NR);
             for (long j = panel; j < GEMM_NR; j++)
                 for (long p = 0; p < depth; p++) out[p * GEMM_NR + j] = 0;
         } else {
