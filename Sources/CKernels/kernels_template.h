@@ -404,30 +404,46 @@ INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epil
     if (full) NAME(store)(dst, v); else NAME(store_partial)(dst, v, lanes);
 }
 
-/// C tile (rows × columns ≤ MR × NR, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
-KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c, long ldc,
-                               long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
-                               long row, long column) {
+/// C tile (rows × columns ≤ MR × nv·VEC, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
+/// `nv` is a constant at each call, so the loops unroll and the accumulators stay in registers.
+INLINE void NAME(micro_tile)(const int nv, long depth, const float *restrict a, const float *restrict b, long b_stride,
+                             float *c, long ldc, long rows, long columns, float alpha, float beta,
+                             const zoo_epilogue *epilogue, long row, long column) {
     V acc[GEMM_MR][GEMM_NV];
-    UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < GEMM_NV; j++) acc[i][j] = NAME(splat)(0);
+    UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < nv; j++) acc[i][j] = NAME(splat)(0);
     for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
         V bv[GEMM_NV];
-        UNROLL for (int j = 0; j < GEMM_NV; j++) bv[j] = NAME(load)(b + j * VEC);
+        UNROLL for (int j = 0; j < nv; j++) bv[j] = NAME(load)(b + j * VEC);
         UNROLL for (int i = 0; i < GEMM_MR; i++) {
             V ai = NAME(splat)(a[i]);
-            UNROLL for (int j = 0; j < GEMM_NV; j++) acc[i][j] += ai * bv[j];
+            UNROLL for (int j = 0; j < nv; j++) acc[i][j] += ai * bv[j];
         }
     }
     // Constant indices only (full unroll), so the accumulators never leave the registers.
     UNROLL for (int i = 0; i < GEMM_MR; i++) {
         if (i < rows) {
-            UNROLL for (int j = 0; j < GEMM_NV; j++) {
+            UNROLL for (int j = 0; j < nv; j++) {
                 long lanes = columns - j * VEC;
                 if (lanes > 0)
                     NAME(finish)(acc[i][j] * alpha, c + i * ldc + j * VEC, lanes, beta, epilogue, row + i, column + j * VEC);
             }
         }
     }
+}
+
+/// The full MR × NR tile.
+KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c, long ldc,
+                               long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
+                               long row, long column) {
+    NAME(micro_tile)(GEMM_NV, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column);
+}
+
+/// One vector of columns: the last panel of a C whose width is not a multiple of NR (a 7×7 map's 49
+/// positions are 3·16 + 1 on AVX2), which the full tile would compute mostly on padding.
+KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c,
+                                      long ldc, long rows, long columns, float alpha, float beta,
+                                      const zoo_epilogue *epilogue, long row, long column) {
+    NAME(micro_tile)(1, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column);
 }
 
 static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
@@ -490,7 +506,7 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
                     }
                     for (long ir = 0; ir < mc; ir += GEMM_MR) {
                         long rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-                        NAME(micro_kernel)(kc, a_panels + ir * kc, b_panel, b_stride,
+                        (columns <= VEC ? NAME(micro_kernel_narrow) : NAME(micro_kernel))(kc, a_panels + ir * kc, b_panel, b_stride,
                                            call->c + (ic + ir) * call->ldc + jc + jr, call->ldc, rows, columns,
                                            call->alpha, beta, epilogue, ic + ir, jc + jr);
                     }
