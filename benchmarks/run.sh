@@ -4,8 +4,9 @@
 #   bash benchmarks/run.sh [iterations] [rounds] [path]
 # Each figure is a median over `iterations` runs; the engines alternate for `rounds` rounds and the lower
 # median of each is kept, so a burst of load from elsewhere on the machine hits all of them alike.
-# `path` (avx2, baseline) holds the zoo to that instruction-set path (ZOO_ISA) and PyTorch to the same
-# (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA); ONNX Runtime has no such switch and runs its widest path.
+# `path` (avx2, baseline) holds the zoo to that instruction-set path (ZOO_ISA) and PyTorch to the same: its own
+# kernels, oneDNN's and MKL's GEMM (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS); ONNX Runtime
+# has no such switch and runs its widest path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-15}
@@ -21,7 +22,8 @@ except Exception: print(1e18)'; }
 zoo_env=() torch_env=()
 if [ -n "$path" ]; then
   zoo_env=(ZOO_ISA="$path")
-  torch_env=(ATEN_CPU_CAPABILITY="$(echo "$path" | sed 's/baseline/default/')" ONEDNN_MAX_CPU_ISA="$(echo "$path" | tr a-z A-Z | sed 's/BASELINE/SSE41/')")
+  torch_env=(ATEN_CPU_CAPABILITY="$(echo "$path" | sed 's/baseline/default/')" ONEDNN_MAX_CPU_ISA="$(echo "$path" | tr a-z A-Z | sed 's/BASELINE/SSE41/')"
+             MKL_ENABLE_INSTRUCTIONS="$(echo "$path" | tr a-z A-Z | sed 's/BASELINE/SSE4_2/')")
 fi
 zoo() { env "${zoo_env[@]}" .build/release/zoo "$@"; }
 
