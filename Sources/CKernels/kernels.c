@@ -32,6 +32,7 @@ typedef struct {
     float (*squared_deviations)(const float *, long, float);
     void (*softmax_row)(const float *, float *, long);
     void (*scale_shift_activation)(const float *, float *, long, float, float, zoo_activation);
+    void (*adamw_update)(float *, float *, float *, const float *, long, const zoo_adamw *);
     void (*max_pool_plane)(const zoo_plane_geometry *, const float *, float *, float *);
     void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float, zoo_activation, float *,
                             float *);
@@ -325,4 +326,8 @@ void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const 
 
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
     kernels()->max_pool_plane(g, input, output, scratch);
+}
+
+void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {
+    kernels()->adamw_update(w, m, v, g, count, h);
 }

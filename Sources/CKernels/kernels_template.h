@@ -296,6 +296,24 @@ KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input
     }
 }
 
+KERNEL void NAME(adamw_update)(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V gi = NAME(load)(g + i);
+        V mi = NAME(load)(m + i) * h->beta1 + (1 - h->beta1) * gi;
+        V vi = NAME(load)(v + i) * h->beta2 + (1 - h->beta2) * gi * gi;
+        V wi = NAME(load)(w + i) * h->decay;
+        NAME(store)(m + i, mi);
+        NAME(store)(v + i, vi);
+        NAME(store)(w + i, wi - h->step_size * mi / (__builtin_elementwise_sqrt(vi) / h->root_correction2 + h->epsilon));
+    }
+    for (; i < count; i++) {
+        m[i] = h->beta1 * m[i] + (1 - h->beta1) * g[i];
+        v[i] = h->beta2 * v[i] + (1 - h->beta2) * g[i] * g[i];
+        w[i] = w[i] * h->decay - h->step_size * m[i] / (__builtin_sqrtf(v[i]) / h->root_correction2 + h->epsilon);
+    }
+}
+
 // MARK: - GEMM
 
 typedef float NAME(v4) __attribute__((vector_size(16), aligned(4), may_alias));
@@ -535,6 +553,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
+    .adamw_update = NAME(adamw_update),
 };
 
 #undef V

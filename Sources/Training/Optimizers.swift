@@ -127,19 +127,17 @@ public final class AdamW: Optimizer {
             let decay = 1 - learningRate * group.weightDecay
             for (i, p) in group.parameters.enumerated() {
                 guard let grad = p.grad else { continue }
-                let (b1, b2, eps) = (beta1, beta2, epsilon)
+                let constants = AdamWStep(decay: decay, beta1: beta1, beta2: beta2, stepSize: stepSize,
+                                          rootCorrection2: rootCorrection2, epsilon: epsilon)
                 grad.withUnsafeBufferPointer { gr in
                     p.withUnsafeMutableBufferPointer { w in
                         firstMoments[g][i].withUnsafeMutableBufferPointer { m in
                             secondMoments[g][i].withUnsafeMutableBufferPointer { v in
                                 // Element-wise, so splitting across threads changes no result.
                                 parallelFor(w.count, minimumPerThread: 1 << 16) { range in
-                                    for k in range {
-                                        w[k] *= decay
-                                        m[k] = b1 * m[k] + (1 - b1) * gr[k]
-                                        v[k] = b2 * v[k] + (1 - b2) * gr[k] * gr[k]
-                                        w[k] -= stepSize * m[k] / (v[k].squareRoot() / rootCorrection2 + eps)
-                                    }
+                                    let k = range.lowerBound
+                                    constants.apply(weights: w.baseAddress! + k, firstMoment: m.baseAddress! + k,
+                                                    secondMoment: v.baseAddress! + k, gradient: gr.baseAddress! + k, count: range.count)
                                 }
                             }
                         }

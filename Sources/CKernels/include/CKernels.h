@@ -88,6 +88,13 @@ float zoo_squared_deviations(const float *values, long count, float mean);
 /// y = softmax(x) over one row (x may equal y); a row of −∞ is shifted by 0, not by −∞.
 void zoo_softmax_row(const float *x, float *y, long count);
 
+/// The constants of one AdamW step (torch.optim.AdamW): decay = 1 − lr·weight_decay, step_size = lr / (1 − β1ᵗ),
+/// root_correction2 = √(1 − β2ᵗ).
+typedef struct { float decay, beta1, beta2, step_size, root_correction2, epsilon; } zoo_adamw;
+/// One AdamW step on `count` parameters w with gradients g, moments m and v updated in place:
+///   w ·= decay; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; w −= step_size · m / (√v / root_correction2 + ε)
+void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h);
+
 /// One channel of a convolution over one image plane (a depthwise conv's unit of work).
 typedef struct {
     long height, width, out_height, out_width;
