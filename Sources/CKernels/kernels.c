@@ -30,6 +30,7 @@ typedef struct {
     float (*max)(const float *, long);
     float (*dot)(const float *, const float *, long);
     float (*squared_deviations)(const float *, long, float);
+    float (*centered_dot)(const float *, const float *, long, float);
     void (*softmax_row)(const float *, float *, long);
     void (*scale_shift_activation)(const float *, float *, long, float, float, zoo_activation);
     void (*adamw_update)(float *, float *, float *, const float *, long, const zoo_adamw *);
@@ -308,6 +309,10 @@ float zoo_max(const float *values, long count) { return kernels()->max(values, c
 float zoo_dot(const float *a, const float *b, long count) { return kernels()->dot(a, b, count); }
 float zoo_squared_deviations(const float *values, long count, float mean) {
     return kernels()->squared_deviations(values, count, mean);
+}
+
+float zoo_centered_dot(const float *a, const float *b, long count, float mean) {
+    return kernels()->centered_dot(a, b, count, mean);
 }
 void zoo_softmax_row(const float *x, float *y, long count) { kernels()->softmax_row(x, y, count); }
 void zoo_scale_shift_activation(const float *input, float *output, long count, float scale, float shift,

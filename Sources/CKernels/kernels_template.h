@@ -194,6 +194,19 @@ KERNEL float NAME(dot)(const float *a, const float *b, long count) {
     return result;
 }
 
+KERNEL float NAME(centered_dot)(const float *a, const float *b, long count, float mean) {
+    V s0 = NAME(splat)(0), s1 = s0;
+    long i = 0;
+    for (; i + 2 * VEC <= count; i += 2 * VEC) {
+        s0 += NAME(load)(a + i) * (NAME(load)(b + i) - mean);
+        s1 += NAME(load)(a + i + VEC) * (NAME(load)(b + i + VEC) - mean);
+    }
+    for (; i + VEC <= count; i += VEC) s0 += NAME(load)(a + i) * (NAME(load)(b + i) - mean);
+    float result = NAME(horizontal_sum)(s0 + s1);
+    for (; i < count; i++) result += a[i] * (b[i] - mean);
+    return result;
+}
+
 KERNEL float NAME(squared_deviations)(const float *values, long count, float mean) {
     V s0 = NAME(splat)(0), s1 = s0;
     long i = 0;
@@ -550,7 +563,7 @@ KERNEL void NAME(pack)(int side, long outer, long depth, const float *source, lo
 static const zoo_kernel_table NAME(kernels) = {
     .gemm = NAME(gemm), .pack = NAME(pack), .tile_rows = GEMM_MR, .tile_columns = GEMM_NR, .depth_block = GEMM_KC,
     .activation_forward = NAME(activation_forward), .activation_backward = NAME(activation_backward),
-    .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations),
+    .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
     .adamw_update = NAME(adamw_update),

@@ -2,8 +2,9 @@ import CKernels
 
 // 2-D convolution, NCHW input, OIHW weights (O × I/groups × KH × KW), as torch.nn.functional.conv2d.
 // Three paths: 1×1 stride-1 unpadded convs are a plain GEMM on the input; depthwise convs run a
-// direct SIMD loop; everything else is im2col + GEMM per image and group, except that at inference most
-// stride-1 convs skip im2col and run as one GEMM per filter tap on the zero-padded input (shifted taps).
+// direct SIMD loop; everything else is im2col + GEMM per image and group, except that most stride-1 convs
+// skip im2col and run as one GEMM per filter tap on the zero-padded input (shifted taps; backward still
+// builds the im2col matrix).
 
 /// Sizes of one convolution; padding may be asymmetric (TF "same").
 public struct Conv2dGeometry: Equatable, Sendable {
@@ -123,6 +124,11 @@ extension Conv2dGeometry {
 public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
     if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
+    if g.runsAsShiftedTaps {
+        // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
+        let taps = PackedConvWeights(g, weight: weight).taps
+        return convolveByShiftedTaps(g, input: input, taps: taps, epilogue: ConvEpilogue(shift: bias), output: output)
+    }
     convolveByGemm(g, input: input, weight: weight, packed: nil, epilogue: ConvEpilogue(shift: bias), output: output)
 }
 

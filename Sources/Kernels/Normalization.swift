@@ -19,8 +19,7 @@ public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input
             let mean = total / Double(count)
             var squares = 0.0
             for n in 0..<batch {
-                let x = input + (n * channels + c) * spatial
-                for i in 0..<spatial { let d = Double(x[i]) - mean; squares += d * d }
+                squares += Double(vectorSquaredDeviations(input + (n * channels + c) * spatial, count: spatial, mean: Float(mean)))
             }
             let variance = squares / Double(count)
             let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
@@ -80,10 +79,8 @@ public func batchNormBackward(batch: Int, channels: Int, spatial: Int, training:
             let m = mean[c], s = invStd[c]
             for n in 0..<batch {
                 let o = (n * channels + c) * spatial
-                for i in 0..<spatial {
-                    let dy = outputGrad[o + i]
-                    sumDy += dy; sumDyXhat += dy * (input[o + i] - m) * s
-                }
+                sumDy += vectorSum(outputGrad + o, count: spatial)
+                sumDyXhat += vectorCenteredDot(outputGrad + o, input + o, count: spatial, mean: m) * s
             }
             weightGrad?[c] += sumDyXhat
             biasGrad?[c] += sumDy

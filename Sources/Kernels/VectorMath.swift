@@ -12,6 +12,12 @@ public func vectorSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, 
     zoo_squared_deviations(values, count, mean)
 }
 
+/// Σ a · (b − mean) over `count` values.
+@inline(__always)
+public func vectorCenteredDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, mean: Float) -> Float {
+    zoo_centered_dot(a, b, count, mean)
+}
+
 @inline(__always)
 public func vectorSum(_ values: UnsafePointer<Float>, count: Int) -> Float { zoo_sum(values, count) }
 

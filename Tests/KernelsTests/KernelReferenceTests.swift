@@ -225,6 +225,8 @@ final class VectorMathTests: XCTestCase {
                     XCTAssertEqual(Double(vectorDot(a, b, count: count)), zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }, accuracy: 1e-3)
                     XCTAssertEqual(Double(vectorSquaredDeviations(a, count: count, mean: Float(mean))),
                                    a.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }, accuracy: 1e-2)
+                    XCTAssertEqual(Double(vectorCenteredDot(b, a, count: count, mean: Float(mean))),
+                                   zip(b, a).reduce(0.0) { $0 + Double($1.0) * (Double($1.1) - Double(Float(mean))) }, accuracy: 1e-2, "\(path)")
                     XCTAssertEqual(vectorMax(a, count: count), a.max() ?? -.infinity, "\(path)")
                 }
             }

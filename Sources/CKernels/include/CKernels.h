@@ -85,6 +85,8 @@ float zoo_max(const float *values, long count);
 float zoo_dot(const float *a, const float *b, long count);
 /// Σ (x − mean)²
 float zoo_squared_deviations(const float *values, long count, float mean);
+/// Σ a · (b − mean): a batch norm's Σ dy · (x − mean) in its backward.
+float zoo_centered_dot(const float *a, const float *b, long count, float mean);
 /// y = softmax(x) over one row (x may equal y); a row of −∞ is shifted by 0, not by −∞.
 void zoo_softmax_row(const float *x, float *y, long count);
 
