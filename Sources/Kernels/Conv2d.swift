@@ -172,10 +172,7 @@ private func convolveByGemm(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
                 for i in 0..<count {
                     let at = (first + i) * outSize + (channel + o) * spatial
                     (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
-                    if let residual = e.residual {
-                        for x in 0..<spatial { output[at + x] += residual[at + x] }
-                        applyActivation(e.activation, input: output + at, output: output + at, count: spatial)
-                    }
+                    if let residual = e.residual { addResidual(residual + at, to: output + at, count: spatial, activation: e.activation) }
                 }
             }
         }
@@ -305,11 +302,7 @@ private func depthwiseConv2d(_ g: Conv2dGeometry, input: UnsafePointer<Float>, w
             let c = p % g.inChannels, out = output + p * outSize
             zoo_depthwise_plane(&plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0,
                                 activation.c, out, scratch)
-            if let residual = e.residual {
-                let r = residual + p * outSize
-                for i in 0..<outSize { out[i] += r[i] }
-                applyActivation(e.activation, input: out, output: out, count: outSize)
-            }
+            if let residual = e.residual { addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation) }
         }
     }
 }
@@ -384,6 +377,11 @@ extension Conv2dGeometry {
     }
 }
 
+/// A stride-1 convolution as a sum of shifted GEMMs, with no im2col matrix (9× the input for a 3×3 conv).
+/// The input is zero-padded once, channel-major with the images side by side, so that for filter tap (i, j)
+/// the B operand is that padded input itself read from offset i·dh·Wp + j·dw: output = Σ_taps W[:, :, i, j] · B_tap.
+/// Outputs are computed on the whole padded grid (positions past the output's edge are dropped when it is
+/// copied out); each thread runs every tap over one block of grid columns at a time, so the sum stays in cache.
 private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Float>, taps: [PackedMatrix],
                                    epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
     let (paddedHeight, paddedWidth) = (g.height + g.padTop + g.padBottom, g.width + g.padLeft + g.padRight)
@@ -429,11 +427,7 @@ private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Flo
             let (n, o) = p.quotientAndRemainder(dividingBy: g.outChannels)
             let source = grid + o * columns + n * plane, target = output + p * outPlane
             for y in 0..<outHeight { (target + y * outWidth).update(from: source + y * paddedWidth, count: outWidth) }
-            if let residual = e.residual {
-                let r = residual + p * outPlane
-                for i in 0..<outPlane { target[i] += r[i] }
-                applyActivation(e.activation, input: target, output: target, count: outPlane)
-            }
+            if let residual = e.residual { addResidual(residual + p * outPlane, to: target, count: outPlane, activation: e.activation) }
         }
     }
 }
@@ -509,4 +503,11 @@ private func dotStrided(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, co
     var acc: Float = 0
     for x in 0..<count { acc += a[x] * b[x * stride] }
     return acc
+}
+
+/// output += residual, then the activation that had to wait for it (convs whose output is not written in
+/// the residual's layout add it in a second pass).
+private func addResidual(_ residual: UnsafePointer<Float>, to output: UnsafeMutablePointer<Float>, count: Int, activation: Activation) {
+    for i in 0..<count { output[i] += residual[i] }
+    applyActivation(activation, input: output, output: output, count: count)
 }
