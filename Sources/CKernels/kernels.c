@@ -31,6 +31,7 @@ typedef struct {
     float (*dot)(const float *, const float *, long);
     float (*squared_deviations)(const float *, long, float);
     float (*centered_dot)(const float *, const float *, long, float);
+    void (*layer_norm_row)(const float *, float *, long, const float *, const float *, float, float *, float *);
     void (*softmax_row)(const float *, float *, long);
     void (*scale_shift_activation)(const float *, float *, long, float, float, zoo_activation);
     void (*adamw_update)(float *, float *, float *, const float *, long, const zoo_adamw *);
@@ -335,4 +336,9 @@ void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *
 
 void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {
     kernels()->adamw_update(w, m, v, g, count, h);
+}
+
+void zoo_layer_norm_row(const float *x, float *y, long count, const float *weight, const float *bias, float epsilon,
+                        float *mean, float *inv_std) {
+    kernels()->layer_norm_row(x, y, count, weight, bias, epsilon, mean, inv_std);
 }

@@ -220,6 +220,23 @@ KERNEL float NAME(squared_deviations)(const float *values, long count, float mea
     return result;
 }
 
+KERNEL void NAME(layer_norm_row)(const float *x, float *y, long count, const float *weight, const float *bias,
+                                 float epsilon, float *mean_out, float *inv_std_out) {
+    const float mean = NAME(sum)(x, count) / count;
+    const float inv_std = 1 / __builtin_sqrtf(NAME(squared_deviations)(x, count, mean) / count + epsilon);
+    *mean_out = mean;
+    *inv_std_out = inv_std;
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V v = (NAME(load)(x + i) - mean) * inv_std;
+        if (weight) v *= NAME(load)(weight + i);
+        if (bias) v += NAME(load)(bias + i);
+        NAME(store)(y + i, v);
+    }
+    for (; i < count; i++) y[i] = (x[i] - mean) * inv_std * (weight ? weight[i] : 1) + (bias ? bias[i] : 0);
+}
+
+
 KERNEL float NAME(max)(const float *values, long count) {
     V lanes = NAME(splat)(-INFINITY);
     long i = 0;
@@ -564,6 +581,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .gemm = NAME(gemm), .pack = NAME(pack), .tile_rows = GEMM_MR, .tile_columns = GEMM_NR, .depth_block = GEMM_KC,
     .activation_forward = NAME(activation_forward), .activation_backward = NAME(activation_backward),
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
+    .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
     .adamw_update = NAME(adamw_update),

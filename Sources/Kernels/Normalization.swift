@@ -106,16 +106,10 @@ public func layerNormForward(rows: Int, dim: Int, input: UnsafePointer<Float>, w
                              bias: UnsafePointer<Float>?, epsilon: Float, output: UnsafeMutablePointer<Float>,
                              savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?) {
     parallelFor(rows, minimumPerThread: 16) { range in
+        var mean: Float = 0, invStd: Float = 0
         for r in range {
-            let x = input + r * dim, y = output + r * dim
-            let mean = vectorSum(x, count: dim) / Float(dim)
-            let invStd = 1 / (vectorSquaredDeviations(x, count: dim, mean: mean) / Float(dim) + epsilon).squareRoot()
+            zoo_layer_norm_row(input + r * dim, output + r * dim, dim, weight, bias, epsilon, &mean, &invStd)
             savedMean?[r] = mean; savedInvStd?[r] = invStd
-            if let weight, let bias {  // the common case, as a loop the compiler vectorises
-                for i in 0..<dim { y[i] = (x[i] - mean) * invStd * weight[i] + bias[i] }
-            } else {
-                for i in 0..<dim { y[i] = (x[i] - mean) * invStd * (weight?[i] ?? 1) + (bias?[i] ?? 0) }
-            }
         }
     }
 }

@@ -85,6 +85,10 @@ float zoo_max(const float *values, long count);
 float zoo_dot(const float *a, const float *b, long count);
 /// Σ (x − mean)²
 float zoo_squared_deviations(const float *values, long count, float mean);
+/// y = (x − mean) / √(var + ε) · weight + bias over one row of `count` (weight, bias may be NULL: 1 and 0);
+/// the row's mean and 1/√(var + ε) are stored where `mean` and `inv_std` point (a layer norm).
+void zoo_layer_norm_row(const float *x, float *y, long count, const float *weight, const float *bias, float epsilon,
+                        float *mean, float *inv_std);
 /// Σ a · (b − mean): a batch norm's Σ dy · (x − mean) in its backward.
 float zoo_centered_dot(const float *a, const float *b, long count, float mean);
 /// y = softmax(x) over one row (x may equal y); a row of −∞ is shifted by 0, not by −∞.
