@@ -34,15 +34,8 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
     let (oh, ow) = (g.outHeight, g.outWidth)
     guard let argmax else {
         // Inference: the vector kernel, over a padded copy of each plane (NaN wins, as in torch).
-        var plane = zoo_plane_geometry(
-            height: g.height, width: g.width, out_height: oh, out_width: ow, kernel_height: g.kernelH, kernel_width: g.kernelW,
-            stride_h: g.strideH, stride_w: g.strideW, dilation_h: 1, dilation_w: 1, pad_top: g.padTop, pad_left: g.padLeft)
-        let scratchCount = zoo_depthwise_scratch_count(&plane)
-        return parallelFor(g.planes, minimumPerThread: 4) { planes in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
-            var plane = plane  // this thread's copy: C reads it through a pointer
-            for p in planes { zoo_max_pool_plane(&plane, input + p * g.height * g.width, output + p * oh * ow, scratch) }
+        return g.forEachPlane { plane, p, scratch in
+            zoo_max_pool_plane(plane, input + p * g.height * g.width, output + p * oh * ow, scratch)
         }
     }
     parallelFor(g.planes, minimumPerThread: 4) { planes in
@@ -96,17 +89,29 @@ private func averageWindow(_ g: Pool2dGeometry, oy: Int, ox: Int, countIncludePa
 public func avgPool2dForward(_ g: Pool2dGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
                              output: UnsafeMutablePointer<Float>) {
     let (oh, ow) = (g.outHeight, g.outWidth)
-    parallelFor(g.planes, minimumPerThread: 4) { planes in
-        for p in planes {
-            let src = input + p * g.height * g.width
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    let w = averageWindow(g, oy: oy, ox: ox, countIncludePad: countIncludePad)
-                    var acc: Float = 0
-                    for y in w.ys { for x in w.xs { acc += src[y * g.width + x] } }
-                    output[(p * oh + oy) * ow + ox] = acc / w.divisor
-                }
-            }
+    // Window sums from the depthwise kernel with a filter of ones (padding adds zeros), then each position's divisor.
+    let divisors = (0..<oh * ow).map { averageWindow(g, oy: $0 / ow, ox: $0 % ow, countIncludePad: countIncludePad).divisor }
+    let ones = [Float](repeating: 1, count: g.kernelH * g.kernelW)
+    g.forEachPlane { plane, p, scratch in
+        let out = output + p * oh * ow
+        zoo_depthwise_plane(plane, input + p * g.height * g.width, ones, 1, 0, Activation.identity.c, out, scratch)
+        for i in 0..<oh * ow { out[i] /= divisors[i] }
+    }
+}
+
+extension Pool2dGeometry {
+    /// Runs `body(plane geometry, plane index, scratch)` for every plane across the threads, with the scratch
+    /// the C plane kernels pad each plane into.
+    func forEachPlane(_ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void) {
+        var plane = zoo_plane_geometry(
+            height: height, width: width, out_height: outHeight, out_width: outWidth, kernel_height: kernelH, kernel_width: kernelW,
+            stride_h: strideH, stride_w: strideW, dilation_h: 1, dilation_w: 1, pad_top: padTop, pad_left: padLeft)
+        let scratchCount = zoo_depthwise_scratch_count(&plane)
+        parallelFor(planes, minimumPerThread: 4) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            var plane = plane  // this thread's copy: C reads it through a pointer
+            for p in range { body(&plane, p, scratch) }
         }
     }
 }

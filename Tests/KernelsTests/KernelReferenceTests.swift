@@ -91,8 +91,9 @@ final class KernelReferenceTests: XCTestCase {
         }
     }
 
-    /// The inference max pool (vector kernel on a padded copy) against the scalar loop that also records argmax.
-    func testMaxPoolingAgreesWithScalarLoop() throws {
+    /// The inference max pool (vector kernel on a padded copy) against the scalar loop that also records argmax,
+    /// and the average pool against its definition.
+    func testPoolingAgreesWithReference() throws {
         try onEveryPath { path in
             let cases = [
                 Pool2dGeometry(planes: 3, height: 37, width: 41, kernel: (3, 3), stride: (2, 2), padding: (1, 1, 1, 1)),
@@ -107,6 +108,28 @@ final class KernelReferenceTests: XCTestCase {
                 maxPool2dForward(g, input: input, output: &fast, argmax: nil)
                 maxPool2dForward(g, input: input, output: &slow, argmax: &argmax)
                 XCTAssertEqual(fast.map(\.bitPattern), slow.map(\.bitPattern), "\(path) max pool \(g)")
+                // Average pooling as torch defines it: the window clipped to the padded input, divided by its
+                // size (count_include_pad) or by the number of input values in it.
+                input[5] = 0.5
+                for includePad in [true, false] {
+                    var average = [Float](repeating: .nan, count: count)
+                    avgPool2dForward(g, countIncludePad: includePad, input: input, output: &average)
+                    for p in 0..<g.planes {
+                        for oy in 0..<g.outHeight {
+                            for ox in 0..<g.outWidth {
+                                let y0 = oy * g.strideH - g.padTop, x0 = ox * g.strideW - g.padLeft
+                                let y1 = min(y0 + g.kernelH, g.height + g.padBottom), x1 = min(x0 + g.kernelW, g.width + g.padRight)
+                                var sum = 0.0, inside = 0
+                                for y in max(0, y0)..<min(g.height, y1) {
+                                    for x in max(0, x0)..<min(g.width, x1) { sum += Double(input[(p * g.height + y) * g.width + x]); inside += 1 }
+                                }
+                                let expected = sum / Double(includePad ? (y1 - y0) * (x1 - x0) : inside)
+                                XCTAssertEqual(Double(average[(p * g.outHeight + oy) * g.outWidth + ox]), expected, accuracy: 1e-5,
+                                               "\(path) avg pool \(g) includePad=\(includePad) at \(p), \(oy), \(ox)")
+                            }
+                        }
+                    }
+                }
             }
         }
     }
