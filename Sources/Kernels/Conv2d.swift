@@ -408,11 +408,12 @@ private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Flo
     let finish = e.gemm(channel: 0, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity)
     var tileRows = 0, tileColumns = 0
     zoo_gemm_tile(&tileRows, &tileColumns)
-    let block = 16 * tileColumns, blocks = (columns + block - 1) / block
+    // Each thread takes an equal run of whole tiles, and walks it 16 tiles at a time.
+    let tiles = (columns + tileColumns - 1) / tileColumns
     withSingleThreadedGemm {
-        parallelFor(blocks) { range in
-            for start in range.map({ $0 * block }) {
-                let count = min(block, columns - start)
+        parallelFor(tiles) { range in
+            for tile in stride(from: range.lowerBound, to: range.upperBound, by: 16) {
+                let start = tile * tileColumns, count = min(min(tile + 16, range.upperBound) * tileColumns, columns) - start
                 for (t, tap) in taps.enumerated() {
                     let offset = t / g.kernelWidth * g.dilationH * paddedWidth + t % g.kernelWidth * g.dilationW
                     gemm(packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
