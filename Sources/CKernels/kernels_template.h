@@ -236,7 +236,6 @@ KERNEL void NAME(layer_norm_row)(const float *x, float *y, long count, const flo
     for (; i < count; i++) y[i] = (x[i] - mean) * inv_std * (weight ? weight[i] : 1) + (bias ? bias[i] : 0);
 }
 
-
 KERNEL float NAME(max)(const float *values, long count) {
     V lanes = NAME(splat)(-INFINITY);
     long i = 0;

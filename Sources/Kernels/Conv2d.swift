@@ -290,19 +290,26 @@ private func depthwiseConv2d(_ g: Conv2dGeometry, input: UnsafePointer<Float>, w
         height: g.height, width: g.width, out_height: g.outHeight, out_width: g.outWidth,
         kernel_height: g.kernelHeight, kernel_width: g.kernelWidth, stride_h: g.strideH, stride_w: g.strideW,
         dilation_h: g.dilationH, dilation_w: g.dilationW, pad_top: g.padTop, pad_left: g.padLeft)
-    let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_scratch_count($0) }, taps = g.kernelHeight * g.kernelWidth
-    let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
+    let taps = g.kernelHeight * g.kernelWidth, (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
     // With a residual the activation must wait until the residual is in.
     let activation = e.residual == nil ? e.activation : .identity
-    parallelFor(g.batch * g.inChannels) { planes in
+    forEachPlane(plane, count: g.batch * g.inChannels) { plane, p, scratch in
+        let c = p % g.inChannels, out = output + p * outSize
+        zoo_depthwise_plane(plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0, activation.c, out, scratch)
+        if let residual = e.residual { addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation) }
+    }
+}
+
+/// Runs `body(geometry, plane index, scratch)` for planes 0..<count across the threads, each thread with the
+/// scratch the C plane kernels (depthwise conv, pooling) pad a plane into.
+func forEachPlane(_ geometry: zoo_plane_geometry, count: Int, minimumPerThread: Int = 1,
+                  _ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void) {
+    let scratchCount = withUnsafePointer(to: geometry) { zoo_depthwise_scratch_count($0) }
+    parallelFor(count, minimumPerThread: minimumPerThread) { range in
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
         defer { scratch.deallocate() }
-        var plane = plane  // this thread's copy: C reads it through a pointer
-        for p in planes {
-            let c = p % g.inChannels, out = output + p * outSize
-            zoo_depthwise_plane(&plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0,
-                                activation.c, out, scratch)
-            if let residual = e.residual { addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation) }
+        withUnsafePointer(to: geometry) { geometry in
+            for p in range { body(geometry, p, scratch) }
         }
     }
 }

@@ -100,19 +100,12 @@ public func avgPool2dForward(_ g: Pool2dGeometry, countIncludePad: Bool, input: 
 }
 
 extension Pool2dGeometry {
-    /// Runs `body(plane geometry, plane index, scratch)` for every plane across the threads, with the scratch
-    /// the C plane kernels pad each plane into.
+    /// Every plane through a C plane kernel (`forEachPlane`), with this window as the kernel's geometry.
     func forEachPlane(_ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void) {
-        var plane = zoo_plane_geometry(
+        let plane = zoo_plane_geometry(
             height: height, width: width, out_height: outHeight, out_width: outWidth, kernel_height: kernelH, kernel_width: kernelW,
             stride_h: strideH, stride_w: strideW, dilation_h: 1, dilation_w: 1, pad_top: padTop, pad_left: padLeft)
-        let scratchCount = zoo_depthwise_scratch_count(&plane)
-        parallelFor(planes, minimumPerThread: 4) { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
-            var plane = plane  // this thread's copy: C reads it through a pointer
-            for p in range { body(&plane, p, scratch) }
-        }
+        Kernels.forEachPlane(plane, count: planes, minimumPerThread: 4, body)
     }
 }
 
