@@ -39,12 +39,12 @@ final class DenseLayer: Module, Layer {
     let norm1: BatchNorm2d, conv1: Conv2d, norm2: BatchNorm2d, conv2: Conv2d
     let dropout: Dropout
 
-    init(inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) {
+    init(inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) throws {
         let bottleneck = bottleneckSize * growthRate
-        norm1 = BatchNorm2d(inChannels)
-        conv1 = Conv2d(inChannels, bottleneck, kernel: 1, bias: false)
-        norm2 = BatchNorm2d(bottleneck)
-        conv2 = Conv2d(bottleneck, growthRate, kernel: 3, bias: false)
+        norm1 = try BatchNorm2d(inChannels)
+        conv1 = try Conv2d(inChannels, bottleneck, kernel: 1, bias: false)
+        norm2 = try BatchNorm2d(bottleneck)
+        conv2 = try Conv2d(bottleneck, growthRate, kernel: 3, bias: false)
         dropout = Dropout(dropRate)
         super.init()
         register("norm1", norm1); register("conv1", conv1); register("norm2", norm2); register("conv2", conv2)
@@ -68,9 +68,9 @@ final class DenseLayer: Module, Layer {
 final class DenseBlock: Module, Layer {
     let layers: [DenseLayer]
 
-    init(layerCount: Int, inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) {
-        layers = (0..<layerCount).map {
-            DenseLayer(inChannels: inChannels + $0 * growthRate, growthRate: growthRate, bottleneckSize: bottleneckSize, dropRate: dropRate)
+    init(layerCount: Int, inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) throws {
+        layers = try (0..<layerCount).map {
+            try DenseLayer(inChannels: inChannels + $0 * growthRate, growthRate: growthRate, bottleneckSize: bottleneckSize, dropRate: dropRate)
         }
         super.init()
         for (i, layer) in layers.enumerated() { register("denselayer\(i + 1)", layer) }
@@ -94,9 +94,9 @@ final class DenseBlock: Module, Layer {
 final class DenseTransition: Module, Layer {
     let norm: BatchNorm2d, conv: Conv2d
 
-    init(inChannels: Int, outChannels: Int) {
-        norm = BatchNorm2d(inChannels)
-        conv = Conv2d(inChannels, outChannels, kernel: 1, bias: false)
+    init(inChannels: Int, outChannels: Int) throws {
+        norm = try BatchNorm2d(inChannels)
+        conv = try Conv2d(inChannels, outChannels, kernel: 1, bias: false)
         super.init()
         register("norm", norm); register("conv", conv)
     }
@@ -114,26 +114,26 @@ public final class DenseNet: Module, ImageClassifier {
     let headDropout: Dropout
     public let classifier: Linear?
 
-    public init(_ config: DenseNetConfig) {
+    public init(_ config: DenseNetConfig) throws {
         self.config = config
         let stemChannels = 2 * config.growthRate
-        conv0 = Conv2d(3, stemChannels, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
-        norm0 = BatchNorm2d(stemChannels)
+        conv0 = try Conv2d(3, stemChannels, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
+        norm0 = try BatchNorm2d(stemChannels)
         var channels = stemChannels
         var blocks: [DenseBlock] = [], transitions: [DenseTransition] = []
         for (i, layerCount) in config.blockConfig.enumerated() {
-            blocks.append(DenseBlock(layerCount: layerCount, inChannels: channels, growthRate: config.growthRate,
+            blocks.append(try DenseBlock(layerCount: layerCount, inChannels: channels, growthRate: config.growthRate,
                                      bottleneckSize: config.bottleneckSize, dropRate: config.layerDropRate))
             channels += layerCount * config.growthRate
             if i < config.blockConfig.count - 1 {
-                transitions.append(DenseTransition(inChannels: channels, outChannels: channels / 2))
+                transitions.append(try DenseTransition(inChannels: channels, outChannels: channels / 2))
                 channels /= 2
             }
         }
         self.blocks = blocks; self.transitions = transitions
-        norm5 = BatchNorm2d(channels)
+        norm5 = try BatchNorm2d(channels)
         headDropout = Dropout(config.dropRate)
-        classifier = config.numClasses > 0 ? Linear(channels, config.numClasses) : nil
+        classifier = config.numClasses > 0 ? try Linear(channels, config.numClasses) : nil
         super.init()
         // timm keeps the whole trunk in one `features` Sequential; only the names matter here.
         let features = Module()
@@ -184,7 +184,7 @@ public enum DenseNetFamily {
     static func entry(_ name: String, blocks: [Int], tag: String, parameters: Int, gflops: Double) -> ModelEntry {
         ModelEntry(name: name, family: "densenet", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
                    defaults: ["growth_rate": 32, "block_config": .list(blocks.map { .int($0) })],
-                   accepted: accepted) { DenseNet(try DenseNetConfig($0)) }
+                   accepted: accepted) { try DenseNet(try DenseNetConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -78,20 +78,20 @@ public final class EfficientNet: Module, ImageClassifier {
         self.config = config
         let padding: ConvPadding? = config.tfSamePadding ? .same : nil
         let stemChannels = config.fixesStemAndHead ? 32 : config.roundedChannels(32)
-        convStem = Conv2d(3, stemChannels, kernel: 3, stride: 2, padding: padding, bias: false)
-        bn1 = BatchNorm2d(stemChannels, epsilon: config.bnEpsilon)
+        convStem = try Conv2d(3, stemChannels, kernel: 3, stride: 2, padding: padding, bias: false)
+        bn1 = try BatchNorm2d(stemChannels, epsilon: config.bnEpsilon)
         let definitions = try decodeArchitecture(config.architecture, depthMultiplier: config.depthMultiplier,
                                                  fixFirstLast: config.fixesStemAndHead)
         let options = BlockBuildOptions(padding: padding, bnEpsilon: config.bnEpsilon, activation: .relu6,
                                         roundChannels: config.roundedChannels, dropPathRate: config.dropPathRate)
-        let (stages, trunkChannels) = buildStages(inChannels: stemChannels, stages: definitions, options: options)
+        let (stages, trunkChannels) = try buildStages(inChannels: stemChannels, stages: definitions, options: options)
         blocks = ModuleList(stages)
         // MobileNet-V2 widens the head with the multiplier but never below 1280.
         let headChannels = config.fixesStemAndHead ? 1280 : max(1280, config.roundedChannels(1280))
-        convHead = Conv2d(trunkChannels, headChannels, kernel: 1, padding: padding, bias: false)
-        bn2 = BatchNorm2d(headChannels, epsilon: config.bnEpsilon)
+        convHead = try Conv2d(trunkChannels, headChannels, kernel: 1, padding: padding, bias: false)
+        bn2 = try BatchNorm2d(headChannels, epsilon: config.bnEpsilon)
         headDropout = Dropout(config.dropRate)
-        classifier = config.numClasses > 0 ? Linear(headChannels, config.numClasses) : nil
+        classifier = config.numClasses > 0 ? try Linear(headChannels, config.numClasses) : nil
         super.init()
         register("conv_stem", convStem); register("bn1", bn1)
         register("blocks", blocks)

@@ -124,7 +124,7 @@ struct BlockBuildOptions {
 }
 
 /// Builds the `blocks.<stage>.<index>` trunk; returns the stages and the channels they end with.
-func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBuildOptions) -> (stages: [Sequential], outChannels: Int) {
+func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBuildOptions) throws -> (stages: [Sequential], outChannels: Int) {
     let total = stages.map(\.count).reduce(0, +)
     var index = 0, channels = inChannels
     var built: [Sequential] = []
@@ -136,13 +136,13 @@ func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBui
             let activation = definition.activation ?? options.activation
             switch definition.kind {
             case .depthwiseSeparable:
-                blocks.append(DepthwiseSeparableBlock(definition, inChannels: channels, outChannels: out, activation: activation,
+                blocks.append(try DepthwiseSeparableBlock(definition, inChannels: channels, outChannels: out, activation: activation,
                                                       options: options, dropPath: dropPath))
             case .invertedResidual:
-                blocks.append(InvertedResidualBlock(definition, inChannels: channels, outChannels: out, activation: activation,
+                blocks.append(try InvertedResidualBlock(definition, inChannels: channels, outChannels: out, activation: activation,
                                                     options: options, dropPath: dropPath))
             case .convNormAct:
-                blocks.append(ConvNormActBlock(definition, inChannels: channels, outChannels: out, activation: activation,
+                blocks.append(try ConvNormActBlock(definition, inChannels: channels, outChannels: out, activation: activation,
                                                options: options, dropPath: dropPath))
             }
             channels = out
@@ -154,10 +154,10 @@ func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBui
 }
 
 private func makeSqueezeExcite(_ definition: BlockDefinition, channels: Int, activation: Activation,
-                               options: BlockBuildOptions) -> SqueezeExcite? {
+                               options: BlockBuildOptions) throws -> SqueezeExcite? {
     guard definition.seRatio > 0 else { return nil }
     let ratio = options.seFromExpansion ? definition.seRatio : definition.seRatio / definition.expansion
-    return SqueezeExcite(channels: channels, reducedChannels: options.seReducedChannels(Double(channels) * ratio),
+    return try SqueezeExcite(channels: channels, reducedChannels: options.seReducedChannels(Double(channels) * ratio),
                          activation: options.seActivation ?? activation, gate: options.seGate,
                          names: ("conv_reduce", "conv_expand"))
 }
@@ -172,13 +172,13 @@ final class DepthwiseSeparableBlock: Module, Layer {
     let dropPath: DropPath
 
     init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) {
-        convDepthwise = Conv2d(inChannels, inChannels, kernel: definition.kernel, stride: definition.stride,
+         options: BlockBuildOptions, dropPath: Float) throws {
+        convDepthwise = try Conv2d(inChannels, inChannels, kernel: definition.kernel, stride: definition.stride,
                                padding: options.padding, groups: inChannels, bias: false)
-        norm1 = BatchNorm2d(inChannels, epsilon: options.bnEpsilon)
-        se = makeSqueezeExcite(definition, channels: inChannels, activation: activation, options: options)
-        convPointwise = Conv2d(inChannels, outChannels, kernel: 1, padding: options.padding, bias: false)
-        norm2 = BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
+        norm1 = try BatchNorm2d(inChannels, epsilon: options.bnEpsilon)
+        se = try makeSqueezeExcite(definition, channels: inChannels, activation: activation, options: options)
+        convPointwise = try Conv2d(inChannels, outChannels, kernel: 1, padding: options.padding, bias: false)
+        norm2 = try BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
         self.activation = activation
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
@@ -208,16 +208,16 @@ final class InvertedResidualBlock: Module, Layer {
     let dropPath: DropPath
 
     init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) {
+         options: BlockBuildOptions, dropPath: Float) throws {
         let mid = makeDivisible(Double(inChannels) * definition.expansion)
-        convPointwise = Conv2d(inChannels, mid, kernel: 1, padding: options.padding, bias: false)
-        norm1 = BatchNorm2d(mid, epsilon: options.bnEpsilon)
-        convDepthwise = Conv2d(mid, mid, kernel: definition.kernel, stride: definition.stride, padding: options.padding,
+        convPointwise = try Conv2d(inChannels, mid, kernel: 1, padding: options.padding, bias: false)
+        norm1 = try BatchNorm2d(mid, epsilon: options.bnEpsilon)
+        convDepthwise = try Conv2d(mid, mid, kernel: definition.kernel, stride: definition.stride, padding: options.padding,
                                groups: mid, bias: false)
-        norm2 = BatchNorm2d(mid, epsilon: options.bnEpsilon)
-        se = makeSqueezeExcite(definition, channels: mid, activation: activation, options: options)
-        convProject = Conv2d(mid, outChannels, kernel: 1, padding: options.padding, bias: false)
-        norm3 = BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
+        norm2 = try BatchNorm2d(mid, epsilon: options.bnEpsilon)
+        se = try makeSqueezeExcite(definition, channels: mid, activation: activation, options: options)
+        convProject = try Conv2d(mid, outChannels, kernel: 1, padding: options.padding, bias: false)
+        norm3 = try BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
         self.activation = activation
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
@@ -245,10 +245,10 @@ final class ConvNormActBlock: Module, Layer {
     let dropPath: DropPath
 
     init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) {
-        conv = Conv2d(inChannels, outChannels, kernel: definition.kernel, stride: definition.stride,
+         options: BlockBuildOptions, dropPath: Float) throws {
+        conv = try Conv2d(inChannels, outChannels, kernel: definition.kernel, stride: definition.stride,
                       padding: options.padding, bias: false)
-        norm = BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
+        norm = try BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
         self.activation = activation
         hasSkip = definition.forceSkip && definition.stride == 1 && inChannels == outChannels
         self.dropPath = DropPath(dropPath)

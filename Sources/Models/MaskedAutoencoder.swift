@@ -80,19 +80,19 @@ public final class MaskedAutoencoder: Module {
 
     public init(_ config: MaskedAutoencoderConfig) throws {
         self.config = config
-        patchEmbed = PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim)
-        classToken = Initialization.truncatedNormal([1, 1, config.embedDim], std: 0.02)
+        patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim)
+        classToken = try Initialization.truncatedNormal([1, 1, config.embedDim], std: 0.02)
         positionEmbedding = try sinCosPositionEmbedding(dim: config.embedDim, gridSize: config.gridSize)
-        blocks = ModuleList((0..<config.depth).map { _ in TransformerBlock(dim: config.embedDim, heads: config.heads, mlpRatio: config.mlpRatio) })
-        norm = LayerNorm(config.embedDim, epsilon: 1e-6)
-        decoderEmbed = Linear(config.embedDim, config.decoderEmbedDim)
-        maskToken = Initialization.truncatedNormal([1, 1, config.decoderEmbedDim], std: 0.02)
+        blocks = ModuleList(try (0..<config.depth).map { _ in try TransformerBlock(dim: config.embedDim, heads: config.heads, mlpRatio: config.mlpRatio) })
+        norm = try LayerNorm(config.embedDim, epsilon: 1e-6)
+        decoderEmbed = try Linear(config.embedDim, config.decoderEmbedDim)
+        maskToken = try Initialization.truncatedNormal([1, 1, config.decoderEmbedDim], std: 0.02)
         decoderPositionEmbedding = try sinCosPositionEmbedding(dim: config.decoderEmbedDim, gridSize: config.gridSize)
-        decoderBlocks = ModuleList((0..<config.decoderDepth).map { _ in
-            TransformerBlock(dim: config.decoderEmbedDim, heads: config.decoderHeads, mlpRatio: config.mlpRatio)
+        decoderBlocks = ModuleList(try (0..<config.decoderDepth).map { _ in
+            try TransformerBlock(dim: config.decoderEmbedDim, heads: config.decoderHeads, mlpRatio: config.mlpRatio)
         })
-        decoderNorm = LayerNorm(config.decoderEmbedDim, epsilon: 1e-6)
-        decoderPred = Linear(config.decoderEmbedDim, config.patchSize * config.patchSize * 3)
+        decoderNorm = try LayerNorm(config.decoderEmbedDim, epsilon: 1e-6)
+        decoderPred = try Linear(config.decoderEmbedDim, config.patchSize * config.patchSize * 3)
         super.init()
         register("patch_embed", patchEmbed)
         register(parameter: "cls_token", classToken)
@@ -137,7 +137,7 @@ public final class MaskedAutoencoder: Module {
         guard images.rank == 4, images.shape[1] == 3, images.shape[2] == config.imageSize, images.shape[3] == config.imageSize else {
             throw ModelError.unsupportedInput(model: "mae", shape: images.shape, reason: "must be (B, 3, \(config.imageSize), \(config.imageSize))")
         }
-        let noise = noise ?? Tensor.uniform([b, l], using: &TrainingRandomness.generator)
+        let noise = try noise ?? Tensor.uniform([b, l], using: &TrainingRandomness.generator)
         guard noise.shape == [b, l] else {
             throw ModelError.unsupportedInput(model: "mae", shape: noise.shape, reason: "noise must be (\(b), \(l)), one value per patch")
         }

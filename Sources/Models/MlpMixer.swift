@@ -38,11 +38,11 @@ final class MixerBlock: Module, Layer {
     let norm1: LayerNorm, mlpTokens: Mlp, norm2: LayerNorm, mlpChannels: Mlp
     let dropPath: DropPath
 
-    init(dim: Int, tokens: Int, tokenHidden: Int, channelHidden: Int, dropPath: Float) {
-        norm1 = LayerNorm(dim, epsilon: 1e-6)
-        mlpTokens = Mlp(inFeatures: tokens, hiddenFeatures: tokenHidden)
-        norm2 = LayerNorm(dim, epsilon: 1e-6)
-        mlpChannels = Mlp(inFeatures: dim, hiddenFeatures: channelHidden)
+    init(dim: Int, tokens: Int, tokenHidden: Int, channelHidden: Int, dropPath: Float) throws {
+        norm1 = try LayerNorm(dim, epsilon: 1e-6)
+        mlpTokens = try Mlp(inFeatures: tokens, hiddenFeatures: tokenHidden)
+        norm2 = try LayerNorm(dim, epsilon: 1e-6)
+        mlpChannels = try Mlp(inFeatures: dim, hiddenFeatures: channelHidden)
         self.dropPath = DropPath(dropPath)
         super.init()
         register("norm1", norm1); register("mlp_tokens", mlpTokens)
@@ -63,17 +63,17 @@ public final class MlpMixer: Module, ImageClassifier {
     let norm: LayerNorm
     public let head: Linear?
 
-    public init(_ config: MlpMixerConfig) {
+    public init(_ config: MlpMixerConfig) throws {
         self.config = config
         let dim = config.embedDim
-        stem = PatchEmbed(patchSize: config.patchSize, embedDim: dim)
+        stem = try PatchEmbed(patchSize: config.patchSize, embedDim: dim)
         // timm: drop_path_rate is applied uniformly to every block.
-        blocks = ModuleList((0..<config.blocks).map { _ in
-            MixerBlock(dim: dim, tokens: config.tokens, tokenHidden: Int(config.tokenMlpRatio * Float(dim)),
+        blocks = ModuleList(try (0..<config.blocks).map { _ in
+            try MixerBlock(dim: dim, tokens: config.tokens, tokenHidden: Int(config.tokenMlpRatio * Float(dim)),
                        channelHidden: Int(config.channelMlpRatio * Float(dim)), dropPath: config.dropPathRate)
         })
-        norm = LayerNorm(dim, epsilon: 1e-6)
-        head = config.numClasses > 0 ? Linear(dim, config.numClasses) : nil
+        norm = try LayerNorm(dim, epsilon: 1e-6)
+        head = config.numClasses > 0 ? try Linear(dim, config.numClasses) : nil
         super.init()
         register("stem", stem); register("blocks", blocks); register("norm", norm)
         if let head { register("head", head) }

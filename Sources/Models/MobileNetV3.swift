@@ -71,17 +71,17 @@ public final class MobileNetV3: Module, ImageClassifier {
         let round = { (channels: Int) in roundChannels(channels, multiplier: config.channelMultiplier) }
         // timm keeps the 16-channel stem for narrow models (multiplier < 0.75).
         let stemChannels = config.channelMultiplier < 0.75 ? 16 : round(16)
-        convStem = Conv2d(3, stemChannels, kernel: 3, stride: 2, bias: false)
-        bn1 = BatchNorm2d(stemChannels)
+        convStem = try Conv2d(3, stemChannels, kernel: 3, stride: 2, bias: false)
+        bn1 = try BatchNorm2d(stemChannels)
         let definitions = try decodeArchitecture(config.architecture, depthMultiplier: config.depthMultiplier, fixFirstLast: false)
         let options = BlockBuildOptions(padding: nil, bnEpsilon: 1e-5, activation: Self.activation, roundChannels: round,
                                         seFromExpansion: true, seGate: .hardSigmoid, seActivation: .relu,
                                         seReducedChannels: { makeDivisible($0) }, dropPathRate: config.dropPathRate)
-        let (stages, trunkChannels) = buildStages(inChannels: stemChannels, stages: definitions, options: options)
+        let (stages, trunkChannels) = try buildStages(inChannels: stemChannels, stages: definitions, options: options)
         blocks = ModuleList(stages)
-        convHead = Conv2d(trunkChannels, config.headChannels, kernel: 1, bias: true)
+        convHead = try Conv2d(trunkChannels, config.headChannels, kernel: 1, bias: true)
         headDropout = Dropout(config.dropRate)
-        classifier = config.numClasses > 0 ? Linear(config.headChannels, config.numClasses) : nil
+        classifier = config.numClasses > 0 ? try Linear(config.headChannels, config.numClasses) : nil
         super.init()
         register("conv_stem", convStem); register("bn1", bn1)
         register("blocks", blocks)

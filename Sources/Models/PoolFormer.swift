@@ -33,8 +33,8 @@ public struct PoolFormerConfig: Equatable, Sendable {
 /// timm `Scale` on NCHW: a learned per-channel gain `scale`.
 final class ChannelScale: Module, Layer {
     let scale: Tensor
-    init(_ channels: Int, initialValue: Float) {
-        scale = Tensor(repeating: initialValue, shape: [channels])
+    init(_ channels: Int, initialValue: Float) throws {
+        scale = try Tensor(repeating: initialValue, shape: [channels])
         super.init()
         register(parameter: "scale", scale)
     }
@@ -47,12 +47,12 @@ final class PoolFormerBlock: Module, Layer {
     let norm2: GroupNorm, fc1: Conv2d, fc2: Conv2d, layerScale2: ChannelScale
     let dropPath: DropPath
 
-    init(dim: Int, hidden: Int, layerScaleInit: Float, dropPath: Float) {
-        norm1 = GroupNorm(groups: 1, channels: dim)
-        layerScale1 = ChannelScale(dim, initialValue: layerScaleInit)
-        norm2 = GroupNorm(groups: 1, channels: dim)
-        fc1 = Conv2d(dim, hidden, kernel: 1); fc2 = Conv2d(hidden, dim, kernel: 1)
-        layerScale2 = ChannelScale(dim, initialValue: layerScaleInit)
+    init(dim: Int, hidden: Int, layerScaleInit: Float, dropPath: Float) throws {
+        norm1 = try GroupNorm(groups: 1, channels: dim)
+        layerScale1 = try ChannelScale(dim, initialValue: layerScaleInit)
+        norm2 = try GroupNorm(groups: 1, channels: dim)
+        fc1 = try Conv2d(dim, hidden, kernel: 1); fc2 = try Conv2d(hidden, dim, kernel: 1)
+        layerScale2 = try ChannelScale(dim, initialValue: layerScaleInit)
         self.dropPath = DropPath(dropPath)
         super.init()
         register("norm1", norm1); register("layer_scale1", layerScale1)
@@ -77,8 +77,8 @@ final class PoolFormerStage: Module, Layer {
     let downsample: Conv2d?
     let blocks: ModuleList<PoolFormerBlock>
 
-    init(inChannels: Int, outChannels: Int, blocks: [PoolFormerBlock]) {
-        downsample = inChannels == outChannels ? nil : Conv2d(inChannels, outChannels, kernel: 3, stride: 2, padding: .symmetric(1))
+    init(inChannels: Int, outChannels: Int, blocks: [PoolFormerBlock]) throws {
+        downsample = inChannels == outChannels ? nil : try Conv2d(inChannels, outChannels, kernel: 3, stride: 2, padding: .symmetric(1))
         self.blocks = ModuleList(blocks)
         super.init()
         if let downsample {
@@ -103,23 +103,23 @@ public final class PoolFormer: Module, ImageClassifier {
     let headNorm: LayerNorm
     public let fc: Linear?
 
-    public init(_ config: PoolFormerConfig) {
+    public init(_ config: PoolFormerConfig) throws {
         self.config = config
-        stemConv = Conv2d(3, config.dims[0], kernel: 7, stride: 4, padding: .symmetric(2))
+        stemConv = try Conv2d(3, config.dims[0], kernel: 7, stride: 4, padding: .symmetric(2))
         let total = config.depths.reduce(0, +)
         var stages: [PoolFormerStage] = [], previous = config.dims[0], index = 0
         for (depth, dim) in zip(config.depths, config.dims) {
-            let blocks = (0..<depth).map { _ -> PoolFormerBlock in
+            let blocks = try (0..<depth).map { _ -> PoolFormerBlock in
                 defer { index += 1 }
-                return PoolFormerBlock(dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
+                return try PoolFormerBlock(dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
                                        dropPath: config.dropPathRate * Float(index) / Float(max(total - 1, 1)))
             }
-            stages.append(PoolFormerStage(inChannels: previous, outChannels: dim, blocks: blocks))
+            stages.append(try PoolFormerStage(inChannels: previous, outChannels: dim, blocks: blocks))
             previous = dim
         }
         self.stages = ModuleList(stages)
-        headNorm = LayerNorm(previous, epsilon: 1e-6)
-        fc = config.numClasses > 0 ? Linear(previous, config.numClasses) : nil
+        headNorm = try LayerNorm(previous, epsilon: 1e-6)
+        fc = config.numClasses > 0 ? try Linear(previous, config.numClasses) : nil
         super.init()
         let stem = Module()
         stem.register("conv", stemConv)

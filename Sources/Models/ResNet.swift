@@ -44,19 +44,19 @@ final class ResNetBlock: Module, Layer {
     let downsample: (conv: Conv2d, norm: BatchNorm2d)?
     let dropPath: DropPath
 
-    init(kind: ResNetConfig.BlockKind, inChannels: Int, planes: Int, stride: Int, squeezeExcite: Bool, dropPath: Float) {
+    init(kind: ResNetConfig.BlockKind, inChannels: Int, planes: Int, stride: Int, squeezeExcite: Bool, dropPath: Float) throws {
         let out = planes * (kind == .basic ? 1 : 4)
         switch kind {
         case .basic:
-            convs = [Conv2d(inChannels, planes, kernel: 3, stride: stride, bias: false), Conv2d(planes, planes, kernel: 3, bias: false)]
+            convs = [try Conv2d(inChannels, planes, kernel: 3, stride: stride, bias: false), try Conv2d(planes, planes, kernel: 3, bias: false)]
         case .bottleneck:
-            convs = [Conv2d(inChannels, planes, kernel: 1, bias: false), Conv2d(planes, planes, kernel: 3, stride: stride, bias: false),
-                     Conv2d(planes, out, kernel: 1, bias: false)]
+            convs = [try Conv2d(inChannels, planes, kernel: 1, bias: false), try Conv2d(planes, planes, kernel: 3, stride: stride, bias: false),
+                     try Conv2d(planes, out, kernel: 1, bias: false)]
         }
-        norms = convs.map { BatchNorm2d($0.outChannels) }
-        se = squeezeExcite ? SqueezeExcite(channels: out, reducedChannels: makeDivisible(Double(out) / 16)) : nil
+        norms = try convs.map { try BatchNorm2d($0.outChannels) }
+        se = squeezeExcite ? try SqueezeExcite(channels: out, reducedChannels: makeDivisible(Double(out) / 16)) : nil
         downsample = stride != 1 || inChannels != out
-            ? (Conv2d(inChannels, out, kernel: 1, stride: stride, padding: .symmetric(0), bias: false), BatchNorm2d(out)) : nil
+            ? (try Conv2d(inChannels, out, kernel: 1, stride: stride, padding: .symmetric(0), bias: false), try BatchNorm2d(out)) : nil
         self.dropPath = DropPath(dropPath)
         super.init()
         for (i, (conv, norm)) in zip(convs, norms).enumerated() { register("conv\(i + 1)", conv); register("bn\(i + 1)", norm) }
@@ -87,11 +87,11 @@ public final class ResNet: Module, ImageClassifier {
     let stages: [ModuleList<ResNetBlock>]
     public let fc: Linear?
 
-    public init(_ config: ResNetConfig) {
+    public init(_ config: ResNetConfig) throws {
         self.config = config
         let inplanes = 64  // timm keeps the plain 7×7 stem at 64 channels; stem_width matters only for deep stems
-        conv1 = Conv2d(3, inplanes, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
-        bn1 = BatchNorm2d(inplanes)
+        conv1 = try Conv2d(3, inplanes, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
+        bn1 = try BatchNorm2d(inplanes)
         var stages: [ModuleList<ResNetBlock>] = []
         var inChannels = inplanes
         let totalBlocks = config.layers.reduce(0, +)
@@ -100,7 +100,7 @@ public final class ResNet: Module, ImageClassifier {
             var blocks: [ResNetBlock] = []
             for i in 0..<depth {
                 let rate = config.dropPathRate * Float(blockIndex) / Float(max(totalBlocks - 1, 1))
-                blocks.append(ResNetBlock(kind: config.block, inChannels: inChannels, planes: planes,
+                blocks.append(try ResNetBlock(kind: config.block, inChannels: inChannels, planes: planes,
                                           stride: i == 0 && stage > 0 ? 2 : 1, squeezeExcite: config.squeezeExcite, dropPath: rate))
                 inChannels = planes * config.expansion
                 blockIndex += 1
@@ -108,13 +108,13 @@ public final class ResNet: Module, ImageClassifier {
             stages.append(ModuleList(blocks))
         }
         self.stages = stages
-        fc = config.numClasses > 0 ? Linear(inChannels, config.numClasses) : nil
+        fc = config.numClasses > 0 ? try Linear(inChannels, config.numClasses) : nil
         super.init()
         register("conv1", conv1); register("bn1", bn1)
         for (i, stage) in stages.enumerated() { register("layer\(i + 1)", stage) }
         if let fc { register("fc", fc) }
         guard !Initialization.isSkipping else { return }  // zeros stay untouched (no memory) until loaded
-        for (_, conv) in namedConvs() { conv.weight.withUnsafeMutableBufferPointer { $0.update(from: Initialization.kaimingNormalFanOut(conv.weight.shape).scalars) } }
+        for (_, conv) in namedConvs() { try conv.weight.assign(Initialization.kaimingNormalFanOut(conv.weight.shape)) }
     }
 
     private func namedConvs() -> [(String, Conv2d)] {

@@ -51,10 +51,10 @@ final class WindowAttention: Module {
     let tableIndex: [Int]
     private var cachedBias: Tensor?
 
-    init(dim: Int, heads: Int, window: Int) {
-        attention = MultiHeadAttention(dim: dim, heads: heads)
+    init(dim: Int, heads: Int, window: Int) throws {
+        attention = try MultiHeadAttention(dim: dim, heads: heads)
         self.window = window
-        biasTable = Initialization.truncatedNormal([(2 * window - 1) * (2 * window - 1), heads], std: 0.02)
+        biasTable = try Initialization.truncatedNormal([(2 * window - 1) * (2 * window - 1), heads], std: 0.02)
         let n = window * window
         var index = [Int](); index.reserveCapacity(n * n * heads)
         for i in 0..<n {
@@ -95,13 +95,13 @@ final class SwinBlock: Module, Layer {
     private var masks: [[Int]: Tensor] = [:]
 
     /// `resolution` is the feature size at `img_size`: a window larger than it shrinks to it, as in timm.
-    init(dim: Int, heads: Int, window: Int, shifted: Bool, resolution: Int, mlpRatio: Float, dropPath: Float) {
+    init(dim: Int, heads: Int, window: Int, shifted: Bool, resolution: Int, mlpRatio: Float, dropPath: Float) throws {
         self.window = min(window, resolution)
         self.shifted = shifted
-        norm1 = LayerNorm(dim)
-        attn = WindowAttention(dim: dim, heads: heads, window: self.window)
-        norm2 = LayerNorm(dim)
-        mlp = Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
+        norm1 = try LayerNorm(dim)
+        attn = try WindowAttention(dim: dim, heads: heads, window: self.window)
+        norm2 = try LayerNorm(dim)
+        mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
         register("norm1", norm1); register("attn", attn); register("norm2", norm2); register("mlp", mlp)
@@ -154,9 +154,9 @@ final class SwinBlock: Module, Layer {
 final class PatchMerging: Module, Layer {
     let norm: LayerNorm, reduction: Linear
 
-    init(dim: Int) {
-        norm = LayerNorm(4 * dim)
-        reduction = Linear(4 * dim, 2 * dim, bias: false)
+    init(dim: Int) throws {
+        norm = try LayerNorm(4 * dim)
+        reduction = try Linear(4 * dim, 2 * dim, bias: false)
         super.init()
         register("norm", norm); register("reduction", reduction)
     }
@@ -198,26 +198,26 @@ public final class SwinTransformer: Module, ImageClassifier {
     let norm: LayerNorm
     public let fc: Linear?
 
-    public init(_ config: SwinTransformerConfig) {
+    public init(_ config: SwinTransformerConfig) throws {
         self.config = config
-        patchEmbed = PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim, norm: true)
+        patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim, norm: true)
         let total = config.depths.reduce(0, +)
         var stages: [SwinStage] = [], index = 0
         var resolution = config.imageSize / config.patchSize
         for (i, (depth, heads)) in zip(config.depths, config.heads).enumerated() {
             let dim = config.embedDim << i
             if i > 0 { resolution = (resolution + 1) / 2 }
-            let blocks = (0..<depth).map { j -> SwinBlock in
+            let blocks = try (0..<depth).map { j -> SwinBlock in
                 defer { index += 1 }
-                return SwinBlock(dim: dim, heads: heads, window: config.windowSize, shifted: j % 2 == 1, resolution: resolution,
+                return try SwinBlock(dim: dim, heads: heads, window: config.windowSize, shifted: j % 2 == 1, resolution: resolution,
                                  mlpRatio: config.mlpRatio, dropPath: config.dropPathRate * Float(index) / Float(max(total - 1, 1)))
             }
-            stages.append(SwinStage(downsample: i > 0 ? PatchMerging(dim: dim / 2) : nil, blocks: blocks))
+            stages.append(SwinStage(downsample: i > 0 ? try PatchMerging(dim: dim / 2) : nil, blocks: blocks))
         }
         layers = ModuleList(stages)
         let features = config.embedDim << (config.depths.count - 1)
-        norm = LayerNorm(features)
-        fc = config.numClasses > 0 ? Linear(features, config.numClasses) : nil
+        norm = try LayerNorm(features)
+        fc = config.numClasses > 0 ? try Linear(features, config.numClasses) : nil
         super.init()
         register("patch_embed", patchEmbed)
         register("layers", layers)

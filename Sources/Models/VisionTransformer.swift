@@ -62,21 +62,21 @@ public final class VisionTransformer: Module, ImageClassifier {
     let norm: LayerNorm?, fcNorm: LayerNorm?
     public let head: Linear?
 
-    public init(_ config: VisionTransformerConfig) {
+    public init(_ config: VisionTransformerConfig) throws {
         self.config = config
         let dim = config.embedDim, (gh, gw) = config.gridSize
         let prefix = config.classToken ? 1 : 0
-        patchEmbed = PatchEmbed(patchSize: config.patchSize, embedDim: dim)
-        classToken = config.classToken ? Initialization.truncatedNormal([1, 1, dim], std: 1e-6) : nil
-        positionEmbedding = Initialization.truncatedNormal([1, prefix + gh * gw, dim], std: 0.02)
-        blocks = ModuleList((0..<config.depth).map { i in
-            TransformerBlock(dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
+        patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: dim)
+        classToken = config.classToken ? try Initialization.truncatedNormal([1, 1, dim], std: 1e-6) : nil
+        positionEmbedding = try Initialization.truncatedNormal([1, prefix + gh * gw, dim], std: 0.02)
+        blocks = ModuleList(try (0..<config.depth).map { i in
+            try TransformerBlock(dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
                              dropPath: config.dropPathRate * Float(i) / Float(max(config.depth - 1, 1)))
         })
         // timm: average pooling normalises after pooling (`fc_norm`), class-token pooling before (`norm`).
-        norm = config.globalPool == .token ? LayerNorm(dim, epsilon: 1e-6) : nil
-        fcNorm = config.globalPool == .avg ? LayerNorm(dim, epsilon: 1e-6) : nil
-        head = config.numClasses > 0 ? Linear(dim, config.numClasses) : nil
+        norm = config.globalPool == .token ? try LayerNorm(dim, epsilon: 1e-6) : nil
+        fcNorm = config.globalPool == .avg ? try LayerNorm(dim, epsilon: 1e-6) : nil
+        head = config.numClasses > 0 ? try Linear(dim, config.numClasses) : nil
         super.init()
         if let classToken { register(parameter: "cls_token", classToken) }
         register(parameter: "pos_embed", positionEmbedding)

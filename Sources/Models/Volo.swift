@@ -52,10 +52,10 @@ final class OutlookAttention: Module {
     let heads: Int, kernel: Int, padding: Int, stride: Int
     let scale: Float
 
-    init(dim: Int, heads: Int, kernel: Int, padding: Int, stride: Int) {
-        v = Linear(dim, dim, bias: false)
-        attn = Linear(dim, kernel * kernel * kernel * kernel * heads)
-        proj = Linear(dim, dim)
+    init(dim: Int, heads: Int, kernel: Int, padding: Int, stride: Int) throws {
+        v = try Linear(dim, dim, bias: false)
+        attn = try Linear(dim, kernel * kernel * kernel * kernel * heads)
+        proj = try Linear(dim, dim)
         self.heads = heads; self.kernel = kernel; self.padding = padding; self.stride = stride
         scale = 1 / Float(dim / heads).squareRoot()
         super.init()
@@ -83,11 +83,11 @@ final class Outlooker: Module, Layer {
     let norm1: LayerNorm, attn: OutlookAttention, norm2: LayerNorm, mlp: Mlp
     let dropPath: DropPath
 
-    init(dim: Int, heads: Int, config: VoloConfig, mlpRatio: Float, dropPath: Float) {
-        norm1 = LayerNorm(dim)
-        attn = OutlookAttention(dim: dim, heads: heads, kernel: config.kernel, padding: config.padding, stride: config.stride)
-        norm2 = LayerNorm(dim)
-        mlp = Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
+    init(dim: Int, heads: Int, config: VoloConfig, mlpRatio: Float, dropPath: Float) throws {
+        norm1 = try LayerNorm(dim)
+        attn = try OutlookAttention(dim: dim, heads: heads, kernel: config.kernel, padding: config.padding, stride: config.stride)
+        norm2 = try LayerNorm(dim)
+        mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
         register("norm1", norm1); register("attn", attn); register("norm2", norm2); register("mlp", mlp)
@@ -104,11 +104,11 @@ final class ClassAttentionBlock: Module, Layer {
     let norm1: LayerNorm, q: Linear, kv: Linear, proj: Linear, norm2: LayerNorm, mlp: Mlp
     let heads: Int
 
-    init(dim: Int, heads: Int, mlpRatio: Float) {
-        norm1 = LayerNorm(dim)
-        q = Linear(dim, dim, bias: false); kv = Linear(dim, 2 * dim, bias: false); proj = Linear(dim, dim)
-        norm2 = LayerNorm(dim)
-        mlp = Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
+    init(dim: Int, heads: Int, mlpRatio: Float) throws {
+        norm1 = try LayerNorm(dim)
+        q = try Linear(dim, dim, bias: false); kv = try Linear(dim, 2 * dim, bias: false); proj = try Linear(dim, dim)
+        norm2 = try LayerNorm(dim)
+        mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.heads = heads
         super.init()
         register("norm1", norm1)
@@ -145,35 +145,35 @@ public final class Volo: Module, ImageClassifier {
     let norm: LayerNorm
     public let head: Linear?, auxHead: Linear?
 
-    public init(_ config: VoloConfig) {
+    public init(_ config: VoloConfig) throws {
         self.config = config
         let hidden = config.stemHiddenDim, dims = config.embedDims
-        stemConvs = [Conv2d(3, hidden, kernel: 7, stride: 2, padding: .symmetric(3), bias: false),
-                     Conv2d(hidden, hidden, kernel: 3, bias: false), Conv2d(hidden, hidden, kernel: 3, bias: false)]
-        stemNorms = (0..<3).map { _ in BatchNorm2d(hidden) }
-        patchProjection = Conv2d(hidden, dims[0], kernel: config.patchSize / 2, stride: config.patchSize / 2, padding: .symmetric(0))
+        stemConvs = [try Conv2d(3, hidden, kernel: 7, stride: 2, padding: .symmetric(3), bias: false),
+                     try Conv2d(hidden, hidden, kernel: 3, bias: false), try Conv2d(hidden, hidden, kernel: 3, bias: false)]
+        stemNorms = try (0..<3).map { _ in try BatchNorm2d(hidden) }
+        patchProjection = try Conv2d(hidden, dims[0], kernel: config.patchSize / 2, stride: config.patchSize / 2, padding: .symmetric(0))
         let total = config.layers.reduce(0, +)
         // timm passes drop_path_rate to the Transformer stages only; the Outlookers keep rate 0.
-        outlookers = ModuleList((0..<config.layers[0]).map { _ in
-            Outlooker(dim: dims[0], heads: config.heads[0], config: config, mlpRatio: config.mlpRatio, dropPath: 0)
+        outlookers = ModuleList(try (0..<config.layers[0]).map { _ in
+            try Outlooker(dim: dims[0], heads: config.heads[0], config: config, mlpRatio: config.mlpRatio, dropPath: 0)
         })
-        downsample = Conv2d(dims[0], dims[1], kernel: 2, stride: 2, padding: .symmetric(0))
-        transformerStages = (1..<4).map { stage in
+        downsample = try Conv2d(dims[0], dims[1], kernel: 2, stride: 2, padding: .symmetric(0))
+        transformerStages = try (1..<4).map { stage in
             let before = config.layers[..<stage].reduce(0, +)
-            return ModuleList((0..<config.layers[stage]).map { i in
-                TransformerBlock(dim: dims[stage], heads: config.heads[stage], mlpRatio: config.mlpRatio, qkvBias: false, normEpsilon: 1e-5,
+            return ModuleList(try (0..<config.layers[stage]).map { i in
+                try TransformerBlock(dim: dims[stage], heads: config.heads[stage], mlpRatio: config.mlpRatio, qkvBias: false, normEpsilon: 1e-5,
                                  dropPath: config.dropPathRate * Float(before + i) / Float(max(total - 1, 1)))
             })
         }
         let grid = config.imageSize / config.patchSize / config.poolingScale
-        positionEmbedding = Initialization.truncatedNormal([1, grid, grid, dims[3]], std: 0.02)
-        classToken = Initialization.truncatedNormal([1, 1, dims[3]], std: 0.02)
-        postNetwork = ModuleList((0..<config.classAttentionBlocks).map { _ in
-            ClassAttentionBlock(dim: dims[3], heads: config.heads[3], mlpRatio: config.mlpRatio)
+        positionEmbedding = try Initialization.truncatedNormal([1, grid, grid, dims[3]], std: 0.02)
+        classToken = try Initialization.truncatedNormal([1, 1, dims[3]], std: 0.02)
+        postNetwork = ModuleList(try (0..<config.classAttentionBlocks).map { _ in
+            try ClassAttentionBlock(dim: dims[3], heads: config.heads[3], mlpRatio: config.mlpRatio)
         })
-        norm = LayerNorm(dims[3])
-        head = config.numClasses > 0 ? Linear(dims[3], config.numClasses) : nil
-        auxHead = config.numClasses > 0 ? Linear(dims[3], config.numClasses) : nil
+        norm = try LayerNorm(dims[3])
+        head = config.numClasses > 0 ? try Linear(dims[3], config.numClasses) : nil
+        auxHead = config.numClasses > 0 ? try Linear(dims[3], config.numClasses) : nil
         super.init()
         register(parameter: "pos_embed", positionEmbedding)
         register(parameter: "cls_token", classToken)

@@ -7,10 +7,10 @@ public final class MultiHeadAttention: Module, Layer {
     public let heads: Int
     public let scale: Float
 
-    public init(dim: Int, heads: Int, qkvBias: Bool = true, headDim: Int? = nil) {
+    public init(dim: Int, heads: Int, qkvBias: Bool = true, headDim: Int? = nil) throws {
         let inner = (headDim ?? dim / heads) * heads
-        qkv = Linear(dim, inner * 3, bias: qkvBias)
-        proj = Linear(inner, dim)
+        qkv = try Linear(dim, inner * 3, bias: qkvBias)
+        proj = try Linear(inner, dim)
         self.heads = heads
         scale = 1 / Float(inner / heads).squareRoot()
         super.init()

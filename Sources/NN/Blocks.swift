@@ -7,10 +7,10 @@ public final class PatchEmbed: Module, Layer {
     public let patchSize: Int
     public let norm: LayerNorm?
 
-    public init(patchSize: Int, inChannels: Int = 3, embedDim: Int, norm: Bool = false, normEpsilon: Float = 1e-5) {
-        proj = Conv2d(inChannels, embedDim, kernel: patchSize, stride: patchSize, padding: .symmetric(0))
+    public init(patchSize: Int, inChannels: Int = 3, embedDim: Int, norm: Bool = false, normEpsilon: Float = 1e-5) throws {
+        proj = try Conv2d(inChannels, embedDim, kernel: patchSize, stride: patchSize, padding: .symmetric(0))
         self.patchSize = patchSize
-        self.norm = norm ? LayerNorm(embedDim, epsilon: normEpsilon) : nil
+        self.norm = norm ? try LayerNorm(embedDim, epsilon: normEpsilon) : nil
         super.init()
         register("proj", proj)
         if let n = self.norm { register("norm", n) }
@@ -34,9 +34,9 @@ public final class SqueezeExcite: Module, Layer {
     public let activation: Activation, gate: Activation
 
     public init(channels: Int, reducedChannels: Int, activation: Activation = .relu, gate: Activation = .sigmoid,
-                names: (reduce: String, expand: String) = ("fc1", "fc2")) {
-        reduce = Conv2d(channels, reducedChannels, kernel: 1)
-        expand = Conv2d(reducedChannels, channels, kernel: 1)
+                names: (reduce: String, expand: String) = ("fc1", "fc2")) throws {
+        reduce = try Conv2d(channels, reducedChannels, kernel: 1)
+        expand = try Conv2d(reducedChannels, channels, kernel: 1)
         self.activation = activation; self.gate = gate
         super.init()
         register(names.reduce, reduce); register(names.expand, expand)
@@ -57,13 +57,13 @@ public final class TransformerBlock: Module, Layer {
     public let dropPath: DropPath
 
     public init(dim: Int, heads: Int, mlpRatio: Float = 4, qkvBias: Bool = true, normEpsilon: Float = 1e-6,
-                layerScaleInit: Float? = nil, dropPath: Float = 0) {
-        norm1 = LayerNorm(dim, epsilon: normEpsilon)
-        attn = MultiHeadAttention(dim: dim, heads: heads, qkvBias: qkvBias)
-        norm2 = LayerNorm(dim, epsilon: normEpsilon)
-        mlp = Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
-        layerScale1 = layerScaleInit.map { LayerScale(dim, initialValue: $0) }
-        layerScale2 = layerScaleInit.map { LayerScale(dim, initialValue: $0) }
+                layerScaleInit: Float? = nil, dropPath: Float = 0) throws {
+        norm1 = try LayerNorm(dim, epsilon: normEpsilon)
+        attn = try MultiHeadAttention(dim: dim, heads: heads, qkvBias: qkvBias)
+        norm2 = try LayerNorm(dim, epsilon: normEpsilon)
+        mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
+        layerScale1 = try layerScaleInit.map { try LayerScale(dim, initialValue: $0) }
+        layerScale2 = try layerScaleInit.map { try LayerScale(dim, initialValue: $0) }
         self.dropPath = DropPath(dropPath)
         super.init()
         register("norm1", norm1); register("attn", attn)

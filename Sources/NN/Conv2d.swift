@@ -24,14 +24,14 @@ public final class Conv2d: Module, Layer {
     public let padding: ConvPadding
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: ConvPadding? = nil,
-                dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true) throws {
         self.stride = (stride, stride); self.dilation = (dilation, dilation); self.groups = groups
         // PyTorch's usual default: keep the size for odd kernels at stride 1 ("padding = k // 2 · d").
         self.padding = padding ?? .symmetric((kernel - 1) / 2 * dilation)
         let fanIn = inChannels / max(groups, 1) * kernel * kernel
         let bound = 1 / Float(max(fanIn, 1)).squareRoot()
-        weight = Initialization.uniform([outChannels, inChannels / max(groups, 1), kernel, kernel], bound: bound)
-        self.bias = bias ? Initialization.uniform([outChannels], bound: bound) : nil
+        weight = try Initialization.uniform([outChannels, inChannels / max(groups, 1), kernel, kernel], bound: bound)
+        self.bias = bias ? try Initialization.uniform([outChannels], bound: bound) : nil
         super.init()
         register(parameter: "weight", weight)
         if let b = self.bias { register(parameter: "bias", b) }

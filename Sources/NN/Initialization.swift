@@ -18,14 +18,14 @@ public enum Initialization {
     }
 
     /// U(−bound, bound), PyTorch's default for Linear and Conv2d weights (kaiming_uniform with a = √5 → 1/√fan_in).
-    public static func uniform(_ shape: [Int], bound: Float) -> Tensor {
-        if skipped { return Tensor(zeros: shape) }
-        return Tensor.uniform(shape, low: -bound, high: bound, using: &generator)
+    public static func uniform(_ shape: [Int], bound: Float) throws -> Tensor {
+        if skipped { return try Tensor(zeros: shape) }
+        return try Tensor.uniform(shape, low: -bound, high: bound, using: &generator)
     }
 
     /// N(0, std²) truncated to ±2 std (timm's trunc_normal_ for transformer weights).
-    public static func truncatedNormal(_ shape: [Int], std: Float) -> Tensor {
-        let t = Tensor(zeros: shape)
+    public static func truncatedNormal(_ shape: [Int], std: Float) throws -> Tensor {
+        let t = try Tensor(zeros: shape)
         if skipped { return t }
         t.withUnsafeMutableBufferPointer { b in
             for i in b.indices {
@@ -38,9 +38,9 @@ public enum Initialization {
     }
 
     /// Kaiming normal with fan_out and ReLU gain (torchvision / timm ResNet convs).
-    public static func kaimingNormalFanOut(_ shape: [Int]) -> Tensor {
-        if skipped { return Tensor(zeros: shape) }
+    public static func kaimingNormalFanOut(_ shape: [Int]) throws -> Tensor {
+        if skipped { return try Tensor(zeros: shape) }
         let fanOut = shape[0] * shape.dropFirst(2).reduce(1, *)
-        return Tensor.normal(shape, std: (2 / Float(max(fanOut, 1))).squareRoot(), using: &generator)
+        return try Tensor.normal(shape, std: (2 / Float(max(fanOut, 1))).squareRoot(), using: &generator)
     }
 }

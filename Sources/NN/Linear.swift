@@ -6,10 +6,10 @@ public final class Linear: Module, Layer {
     public let weight: Tensor
     public let bias: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) throws {
         let bound = 1 / Float(max(inFeatures, 1)).squareRoot()
-        weight = Initialization.uniform([outFeatures, inFeatures], bound: bound)
-        self.bias = bias ? Initialization.uniform([outFeatures], bound: bound) : nil
+        weight = try Initialization.uniform([outFeatures, inFeatures], bound: bound)
+        self.bias = bias ? try Initialization.uniform([outFeatures], bound: bound) : nil
         super.init()
         register(parameter: "weight", weight)
         if let b = self.bias { register(parameter: "bias", b) }

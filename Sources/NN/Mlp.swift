@@ -8,9 +8,9 @@ public final class Mlp: Module, Layer {
     public let drop: Dropout
 
     public init(inFeatures: Int, hiddenFeatures: Int, outFeatures: Int? = nil, activation: Activation = .gelu,
-                bias: Bool = true, dropout: Float = 0) {
-        fc1 = Linear(inFeatures, hiddenFeatures, bias: bias)
-        fc2 = Linear(hiddenFeatures, outFeatures ?? inFeatures, bias: bias)
+                bias: Bool = true, dropout: Float = 0) throws {
+        fc1 = try Linear(inFeatures, hiddenFeatures, bias: bias)
+        fc2 = try Linear(hiddenFeatures, outFeatures ?? inFeatures, bias: bias)
         self.activation = activation
         drop = Dropout(dropout)
         super.init()

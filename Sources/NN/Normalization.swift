@@ -7,10 +7,10 @@ public final class BatchNorm2d: Module, Layer {
     public let runningMean: Tensor, runningVar: Tensor, batchesTracked: Tensor
     public let epsilon: Float, momentum: Float
 
-    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
-        weight = Tensor(repeating: 1, shape: [channels]); bias = Tensor(zeros: [channels])
-        runningMean = Tensor(zeros: [channels]); runningVar = Tensor(repeating: 1, shape: [channels])
-        batchesTracked = Tensor(zeros: [])
+    public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
+        weight = try Tensor(repeating: 1, shape: [channels]); bias = try Tensor(zeros: [channels])
+        runningMean = try Tensor(zeros: [channels]); runningVar = try Tensor(repeating: 1, shape: [channels])
+        batchesTracked = try Tensor(zeros: [])
         self.epsilon = epsilon; self.momentum = momentum
         super.init()
         register(parameter: "weight", weight); register(parameter: "bias", bias)
@@ -75,8 +75,8 @@ public final class BatchNorm2d: Module, Layer {
 public final class LayerNorm: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let epsilon: Float
-    public init(_ dim: Int, epsilon: Float = 1e-5) {
-        weight = Tensor(repeating: 1, shape: [dim]); bias = Tensor(zeros: [dim]); self.epsilon = epsilon
+    public init(_ dim: Int, epsilon: Float = 1e-5) throws {
+        weight = try Tensor(repeating: 1, shape: [dim]); bias = try Tensor(zeros: [dim]); self.epsilon = epsilon
         super.init()
         register(parameter: "weight", weight); register(parameter: "bias", bias)
     }
@@ -89,8 +89,8 @@ public final class LayerNorm: Module, Layer {
 public final class GroupNorm: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let groups: Int, epsilon: Float
-    public init(groups: Int, channels: Int, epsilon: Float = 1e-5) {
-        weight = Tensor(repeating: 1, shape: [channels]); bias = Tensor(zeros: [channels])
+    public init(groups: Int, channels: Int, epsilon: Float = 1e-5) throws {
+        weight = try Tensor(repeating: 1, shape: [channels]); bias = try Tensor(zeros: [channels])
         self.groups = groups; self.epsilon = epsilon
         super.init()
         register(parameter: "weight", weight); register(parameter: "bias", bias)

@@ -25,8 +25,8 @@ public final class Dropout: Module, Layer {
 /// timm LayerScale: a learned per-channel gain `gamma` on a residual branch.
 public final class LayerScale: Module, Layer {
     public let gamma: Tensor
-    public init(_ dim: Int, initialValue: Float = 1e-5) {
-        gamma = Tensor(repeating: initialValue, shape: [dim])
+    public init(_ dim: Int, initialValue: Float = 1e-5) throws {
+        gamma = try Tensor(repeating: initialValue, shape: [dim])
         super.init()
         register(parameter: "gamma", gamma)
     }

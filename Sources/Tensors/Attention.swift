@@ -14,17 +14,17 @@ extension Tensor {
                                   headDim: q.shape[3], valueDim: v.shape[3], scale: scale)
         let biases = try attentionBiases(terms, g, shape: q.shape)
         let saveProbabilities = needsGraph(q, k, v) || terms.contains { $0.requiresGrad }
-        let probabilities = saveProbabilities ? Tensor(uninitializedShape: [g.probabilityCount]) : nil
+        let probabilities = saveProbabilities ? try Tensor(uninitializedShape: [g.probabilityCount]) : nil
         let (qp, kp, vp) = (q.pointer, k.pointer, v.pointer)
-        return Tensor.result(shape: [g.batch, g.heads, g.queries, g.valueDim], inputs: [q, k, v] + terms, compute: { out in
+        return try Tensor.result(shape: [g.batch, g.heads, g.queries, g.valueDim], inputs: [q, k, v] + terms, compute: { out in
             attentionForward(g, q: qp, k: kp, v: vp, biases: biases, output: out, probabilities: probabilities?.pointer)
         }, backward: { grad in
             guard let probabilities else { return }
-            withScratch(g.probabilityCount) { scoresGrad in
-                let biasGrads = zip(terms, biases).filter { $0.0.requiresGrad }.map { (bias: $0.1, grad: $0.0.gradPointer()) }
+            try withScratch(g.probabilityCount) { scoresGrad in
+                let biasGrads = try zip(terms, biases).filter { $0.0.requiresGrad }.map { (bias: $0.1, grad: try $0.0.gradPointer()) }
                 attentionBackward(g, q: qp, k: kp, v: vp, probabilities: probabilities.pointer, outputGrad: grad.pointer,
-                                  qGrad: q.requiresGrad ? q.gradPointer() : nil, kGrad: k.requiresGrad ? k.gradPointer() : nil,
-                                  vGrad: v.requiresGrad ? v.gradPointer() : nil, biasGrads: biasGrads, scoresGrad: scoresGrad!)
+                                  qGrad: q.requiresGrad ? try q.gradPointer() : nil, kGrad: k.requiresGrad ? try k.gradPointer() : nil,
+                                  vGrad: v.requiresGrad ? try v.gradPointer() : nil, biasGrads: biasGrads, scoresGrad: scoresGrad!)
             }
         })
     }
@@ -41,16 +41,16 @@ extension Tensor {
         g.packed = true
         let biases = try attentionBiases(terms, g, shape: qkv.shape)
         let saveProbabilities = needsGraph(qkv) || terms.contains { $0.requiresGrad }
-        let probabilities = saveProbabilities ? Tensor(uninitializedShape: [g.probabilityCount]) : nil
+        let probabilities = saveProbabilities ? try Tensor(uninitializedShape: [g.probabilityCount]) : nil
         let base = qkv.pointer, third = heads * d
-        return Tensor.result(shape: [b, n, heads * d], inputs: [qkv] + terms, compute: { out in
+        return try Tensor.result(shape: [b, n, heads * d], inputs: [qkv] + terms, compute: { out in
             attentionForward(g, q: base, k: base + third, v: base + 2 * third, biases: biases, output: out,
                              probabilities: probabilities?.pointer)
         }, backward: { grad in
             guard let probabilities else { return }
-            withScratch(g.probabilityCount) { scoresGrad in
-                let biasGrads = zip(terms, biases).filter { $0.0.requiresGrad }.map { (bias: $0.1, grad: $0.0.gradPointer()) }
-                let dQKV = qkv.requiresGrad ? qkv.gradPointer() : nil
+            try withScratch(g.probabilityCount) { scoresGrad in
+                let biasGrads = try zip(terms, biases).filter { $0.0.requiresGrad }.map { (bias: $0.1, grad: try $0.0.gradPointer()) }
+                let dQKV = qkv.requiresGrad ? try qkv.gradPointer() : nil
                 attentionBackward(g, q: base, k: base + third, v: base + 2 * third, probabilities: probabilities.pointer,
                                   outputGrad: grad.pointer, qGrad: dQKV, kGrad: dQKV.map { $0 + third },
                                   vGrad: dQKV.map { $0 + 2 * third }, biasGrads: biasGrads, scoresGrad: scoresGrad!)

@@ -56,7 +56,7 @@ extension Tensor {
         let inner = shape.last ?? 1
         let ia = sa.last ?? 0, ib = sb.last ?? 0
         let (pa, pb) = (a.pointer, b.pointer)
-        return result(shape: shape, inputs: [a, b], compute: { out in
+        return try result(shape: shape, inputs: [a, b], compute: { out in
             if a.shape == b.shape {
                 let n = a.count
                 parallelFor(n, minimumPerThread: 1 << 15) { r in
@@ -84,7 +84,7 @@ extension Tensor {
             let g = grad.pointer
             // Each input's gradient is the output gradient times ∂out/∂input, summed over broadcast axes.
             if a.requiresGrad {
-                a.accumulateGrad { ga in
+                try a.accumulateGrad { ga in
                     forEachRow(shape, sa, sb) { oa, ob, o in
                         for i in 0..<inner {
                             let d: Float
@@ -99,7 +99,7 @@ extension Tensor {
                 }
             }
             if b.requiresGrad {
-                b.accumulateGrad { gb in
+                try b.accumulateGrad { gb in
                     forEachRow(shape, sa, sb) { oa, ob, o in
                         for i in 0..<inner {
                             let d: Float
@@ -123,67 +123,67 @@ extension Tensor {
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(.divide, a, b, name: "divide") }
 
     /// y = scale · x + shift, elementwise.
-    public func affine(scale: Float, shift: Float = 0) -> Tensor {
+    public func affine(scale: Float, shift: Float = 0) throws -> Tensor {
         let x = pointer, n = count
-        return Tensor.result(shape: shape, inputs: [self], compute: { out in
+        return try Tensor.result(shape: shape, inputs: [self], compute: { out in
             parallelFor(n, minimumPerThread: 1 << 15) { r in for i in r { out[i] = x[i] * scale + shift } }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * scale } }
+            try self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * scale } }
         })
     }
 
-    public static func + (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1, shift: b) }
-    public static func - (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1, shift: -b) }
-    public static func * (a: Tensor, b: Float) -> Tensor { a.affine(scale: b) }
-    public static func / (a: Tensor, b: Float) -> Tensor { a.affine(scale: 1 / b) }
-    public static func * (a: Float, b: Tensor) -> Tensor { b.affine(scale: a) }
-    public static prefix func - (a: Tensor) -> Tensor { a.affine(scale: -1) }
+    public static func + (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1, shift: b) }
+    public static func - (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1, shift: -b) }
+    public static func * (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: b) }
+    public static func / (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1 / b) }
+    public static func * (a: Float, b: Tensor) throws -> Tensor { try b.affine(scale: a) }
+    public static prefix func - (a: Tensor) throws -> Tensor { try a.affine(scale: -1) }
 
     /// A pointwise function with its derivative written in terms of input x and output y.
-    func pointwise(_ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+    func pointwise(_ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float) throws -> Tensor {
         let x = pointer, n = count
-        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in
+        let out = try Tensor.result(shape: shape, inputs: [self], compute: { out in
             parallelFor(n, minimumPerThread: 1 << 13) { r in for i in r { out[i] = f(x[i]) } }
         }, backward: { _ in })
         guard let node = out.gradNode else { return out }
         let y = out.storage  // the output's values, without a reference cycle to the output tensor
         out.gradNode = GradNode(inputs: node.inputs) { grad in
             let g = grad.pointer, yp = y.pointer
-            self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * derivative(x[i], yp[i]) } }
+            try self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * derivative(x[i], yp[i]) } }
         }
         return out
     }
 
-    public func exp() -> Tensor { pointwise({ Foundation.exp($0) }, derivative: { _, y in y }) }
-    public func log() -> Tensor { pointwise({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
-    public func sqrt() -> Tensor { pointwise({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
-    public func squared() -> Tensor { pointwise({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
-    public func pow(_ p: Float) -> Tensor {
-        pointwise({ Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
+    public func exp() throws -> Tensor { try pointwise({ Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func log() throws -> Tensor { try pointwise({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    public func sqrt() throws -> Tensor { try pointwise({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    public func squared() throws -> Tensor { try pointwise({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
+    public func pow(_ p: Float) throws -> Tensor {
+        try pointwise({ Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
     }
 
     /// An activation function applied elementwise (kernel forward / backward).
-    public func activation(_ f: Activation) -> Tensor {
+    public func activation(_ f: Activation) throws -> Tensor {
         if f == .identity { return self }
         let x = pointer, n = count
-        return Tensor.result(shape: shape, inputs: [self], compute: { out in
+        return try Tensor.result(shape: shape, inputs: [self], compute: { out in
             activationForward(f, input: x, output: out, count: n)
         }, backward: { grad in
-            self.accumulateGrad { d in activationBackward(f, input: x, outputGrad: grad.pointer, inputGrad: d, count: n) }
+            try self.accumulateGrad { d in activationBackward(f, input: x, outputGrad: grad.pointer, inputGrad: d, count: n) }
         })
     }
 
     /// Applies the activation to this tensor's own values when no graph needs them (inference on a
     /// freshly computed tensor nobody else reads); otherwise the out-of-place `activation(_:)`.
-    public func activatedInPlace(_ f: Activation) -> Tensor {
+    public func activatedInPlace(_ f: Activation) throws -> Tensor {
         guard f != .identity else { return self }
-        guard !requiresGrad, !GradMode.isEnabled || gradNode == nil else { return activation(f) }
+        guard !requiresGrad, !GradMode.isEnabled || gradNode == nil else { return try activation(f) }
         activationForward(f, input: pointer, output: pointer, count: count)
         return self
     }
 
-    public func relu() -> Tensor { activation(.relu) }
-    public func gelu() -> Tensor { activation(.gelu) }
-    public func sigmoid() -> Tensor { activation(.sigmoid) }
+    public func relu() throws -> Tensor { try activation(.relu) }
+    public func gelu() throws -> Tensor { try activation(.gelu) }
+    public func sigmoid() throws -> Tensor { try activation(.sigmoid) }
 }

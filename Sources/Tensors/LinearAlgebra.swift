@@ -21,7 +21,7 @@ extension Tensor {
         }
         let batch = batchShape.reduce(1, *)
         let a = pointer, b = other.pointer
-        return Tensor.result(shape: batchShape + [m, n], inputs: [self, other], compute: { out in
+        return try Tensor.result(shape: batchShape + [m, n], inputs: [self, other], compute: { out in
             if sharedRight {
                 gemm(m: batch * m, n: n, k: k, a: a, b: b, c: out)  // one GEMM over all rows
             } else {
@@ -30,7 +30,7 @@ extension Tensor {
         }, backward: { grad in
             let g = grad.pointer
             if self.requiresGrad {
-                self.accumulateGrad { da in
+                try self.accumulateGrad { da in
                     if sharedRight {
                         gemm(transposeB: true, m: batch * m, n: k, k: n, a: g, b: b, beta: 1, c: da)
                     } else {
@@ -39,7 +39,7 @@ extension Tensor {
                 }
             }
             if other.requiresGrad {
-                other.accumulateGrad { db in
+                try other.accumulateGrad { db in
                     if sharedRight {
                         gemm(transposeA: true, m: k, n: n, k: batch * m, a: a, b: g, beta: 1, c: db)
                     } else {
@@ -59,19 +59,19 @@ extension Tensor {
         let outFeatures = weight.shape[0], rows = count / max(1, inFeatures)
         let x = pointer, w = weight.pointer, b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(shape: Array(shape.dropLast()) + [outFeatures], inputs: inputs, compute: { out in
+        return try Tensor.result(shape: Array(shape.dropLast()) + [outFeatures], inputs: inputs, compute: { out in
             if let b { for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) } }
             gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: w, beta: b == nil ? 0 : 1, c: out)
         }, backward: { grad in
             let g = grad.pointer
             if self.requiresGrad {
-                self.accumulateGrad { dx in gemm(m: rows, n: inFeatures, k: outFeatures, a: g, b: w, beta: 1, c: dx) }
+                try self.accumulateGrad { dx in gemm(m: rows, n: inFeatures, k: outFeatures, a: g, b: w, beta: 1, c: dx) }
             }
             if weight.requiresGrad {
-                weight.accumulateGrad { dw in gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: g, b: x, beta: 1, c: dw) }
+                try weight.accumulateGrad { dw in gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: g, b: x, beta: 1, c: dw) }
             }
             if let bias, bias.requiresGrad {
-                bias.accumulateGrad { db in for r in 0..<rows { for o in 0..<outFeatures { db[o] += g[r * outFeatures + o] } } }
+                try bias.accumulateGrad { db in for r in 0..<rows { for o in 0..<outFeatures { db[o] += g[r * outFeatures + o] } } }
             }
         })
     }
@@ -87,7 +87,7 @@ extension Tensor {
         let packed = weight.derived("linear.\(KernelPath.active.name)") {
             PackedMatrix(side: .right, outer: outFeatures, depth: inFeatures, source: $0, transposed: true)
         }
-        let output = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
+        let output = try Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
         let epilogue = GemmEpilogue(columnShift: bias.map { UnsafePointer($0.pointer) }, activation: activation)
         withExtendedLifetime(bias) {
             gemm(m: rows, a: pointer, packedB: packed, c: output.pointer, epilogue: epilogue)

@@ -30,12 +30,12 @@ extension Tensor {
         let g = try convolutionGeometry(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
         let x = pointer, w = weight.pointer, b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
+        return try Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
             conv2dForward(g, input: x, weight: w, bias: b, output: out)
         }, backward: { grad in
-            let dx = self.requiresGrad ? self.gradPointer() : nil
-            let dw = weight.requiresGrad ? weight.gradPointer() : nil
-            let db = (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil
+            let dx = self.requiresGrad ? try self.gradPointer() : nil
+            let dw = weight.requiresGrad ? try weight.gradPointer() : nil
+            let db = (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil
             conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
         })
     }
@@ -54,7 +54,7 @@ extension Tensor {
         let packed = g.isDepthwise ? nil : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
             PackedConvWeights(g, weight: $0)
         }
-        let output = Tensor(uninitializedShape: shape)
+        let output = try Tensor(uninitializedShape: shape)
         withExtendedLifetime(residual) {
             (scale ?? []).withUnsafeBufferPointer { scale in
                 (shift ?? []).withUnsafeBufferPointer { shift in
@@ -84,8 +84,8 @@ extension Tensor {
     }
 
     /// The gradient buffer, created as zeros when absent.
-    func gradPointer() -> UnsafeMutablePointer<Float> {
-        if grad == nil { grad = Tensor(zeros: shape) }
+    func gradPointer() throws -> UnsafeMutablePointer<Float> {
+        if grad == nil { grad = try Tensor(zeros: shape) }
         return grad!.pointer
     }
 
@@ -99,10 +99,10 @@ extension Tensor {
         }
         let c = shape[1], rows = c * kernel.0 * kernel.1, l = g.outHeight * g.outWidth, plane = c * shape[2] * shape[3]
         let x = pointer
-        return Tensor.result(shape: [g.batch, rows, l], inputs: [self], compute: { out in
+        return try Tensor.result(shape: [g.batch, rows, l], inputs: [self], compute: { out in
             for n in 0..<g.batch { im2col(x + n * plane, channels: c, g, columns: out + n * rows * l) }
         }, backward: { grad in
-            self.accumulateGrad { d in for n in 0..<g.batch { col2im(grad.pointer + n * rows * l, channels: c, g, imageGrad: d + n * plane) } }
+            try self.accumulateGrad { d in for n in 0..<g.batch { col2im(grad.pointer + n * rows * l, channels: c, g, imageGrad: d + n * plane) } }
         })
     }
 
@@ -120,11 +120,11 @@ extension Tensor {
         }
         let rows = shape[1], l = shape[2], plane = c * outputSize.0 * outputSize.1
         let x = pointer
-        return Tensor.result(shape: [g.batch, c, outputSize.0, outputSize.1], zeroed: true, inputs: [self], compute: { out in
+        return try Tensor.result(shape: [g.batch, c, outputSize.0, outputSize.1], zeroed: true, inputs: [self], compute: { out in
             for n in 0..<g.batch { col2im(x + n * rows * l, channels: c, g, imageGrad: out + n * plane) }
         }, backward: { grad in
-            withScratch(rows * l) { scratch in
-                self.accumulateGrad { d in
+            try withScratch(rows * l) { scratch in
+                try self.accumulateGrad { d in
                     for n in 0..<g.batch {
                         im2col(grad.pointer + n * plane, channels: c, g, columns: scratch!)
                         for i in 0..<rows * l { d[n * rows * l + i] += scratch![i] }
@@ -145,11 +145,11 @@ extension Tensor {
         let argmax = keepArgmax ? UnsafeMutablePointer<Int32>.allocate(capacity: g.planes * g.outHeight * g.outWidth) : nil
         let owner = argmax.map { IndexBuffer($0) }
         let x = pointer
-        return Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
+        return try Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
             maxPool2dForward(g, input: x, output: out, argmax: argmax)
         }, backward: { grad in
             guard let owner else { return }
-            self.accumulateGrad { d in maxPool2dBackward(g, argmax: owner.pointer, outputGrad: grad.pointer, inputGrad: d) }
+            try self.accumulateGrad { d in maxPool2dBackward(g, argmax: owner.pointer, outputGrad: grad.pointer, inputGrad: d) }
         })
     }
 
@@ -160,10 +160,10 @@ extension Tensor {
                                padding: padding.tuple, ceilMode: ceilMode)
         guard g.outHeight > 0, g.outWidth > 0 else { throw TensorError.invalidArgument(op: "avgPool2d", reason: "input \(shape) is smaller than the window") }
         let x = pointer
-        return Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
+        return try Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
             avgPool2dForward(g, countIncludePad: countIncludePad, input: x, output: out)
         }, backward: { grad in
-            self.accumulateGrad { d in avgPool2dBackward(g, countIncludePad: countIncludePad, outputGrad: grad.pointer, inputGrad: d) }
+            try self.accumulateGrad { d in avgPool2dBackward(g, countIncludePad: countIncludePad, outputGrad: grad.pointer, inputGrad: d) }
         })
     }
 
@@ -171,10 +171,10 @@ extension Tensor {
         try requireRank(4, "adaptiveAvgPool2d")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let x = pointer
-        return Tensor.result(shape: [n, c, size.0, size.1], inputs: [self], compute: { out in
+        return try Tensor.result(shape: [n, c, size.0, size.1], inputs: [self], compute: { out in
             adaptiveAvgPool2dForward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, input: x, output: out)
         }, backward: { grad in
-            self.accumulateGrad { d in
+            try self.accumulateGrad { d in
                 adaptiveAvgPool2dBackward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, outputGrad: grad.pointer, inputGrad: d)
             }
         })
@@ -197,9 +197,9 @@ extension Tensor {
         }
         let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
         let x = pointer, w = weight?.pointer, b = bias?.pointer
-        let mean = Tensor(uninitializedShape: [c]), invStd = Tensor(uninitializedShape: [c])
+        let mean = try Tensor(uninitializedShape: [c]), invStd = try Tensor(uninitializedShape: [c])
         let inputs = [self] + [weight, bias].compactMap { $0 }
-        return Tensor.result(shape: shape, inputs: inputs, compute: { out in
+        return try Tensor.result(shape: shape, inputs: inputs, compute: { out in
             if training {
                 batchNormTrainForward(batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
                                       momentum: momentum, runningMean: runningMean.pointer, runningVar: runningVar.pointer,
@@ -212,9 +212,9 @@ extension Tensor {
         }, backward: { grad in
             batchNormBackward(batch: n, channels: c, spatial: spatial, training: training, input: x, weight: w,
                               mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
-                              inputGrad: self.requiresGrad ? self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+                              inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
         })
     }
 
@@ -227,7 +227,7 @@ extension Tensor {
         }
         precondition(!inPlace || !requiresGrad && gradNode == nil, "an in-place batch norm is for inference")
         let (n, c) = (shape[0], shape[1])
-        let output = inPlace ? self : Tensor(uninitializedShape: shape)
+        let output = inPlace ? self : try Tensor(uninitializedShape: shape)
         batchNormEvalForward(batch: n, channels: c, spatial: count / max(1, n * c), input: pointer,
                              weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
                              runningMean: runningMean.pointer, runningVar: runningVar.pointer,
@@ -256,7 +256,7 @@ extension Tensor {
         guard [weight, bias, runningMean, runningVar].allSatisfy({ $0.shape == [channels] }) else {
             throw TensorError.shapeMismatch(op: "concatenatedBatchNorm", shapes: [[channels], runningMean.shape])
         }
-        let output = Tensor(uninitializedShape: [n, channels] + Array(first.shape.dropFirst(2)))
+        let output = try Tensor(uninitializedShape: [n, channels] + Array(first.shape.dropFirst(2)))
         batchNormEvalForward(batch: n, channels: channels, spatial: spatial,
                              planes: { planeStart[$0 % channels] + ($0 / channels) * imageStride[$0 % channels] },
                              weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
@@ -273,15 +273,15 @@ extension Tensor {
         }
         let rows = count / dim, x = pointer, w = weight?.pointer, b = bias?.pointer
         let save = Tensor.needsGraph(self, weight ?? self, bias ?? self)
-        let mean = save ? Tensor(uninitializedShape: [rows]) : nil, invStd = save ? Tensor(uninitializedShape: [rows]) : nil
-        return Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
+        let mean = save ? try Tensor(uninitializedShape: [rows]) : nil, invStd = save ? try Tensor(uninitializedShape: [rows]) : nil
+        return try Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
             layerNormForward(rows: rows, dim: dim, input: x, weight: w, bias: b, epsilon: epsilon, output: out,
                              savedMean: mean?.pointer, savedInvStd: invStd?.pointer)
         }, backward: { grad in
             layerNormBackward(rows: rows, dim: dim, input: x, weight: w, mean: mean!.pointer, invStd: invStd!.pointer,
-                              outputGrad: grad.pointer, inputGrad: self.requiresGrad ? self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+                              outputGrad: grad.pointer, inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
         })
     }
 
@@ -293,28 +293,28 @@ extension Tensor {
         }
         let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
         let x = pointer, w = weight?.pointer, b = bias?.pointer
-        let mean = Tensor(uninitializedShape: [n * groups]), invStd = Tensor(uninitializedShape: [n * groups])
-        return Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
+        let mean = try Tensor(uninitializedShape: [n * groups]), invStd = try Tensor(uninitializedShape: [n * groups])
+        return try Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
             groupNormForward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w, bias: b,
                              epsilon: epsilon, output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
         }, backward: { grad in
             groupNormBackward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w,
                               mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
-                              inputGrad: self.requiresGrad ? self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? bias!.gradPointer() : nil)
+                              inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
         })
     }
 
     // MARK: Softmax
 
-    public func softmax() -> Tensor {
-        rowwiseFromOutput(forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+    public func softmax() throws -> Tensor {
+        try rowwiseFromOutput(forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
                           backward: { softmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
-    public func logSoftmax() -> Tensor {
-        rowwiseFromOutput(forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+    public func logSoftmax() throws -> Tensor {
+        try rowwiseFromOutput(forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
                           backward: { logSoftmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
@@ -322,13 +322,13 @@ extension Tensor {
     private func rowwiseFromOutput(
         forward: @escaping (Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
         backward: @escaping (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    ) -> Tensor {
+    ) throws -> Tensor {
         let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
-        let out = Tensor.result(shape: shape, inputs: [self], compute: { out in forward(rows, dim, x, out) }, backward: { _ in })
+        let out = try Tensor.result(shape: shape, inputs: [self], compute: { out in forward(rows, dim, x, out) }, backward: { _ in })
         guard let node = out.gradNode else { return out }
         let y = out.storage
         out.gradNode = GradNode(inputs: node.inputs) { grad in
-            self.accumulateGrad { d in backward(rows, dim, y.pointer, grad.pointer, d) }
+            try self.accumulateGrad { d in backward(rows, dim, y.pointer, grad.pointer, d) }
         }
         return out
     }
@@ -339,7 +339,7 @@ extension Tensor {
     public func dropout(_ p: Float, training: Bool, using rng: inout RandomGenerator) throws -> Tensor {
         guard training && p > 0 else { return self }
         guard p < 1 else { return try self * Tensor(zeros: shape) }
-        let mask = Tensor(uninitializedShape: shape)
+        let mask = try Tensor(uninitializedShape: shape)
         for i in 0..<count { mask.pointer[i] = rng.uniform() < p ? 0 : 1 / (1 - p) }
         return try self * mask
     }
@@ -347,7 +347,7 @@ extension Tensor {
     /// Stochastic depth: drops whole samples (axis 0) of a residual branch with probability p.
     public func dropPath(_ p: Float, training: Bool, using rng: inout RandomGenerator) throws -> Tensor {
         guard training && p > 0, rank >= 1 else { return self }
-        let mask = Tensor(uninitializedShape: [shape[0]] + [Int](repeating: 1, count: rank - 1))
+        let mask = try Tensor(uninitializedShape: [shape[0]] + [Int](repeating: 1, count: rank - 1))
         for i in 0..<shape[0] { mask.pointer[i] = rng.uniform() < p ? 0 : 1 / (1 - p) }
         return try self * mask
     }
@@ -369,7 +369,7 @@ extension Tensor {
         if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
             throw TensorError.invalidArgument(op: "crossEntropy", reason: "label \(bad) is outside 0..<\(classes)")
         }
-        let targets = Tensor(repeating: labelSmoothing / Float(classes), shape: shape)
+        let targets = try Tensor(repeating: labelSmoothing / Float(classes), shape: shape)
         for (row, label) in labels.enumerated() { targets.pointer[row * classes + label] += 1 - labelSmoothing }
         return try crossEntropy(softTargets: targets)
     }
@@ -383,9 +383,9 @@ final class IndexBuffer {
 }
 
 @inline(__always)
-func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
-    guard count > 0 else { return body(nil) }
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count)
-    defer { scratch.deallocate() }
-    return body(scratch)
+func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>?) throws -> R) throws -> R {
+    guard count > 0 else { return try body(nil) }
+    // Held as tensor storage, so scratch space counts against the same memory budget.
+    let scratch = try Storage(count: count, zeroed: false, shape: [count])
+    return try withExtendedLifetime(scratch) { try body(scratch.pointer) }
 }

@@ -10,7 +10,7 @@ extension Tensor {
         let toOutput = broadcastStrides(kept, to: shape), own = contiguousStrides(shape)
         let inner = shape.last ?? 1, innerStride = toOutput.last ?? 0
         let x = pointer, shape = self.shape
-        return Tensor.result(shape: outShape, zeroed: true, inputs: [self], compute: { out in
+        return try Tensor.result(shape: outShape, zeroed: true, inputs: [self], compute: { out in
             if shape.isEmpty { out[0] = x[0]; return }
             forEachRow(shape, own, toOutput) { i, o, _ in
                 if innerStride == 0 {
@@ -21,7 +21,7 @@ extension Tensor {
             }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in
+            try self.accumulateGrad { d in
                 if shape.isEmpty { d[0] += g[0]; return }
                 forEachRow(shape, own, toOutput) { i, o, _ in
                     for k in 0..<inner { d[i + k] += g[o + k * innerStride] }
@@ -33,7 +33,7 @@ extension Tensor {
     public func mean(axes: [Int] = [], keepDims: Bool = false) throws -> Tensor {
         let total = try sum(axes: axes, keepDims: keepDims)
         let n = total.count == 0 ? 1 : count / max(1, total.count)
-        return total * (1 / Float(n))
+        return try total * (1 / Float(n))
     }
 
     /// Variance over `axes` (unbiased as torch.var by default).
@@ -41,7 +41,7 @@ extension Tensor {
         let m = try mean(axes: axes, keepDims: true)
         let squares = try (self - m).squared().sum(axes: axes, keepDims: keepDims)
         let n = count / max(1, squares.count)
-        return squares * (1 / Float(unbiased ? max(n - 1, 1) : n))
+        return try squares * (1 / Float(unbiased ? max(n - 1, 1) : n))
     }
 
     /// Indices of the largest value along the last axis (no gradient).

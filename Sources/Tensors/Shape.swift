@@ -17,7 +17,7 @@ extension Tensor {
         let out = Tensor(shape: resolved, storage: storage)
         if Tensor.needsGraph(self) {
             out.requiresGrad = true
-            out.gradNode = GradNode(inputs: [self]) { grad in self.accumulateGrad(from: grad.pointer) }
+            out.gradNode = GradNode(inputs: [self]) { grad in try self.accumulateGrad(from: grad.pointer) }
         }
         return out
     }
@@ -40,13 +40,13 @@ extension Tensor {
         let own = contiguousStrides(shape)
         let readStrides = normalized.map { own[$0] }, outStrides = contiguousStrides(outShape)
         let x = pointer, inner = outShape.last ?? 1, innerStride = readStrides.last ?? 1
-        return Tensor.result(shape: outShape, inputs: [self], compute: { out in
+        return try Tensor.result(shape: outShape, inputs: [self], compute: { out in
             forEachRow(outShape, readStrides, outStrides) { i, o, _ in
                 for k in 0..<inner { out[o + k] = x[i + k * innerStride] }
             }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in
+            try self.accumulateGrad { d in
                 forEachRow(outShape, readStrides, outStrides) { i, o, _ in
                     for k in 0..<inner { d[i + k * innerStride] += g[o + k] }
                 }
@@ -71,11 +71,11 @@ extension Tensor {
         let outer = shape[..<a].reduce(1, *), innerSize = shape[(a + 1)...].reduce(1, *)
         let span = range.count * innerSize, inStride = shape[a] * innerSize, start = range.lowerBound * innerSize
         let x = pointer
-        return Tensor.result(shape: outShape, inputs: [self], compute: { out in
+        return try Tensor.result(shape: outShape, inputs: [self], compute: { out in
             for o in 0..<outer { (out + o * span).update(from: x + o * inStride + start, count: span) }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in
+            try self.accumulateGrad { d in
                 for o in 0..<outer { for k in 0..<span { d[o * inStride + start + k] += g[o * span + k] } }
             }
         })
@@ -93,7 +93,7 @@ extension Tensor {
         let outSpan = outShape[a] * innerSize
         let spans = tensors.map { $0.shape[a] * innerSize }
         var offsets = [0]; for s in spans.dropLast() { offsets.append(offsets.last! + s) }
-        return result(shape: outShape, inputs: tensors, compute: { out in
+        return try result(shape: outShape, inputs: tensors, compute: { out in
             for (t, (span, offset)) in zip(tensors, zip(spans, offsets)) {
                 let x = t.pointer
                 for o in 0..<outer { (out + o * outSpan + offset).update(from: x + o * span, count: span) }
@@ -101,7 +101,7 @@ extension Tensor {
         }, backward: { grad in
             let g = grad.pointer
             for (t, (span, offset)) in zip(tensors, zip(spans, offsets)) where t.requiresGrad {
-                t.accumulateGrad { d in
+                try t.accumulateGrad { d in
                     for o in 0..<outer { for k in 0..<span { d[o * span + k] += g[o * outSpan + offset + k] } }
                 }
             }
@@ -130,11 +130,11 @@ extension Tensor {
             sources[flat] = offset
         }
         let x = pointer
-        return Tensor.result(shape: indexShape, inputs: [self], compute: { out in
+        return try Tensor.result(shape: indexShape, inputs: [self], compute: { out in
             for i in 0..<sources.count { out[i] = x[sources[i]] }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in for i in 0..<sources.count { d[sources[i]] += g[i] } }
+            try self.accumulateGrad { d in for i in 0..<sources.count { d[sources[i]] += g[i] } }
         })
     }
 
@@ -182,11 +182,11 @@ extension Tensor {
         let oh = h + top + bottom, ow = w + left + right
         var outShape = shape; outShape[rank - 2] = oh; outShape[rank - 1] = ow
         let x = pointer
-        return Tensor.result(shape: outShape, zeroed: true, inputs: [self], compute: { out in
+        return try Tensor.result(shape: outShape, zeroed: true, inputs: [self], compute: { out in
             for p in 0..<planes { for y in 0..<h { (out + (p * oh + y + top) * ow + left).update(from: x + (p * h + y) * w, count: w) } }
         }, backward: { grad in
             let g = grad.pointer
-            self.accumulateGrad { d in
+            try self.accumulateGrad { d in
                 for p in 0..<planes { for y in 0..<h { for xx in 0..<w { d[(p * h + y) * w + xx] += g[(p * oh + y + top) * ow + left + xx] } } }
             }
         })

@@ -9,22 +9,85 @@ final class Storage: @unchecked Sendable {
     var version: UInt64 = 0
     /// Values computed from these floats (weights packed for the GEMM), with the version they were built from.
     var derived: [String: (version: UInt64, value: AnyObject)] = [:]
-    init(count: Int, zeroed: Bool) {
+
+    /// Throws instead of trapping when the tensor memory budget or the system refuses the bytes.
+    init(count: Int, zeroed: Bool, shape: [Int]) throws {
         self.count = count
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        try TensorMemory.reserve(bytes, shape: shape)
         // calloc: memory fresh from the system is already zero, so a zero tensor (a model about to be
         // loaded) costs no page until it is written.
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard let raw = zeroed ? calloc(1, bytes) : malloc(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
+        guard let raw = zeroed ? calloc(1, bytes) : malloc(bytes) else {
+            TensorMemory.release(bytes)
+            throw TensorError.outOfMemory(shape: shape, bytes: bytes, limit: TensorMemory.budget, inUse: TensorMemory.inUse)
+        }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
-    deinit { free(pointer) }
+    deinit {
+        free(pointer)
+        TensorMemory.release(max(count, 1) * MemoryLayout<Float>.stride)
+    }
+}
+
+/// The bytes all live tensors may hold together, so an absurd size (a model argument, an image size, a
+/// weight file's claim) is a thrown error naming the tensor instead of a trap or the kernel's OOM killer.
+public enum TensorMemory {
+    /// Three quarters of the smallest of physical memory, the address-space limit (`ulimit -v`,
+    /// `prlimit --as`) and the cgroup memory limit; the rest is left to code, stacks and packed weights.
+    public static let budget: Int = {
+        var limits = [Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))]
+        var addressSpace = rlimit()
+        if getrlimit(RLIMIT_AS_RESOURCE, &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
+            limits.append(Int(clamping: addressSpace.rlim_cur))
+        }
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let cgroup = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            limits.append(cgroup)
+        }
+        return limits.filter { $0 > 0 }.min().map { $0 / 4 * 3 } ?? Int.max
+    }()
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var liveBytes = 0
+
+    /// Bytes held by live tensors now.
+    public static var inUse: Int { lock.withLock { liveBytes } }
+
+    static func reserve(_ bytes: Int, shape: [Int]) throws {
+        let granted = lock.withLock { () -> Bool in
+            guard bytes <= budget - liveBytes else { return false }
+            liveBytes += bytes
+            return true
+        }
+        guard granted else { throw TensorError.outOfMemory(shape: shape, bytes: bytes, limit: budget, inUse: inUse) }
+    }
+
+    static func release(_ bytes: Int) { lock.withLock { liveBytes -= bytes } }
+}
+
+#if canImport(Glibc)
+private let RLIMIT_AS_RESOURCE = Int32(RLIMIT_AS.rawValue)
+#else
+private let RLIMIT_AS_RESOURCE = RLIMIT_AS
+#endif
+
+/// The number of elements of `shape`, or an error naming it when a size is negative or the product overflows.
+func elementCount(_ shape: [Int]) throws -> Int {
+    var count = 1
+    for size in shape {
+        guard size >= 0 else { throw TensorError.invalidShape(shape: shape, reason: "has a negative size") }
+        let (product, overflow) = count.multipliedReportingOverflow(by: size)
+        guard !overflow else { throw TensorError.invalidShape(shape: shape, reason: "has more elements than memory can address") }
+        count = product
+    }
+    return count
 }
 
 /// How a tensor was computed: the inputs to walk and the closure that sends its gradient to them.
 final class GradNode {
     let inputs: [Tensor]
-    let backward: (Tensor) -> Void
-    init(inputs: [Tensor], backward: @escaping (Tensor) -> Void) { self.inputs = inputs; self.backward = backward }
+    let backward: (Tensor) throws -> Void
+    init(inputs: [Tensor], backward: @escaping (Tensor) throws -> Void) { self.inputs = inputs; self.backward = backward }
 }
 
 /// A contiguous row-major Float32 tensor (NCHW for images, (B, N, C) for tokens) with reverse-mode autograd.
@@ -52,38 +115,36 @@ public final class Tensor: CustomStringConvertible {
     }
 
     /// An uninitialised or zero tensor; kernels fill it.
-    init(uninitializedShape shape: [Int], zeroed: Bool = false) {
+    init(uninitializedShape shape: [Int], zeroed: Bool = false) throws {
         self.shape = shape
-        self.count = shape.reduce(1, *)
-        self.storage = Storage(count: count, zeroed: zeroed)
+        self.count = try elementCount(shape)
+        self.storage = try Storage(count: count, zeroed: zeroed, shape: shape)
         self.requiresGrad = false
     }
 
-    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
-        self.init(uninitializedShape: shape, zeroed: true)
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) throws {
+        try self.init(uninitializedShape: shape, zeroed: true)
         self.requiresGrad = requiresGrad
     }
 
-    public convenience init(repeating value: Float, shape: [Int], requiresGrad: Bool = false) {
-        self.init(uninitializedShape: shape)
+    public convenience init(repeating value: Float, shape: [Int], requiresGrad: Bool = false) throws {
+        try self.init(uninitializedShape: shape)
         storage.pointer.initialize(repeating: value, count: count)
         self.requiresGrad = requiresGrad
     }
 
     /// Copies `scalars` (row-major); throws when their number does not match the shape.
     public convenience init(shape: [Int], scalars: [Float], requiresGrad: Bool = false) throws {
-        let expected = shape.reduce(1, *)
-        guard scalars.count == expected, shape.allSatisfy({ $0 >= 0 }) else {
-            throw TensorError.scalarCountMismatch(shape: shape, count: scalars.count)
-        }
-        self.init(uninitializedShape: shape)
+        let expected = try elementCount(shape)
+        guard scalars.count == expected else { throw TensorError.scalarCountMismatch(shape: shape, count: scalars.count) }
+        try self.init(uninitializedShape: shape)
         scalars.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: expected) }
         self.requiresGrad = requiresGrad
     }
 
     /// A scalar (shape []).
-    public convenience init(_ value: Float) {
-        self.init(uninitializedShape: [])
+    public convenience init(_ value: Float) throws {
+        try self.init(uninitializedShape: [])
         storage.pointer.initialize(to: value)
     }
 
@@ -119,8 +180,8 @@ public final class Tensor: CustomStringConvertible {
     }
 
     /// An independent copy of the values.
-    public func copy() -> Tensor {
-        let result = Tensor(uninitializedShape: shape)
+    public func copy() throws -> Tensor {
+        let result = try Tensor(uninitializedShape: shape)
         result.storage.pointer.update(from: storage.pointer, count: count)
         return result
     }
@@ -140,13 +201,13 @@ public final class Tensor: CustomStringConvertible {
     var pointer: UnsafeMutablePointer<Float> { storage.pointer }
 
     /// Adds into this tensor's gradient buffer, creating it (zeros) on first use.
-    func accumulateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) {
-        if grad == nil { grad = Tensor(zeros: shape) }
+    func accumulateGrad(_ body: (UnsafeMutablePointer<Float>) -> Void) throws {
+        if grad == nil { grad = try Tensor(zeros: shape) }
         body(grad!.pointer)
     }
 
-    func accumulateGrad(from values: UnsafePointer<Float>) {
-        accumulateGrad { g in for i in 0..<count { g[i] += values[i] } }
+    func accumulateGrad(from values: UnsafePointer<Float>) throws {
+        try accumulateGrad { g in for i in 0..<count { g[i] += values[i] } }
     }
 
     public func zeroGrad() { grad = nil }
@@ -171,8 +232,8 @@ extension Tensor {
     /// Creates the result of an op and, when any input needs gradients, the node that routes them.
     static func result(shape: [Int], zeroed: Bool = false, inputs: [Tensor],
                        compute: (UnsafeMutablePointer<Float>) -> Void,
-                       backward: @escaping (Tensor) -> Void) -> Tensor {
-        let out = Tensor(uninitializedShape: shape, zeroed: zeroed)
+                       backward: @escaping (Tensor) throws -> Void) throws -> Tensor {
+        let out = try Tensor(uninitializedShape: shape, zeroed: zeroed)
         compute(out.pointer)
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
@@ -209,10 +270,10 @@ extension Tensor {
                 order.append(tensor)
             }
         }
-        grad = gradient?.copy() ?? Tensor(repeating: 1, shape: shape)
+        grad = try gradient?.copy() ?? Tensor(repeating: 1, shape: shape)
         for tensor in order.reversed() {
             guard let node = tensor.gradNode, let outputGrad = tensor.grad else { continue }
-            node.backward(outputGrad)
+            try node.backward(outputGrad)
             // Free the graph as it is consumed, as PyTorch does (retain_graph=False).
             tensor.gradNode = nil
             if !tensor.retainsGrad { tensor.grad = nil }

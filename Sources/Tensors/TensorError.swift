@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors from tensor ops; each names the op and the shapes or values at fault.
 public enum TensorError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(op: String, shapes: [[Int]])
@@ -6,6 +8,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(op: String, reason: String)
     case backwardOfNonScalar(shape: [Int])
     case noGradient
+    case invalidShape(shape: [Int], reason: String)
+    case outOfMemory(shape: [Int], bytes: Int, limit: Int, inUse: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +23,11 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "\(op): \(reason)"
         case let .backwardOfNonScalar(shape):
             return "backward() needs a scalar loss or an explicit gradient; the tensor has shape \(shape)"
+        case let .invalidShape(shape, reason):
+            return "tensor shape \(shape) \(reason)"
+        case let .outOfMemory(shape, bytes, limit, inUse):
+            return "cannot allocate a tensor of shape \(shape) (\(formatBytes(bytes))): tensors may use \(formatBytes(limit)) "
+                + "on this machine and \(formatBytes(inUse)) are in use"
         case .noGradient:
             return "backward(): the tensor does not require gradients (no input requires them, or it was computed without grad)"
         }
@@ -37,4 +46,12 @@ func contiguousStrides(_ shape: [Int]) -> [Int] {
     var acc = 1
     for i in stride(from: shape.count - 1, through: 0, by: -1) { strides[i] = acc; acc *= shape[i] }
     return strides
+}
+
+/// "1.5 GB", "12.0 MB": sizes in messages.
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"]
+    var value = Double(bytes), unit = 0
+    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
 }

@@ -52,7 +52,7 @@ public final class MaskedAutoencoderPretrainer {
         loader = DataLoader.training(dataset: dataset, batchSize: config.batchSize, size: config.imageSize, mean: mean, std: std,
                                      seed: config.seed, workers: config.workers, filter: .bicubic, scale: 0.2...1.0,
                                      dropLast: dataset.count >= config.batchSize)
-        optimizer = AdamW(groups: weightDecayGroups(model, weightDecay: config.weightDecay, skip: ["cls_token", "mask_token", "pos_embed"]),
+        optimizer = try AdamW(groups: weightDecayGroups(model, weightDecay: config.weightDecay, skip: ["cls_token", "mask_token", "pos_embed"]),
                           learningRate: config.effectiveLearningRate, betas: (0.9, 0.95))
     }
 
@@ -104,7 +104,7 @@ public final class MaskedAutoencoderPretrainer {
                 guard batch.count > 0 else { continue }
                 optimizer.learningRate = schedule.learningRate(atStep: position.step)
                 let images = try Tensor(shape: batch.shape, scalars: batch.images)
-                let noise = Tensor.uniform([batch.count, model.config.patches], using: &maskGenerator)
+                let noise = try Tensor.uniform([batch.count, model.config.patches], using: &maskGenerator)
                 let loss = try model(images, noise: noise).loss
                 try (loss * (1 / Float(config.accumulationSteps))).backward()
                 if (index + 1) % config.accumulationSteps == 0 {
@@ -175,7 +175,7 @@ public final class MaskedAutoencoderPretrainer {
             predicted = try pred * (v + Float(1e-6)).sqrt() + m
         }
         let removed = try mask.reshaped([b, model.config.patches, 1])
-        let visible = removed.affine(scale: -1, shift: 1)
+        let visible = try removed.affine(scale: -1, shift: 1)
         let masked = try model.unpatchify(patches * visible)
         let reconstruction = try model.unpatchify(patches * visible + predicted * removed)
         let removedPixels = try model.unpatchify(removed.expanded(to: patches.shape)).scalars

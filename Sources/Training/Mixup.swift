@@ -20,7 +20,7 @@ public struct Mixup {
     public var isActive: Bool { mixupAlpha > 0 || cutmixAlpha > 0 }
 
     /// Mixes `images` (B, C, H, W) in place and returns soft targets (B, classes).
-    public func apply(images: inout [Float], shape: [Int], labels: [Int], using rng: inout RandomGenerator) -> Tensor {
+    public func apply(images: inout [Float], shape: [Int], labels: [Int], using rng: inout RandomGenerator) throws -> Tensor {
         let (b, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let useCutmix = cutmixAlpha > 0 && (mixupAlpha <= 0 || rng.uniform() < switchProbability)
         var lambda = Float(Self.beta(Double(useCutmix ? cutmixAlpha : mixupAlpha), using: &rng))
@@ -45,11 +45,11 @@ public struct Mixup {
                 for k in 0..<plane { images[i * plane + k] = lambda * original[i * plane + k] + (1 - lambda) * original[j * plane + k] }
             }
         }
-        return softTargets(labels, lambda: lambda)
+        return try softTargets(labels, lambda: lambda)
     }
 
     /// λ·smooth(y) + (1 − λ)·smooth(reversed y), as timm's mixup_target.
-    public func softTargets(_ labels: [Int], lambda: Float) -> Tensor {
+    public func softTargets(_ labels: [Int], lambda: Float) throws -> Tensor {
         let off = labelSmoothing / Float(classes), on = 1 - labelSmoothing + off
         var values = [Float](repeating: 0, count: labels.count * classes)
         for (i, label) in labels.enumerated() {
@@ -59,7 +59,7 @@ public struct Mixup {
                 values[i * classes + k] = lambda * a + (1 - lambda) * b
             }
         }
-        return (try? Tensor(shape: [labels.count, classes], scalars: values)) ?? Tensor(zeros: [labels.count, classes])
+        return try Tensor(shape: [labels.count, classes], scalars: values)
     }
 
     /// Beta(α, α) from two Gamma(α) draws (Marsaglia–Tsang, with the α < 1 boost).

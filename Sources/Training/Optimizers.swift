@@ -64,11 +64,12 @@ public final class SGD: Optimizer {
     public var learningRate: Float
     public let momentum: Float, nesterov: Bool
     private var buffers: [[Tensor]]
-    private var started = Tensor(zeros: [1])
+    private var started: Tensor
 
-    public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0.9, nesterov: Bool = false) {
+    public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0.9, nesterov: Bool = false) throws {
         self.groups = groups; self.learningRate = learningRate; self.momentum = momentum; self.nesterov = nesterov
-        buffers = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
+        buffers = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
+        started = try Tensor(zeros: [1])
     }
 
     public func step() throws {
@@ -109,13 +110,14 @@ public final class AdamW: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
     private var firstMoments: [[Tensor]], secondMoments: [[Tensor]]
-    private var stepCount = Tensor(zeros: [1])
+    private var stepCount: Tensor
 
-    public init(groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8) {
+    public init(groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8) throws {
         self.groups = groups; self.learningRate = learningRate
         beta1 = betas.0; beta2 = betas.1; self.epsilon = epsilon
-        firstMoments = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
-        secondMoments = groups.map { $0.parameters.map { Tensor(zeros: $0.shape) } }
+        firstMoments = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
+        secondMoments = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
+        stepCount = try Tensor(zeros: [1])
     }
 
     public func step() throws {
@@ -184,7 +186,7 @@ public final class SAM: Optimizer {
         let scale = rho / (Float(squares.squareRoot()) + 1e-12)
         perturbations = try params.map { p in
             guard let g = p.grad else { return nil }
-            let e = g * scale
+            let e = try g * scale
             try p.assign(p.detached() + e)
             return e
         }

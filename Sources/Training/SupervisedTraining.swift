@@ -98,9 +98,9 @@ public final class SupervisedTrainer {
         valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
         let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
         switch config.optimizer {
-        case .sgd: optimizer = SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum, nesterov: true)
-        case .adamw: optimizer = AdamW(groups: groups, learningRate: config.resolvedLearningRate)
-        case .sam: optimizer = SAM(base: SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum), rho: config.samRho)
+        case .sgd: optimizer = try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum, nesterov: true)
+        case .adamw: optimizer = try AdamW(groups: groups, learningRate: config.resolvedLearningRate)
+        case .sam: optimizer = SAM(base: try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum), rho: config.samRho)
         }
         mixup = Mixup(mixupAlpha: config.mixupAlpha, cutmixAlpha: config.cutmixAlpha, labelSmoothing: config.labelSmoothing, classes: model.numClasses)
     }
@@ -135,8 +135,8 @@ public final class SupervisedTrainer {
                 optimizer.learningRate = schedule.learningRate(atStep: step)
                 var images = batch.images
                 let targets = mixup.isActive
-                    ? mixup.apply(images: &images, shape: batch.shape, labels: batch.labels, using: &rng)
-                    : mixup.softTargets(batch.labels, lambda: 1)
+                    ? try mixup.apply(images: &images, shape: batch.shape, labels: batch.labels, using: &rng)
+                    : try mixup.softTargets(batch.labels, lambda: 1)
                 let x = try Tensor(shape: batch.shape, scalars: images)
                 func lossAndBackward() throws -> Float {
                     optimizer.zeroGrad()

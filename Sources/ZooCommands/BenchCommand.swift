@@ -172,7 +172,7 @@ extension BenchCommand {
         if name.hasPrefix("mae_") {
             let model = try MaskedAutoencoderRegistry.create(name, imgSize.map { ["img_size": .int($0)] } ?? [:])
             var rng = RandomGenerator(seed: 1)
-            let noise = Tensor.uniform([batch, model.config.patches], using: &rng)
+            let noise = try Tensor.uniform([batch, model.config.patches], using: &rng)
             return Benchee(module: model, inputSize: model.config.imageSize) { try model($0, noise: noise).loss }
         }
         let entry = try ModelRegistry.entry(named: name)
@@ -187,12 +187,12 @@ extension BenchCommand {
     func benchModel(_ name: String) throws {
         let model = try benchee(name)
         var rng = RandomGenerator(seed: 0)
-        let input = Tensor.normal([batch, 3, model.inputSize, model.inputSize], using: &rng)
+        let input = try Tensor.normal([batch, 3, model.inputSize, model.inputSize], using: &rng)
         let timing: TimingSummary
         if train {
             // One optimizer step as the training loops take it: forward, loss, backward, AdamW update.
             model.module.train()
-            let optimizer = AdamW(groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
+            let optimizer = try AdamW(groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
             timing = try TimingSummary.measure(warmup: 1, iterations: iterations) {
                 optimizer.zeroGrad()
                 try model.forward(input).backward()

@@ -13,7 +13,7 @@ extension XCTestCase {
         model.train()
         defer { model.eval() }
         var rng = RandomGenerator(seed: 7)
-        let input = Tensor.normal([batch, 3, inputSize, inputSize], using: &rng)
+        let input = try Tensor.normal([batch, 3, inputSize, inputSize], using: &rng)
         let logits = try model(input)
         let loss = try logits.crossEntropy(labels: (0..<batch).map { $0 % max(model.numClasses, 1) })
         try loss.backward()
@@ -30,7 +30,7 @@ extension XCTestCase {
                                file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try ModelRegistry.create(name, arguments)
         var rng = RandomGenerator(seed: 3)
-        let input = Tensor.normal([1, 3, size, size], using: &rng)
+        let input = try Tensor.normal([1, 3, size, size], using: &rng)
         let output = try withoutGrad { try model(input) }
         XCTAssertEqual(output.shape, [1, 1000], name, file: file, line: line)
         XCTAssertTrue(output.scalars.allSatisfy(\.isFinite), "\(name) at \(size): non-finite logits", file: file, line: line)

@@ -29,11 +29,11 @@ final class ReceptiveFieldTests: XCTestCase {
         model.weightsDidChange()
         model.eval()
         var rng = RandomGenerator(seed: 4)
-        let input = Tensor.uniform([1, 3, inputSize, inputSize], low: 0.1, high: 1, using: &rng)
+        let input = try Tensor.uniform([1, 3, inputSize, inputSize], low: 0.1, high: 1, using: &rng)
         input.requiresGrad = true
         let features = try model.forwardFeatures(input)
         let (h, w) = (features.shape[2], features.shape[3]), unit = (h / 2, w / 2)
-        let selector = Tensor(zeros: features.shape)
+        let selector = try Tensor(zeros: features.shape)
         selector.withUnsafeMutableBufferPointer { b in
             for c in 0..<features.shape[1] { b[(c * h + unit.0) * w + unit.1] = 1 }
         }

@@ -9,7 +9,7 @@ extension XCTestCase {
     func assertTrainingStep(_ model: any ImageClassifier, inputSize: Int = 64, batch: Int = 2,
                             file: StaticString = #filePath, line: UInt = #line) throws {
         var rng = RandomGenerator(seed: 7)
-        let input = Tensor.normal([batch, 3, inputSize, inputSize], using: &rng)
+        let input = try Tensor.normal([batch, 3, inputSize, inputSize], using: &rng)
         let norms = model.descendants(ofType: BatchNorm2d.self)
         XCTAssertFalse(norms.isEmpty, file: file, line: line)
         let before = norms.map { ($0.runningMean.scalars, $0.runningVar.scalars) }
@@ -34,7 +34,7 @@ extension XCTestCase {
         let model = try ModelRegistry.create(name)
         var rng = RandomGenerator(seed: 3)
         for size in sizes {
-            let input = Tensor.normal([1, 3, size, size], using: &rng)
+            let input = try Tensor.normal([1, 3, size, size], using: &rng)
             let logits = try withoutGrad { try model(input) }
             XCTAssertEqual(logits.shape, [1, 1000], "\(name) at \(size)", file: file, line: line)
             XCTAssertFalse(logits.scalars.contains { !$0.isFinite }, "\(name) at \(size): non-finite logits", file: file, line: line)

@@ -51,7 +51,7 @@ final class VisionTransformerTests: XCTestCase {
         XCTAssertThrowsError(try large.load(weights))
         try large.load(large.adaptingPositionEmbedding(weights))
         var rng = RandomGenerator(seed: 5)
-        let input = Tensor.normal([1, 3, 96, 96], using: &rng)
+        let input = try Tensor.normal([1, 3, 96, 96], using: &rng)
         let (expected, actual) = try withoutGrad { (try small(input), try large(input)) }
         Fixtures.assertParity(actual.scalars, expected.scalars, "adapted pos_embed")
     }

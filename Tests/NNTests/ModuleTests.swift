@@ -4,19 +4,19 @@ import Kernels
 @testable import Tensors
 
 final class ModuleTests: XCTestCase {
-    func testStateDictUsesTimmNames() {
-        let block = TransformerBlock(dim: 8, heads: 2, layerScaleInit: 1e-5)
+    func testStateDictUsesTimmNames() throws {
+        let block = try TransformerBlock(dim: 8, heads: 2, layerScaleInit: 1e-5)
         let keys = block.stateDict().map(\.name)
         XCTAssertEqual(keys, ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
                               "ls1.gamma", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
                               "mlp.fc2.bias", "ls2.gamma"])
-        let bn = BatchNorm2d(4)
+        let bn = try BatchNorm2d(4)
         XCTAssertEqual(bn.stateDict().map(\.name), ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"])
         XCTAssertEqual(bn.parameterCount, 8)
     }
 
-    func testTrainAndEvalReachEveryChild() {
-        let seq = Sequential([Linear(2, 2), Sequential([Dropout(0.5)])])
+    func testTrainAndEvalReachEveryChild() throws {
+        let seq = Sequential([try Linear(2, 2), Sequential([Dropout(0.5)])])
         seq.train()
         XCTAssertTrue(seq.layers[1].children[0].module.isTraining)
         seq.eval()
@@ -27,12 +27,12 @@ final class ModuleTests: XCTestCase {
     func testFoldedBatchNormMatchesReferencePath() throws {
         for (padding, groups, activation) in [(ConvPadding.symmetric(1), 1, Activation.relu), (.same, 4, .relu6), (.symmetric(0), 2, .hardSwish)] {
             Initialization.generator = RandomGenerator(seed: 7)
-            let conv = Conv2d(4, 8, kernel: 3, stride: 2, padding: padding, groups: groups, bias: groups == 2)
-            let bn = BatchNorm2d(8, epsilon: 1e-3)
+            let conv = try Conv2d(4, 8, kernel: 3, stride: 2, padding: padding, groups: groups, bias: groups == 2)
+            let bn = try BatchNorm2d(8, epsilon: 1e-3)
             var rng = RandomGenerator(seed: 3)
             for t in [bn.weight, bn.bias, bn.runningMean] { try t.assign(Tensor.normal(t.shape, using: &rng)) }
             try bn.runningVar.assign(Tensor.uniform([8], low: 0.5, high: 2, using: &rng))
-            let x = Tensor.normal([2, 4, 9, 10], using: &rng)
+            let x = try Tensor.normal([2, 4, 9, 10], using: &rng)
             let reference = try withoutGrad { try bn(conv(x)).activation(activation) }
             let fused = try withoutGrad { try bn.fused(after: conv, activation: activation, x) }
             XCTAssertEqual(reference.shape, fused.shape)
@@ -41,7 +41,7 @@ final class ModuleTests: XCTestCase {
     }
 
     func testPatchEmbedTokensAreRowMajorPatches() throws {
-        let embed = PatchEmbed(patchSize: 2, inChannels: 1, embedDim: 1)
+        let embed = try PatchEmbed(patchSize: 2, inChannels: 1, embedDim: 1)
         try embed.proj.weight.assign(Tensor(repeating: 1, shape: [1, 1, 2, 2]))
         try embed.proj.bias!.assign(Tensor(zeros: [1]))
         let x = try Tensor(shape: [1, 1, 2, 4], scalars: [1, 2, 3, 4, 5, 6, 7, 8])
@@ -52,7 +52,7 @@ final class ModuleTests: XCTestCase {
     }
 
     func testMultiHeadAttentionGradientReachesEveryParameter() throws {
-        let block = TransformerBlock(dim: 8, heads: 2)
+        let block = try TransformerBlock(dim: 8, heads: 2)
         block.train()
         var rng = RandomGenerator(seed: 5)
         let loss = try block(Tensor.normal([2, 5, 8], using: &rng)).squared().mean()

@@ -9,7 +9,7 @@ func checkGradients(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float 
     for x in inputs { x.requiresGrad = true; x.zeroGrad() }
     var rng = RandomGenerator(seed: 99)
     let probe = try f(inputs)
-    let weights = Tensor.normal(probe.shape, using: &rng)
+    let weights = try Tensor.normal(probe.shape, using: &rng)
     let loss = try (probe * weights).sum()
     try loss.backward()
 
@@ -38,15 +38,15 @@ func checkGradients(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float 
     }
 }
 
-func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) throws -> Tensor {
     var rng = RandomGenerator(seed: seed)
-    return Tensor.normal(shape, std: scale, using: &rng)
+    return try Tensor.normal(shape, std: scale, using: &rng)
 }
 
 /// Values bounded away from 0 (for functions with kinks or poles there).
-func awayFromZero(_ shape: [Int], seed: UInt64, low: Float = 0.3, high: Float = 2) -> Tensor {
+func awayFromZero(_ shape: [Int], seed: UInt64, low: Float = 0.3, high: Float = 2) throws -> Tensor {
     var rng = RandomGenerator(seed: seed)
-    let t = Tensor.uniform(shape, low: low, high: high, using: &rng)
+    let t = try Tensor.uniform(shape, low: low, high: high, using: &rng)
     t.withUnsafeMutableBufferPointer { b in for i in b.indices where rng.uniform() < 0.5 { b[i] = -b[i] } }
     return t
 }

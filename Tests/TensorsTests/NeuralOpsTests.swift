@@ -63,7 +63,7 @@ final class NeuralOpsTests: XCTestCase {
     }
 
     func testPoolingGradients() throws {
-        let x = awayFromZero([2, 3, 7, 6], seed: 30)
+        let x = try awayFromZero([2, 3, 7, 6], seed: 30)
         try checkGradients([x], epsilon: 1e-3) { try $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
         try checkGradients([x]) { try $0[0].avgPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
         try checkGradients([x]) { try $0[0].avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false) }
@@ -73,8 +73,8 @@ final class NeuralOpsTests: XCTestCase {
     }
 
     func testBatchNormTrainingStatisticsAndGradients() throws {
-        let x = randomTensor([4, 3, 5, 5], seed: 31)
-        let mean = Tensor(zeros: [3]), variance = Tensor(repeating: 1, shape: [3])
+        let x = try randomTensor([4, 3, 5, 5], seed: 31)
+        let mean = try Tensor(zeros: [3]), variance = try Tensor(repeating: 1, shape: [3])
         let y = try x.batchNorm(weight: nil, bias: nil, runningMean: mean, runningVar: variance, training: true, momentum: 0.1)
         // Normalised per channel; running mean = 0.1 × batch mean, running var = 0.9 + 0.1 × unbiased var.
         let perChannel = try y.permuted([1, 0, 2, 3]).reshaped([3, -1])
@@ -110,15 +110,15 @@ final class NeuralOpsTests: XCTestCase {
     func testSoftmaxValuesAndGradients() throws {
         let x = try Tensor(shape: [1, 3], scalars: [1, 2, 3])
         // e^(x − 3) / Σ: [0.09003057, 0.24472847, 0.66524096]
-        for (v, e) in zip(x.softmax().scalars, [0.09003057, 0.24472847, 0.66524096]) { XCTAssertEqual(v, Float(e), accuracy: 1e-6) }
-        XCTAssertEqual(x.logSoftmax().scalars[2], log(0.66524096), accuracy: 1e-6)
-        try checkGradients([randomTensor([3, 7], seed: 41)]) { $0[0].softmax() }
-        try checkGradients([randomTensor([3, 7], seed: 41)]) { $0[0].logSoftmax() }
+        for (v, e) in zip(try x.softmax().scalars, [0.09003057, 0.24472847, 0.66524096]) { XCTAssertEqual(v, Float(e), accuracy: 1e-6) }
+        XCTAssertEqual(try x.logSoftmax().scalars[2], log(0.66524096), accuracy: 1e-6)
+        try checkGradients([randomTensor([3, 7], seed: 41)]) { try $0[0].softmax() }
+        try checkGradients([randomTensor([3, 7], seed: 41)]) { try $0[0].logSoftmax() }
     }
 
     func testAttentionGradientsWithBiasAndMask() throws {
         let (b, h, n, d) = (4, 2, 5, 3)
-        let mask = randomTensor([2, 1, n, n], seed: 45)          // period 2 over the batch, shared by heads
+        let mask = try randomTensor([2, 1, n, n], seed: 45)          // period 2 over the batch, shared by heads
         try checkGradients([randomTensor([b, h, n, d], seed: 42), randomTensor([b, h, n, d], seed: 43),
                             randomTensor([b, h, n, d + 1], seed: 44), randomTensor([h, n, n], seed: 46)]) {
             try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], additive: [$0[3], mask])
@@ -133,7 +133,7 @@ final class NeuralOpsTests: XCTestCase {
     /// and merging back; its gradients (into the packed qkv and the bias) pass the finite-difference check.
     func testPackedAttentionMatchesSplitHeadsAndHasGradients() throws {
         let (b, n, h, d) = (3, 5, 2, 4)
-        let qkv = randomTensor([b, n, 3 * h * d], seed: 50), bias = randomTensor([h, n, n], seed: 51)
+        let qkv = try randomTensor([b, n, 3 * h * d], seed: 50), bias = try randomTensor([h, n, n], seed: 51)
         let split = try qkv.reshaped([b, n, 3, h, d]).permuted([2, 0, 3, 1, 4])
         let part = { (i: Int) in try split.slice(axis: 0, i..<i + 1).reshaped([b, h, n, d]) }
         let reference = try Tensor.attention(query: part(0), key: part(1), value: part(2), additive: [bias])
@@ -149,8 +149,8 @@ final class NeuralOpsTests: XCTestCase {
 
     /// Batch norm + ReLU over parts read in place equals the same over their concatenation (DenseNet inference).
     func testConcatenatedBatchNormMatchesNormOfConcatenation() throws {
-        let parts = [randomTensor([2, 3, 4, 5], seed: 60), randomTensor([2, 1, 4, 5], seed: 61), randomTensor([2, 2, 4, 5], seed: 62)]
-        let weight = randomTensor([6], seed: 63), bias = randomTensor([6], seed: 64), mean = randomTensor([6], seed: 65)
+        let parts = [try randomTensor([2, 3, 4, 5], seed: 60), try randomTensor([2, 1, 4, 5], seed: 61), try randomTensor([2, 2, 4, 5], seed: 62)]
+        let weight = try randomTensor([6], seed: 63), bias = try randomTensor([6], seed: 64), mean = try randomTensor([6], seed: 65)
         let variance = try Tensor(shape: [6], scalars: [0.5, 1, 2, 0.1, 3, 1.5])
         let expected = try Tensor.concat(parts, axis: 1)
             .batchNorm(weight: weight, bias: bias, runningMean: mean, runningVar: variance, training: false, epsilon: 1e-5).relu()
@@ -177,7 +177,7 @@ final class NeuralOpsTests: XCTestCase {
 
     func testDropoutAndDropPath() throws {
         var rng = RandomGenerator(seed: 1)
-        let x = Tensor(repeating: 1, shape: [1000])
+        let x = try Tensor(repeating: 1, shape: [1000])
         let y = try x.dropout(0.25, training: true, using: &rng)
         let zeros = y.scalars.filter { $0 == 0 }.count
         XCTAssertTrue((150...350).contains(zeros), "dropped \(zeros) of 1000")

@@ -16,11 +16,11 @@ final class OptimizerTests: XCTestCase {
         return try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }
 
-    func run(_ name: String, make: ([ParameterGroup]) -> any Optimizer, samRho: Float? = nil) throws {
+    func run(_ name: String, make: ([ParameterGroup]) throws -> any Optimizer, samRho: Float? = nil) throws {
         let ref = try reference()
         let x = try Tensor(shape: [4, 3], scalars: ref.X), y = try Tensor(shape: [4, 2], scalars: ref.Y)
         let w = try Tensor(shape: [3, 2], scalars: ref.W0, requiresGrad: true), b = try Tensor(shape: [2], scalars: ref.b0, requiresGrad: true)
-        var optimizer = make([ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0), ParameterGroup(names: ["W"], parameters: [w], weightDecay: -1)])
+        var optimizer = try make([ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0), ParameterGroup(names: ["W"], parameters: [w], weightDecay: -1)])
         if let samRho { optimizer = SAM(base: optimizer, rho: samRho) }
         func backward() throws { try (x.matmul(w) + b - y).squared().sum().backward() }
         for (i, expected) in try XCTUnwrap(ref.cases[name]).enumerated() {
@@ -43,11 +43,11 @@ final class OptimizerTests: XCTestCase {
         g.map { var group = $0; if group.weightDecay < 0 { group.weightDecay = decay }; return group }
     }
 
-    func testSGDWithMomentum() throws { try run("sgd_momentum") { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) } }
-    func testSGDNesterov() throws { try run("sgd_nesterov") { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9, nesterov: true) } }
-    func testAdamW() throws { try run("adamw") { AdamW(groups: self.groups($0, decay: 0.05), learningRate: 0.1, betas: (0.9, 0.95)) } }
+    func testSGDWithMomentum() throws { try run("sgd_momentum") { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) } }
+    func testSGDNesterov() throws { try run("sgd_nesterov") { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9, nesterov: true) } }
+    func testAdamW() throws { try run("adamw") { try AdamW(groups: self.groups($0, decay: 0.05), learningRate: 0.1, betas: (0.9, 0.95)) } }
     func testSAMAroundSGD() throws {
-        try run("sam_sgd", make: { SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) }, samRho: 0.05)
+        try run("sam_sgd", make: { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) }, samRho: 0.05)
     }
 
     func testWarmupCosineSchedule() {
