@@ -52,11 +52,44 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         .invalidArgument(model: model, argument: key, reason: reason)
     }
 
+    /// The values each size, multiplier and rate may take. Every timm preset sits well inside; a value
+    /// outside is refused by name before a layer is built, and what is inside but too big in sum is
+    /// stopped by the tensor memory budget (`TensorMemory`). Integers without an entry are sizes too.
+    public static let bounds: [String: ClosedRange<Double>] = [
+        "num_classes": 0...100_000,  // timm's largest heads: 21,843 (ImageNet-21k)
+        "img_size": 1...4096, "patch_size": 1...1024, "window_size": 1...1024,
+        "embed_dim": 1...16384, "embed_dims": 1...16384, "dims": 1...16384, "channels": 1...16384,
+        "decoder_embed_dim": 1...16384, "stem_width": 1...16384, "stem_hidden_dim": 1...16384,
+        "growth_rate": 1...4096, "bn_size": 1...64,
+        "depth": 1...1000, "decoder_depth": 1...1000, "depths": 1...1000, "layers": 1...1000,
+        "block_config": 1...1000, "num_blocks": 1...1000,
+        "num_heads": 1...1024, "decoder_num_heads": 1...1024,
+        "mlp_ratio": 0.01...64, "channel_multiplier": 0.01...16, "depth_multiplier": 0.01...16,
+        "bn_eps": 1e-12...1, "layer_scale_init_values": 0...1e6,
+        "drop_rate": 0...1, "drop_path_rate": 0...1, "proj_drop_rate": 0...1, "mask_ratio": 0...0.99,
+    ]
+    static let defaultIntegerBounds: ClosedRange<Double> = 0...1_000_000
+
+    /// `value`, or an error naming `key` and its bound when it lies outside.
+    private func checked(_ key: String, _ value: Int) throws -> Int {
+        try checked(key, Double(value), bounds: Self.bounds[key] ?? Self.defaultIntegerBounds, shown: String(value))
+        return value
+    }
+
+    @discardableResult
+    private func checked(_ key: String, _ value: Double, bounds: ClosedRange<Double>?, shown: String? = nil) throws -> Double {
+        guard value.isFinite else { throw invalid(key, "must be a finite number") }
+        if let bounds, !bounds.contains(value) {
+            throw invalid(key, "must be between \(bounds.lowerBound.formatted) and \(bounds.upperBound.formatted), got \(shown ?? value.formatted)")
+        }
+        return value
+    }
+
     public func int(_ key: String, default fallback: Int) throws -> Int {
         switch values[key] {
         case nil: return fallback
-        case .int(let v)?: return v
-        case .double(let v)? where v == v.rounded(): return Int(v)
+        case .int(let v)?: return try checked(key, v)
+        case .double(let v)? where v == v.rounded() && abs(v) < 1e15: return try checked(key, Int(v))
         default: throw invalid(key, "must be an integer")
         }
     }
@@ -64,8 +97,8 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
     public func double(_ key: String, default fallback: Double) throws -> Double {
         switch values[key] {
         case nil: return fallback
-        case .int(let v)?: return Double(v)
-        case .double(let v)?: return v
+        case .int(let v)?: return try checked(key, Double(v), bounds: Self.bounds[key])
+        case .double(let v)?: return try checked(key, v, bounds: Self.bounds[key])
         default: throw invalid(key, "must be a number")
         }
     }
@@ -107,11 +140,12 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         switch values[key] {
         case nil: return fallback
         case .list(let items)?:
+            guard items.count <= 64 else { throw invalid(key, "must list at most 64 values, got \(items.count)") }
             return try items.map {
                 guard case .int(let v) = $0 else { throw invalid(key, "must be a list of integers") }
-                return v
+                return try checked(key, v)
             }
-        case .int(let v)?: return [v]
+        case .int(let v)?: return [try checked(key, v)]
         default: throw invalid(key, "must be a list of integers")
         }
     }
@@ -126,4 +160,9 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         let v = try int(key, default: fallback)
         return (v, v)
     }
+}
+
+extension Double {
+    /// 16, 0.99, 1e-12: a bound or value as a user would write it.
+    var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : "\(self)" }
 }

@@ -31,8 +31,8 @@ public struct ResNetConfig: Equatable, Sendable {
         squeezeExcite = try arguments.bool("se", default: false)
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
-        guard layers.count == 4, channels.count == 4, layers.allSatisfy({ $0 >= 1 }) else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "layers/channels", reason: "must list 4 stages")
+        for (key, list) in [("layers", layers), ("channels", channels)] where list.count != 4 {
+            throw ModelError.invalidArgument(model: arguments.model, argument: key, reason: "must list 4 stages, got \(list.count)")
         }
     }
 }

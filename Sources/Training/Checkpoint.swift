@@ -51,21 +51,33 @@ public struct TrainingCheckpoint {
 /// Appends rows to a CSV file, flushing each one so an interrupted run keeps every logged step.
 public final class MetricsLog {
     private let handle: FileHandle
+    private let url: URL
     public let columns: [String]
 
-    /// Opens `url`, writing the header when the file is new; `resume` keeps the rows already there.
-    public init(url: URL, columns: [String], resume: Bool) throws {
+    /// Opens `url`, writing the header when the file is new. A resumed run keeps the rows `keep` accepts
+    /// (those up to its checkpoint): rows logged after the checkpoint are logged again, and would repeat.
+    public init(url: URL, columns: [String], resume: Bool, keep: ([Substring]) -> Bool = { _ in true }) throws {
         self.columns = columns
-        let fm = FileManager.default
-        if !resume || !fm.fileExists(atPath: url.path) {
-            try Data((columns.joined(separator: ",") + "\n").utf8).write(to: url)
+        self.url = url
+        var text = columns.joined(separator: ",") + "\n"
+        if resume, let existing = try? String(contentsOf: url, encoding: .utf8) {
+            for row in existing.split(separator: "\n").dropFirst() where keep(row.split(separator: ",")) { text += row + "\n" }
         }
-        handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
+        do {
+            try Data(text.utf8).write(to: url, options: .atomic)
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        } catch {
+            throw WeightsError.unwritable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
     }
 
     public func append(_ values: [String]) throws {
-        try handle.write(contentsOf: Data((values.joined(separator: ",") + "\n").utf8))
+        do {
+            try handle.write(contentsOf: Data((values.joined(separator: ",") + "\n").utf8))
+        } catch {
+            throw WeightsError.unwritable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
     }
 
     deinit { try? handle.close() }

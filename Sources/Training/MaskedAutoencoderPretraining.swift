@@ -40,6 +40,7 @@ public final class MaskedAutoencoderPretrainer {
     public let model: MaskedAutoencoder
     public let config: MaskedAutoencoderPretrainingConfig
     public let output: URL
+    let folder: OutputFolder
     let dataset: ImageDataset
     let loader: DataLoader
     let optimizer: AdamW
@@ -47,7 +48,7 @@ public final class MaskedAutoencoderPretrainer {
 
     public init(model: MaskedAutoencoder, dataset: ImageDataset, config: MaskedAutoencoderPretrainingConfig, output: URL) throws {
         self.model = model; self.config = config; self.output = output; self.dataset = dataset
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        folder = try OutputFolder(output)
         // Drop the last partial batch, as main_pretrain.py does: every step sees a full batch.
         loader = DataLoader.training(dataset: dataset, batchSize: config.batchSize, size: config.imageSize, mean: mean, std: std,
                                      seed: config.seed, workers: config.workers, filter: .bicubic, scale: 0.2...1.0,
@@ -75,7 +76,9 @@ public final class MaskedAutoencoderPretrainer {
             epochBatches = saved.extra["epoch_batches"].flatMap(Int.init) ?? 0
             log("resuming at epoch \(position.epoch + 1), batch \(position.batchInEpoch), step \(position.step)")
         }
-        let metrics = try MetricsLog(url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"], resume: resume)
+        let savedStep = position.step
+        let metrics = try MetricsLog(url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
+                                     resume: resume) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
         let batchesPerEpoch = loader.batchCount()
         guard batchesPerEpoch > 0 else { throw CommandLineError("\(dataset.count) images are too few for one batch") }
         let stepsPerEpoch = max(1, batchesPerEpoch / config.accumulationSteps)
@@ -106,13 +109,16 @@ public final class MaskedAutoencoderPretrainer {
                 let images = try Tensor(shape: batch.shape, scalars: batch.images)
                 let noise = try Tensor.uniform([batch.count, model.config.patches], using: &maskGenerator)
                 let loss = try model(images, noise: noise).loss
+                // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
+                guard loss.item.isFinite else {
+                    throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: position.step + 1)
+                }
                 try (loss * (1 / Float(config.accumulationSteps))).backward()
                 if (index + 1) % config.accumulationSteps == 0 {
                     try optimizer.step()
                     optimizer.zeroGrad()
                     position.step += 1
                 }
-                guard loss.item.isFinite else { throw CommandLineError("loss is \(loss.item) at epoch \(epoch + 1), batch \(index + 1); lower --lr / --blr") }
                 epochLossSum += Double(loss.item); epochBatches += 1; seen += batch.count
                 try metrics.append([String(epoch + 1), String(position.step), String(format: "%.6f", loss.item), String(format: "%.6g", optimizer.learningRate)])
                 progress.update(done: index + 1, items: seen, detail: String(format: "loss %.4f", loss.item))
@@ -121,7 +127,8 @@ public final class MaskedAutoencoderPretrainer {
                     throw TrainingInterrupted(checkpoint: checkpointURL)
                 }
             }
-            let epochLoss = epochLossSum / Double(max(epochBatches, 1))
+            guard epochBatches > 0 else { throw TrainingError.noUsableImages(dataset.root.path) }
+            let epochLoss = epochLossSum / Double(epochBatches)
             epochLosses.append((epoch + 1, epochLoss))
             epochLossSum = 0; epochBatches = 0
             log(String(format: "epoch %d: mean loss %.4f, lr %.3g", epoch + 1, epochLoss, optimizer.learningRate))
@@ -151,7 +158,7 @@ public final class MaskedAutoencoderPretrainer {
         var values: [Float] = [], count = 0
         for index in 0..<dataset.count where count < 4 {
             guard let image = try? Image(contentsOf: dataset.url(at: index)) else { continue }
-            values += config.evalTransform(image); count += 1
+            values += try config.evalTransform(image); count += 1
         }
         return try Tensor(shape: [count, 3, self.config.imageSize, self.config.imageSize], scalars: values)
     }

@@ -40,12 +40,14 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
     public var top5: Double
     public var loss: Double
     public var images: Int
+    /// Images whose logits held a NaN or an infinity (counted as wrong).
+    public var nonFinite: Int
 }
 
 /// Scores `model` on every batch of `loader` in evaluation mode (no graph, no saved activations).
 public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws -> EvaluationResult {
     model.eval()
-    var correct1 = 0, correct5 = 0, total = 0
+    var correct1 = 0, correct5 = 0, total = 0, nonFinite = 0
     var lossSum = 0.0
     for batch in loader.epoch(0) where batch.count > 0 {
         let x = try Tensor(shape: batch.shape, scalars: batch.images)
@@ -54,14 +56,18 @@ public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws
         let classes = logits.shape[1], values = logits.scalars
         for (row, label) in batch.labels.enumerated() {
             let scores = values[row * classes..<(row + 1) * classes]
+            // NaN compares false with everything, so it would rank first: never count it as correct.
+            guard scores.allSatisfy(\.isFinite) else { nonFinite += 1; continue }
             let rank = scores.filter { $0 > scores[row * classes + label] }.count
             if rank < 1 { correct1 += 1 }
             if rank < 5 { correct5 += 1 }
         }
         total += batch.count
     }
-    let n = Double(max(total, 1))
-    return EvaluationResult(top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total)
+    guard total > 0 else { throw TrainingError.noUsableImages(loader.dataset.root.path) }
+    let n = Double(total)
+    return EvaluationResult(top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total,
+                            nonFinite: nonFinite)
 }
 
 /// One epoch's numbers, as written to metrics.csv and printed with --json.
@@ -81,13 +87,14 @@ public final class SupervisedTrainer {
     public let config: SupervisedTrainingConfig
     public let trainLoader: DataLoader, valLoader: DataLoader
     public let output: URL
+    let folder: OutputFolder
     let optimizer: any Optimizer
     let mixup: Mixup
 
     public init(model: any ImageClassifier, train: ImageDataset, val: ImageDataset, pretrained: PretrainedConfig,
                 config: SupervisedTrainingConfig, output: URL) throws {
         self.model = model; self.config = config; self.output = output
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        folder = try OutputFolder(output)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
         let filter: ResampleFilter = pretrained.interpolation == .bilinear ? .bilinear : .bicubic
         trainLoader = DataLoader.training(dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
@@ -120,7 +127,8 @@ public final class SupervisedTrainer {
             best = position.extra["best_top1"].flatMap(Double.init) ?? 0
         }
         let log = try MetricsLog(url: output.appendingPathComponent("metrics.csv"),
-                                 columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"], resume: resume)
+                                 columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
+                                 resume: resume) { row in Int(row[0]).map { $0 <= startEpoch } == true }
         let stepsPerEpoch = trainLoader.batchCount()
         let schedule = WarmupCosineSchedule(baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
                                             warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
@@ -141,6 +149,8 @@ public final class SupervisedTrainer {
                 func lossAndBackward() throws -> Float {
                     optimizer.zeroGrad()
                     let loss = try model(x).crossEntropy(softTargets: targets)
+                    // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
+                    guard loss.item.isFinite else { throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: step + 1) }
                     try loss.backward()
                     return loss.item
                 }
@@ -159,7 +169,11 @@ public final class SupervisedTrainer {
                 // The epoch is incomplete: keep the last finished epoch's checkpoint as the resume point.
                 throw TrainingInterrupted(checkpoint: checkpointURL)
             }
+            guard seen > 0 else { throw TrainingError.noUsableImages(trainLoader.dataset.root.path) }
             let result = try evaluate(model, on: valLoader)
+            guard result.nonFinite == 0, result.loss.isFinite else {
+                throw TrainingError.diverged(loss: Float(result.loss), epoch: epoch + 1, step: step)
+            }
             best = max(best, result.top1)
             let summary = EpochSummary(epoch: epoch + 1, train_loss: lossSum / Double(max(seen, 1)), val_top1: result.top1, val_top5: result.top5,
                                        val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
@@ -174,6 +188,23 @@ public final class SupervisedTrainer {
             report(summary)
         }
         return summaries
+    }
+}
+
+/// Why a run stopped without a result; the last checkpoint (if any) is left as it was.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// Every image of the folder failed to decode (each was reported), so there is nothing to learn or score.
+    case noUsableImages(String)
+    /// The loss (or the validation outputs) became NaN or infinite.
+    case diverged(loss: Float, epoch: Int, step: Int)
+
+    public var description: String {
+        switch self {
+        case .noUsableImages(let folder): return "\(folder): no usable images (every file failed to decode)"
+        case let .diverged(loss, epoch, step):
+            return "training diverged: loss is \(loss) at epoch \(epoch), step \(step); lower the learning rate "
+                + "(the last checkpoint is kept)"
+        }
     }
 }
 

@@ -13,7 +13,7 @@ public struct Batch: Sendable {
 }
 
 /// Turns a decoded image into exactly `height * width * 3` floats (CHW), using the sample's own RNG.
-public typealias SampleTransform = @Sendable (Image, inout SplitMix64) -> [Float]
+public typealias SampleTransform = @Sendable (Image, inout SplitMix64) throws -> [Float]
 
 public final class DataLoader: @unchecked Sendable {
     public let dataset: ImageDataset
@@ -67,7 +67,7 @@ public final class DataLoader: @unchecked Sendable {
     public static func evaluation(dataset: ImageDataset, batchSize: Int, config: PreprocessConfig,
                                   workers: Int = 2, applyExifOrientation: Bool = true) -> DataLoader {
         DataLoader(dataset: dataset, batchSize: batchSize, outputSize: (config.height, config.width), shuffle: false,
-                   workers: workers, applyExifOrientation: applyExifOrientation) { image, _ in config.evalTransform(image) }
+                   workers: workers, applyExifOrientation: applyExifOrientation) { image, _ in try config.evalTransform(image) }
     }
 
     /// Sample order for `epoch`: a seeded Fisher–Yates shuffle, or dataset order.
@@ -98,13 +98,14 @@ public final class DataLoader: @unchecked Sendable {
             do {
                 let image = try Image(contentsOf: url, maxPixels: maxPixels, applyExifOrientation: applyExifOrientation)
                 var rng = SplitMix64.derived(seed: seed, UInt64(epoch), UInt64(index))
-                let values = transform(image, &rng)
+                let values = try transform(image, &rng)
                 precondition(values.count == sampleSize, "DataLoader transform returned \(values.count) values, expected \(sampleSize)")
                 images += values
                 labels.append(dataset.label(at: index))
                 kept.append(index)
             } catch {
-                warnOnce(url.path, "warning: skipping \(error)")
+                let message = "\(error)"
+                warnOnce(url.path, "warning: skipping " + (message.contains(url.path) ? message : "\(url.path): \(message)"))
             }
         }
         return Batch(images: images, shape: [labels.count, 3, outputSize.height, outputSize.width],

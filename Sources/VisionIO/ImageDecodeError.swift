@@ -34,3 +34,17 @@ public enum ImageEncodeError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+public enum ImageResizeError: Error, Equatable, CustomStringConvertible {
+    /// A resize target of no pixels, or of more than `limit` (the decoder's bomb guard, applied to what
+    /// an extreme aspect ratio would make of a small image).
+    case targetTooLarge(width: Int, height: Int, targetWidth: Int, targetHeight: Int, limit: UInt64)
+
+    public var description: String {
+        switch self {
+        case let .targetTooLarge(width, height, targetWidth, targetHeight, limit):
+            return "a \(width)×\(height) image resized for the model would be \(targetWidth)×\(targetHeight) pixels "
+                + "(the limit is \(limit) pixels, and at least 1×1)"
+        }
+    }
+}

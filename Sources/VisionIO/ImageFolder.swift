@@ -3,6 +3,8 @@ import Foundation
 
 /// What a loader needs: how many samples, where each is, and its label (-1 when unlabeled).
 public protocol ImageDataset: Sendable {
+    /// The folder the images come from (named in errors).
+    var root: URL { get }
     var count: Int { get }
     func url(at index: Int) -> URL
     func label(at index: Int) -> Int

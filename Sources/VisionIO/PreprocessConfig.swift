@@ -40,22 +40,27 @@ public struct PreprocessConfig: Equatable, Sendable {
         (Int((Double(height) / cropPct).rounded(.down)), Int((Double(width) / cropPct).rounded(.down)))
     }
 
-    /// Resize → CenterCrop, the uint8 image timm would hand to ToTensor.
-    public func evalCrop(_ image: Image) -> Image {
+    /// Resize → CenterCrop, the uint8 image timm would hand to ToTensor. The resized image is bounded by the
+    /// decoder's pixel limit: a 1×100000 image would otherwise become a 224×22,400,000 one.
+    public func evalCrop(_ image: Image) throws -> Image {
         let scale = scaleSize
-        let resized: Image
-        if scale.height == scale.width {
-            // torchvision Resize(int): shorter side to scale_size.
-            resized = image.resizedShorterSide(to: scale.height, filter: interpolation)
-        } else {
-            // timm passes a (h, w) tuple to Resize here, which squashes to exactly that size.
-            resized = image.resized(width: scale.width, height: scale.height, filter: interpolation)
+        let squash = scale.height != scale.width
+        // torchvision Resize(int): shorter side to scale_size; timm passes a (h, w) tuple when the
+        // sides differ, which squashes to exactly that size.
+        let target = squash ? (width: scale.width, height: scale.height)
+            : Image.shorterSideSize(width: image.width, height: image.height, size: scale.height)
+        let pixels = target.width.multipliedFullWidth(by: target.height)
+        guard target.width >= 1, target.height >= 1, pixels.high == 0, UInt64(pixels.low) <= Image.defaultMaxPixels else {
+            throw ImageResizeError.targetTooLarge(width: image.width, height: image.height,
+                                                  targetWidth: target.width, targetHeight: target.height, limit: Image.defaultMaxPixels)
         }
+        let resized = squash ? image.resized(width: target.width, height: target.height, filter: interpolation)
+            : image.resizedShorterSide(to: scale.height, filter: interpolation)
         return resized.centerCropped(width: width, height: height)
     }
 
     /// The full eval transform: (3, height, width) normalized floats.
-    public func evalTransform(_ image: Image) -> [Float] {
-        evalCrop(image).normalizedCHW(mean: mean, std: std)
+    public func evalTransform(_ image: Image) throws -> [Float] {
+        try evalCrop(image).normalizedCHW(mean: mean, std: std)
     }
 }

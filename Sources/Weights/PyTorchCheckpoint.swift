@@ -179,6 +179,9 @@ private func loadLegacyCheckpoint(_ file: MappedFile) throws -> StateDict {
 private let stateDictWrapperKeys = ["state_dict", "model_state_dict", "model_state", "model", "module"]
 /// Deeper nesting than this is not a state dict (and may be a hostile cycle).
 private let maxNesting = 8
+/// Nested dicts that share inner dicts can name exponentially many entries (a "billion laughs" pickle):
+/// stop long before that. The largest timm state dicts have a few thousand tensors.
+private let maxEntries = 1 << 20
 
 /// The (key, tensor) pairs of the checkpoint's state dict, in pickle order.
 private func stateDictEntries(_ root: PickleValue, in unpickler: RestrictedUnpickler, path: String) throws -> [(String, Int)] {
@@ -196,9 +199,15 @@ private func stateDictEntries(_ root: PickleValue, in unpickler: RestrictedUnpic
     }
 
     var entries: [(String, Int)] = []
-    func collect(_ id: Int, prefix: String, depth: Int) {
+    var visited = 0
+    func collect(_ id: Int, prefix: String, depth: Int) throws {
         guard depth < maxNesting else { return }
         let dict = unpickler.dicts[id]
+        visited += dict.keys.count
+        guard visited <= maxEntries else {
+            throw WeightsError.malformedPickle(path: path, offset: 0,
+                                               reason: "nested dicts name more than \(maxEntries) entries; not a state dict")
+        }
         for (key, value) in zip(dict.keys, dict.values) {
             let name: String
             switch key {
@@ -208,12 +217,12 @@ private func stateDictEntries(_ root: PickleValue, in unpickler: RestrictedUnpic
             }
             switch value {
             case .tensor(let tensorID): entries.append((name, tensorID))
-            case .dict(let innerID): collect(innerID, prefix: name + ".", depth: depth + 1)
+            case .dict(let innerID): try collect(innerID, prefix: name + ".", depth: depth + 1)
             default: continue  // epochs, hyper-parameters, …
             }
         }
     }
-    collect(dictID, prefix: "", depth: 0)
+    try collect(dictID, prefix: "", depth: 0)
     return entries
 }
 
@@ -243,11 +252,15 @@ private func materialize(
         let storages = storagesByRoot[rootKey] ?? []
         guard let first = storages.first else { continue }
         try withStorage(unpickler.storages[first]) { raw in
+            // Keys that name one tensor (or one view) share its values: 3,000 keys on one tensor are not 3,000 copies.
+            var decoded: [TensorReference: WeightTensor] = [:]
             for storage in storages {
                 let type = unpickler.storages[storage].type
                 for position in entriesByStorage[storage] ?? [] {
                     let (key, tensorID) = entries[position]
-                    results[position] = try contiguousTensor(unpickler.tensors[tensorID], type: type, raw: raw, key: key, path: path)
+                    let tensor = unpickler.tensors[tensorID]
+                    if decoded[tensor] == nil { decoded[tensor] = try contiguousTensor(tensor, type: type, raw: raw, key: key, path: path) }
+                    results[position] = decoded[tensor]
                 }
             }
         }
@@ -268,6 +281,12 @@ private func contiguousTensor(_ tensor: TensorReference, type: ElementType, raw:
     }
     if count == 0 { return WeightTensor(shape: tensor.shape, values: []) }
     let available = raw.count / type.byteCount
+    // A view never has more elements than its storage, except by repeating them (stride 0), which no
+    // saved state dict does; refusing it bounds what a file can make us allocate by the file's size.
+    guard count <= available else {
+        throw WeightsError.malformedPickle(path: path, offset: 0,
+                                           reason: "tensor '\(key)' has \(count) elements but its storage holds \(available)")
+    }
     var lastIndex = tensor.offset
     var overflow = false
     for (size, stride) in zip(tensor.shape, tensor.strides) {

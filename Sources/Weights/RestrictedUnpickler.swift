@@ -87,7 +87,7 @@ struct StorageReference {
 }
 
 /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, …)`, offsets and strides in elements.
-struct TensorReference {
+struct TensorReference: Hashable {
     var storage: Int
     var offset: Int
     var shape: [Int]
@@ -110,6 +110,10 @@ final class RestrictedUnpickler {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
     private var opcodeOffset = 0
+    /// Every value the pickle makes is made by one opcode, so this caps the objects it can create.
+    private var opcodesLeft = RestrictedUnpickler.maxOpcodes
+    /// A large state dict (ViT-g, ~1,000 tensors) takes about 50,000 opcodes.
+    static let maxOpcodes = 1 << 24
 
     /// Reads one pickle starting at `start`; after `load()`, `position` is just past its STOP.
     init(_ bytes: UnsafeRawBufferPointer, start: Int = 0, path: String) {
@@ -121,6 +125,8 @@ final class RestrictedUnpickler {
     func load() throws -> PickleValue {
         while true {
             opcodeOffset = position
+            opcodesLeft -= 1
+            guard opcodesLeft >= 0 else { throw malformed("more than \(Self.maxOpcodes) pickle operations; not a state dict") }
             let opcode = try readByte()
             if opcode == Opcode.stop {
                 let result = try pop()

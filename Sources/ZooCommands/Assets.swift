@@ -102,6 +102,8 @@ struct ModelOptions: ParsableArguments {
             let model = try entry.create(weightsAt: url, arguments())
             model.eval()
             return (entry, model)
+        } catch let error as ModelError where modelArgs != nil {
+            throw CommandError("--model-args: \(error)")
         } catch {
             // Errors from reading the file already name it; errors from fitting it into the model do not.
             let message = "\(error)"

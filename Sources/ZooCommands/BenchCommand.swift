@@ -20,22 +20,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Model to benchmark (timm name, or an MAE preset such as mae_vit_base_patch16).")
     var model: String?
 
-    @Option(help: "Batch size.")
+    @Option(parsing: .unconditional, help: "Batch size.")
     var batch: Int = 1
 
-    @Option(help: "Input size (default: the model's pretrained input size).")
+    @Option(parsing: .unconditional, help: "Input size (default: the model's pretrained input size).")
     var imgSize: Int?
 
     @Flag(help: "Measure a training step (forward, loss, backward, AdamW update) instead of inference.")
     var train = false
 
-    @Option(help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for OpenBLAS and the zoo's loops (default: all cores).")
     var threads: Int?
 
     @Option(help: "Instruction-set path: avx512, avx2 or baseline (default: the widest this CPU has, or ZOO_ISA).")
     var isa: String?
 
-    @Option(help: "Timed iterations after warm-up.")
+    @Option(parsing: .unconditional, help: "Timed iterations after warm-up.")
     var iterations: Int = 20
 
     @Flag(help: "Print JSON.")
@@ -44,8 +44,10 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if let target, target != "kernels" { throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M") }
         if target == nil && model == nil { throw ValidationError("give --model M (or 'kernels')") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if batch < 1 || iterations < 1 { throw ValidationError("--batch and --iterations must be at least 1") }
+        try requireOption("--batch", batch, in: OptionBounds.batchSize)
+        try requireOption("--iterations", iterations, in: OptionBounds.iterations)
+        if let threads { try requireOption("--threads", threads, in: OptionBounds.threads) }
+        if let imgSize { try requireOption("--img-size", imgSize, in: OptionBounds.imageSize) }
         if let isa, KernelPath(name: isa) == nil { throw ValidationError(KernelPathError.unknown(isa).description) }
     }
 

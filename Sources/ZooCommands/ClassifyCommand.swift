@@ -15,10 +15,10 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Labels shown per image.")
+    @Option(parsing: .unconditional, help: "Labels shown per image.")
     var topK: Int = 5
 
-    @Option(help: "Images per forward pass.")
+    @Option(parsing: .unconditional, help: "Images per forward pass.")
     var batchSize: Int = 8
 
     @Option(help: "A labels file (one class name per line) for models not trained on ImageNet-1k.")
@@ -31,8 +31,8 @@ struct ClassifyCommand: ParsableCommand {
     var inputs: [String]
 
     func validate() throws {
-        guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        try requireOption("--top-k", topK, in: OptionBounds.topK)
+        try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
     }
 
     struct Prediction: Encodable { var index: Int; var label: String; var prob: Float }
@@ -45,7 +45,7 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         let (files, missing) = expandInputs(inputs)
         let (entry, model) = try modelOptions.loadModel()
-        let classNames = try labels.map { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        let classNames = try labels.map { try classNamesFile($0, classes: model.numClasses) }
             ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])
         let config = PreprocessConfig(entry.pretrained)
         let progress = files.count > batchSize ? ProgressReporter(total: files.count, label: "classify") : nil
@@ -88,6 +88,17 @@ struct ClassifyCommand: ParsableCommand {
         if failed { throw ExitCode.failure }
     }
 
+    /// One class name per line, exactly as many as the model predicts (a mismatch is an error, not "class N").
+    private func classNamesFile(_ path: String, classes: Int) throws -> [String] {
+        let text = String(decoding: try readInputFile(path), as: UTF8.self)
+        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let lines = names.last == "" ? Array(names.dropLast()) : names
+        guard lines.count == classes else {
+            throw InputFileError(file: path, problem: "\(lines.count) labels, but the model predicts \(classes) classes")
+        }
+        return lines
+    }
+
     private func printResult(_ result: Classification) {
         print(result.file)
         for p in result.top ?? [] { print(String(format: "  %6.2f%%  %4d  %@", p.prob * 100, p.index, p.label)) }
@@ -108,7 +119,7 @@ struct ClassifyCommand: ParsableCommand {
         outcomes.withUnsafeMutableBufferPointer { slots in
             let slots = slots
             DispatchQueue.concurrentPerform(iterations: files.count) { i in
-                slots[i] = Result { config.evalTransform(try Image(contentsOf: URL(fileURLWithPath: files[i]))) }
+                slots[i] = Result { try config.evalTransform(try Image(contentsOf: URL(fileURLWithPath: files[i]))) }
             }
         }
         return outcomes

@@ -17,27 +17,33 @@ struct PretrainMAECommand: ParsableCommand {
     @Argument(help: "Folder of images (searched recursively).") var folder: String
     @Option(help: "mae_vit_tiny_patch16, mae_vit_small_patch16 or mae_vit_base_patch16.") var model = "mae_vit_base_patch16"
     @Option(help: "Output folder.") var output: String
-    @Option var epochs = 20
-    @Option var batchSize = 16
-    @Option(help: "Image size (a multiple of 16).") var imgSize = 224
-    @Option var maskRatio: Float = 0.75
-    @Option(help: "Absolute learning rate (overrides --blr).") var lr: Float?
-    @Option(help: "Base learning rate: lr = blr · batch · accum / 256.") var blr: Float = 1.5e-4
-    @Option var weightDecay: Float = 0.05
-    @Option var warmupEpochs = 2
-    @Option(help: "Gradient accumulation steps.") var accumSteps = 1
-    @Option(help: "Write reconstruction grids every N epochs.") var previewEvery = 5
-    @Option var seed: UInt64 = 0
+    @Option(parsing: .unconditional) var epochs = 20
+    @Option(parsing: .unconditional) var batchSize = 16
+    @Option(parsing: .unconditional, help: "Image size (a multiple of 16).") var imgSize = 224
+    @Option(parsing: .unconditional) var maskRatio: Float = 0.75
+    @Option(parsing: .unconditional, help: "Absolute learning rate (overrides --blr).") var lr: Float?
+    @Option(parsing: .unconditional, help: "Base learning rate: lr = blr · batch · accum / 256.") var blr: Float = 1.5e-4
+    @Option(parsing: .unconditional) var weightDecay: Float = 0.05
+    @Option(parsing: .unconditional) var warmupEpochs = 2
+    @Option(parsing: .unconditional, help: "Gradient accumulation steps.") var accumSteps = 1
+    @Option(parsing: .unconditional, help: "Write reconstruction grids every N epochs.") var previewEvery = 5
+    @Option(parsing: .unconditional) var seed: UInt64 = 0
     @Flag(help: "Continue from OUT/checkpoint.safetensors (--epochs is the total).") var resume = false
 
     func validate() throws {
         guard MaskedAutoencoderRegistry.entries.contains(where: { $0.name == model }) else {
             throw ValidationError("\(ModelError.unknownModel(name: model, suggestions: MaskedAutoencoderRegistry.entries.map(\.name).filter { editDistanceWithin($0, model) }))")
         }
-        guard epochs >= 1, batchSize >= 1, accumSteps >= 1, previewEvery >= 1 else {
-            throw ValidationError("--epochs, --batch-size, --accum-steps and --preview-every must be at least 1")
-        }
-        guard imgSize >= 16, imgSize % 16 == 0 else { throw ValidationError("--img-size must be a positive multiple of 16") }
+        try requireOption("--epochs", epochs, in: OptionBounds.epochs)
+        try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
+        try requireOption("--accum-steps", accumSteps, in: OptionBounds.accumulationSteps)
+        try requireOption("--preview-every", previewEvery, in: OptionBounds.epochs)
+        try requireOption("--warmup-epochs", warmupEpochs, in: 0...epochs)
+        try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
+        guard imgSize % 16 == 0 else { throw ValidationError("--img-size must be a multiple of 16, got \(imgSize)") }
+        try requirePositive("--blr", blr)
+        if let lr { try requirePositive("--lr", lr) }
+        try requireOption("--weight-decay", weightDecay, in: OptionBounds.weightDecay)
         guard maskRatio > 0, maskRatio < 1 else { throw ValidationError("--mask-ratio must be between 0 and 1") }
     }
 

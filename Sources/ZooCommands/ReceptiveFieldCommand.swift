@@ -17,7 +17,7 @@ struct ReceptiveFieldCommand: ParsableCommand {
     @Option(help: "A JSON layer list (see below).")
     var spec: String?
 
-    @Option(help: "A model of the registry (not available yet: use --spec).")
+    @Option(help: "A model of the registry (timm name, see `zoo models`), e.g. resnet50.")
     var model: String?
 
     @Option(name: .customLong("input-size"), help: "Input size N or H,W: enables output sizes and input-dependent 'same' padding.")

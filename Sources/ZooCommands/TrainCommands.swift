@@ -15,26 +15,36 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validation ImageFolder (same classes).") var val: String
     @Option(help: "Model name (timm's).") var model: String
     @Option(help: "Output folder: best/last.safetensors, checkpoint.safetensors, metrics.csv.") var output: String
-    @Option var epochs = 10
-    @Option var batchSize = 32
-    @Option(help: "Training and evaluation image size.") var imgSize = 224
+    @Option(parsing: .unconditional) var epochs = 10
+    @Option(parsing: .unconditional) var batchSize = 32
+    @Option(parsing: .unconditional, help: "Training and evaluation image size.") var imgSize = 224
     @Option(help: "sgd, adamw or sam (SGD around sharpness-aware minimization).") var opt = "sgd"
-    @Option(help: "Peak learning rate (default: 0.4·B/256 for SGD/SAM, 1e-3·B/256 for AdamW).") var lr: Float?
-    @Option var weightDecay: Float?
-    @Option(help: "SAM neighbourhood size.") var samRho: Float = 0.05
-    @Option var labelSmoothing: Float = 0.1
-    @Option(help: "Mixup alpha (0 = off).") var mixup: Float = 0
-    @Option(help: "CutMix alpha (0 = off).") var cutmix: Float = 0
-    @Option var warmupEpochs = 1
-    @Option(help: "Smallest RandomResizedCrop area fraction.") var scale: Double = 0.08
+    @Option(parsing: .unconditional, help: "Peak learning rate (default: 0.4·B/256 for SGD/SAM, 1e-3·B/256 for AdamW).") var lr: Float?
+    @Option(parsing: .unconditional) var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "SAM neighbourhood size.") var samRho: Float = 0.05
+    @Option(parsing: .unconditional) var labelSmoothing: Float = 0.1
+    @Option(parsing: .unconditional, help: "Mixup alpha (0 = off).") var mixup: Float = 0
+    @Option(parsing: .unconditional, help: "CutMix alpha (0 = off).") var cutmix: Float = 0
+    @Option(parsing: .unconditional) var warmupEpochs = 1
+    @Option(parsing: .unconditional, help: "Smallest RandomResizedCrop area fraction.") var scale: Double = 0.08
     @Option(help: "Weights to start from (e.g. an MAE encoder); the classifier is re-initialised if its shape differs.") var initWeights: String?
-    @Option var seed: UInt64 = 0
+    @Option(parsing: .unconditional) var seed: UInt64 = 0
     @Flag(help: "Continue from OUT/checkpoint.safetensors (--epochs is the total).") var resume = false
     @Flag(help: "Print the final summary as JSON on the last stdout line.") var json = false
 
     func validate() throws {
         guard OptimizerKind(rawValue: opt) != nil else { throw ValidationError("--opt must be sgd, adamw or sam") }
-        guard epochs >= 1, batchSize >= 1, imgSize >= 8 else { throw ValidationError("--epochs, --batch-size must be ≥ 1 and --img-size ≥ 8") }
+        try requireOption("--epochs", epochs, in: OptionBounds.epochs)
+        try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
+        try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
+        try requireOption("--warmup-epochs", warmupEpochs, in: 0...epochs)
+        if let lr { try requirePositive("--lr", lr) }
+        if let weightDecay { try requireOption("--weight-decay", weightDecay, in: OptionBounds.weightDecay) }
+        try requirePositive("--sam-rho", samRho)
+        try requireOption("--label-smoothing", labelSmoothing, in: OptionBounds.labelSmoothing)
+        try requireOption("--mixup", mixup, in: OptionBounds.mixAlpha)
+        try requireOption("--cutmix", cutmix, in: OptionBounds.mixAlpha)
+        try requireOption("--scale", scale, in: OptionBounds.cropScale)
         do { _ = try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
     }
 
@@ -59,7 +69,7 @@ struct TrainCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f, val top-1 %.2f%%, top-5 %.2f%% (best %.2f%%)\n",
                                                        s.epoch, s.train_loss, s.val_top1, s.val_top5, s.best_top1).utf8))
         }
-        if json, let last = summaries.last { print(String(decoding: try JSONEncoder().encode(last), as: UTF8.self)) }
+        if json, let last = summaries.last { print(try jsonString(last, pretty: false)) }
     }
 
     /// Copies every tensor whose name and shape match (an MAE encoder into a ViT, a checkpoint with another head).
@@ -81,9 +91,14 @@ struct EvalCommand: ParsableCommand {
 
     @Argument(help: "ImageFolder (one subfolder per class, sorted names = class indices).") var folder: String
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "Evaluate at this size (e.g. 32 for small images) instead of the pretrained input size.") var imgSize: Int?
-    @Option var batchSize = 32
+    @Option(parsing: .unconditional, help: "Evaluate at this size (e.g. 32 for small images) instead of the pretrained input size.") var imgSize: Int?
+    @Option(parsing: .unconditional) var batchSize = 32
     @Flag(help: "Print {\"top1\", \"top5\", \"loss\"} as JSON.") var json = false
+
+    func validate() throws {
+        try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
+        if let imgSize { try requireOption("--img-size", imgSize, in: OptionBounds.imageSize) }
+    }
 
     func run() throws {
         let dataset = try ImageFolder(root: URL(fileURLWithPath: folder))
@@ -93,9 +108,13 @@ struct EvalCommand: ParsableCommand {
         }
         let loader = DataLoader.evaluation(dataset: dataset, batchSize: batchSize, config: PreprocessConfig(entry.pretrained, imageSize: imgSize))
         let result = try evaluate(net, on: loader)
+        if result.nonFinite > 0 {
+            throw CommandError("\(modelOptions.weights ?? modelOptions.model): the model's outputs are NaN or infinite for \(result.nonFinite) of "
+                               + "\(result.images) images (non-finite weights?)")
+        }
         if json {
             struct Output: Encodable { var top1: Double; var top5: Double; var loss: Double }
-            print(String(decoding: try JSONEncoder().encode(Output(top1: result.top1, top5: result.top5, loss: result.loss)), as: UTF8.self))
+            print(try jsonString(Output(top1: result.top1, top5: result.top5, loss: result.loss), pretty: false))
         } else {
             print(String(format: "top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)", result.top1, result.top5, result.loss, result.images))
         }

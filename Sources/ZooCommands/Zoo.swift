@@ -41,9 +41,13 @@ func reportError(_ message: String) {
     FileHandle.standardError.write(Data(("zoo: " + message + "\n").utf8))
 }
 
-/// Pretty, key-sorted JSON for stdout.
-func jsonString<T: Encodable>(_ value: T) throws -> String {
+/// Key-sorted JSON for stdout (pretty, or one line). A NaN or infinite number is written as `null`,
+/// as JavaScript's JSON.stringify does, instead of failing after the work is done.
+func jsonString<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    // A marker no real string holds (a file name cannot contain NUL), replaced by null after encoding.
+    let marker = "\u{0}non-finite"
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)
+    return String(decoding: try encoder.encode(value), as: UTF8.self).replacingOccurrences(of: "\"\\u0000non-finite\"", with: "null")
 }

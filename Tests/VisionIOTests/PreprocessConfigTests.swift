@@ -28,7 +28,7 @@ final class PreprocessConfigTests: XCTestCase {
             let image = try Image(contentsOf: url, applyExifOrientation: false)
             let expected = try NumpyArray.read(contentsOf: Fixtures.url("preprocess", XCTUnwrap(entry["tensor"] as? String)))
             XCTAssertEqual(expected.shape, [3, inputSize[1], inputSize[2]], model)
-            let actual = config.evalTransform(image)
+            let actual = try config.evalTransform(image)
             XCTAssertEqual(actual.count, expected.values.count, model)
             let diffs = zip(actual, expected.values).map { abs($0 - $1) }
             let maxDiff = diffs.max() ?? .infinity, meanDiff = diffs.reduce(0, +) / Float(diffs.count)

@@ -19,7 +19,7 @@ final class PreprocessCommandTests: XCTestCase {
         let array = try NumpyArray.read(contentsOf: output)
         XCTAssertEqual(array.shape, [1, 3, 224, 224])
         let config = PreprocessConfig(try ModelRegistry.entry(named: "resnet50").pretrained)
-        XCTAssertEqual(array.values, config.evalTransform(try Image(contentsOf: photo)))
+        XCTAssertEqual(array.values, try config.evalTransform(try Image(contentsOf: photo)))
     }
 
     /// Against timm's own eval transform (`create_transform(**resolve_data_config(...))`), the tensors
