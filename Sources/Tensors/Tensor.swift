@@ -34,7 +34,7 @@ final class Storage: @unchecked Sendable {
 public enum TensorMemory {
     /// Three quarters of the smallest of physical memory, the address-space limit (`ulimit -v`,
     /// `prlimit --as`) and the cgroup memory limit; the rest is left to code, stacks and packed weights.
-    public static let budget: Int = {
+    public static let systemBudget: Int = {
         var limits = [Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))]
         var addressSpace = rlimit()
         if getrlimit(RLIMIT_AS_RESOURCE, &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
@@ -47,15 +47,22 @@ public enum TensorMemory {
         return limits.filter { $0 > 0 }.min().map { $0 / 4 * 3 } ?? Int.max
     }()
 
+    /// The budget in force: `systemBudget` unless lowered (as torch's `set_per_process_memory_fraction`).
+    public static var budget: Int {
+        get { lock.withLock { limit } }
+        set { lock.withLock { limit = min(newValue, systemBudget) } }
+    }
+
     private static let lock = NSLock()
     nonisolated(unsafe) private static var liveBytes = 0
+    nonisolated(unsafe) private static var limit = systemBudget
 
     /// Bytes held by live tensors now.
     public static var inUse: Int { lock.withLock { liveBytes } }
 
     static func reserve(_ bytes: Int, shape: [Int]) throws {
         let granted = lock.withLock { () -> Bool in
-            guard bytes <= budget - liveBytes else { return false }
+            guard bytes <= limit - liveBytes else { return false }
             liveBytes += bytes
             return true
         }

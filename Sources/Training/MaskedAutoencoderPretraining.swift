@@ -81,6 +81,10 @@ public final class MaskedAutoencoderPretrainer {
                                      resume: resume) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
         let batchesPerEpoch = loader.batchCount()
         guard batchesPerEpoch > 0 else { throw CommandLineError("\(dataset.count) images are too few for one batch") }
+        guard config.accumulationSteps <= batchesPerEpoch else {
+            throw CommandLineError("--accum-steps \(config.accumulationSteps) is more than the \(batchesPerEpoch) batches of an epoch: "
+                                   + "no optimizer step would run")
+        }
         let stepsPerEpoch = max(1, batchesPerEpoch / config.accumulationSteps)
         let schedule = WarmupCosineSchedule(baseLearningRate: config.effectiveLearningRate, minLearningRate: config.minLearningRate,
                                             warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)

@@ -43,8 +43,8 @@ public enum ImageResizeError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .targetTooLarge(width, height, targetWidth, targetHeight, limit):
-            return "a \(width)×\(height) image resized for the model would be \(targetWidth)×\(targetHeight) pixels "
-                + "(the limit is \(limit) pixels, and at least 1×1)"
+            let problem = targetWidth < 1 || targetHeight < 1 ? "empty" : "more than the limit of \(limit) pixels"
+            return "a \(width)×\(height) image resized for the model would be \(targetWidth)×\(targetHeight) pixels (\(problem))"
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 
 public enum NumpyError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
     case badMagic(path: String)
     case unsupportedVersion(path: String, major: UInt8)
     case badHeader(path: String, reason: String)
@@ -13,6 +14,7 @@ public enum NumpyError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "\(path): cannot read .npy (\(reason))"
+        case let .unwritable(path, reason): return "\(path): cannot write .npy (\(reason))"
         case let .badMagic(path): return "\(path): not a .npy file"
         case let .unsupportedVersion(path, major): return "\(path): unsupported .npy version \(major)"
         case let .badHeader(path, reason): return "\(path): malformed .npy header (\(reason))"
@@ -47,7 +49,7 @@ public enum NumpyArray {
 
     public static func write(_ array: FloatArray, to url: URL) throws {
         do { try Data(encode(array)).write(to: url) }
-        catch { throw NumpyError.unreadable(path: url.path, reason: (error as NSError).localizedDescription) }
+        catch { throw NumpyError.unwritable(path: url.path, reason: (error as NSError).localizedDescription) }
     }
 
     public static func read(contentsOf url: URL) throws -> FloatArray {

@@ -14,7 +14,7 @@ import ZIPFoundation
 public func loadPyTorchCheckpoint(_ url: URL) throws -> StateDict {
     let file = try MappedFile(url: url)
     switch detectFormat(file.bytes) {
-    case .zip: return try loadZipCheckpoint(url: url, path: file.path, fileSize: file.bytes.count)
+    case .zip: return try loadZipCheckpoint(url: url, file: file)
     case .legacyTorch: return try loadLegacyCheckpoint(file)
     case .safetensors, .unknown: throw WeightsError.unrecognizedFormat(path: file.path)
     }
@@ -24,7 +24,7 @@ public func loadPyTorchCheckpoint(_ url: URL) throws -> StateDict {
 public func loadWeights(_ url: URL) throws -> StateDict {
     let file = try MappedFile(url: url)
     switch detectFormat(file.bytes) {
-    case .zip: return try loadZipCheckpoint(url: url, path: file.path, fileSize: file.bytes.count)
+    case .zip: return try loadZipCheckpoint(url: url, file: file)
     case .legacyTorch: return try loadLegacyCheckpoint(file)
     case .safetensors: return try parseSafetensors(file.bytes, path: file.path, converted: file.releasePages(before:))
     case .unknown: throw WeightsError.unrecognizedFormat(path: file.path)
@@ -52,7 +52,65 @@ func detectFormat(_ bytes: UnsafeRawBufferPointer) -> WeightsFileFormat {
 /// The pickle of a real state dict is a few hundred KB; this only stops a hostile size claim.
 private let maxPickleBytes: UInt64 = 1 << 30
 
-private func loadZipCheckpoint(url: URL, path: String, fileSize: Int) throws -> StateDict {
+/// Checks the zip's directory before ZIPFoundation reads it: that the end-of-central-directory record is in
+/// the file's last 65,557 bytes (ZIPFoundation looks for it in the whole file: a truncated 300 MB archive
+/// took a minute to refuse) and that every entry's offsets and sizes lie inside the file (ZIPFoundation
+/// converts them to `off_t` and `Int64` unchecked, and traps on a hostile value).
+private func validateZipDirectory(_ bytes: UnsafeRawBufferPointer, path: String) throws {
+    func fail(_ reason: String) -> WeightsError { .unreadable(path: path, reason: reason) }
+    func uint(_ offset: Int, _ width: Int) -> UInt64 {
+        (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+    }
+    let size = UInt64(bytes.count)
+    let recordSize = 22, longestComment = 0xFFFF
+    guard let end = stride(from: bytes.count - recordSize, through: max(0, bytes.count - recordSize - longestComment), by: -1)
+        .first(where: { uint($0, 4) == 0x0605_4b50 }) else {
+        throw fail("truncated zip archive (no end-of-central-directory record at its end)")
+    }
+    var (entries, directoryOffset) = (uint(end + 10, 2), uint(end + 16, 4))
+    // Zip64: a locator just before the record points at the 64-bit record.
+    if end >= 20, uint(end - 20, 4) == 0x0706_4b50 {
+        let record = uint(end - 20 + 8, 8)
+        guard record <= size - 56, uint(Int(record), 4) == 0x0606_4b50 else { throw fail("zip64 end record lies outside the file") }
+        (entries, directoryOffset) = (uint(Int(record) + 32, 8), uint(Int(record) + 48, 8))
+    }
+    guard entries <= size / 46 else { throw fail("zip directory claims \(entries) entries") }
+    var at = directoryOffset
+    for _ in 0..<entries {
+        guard at <= size - 46, uint(Int(at), 4) == 0x0201_4b50 else { throw fail("zip directory entry lies outside the file") }
+        let header = Int(at)
+        var compressed = uint(header + 20, 4), uncompressed = uint(header + 24, 4), local = uint(header + 42, 4)
+        let (nameLength, extraLength, commentLength) = (uint(header + 28, 2), uint(header + 30, 2), uint(header + 32, 2))
+        at += 46 + nameLength + extraLength + commentLength
+        guard at <= size else { throw fail("zip directory entry lies outside the file") }
+        // Zip64 extended information: 8-byte values for the fields that hold 0xFFFFFFFF, in this order.
+        var extra = header + 46 + Int(nameLength), extraEnd = extra + Int(extraLength)
+        while extra + 4 <= extraEnd {
+            let (id, length) = (uint(extra, 2), Int(uint(extra + 2, 2)))
+            if id == 1 {
+                var field = extra + 4
+                for value in [0, 1, 2] {
+                    let current = [uncompressed, compressed, local][value]
+                    guard current == 0xFFFF_FFFF, field + 8 <= min(extra + 4 + length, extraEnd) else { continue }
+                    let wide = uint(field, 8)
+                    if value == 0 { uncompressed = wide } else if value == 1 { compressed = wide } else { local = wide }
+                    field += 8
+                }
+            }
+            extra += 4 + length
+        }
+        guard local <= size - 30, uint(Int(local), 4) == 0x0403_4b50 else { throw fail("zip entry's local header lies outside the file") }
+        let dataStart = local + 30 + uint(Int(local) + 26, 2) + uint(Int(local) + 28, 2)
+        // Deflate cannot expand more than 1032 times: a larger claim is a forgery.
+        guard compressed <= size, dataStart <= size - compressed, uncompressed / 1032 <= compressed else {
+            throw fail("zip entry's sizes (\(compressed) stored, \(uncompressed) unpacked) do not fit the file")
+        }
+    }
+}
+
+private func loadZipCheckpoint(url: URL, file: MappedFile) throws -> StateDict {
+    let (path, fileSize) = (file.path, file.bytes.count)
+    try validateZipDirectory(file.bytes, path: path)
     let archive: Archive
     do {
         archive = try Archive(url: url, accessMode: .read)

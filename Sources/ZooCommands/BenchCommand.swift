@@ -47,7 +47,10 @@ struct BenchCommand: ParsableCommand {
         try requireOption("--batch", batch, in: OptionBounds.batchSize)
         try requireOption("--iterations", iterations, in: OptionBounds.iterations)
         if let threads { try requireOption("--threads", threads, in: OptionBounds.threads) }
-        if let imgSize { try requireOption("--img-size", imgSize, in: OptionBounds.imageSize) }
+        if let imgSize {
+            try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
+            try requireBatchFits(batch: batch, size: imgSize)
+        }
         if let isa, KernelPath(name: isa) == nil { throw ValidationError(KernelPathError.unknown(isa).description) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensors
 
 /// The stated range of each numeric option. Checked in `validate()`, so a value outside is one line
 /// naming the option and its bound (exit 2) before anything is read or allocated.
@@ -20,6 +21,15 @@ enum OptionBounds {
 func requireOption<T: Comparable>(_ name: String, _ value: T, in range: ClosedRange<T>) throws {
     guard range.contains(value) else {
         throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
+}
+
+/// Throws when one batch of `batch` RGB float images of `size`² would not fit the tensor memory budget.
+func requireBatchFits(batch: Int, size: Int) throws {
+    let bytes = batch * 3 * size * size * MemoryLayout<Float>.stride
+    guard bytes <= TensorMemory.budget else {
+        throw ValidationError("--batch-size \(batch) at --img-size \(size) needs \(formatBytes(bytes)) for the input alone; "
+                              + "tensors may use \(formatBytes(TensorMemory.budget)) on this machine")
     }
 }
 

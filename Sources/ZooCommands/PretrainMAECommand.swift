@@ -38,8 +38,9 @@ struct PretrainMAECommand: ParsableCommand {
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
         try requireOption("--accum-steps", accumSteps, in: OptionBounds.accumulationSteps)
         try requireOption("--preview-every", previewEvery, in: OptionBounds.epochs)
-        try requireOption("--warmup-epochs", warmupEpochs, in: 0...epochs)
+        try requireOption("--warmup-epochs", warmupEpochs, in: 0...OptionBounds.epochs.upperBound)
         try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
+        try requireBatchFits(batch: batchSize, size: imgSize)
         guard imgSize % 16 == 0 else { throw ValidationError("--img-size must be a multiple of 16, got \(imgSize)") }
         try requirePositive("--blr", blr)
         if let lr { try requirePositive("--lr", lr) }
@@ -52,8 +53,7 @@ struct PretrainMAECommand: ParsableCommand {
         if resume && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path) {
             throw CommandError("\(output)/checkpoint.safetensors: nothing to resume (no checkpoint)")
         }
-        let dataset: UnlabeledImageFolder
-        do { dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder)) } catch { throw CommandError("\(folder): \(error)") }
+        let dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder))  // its errors name the folder
         guard dataset.count > 0 else { throw CommandError("\(folder): no images found") }
         Initialization.generator = RandomGenerator(seed: seed)
         TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1)

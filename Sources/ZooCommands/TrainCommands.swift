@@ -37,7 +37,8 @@ struct TrainCommand: ParsableCommand {
         try requireOption("--epochs", epochs, in: OptionBounds.epochs)
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
         try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
-        try requireOption("--warmup-epochs", warmupEpochs, in: 0...epochs)
+        try requireBatchFits(batch: batchSize, size: imgSize)
+        try requireOption("--warmup-epochs", warmupEpochs, in: 0...OptionBounds.epochs.upperBound)
         if let lr { try requirePositive("--lr", lr) }
         if let weightDecay { try requireOption("--weight-decay", weightDecay, in: OptionBounds.weightDecay) }
         try requirePositive("--sam-rho", samRho)
@@ -97,7 +98,10 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
-        if let imgSize { try requireOption("--img-size", imgSize, in: OptionBounds.imageSize) }
+        if let imgSize {
+            try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
+            try requireBatchFits(batch: batchSize, size: imgSize)
+        }
     }
 
     func run() throws {

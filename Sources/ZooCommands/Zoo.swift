@@ -24,8 +24,16 @@ public struct Zoo: ParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
-            exit(withError: error)
+            exit(withError: readable(error))
         }
+    }
+
+    /// Foundation's file errors print as "Error Domain=NSCocoaErrorDomain Code=516 … UserInfo={…}":
+    /// make them one line naming the file.
+    static func readable(_ error: Error) -> Error {
+        guard let cocoa = error as? CocoaError else { return error }
+        let path = cocoa.filePath ?? cocoa.url?.path
+        return CommandError((path.map { $0 + ": " } ?? "") + cocoa.localizedDescription)
     }
 }
 

@@ -63,3 +63,33 @@ final class ShapeTests: XCTestCase {
         XCTAssertEqual(y.scalars, [11.5])
     }
 }
+
+/// A tensor too large for memory is a thrown error naming its shape, never a trap.
+final class TensorMemoryTests: XCTestCase {
+    func testAllocationBeyondTheBudgetThrows() {
+        let before = TensorMemory.inUse
+        XCTAssertThrowsError(try Tensor(zeros: [1 << 20, 1 << 20])) { error in
+            guard case let TensorError.outOfMemory(shape, bytes, limit, _)? = error as? TensorError else { return XCTFail("\(error)") }
+            XCTAssertEqual(shape, [1 << 20, 1 << 20])
+            XCTAssertEqual(bytes, 4 << 40)
+            XCTAssertEqual(limit, TensorMemory.budget)
+            XCTAssertTrue("\(error)".hasPrefix("cannot allocate a tensor of shape [1048576, 1048576] (4.4 TB)"), "\(error)")
+        }
+        XCTAssertThrowsError(try Tensor(repeating: 1, shape: [Int.max, 2])) { error in
+            XCTAssertEqual(error as? TensorError, .invalidShape(shape: [Int.max, 2], reason: "has more elements than memory can address"))
+        }
+        XCTAssertThrowsError(try Tensor(zeros: [3, -1])) { error in
+            XCTAssertEqual(error as? TensorError, .invalidShape(shape: [3, -1], reason: "has a negative size"))
+        }
+        XCTAssertEqual(TensorMemory.inUse, before)
+    }
+
+    func testLiveTensorsAreCountedUntilReleased() throws {
+        let before = TensorMemory.inUse
+        var tensor: Tensor? = try Tensor(zeros: [1000, 1000])
+        XCTAssertGreaterThanOrEqual(TensorMemory.inUse - before, 4_000_000)
+        XCTAssertEqual(tensor?.count, 1_000_000)
+        tensor = nil
+        XCTAssertLessThan(TensorMemory.inUse - before, 4_000_000)
+    }
+}

@@ -21,6 +21,9 @@ struct PickleWriter {
     mutating func persistentID() { op("Q") }
     mutating func none() { op("N") }
     mutating func bool(_ value: Bool) { op(value ? 0x88 : 0x89) }
+    /// BINPUT / BINGET: store the top of the stack in memo slot `slot`, push it again.
+    mutating func put(_ slot: UInt8) { op("q"); bytes.append(slot) }
+    mutating func get(_ slot: UInt8) { op("h"); bytes.append(slot) }
 
     mutating func string(_ value: String) {
         op("X")

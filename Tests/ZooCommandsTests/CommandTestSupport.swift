@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VisionIO
 import XCTest
 @testable import ZooCommands
 
@@ -61,4 +62,30 @@ func builtZoo(file: StaticString = #filePath, line: UInt = #line) throws -> URL 
 /// The stderr lines the CLI reports errors with ("zoo: …"), leaving progress lines out.
 func errorLines(_ stderr: String) -> [Substring] {
     stderr.split(separator: "\n").filter { $0.hasPrefix("zoo: ") }
+}
+
+/// train/ and val/ with two classes of six 16×16 PNGs: red horizontal stripes and blue vertical stripes.
+func stripedImageFolder(_ test: XCTestCase) throws -> URL {
+    let root = try scratchDirectory(test, files: [:])
+    for split in ["train", "val"] {
+        for (name, horizontal) in [("red_rows", true), ("blue_columns", false)] {
+            let dir = root.appendingPathComponent(split).appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for i in 0..<6 {
+                var image = Image(width: 16, height: 16)
+                for y in 0..<16 {
+                    for x in 0..<16 {
+                        let bright = (horizontal ? y : x) % 4 < 2
+                        let level = UInt8(bright ? 230 - 5 * i : 40 + 5 * i)
+                        let o = (y * 16 + x) * 3
+                        if horizontal { image.pixels[o] = level; image.pixels[o + 2] = 30 }
+                        else { image.pixels[o] = 30; image.pixels[o + 2] = level }
+                        image.pixels[o + 1] = 30
+                    }
+                }
+                try image.write(to: dir.appendingPathComponent("\(i).png"))
+            }
+        }
+    }
+    return root
 }

@@ -4,38 +4,12 @@ import XCTest
 
 /// `zoo train` then `zoo eval` end to end on a tiny generated ImageFolder.
 final class TrainCommandTests: XCTestCase {
-    /// train/ and val/ with two classes of six 16×16 PNGs: red horizontal stripes and blue vertical stripes.
-    private func imageFolder() throws -> URL {
-        let root = try scratchDirectory(self, files: [:])
-        for split in ["train", "val"] {
-            for (name, horizontal) in [("red_rows", true), ("blue_columns", false)] {
-                let dir = root.appendingPathComponent(split).appendingPathComponent(name)
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                for i in 0..<6 {
-                    var image = Image(width: 16, height: 16)
-                    for y in 0..<16 {
-                        for x in 0..<16 {
-                            let bright = (horizontal ? y : x) % 4 < 2
-                            let level = UInt8(bright ? 230 - 5 * i : 40 + 5 * i)
-                            let o = (y * 16 + x) * 3
-                            if horizontal { image.pixels[o] = level; image.pixels[o + 2] = 30 }
-                            else { image.pixels[o] = 30; image.pixels[o + 2] = level }
-                            image.pixels[o + 1] = 30
-                        }
-                    }
-                    try image.write(to: dir.appendingPathComponent("\(i).png"))
-                }
-            }
-        }
-        return root
-    }
-
     struct Summary: Decodable { var epoch: Int; var val_top1: Double; var val_top5: Double; var best_top1: Double }
     struct Evaluation: Decodable { var top1: Double; var top5: Double; var loss: Double }
 
     func testTrainThenEvalTheBestWeights() throws {
         let zoo = try builtZoo()
-        let root = try imageFolder()
+        let root = try stripedImageFolder(self)
         let out = root.appendingPathComponent("out")
         let (status, stdout, stderr) = try runZoo(zoo, ["train", root.appendingPathComponent("train").path,
                                                         "--val", root.appendingPathComponent("val").path,
