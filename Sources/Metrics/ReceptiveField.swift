@@ -229,9 +229,13 @@ private struct State {
 
 /// Computes per-layer receptive fields. `inputSize` (height, width) enables output sizes,
 /// input-dependent "same" padding and the numeric extent of global fields.
+/// The largest input size, kernel, stride, dilation or padding accepted: sums of a few of them cannot overflow,
+/// and the products along a network are checked as they are formed.
+public let maxExtent = 1 << 31
+
 public func receptiveFields(of layers: [RFLayer], inputSize: RFPair? = nil) throws -> RFReport {
-    if let size = inputSize, size.height < 1 || size.width < 1 {
-        throw ReceptiveFieldError(layer: "input", problem: "size must be positive, got \(size)")
+    if let size = inputSize, !(1...maxExtent).contains(size.height) || !(1...maxExtent).contains(size.width) {
+        throw ReceptiveFieldError(layer: "input", problem: "size must be between 1 and \(maxExtent), got \(size)")
     }
     var calculator = Calculator(inputSize: inputSize)
     let start = State(height: AxisState(size: inputSize?.height), width: AxisState(size: inputSize?.width))
@@ -258,11 +262,11 @@ private struct Calculator {
 
     private mutating func apply(_ layer: RFLayer, label: String, to state: State, depth: Int) throws -> State {
         for (value, what) in [(layer.kernel, "kernel"), (layer.stride, "stride"), (layer.dilation, "dilation")]
-        where value.height < 1 || value.width < 1 {
-            throw ReceptiveFieldError(layer: label, problem: "\(what) must be positive, got \(value)")
+        where !(1...maxExtent).contains(value.height) || !(1...maxExtent).contains(value.width) {
+            throw ReceptiveFieldError(layer: label, problem: "\(what) must be between 1 and \(maxExtent), got \(value)")
         }
-        if case .explicit(let p) = layer.padding, min(p.top, p.left, p.bottom, p.right) < 0 {
-            throw ReceptiveFieldError(layer: label, problem: "padding must not be negative, got \(p)")
+        if case .explicit(let p) = layer.padding, min(p.top, p.left, p.bottom, p.right) < 0 || max(p.top, p.left, p.bottom, p.right) > maxExtent {
+            throw ReceptiveFieldError(layer: label, problem: "padding must be between 0 and \(maxExtent), got \(p)")
         }
         if case .branches(let paths) = layer.kind {
             return try applyBranches(paths, layer: layer, label: label, to: state, depth: depth)

@@ -232,3 +232,45 @@ final class ReceptiveFieldSpecTests: XCTestCase {
         XCTAssertTrue(specError("[{")?.hasPrefix("(top level): invalid JSON") ?? false)
     }
 }
+
+/// Random layer lists with sizes from 0 to Int.max: each report is computed or refused with a typed error, never a trap.
+final class ReceptiveFieldFuzzTests: XCTestCase {
+    func testFuzzedSpecsNeverCrash() {
+        // Mostly plausible sizes, so deep networks get computed, and now and then an extreme where a trap would be.
+        let plausible = [1, 1, 2, 2, 3, 3, 5, 7]
+        let extremes = [1 << 20, maxExtent, maxExtent + 1, Int.max, 0, -1, Int.min]
+        var seed: UInt64 = 3
+        func next(_ bound: Int) -> Int {  // SplitMix64: the same cases on every run
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        func value() -> Int { next(10) == 0 ? extremes[next(extremes.count)] : plausible[next(plausible.count)] }
+        func layer(depth: Int) -> RFLayer {
+            let kinds: [RFLayer.Kind] = [.conv, .pool, .identity, .global, .globalPool]
+            var kind = kinds[next(kinds.count)]
+            if depth < 2 && next(6) == 0 { kind = .branches([[layer(depth: depth + 1)], []]) }
+            let padding: RFPaddingMode = next(3) == 0 ? .same : .explicit(RFPadding(value()))
+            return RFLayer(kind: kind, kernel: RFPair(value(), value()), stride: RFPair(value(), value()), padding: padding,
+                           dilation: RFPair(value(), value()))
+        }
+        var computed = 0, refused = 0
+        for _ in 0..<20_000 {
+            let layers = (0..<(1 + next(6))).map { _ in layer(depth: 0) }
+            let size = next(2) == 0 ? nil : RFPair(next(3) == 0 ? value() : 1 << next(12), 1 << next(12))
+            do {
+                _ = try receptiveFields(of: layers, inputSize: size)
+                computed += 1
+            } catch is ReceptiveFieldError {
+                refused += 1
+            } catch {
+                XCTFail("untyped error \(error)")
+            }
+        }
+        print("rf fuzz: \(computed) computed, \(refused) refused")
+        XCTAssertGreaterThan(computed, 1000)
+        XCTAssertGreaterThan(refused, 1000)
+    }
+}
