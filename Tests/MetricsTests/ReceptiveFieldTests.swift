@@ -140,7 +140,7 @@ final class ReceptiveFieldTests: XCTestCase {
 
     func testInvalidLayersThrow() {
         XCTAssertThrowsError(try receptiveFields(of: [.conv(kernel: 0)])) { error in
-            XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 1: kernel must be positive, got 0")
+            XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 1: kernel must be between 1 and 2147483648, got 0")
         }
         let huge = [RFLayer](repeating: .conv(kernel: 3, stride: 1000), count: 10)
         XCTAssertThrowsError(try receptiveFields(of: huge)) { error in
