@@ -6,11 +6,12 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "zoo", targets: ["zoo"]),
-        .library(name: "Zoo", targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training"]),
+        .library(name: "Zoo", targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -27,8 +28,10 @@ let package = Package(
         .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"]),
         .target(name: "Metrics"),
         .target(name: "Training", dependencies: ["Models", "VisionIO"]),
+        // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
+        .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ZooCommands", dependencies: [
-            "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training",
+            "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
@@ -42,7 +45,7 @@ let package = Package(
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ZooTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport"]),
+        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -31,6 +31,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case unknownArgument(model: String, argument: String, accepted: [String])
     case invalidArgument(model: String, argument: String, reason: String)
     case unsupportedInput(model: String, shape: [Int], reason: String)
+    case unknownTag(model: String, tag: String, available: [String])
 
     public var description: String {
         switch self {
@@ -42,6 +43,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "\(model): argument '\(argument)' \(reason)"
         case let .unsupportedInput(model, shape, reason):
             return "\(model): input of shape \(shape) \(reason)"
+        case let .unknownTag(model, tag, available):
+            return "\(model): no pretrained tag '\(tag)' on the Hub"
+                + (available.isEmpty ? " (the model has none)" : " (tags: \(available.joined(separator: ", ")))")
         }
     }
 }

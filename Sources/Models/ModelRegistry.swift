@@ -62,6 +62,31 @@ public enum ModelRegistry {
     }
 }
 
+extension ModelEntry {
+    /// Every pretrained tag timm publishes on the Hub for this model, by tag name.
+    public var tags: [PretrainedConfig] {
+        PretrainedConfig.timmTags.filter { $0.key.hasPrefix(name + ".") }.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    /// The pretrained config of `tag`, or of the default tag pinned in the registry when nil (timm's own
+    /// default moves between releases).
+    public func pretrained(tag: String?) throws -> PretrainedConfig {
+        let tag = tag ?? pretrained.tag
+        if let config = PretrainedConfig.timmTags[name + "." + tag] { return config }
+        if tag == pretrained.tag { return pretrained }  // a default without Hub weights (seresnet101: untrained)
+        throw ModelError.unknownTag(model: name, tag: tag, available: tags.map(\.tag))
+    }
+}
+
+extension ModelRegistry {
+    /// `resnet50.a1_in1k` → the entry and that tag's pretrained config; a bare name → the pinned default tag.
+    public static func resolve(_ name: String) throws -> (entry: ModelEntry, pretrained: PretrainedConfig) {
+        let parts = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let entry = try self.entry(named: parts.first ?? "")
+        return (entry, try entry.pretrained(tag: parts.count > 1 ? parts[1] : nil))
+    }
+}
+
 /// Levenshtein distance.
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)

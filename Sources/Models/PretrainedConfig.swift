@@ -9,6 +9,8 @@ public struct PretrainedConfig: Equatable, Codable, Sendable {
     public var cropPct: Float
     public var interpolation: Interpolation
     public var numClasses: Int
+    /// The Hugging Face Hub repository of these weights (`timm/resnet50.a1_in1k`); nil when they are not there.
+    public var hubID: String?
 
     public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
     public static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
@@ -16,10 +18,11 @@ public struct PretrainedConfig: Equatable, Codable, Sendable {
     public static let inceptionStd: [Float] = [0.5, 0.5, 0.5]
 
     public init(tag: String, inputSize: Int = 224, mean: [Float] = imagenetMean, std: [Float] = imagenetStd,
-                cropPct: Float = 0.875, interpolation: Interpolation = .bicubic, numClasses: Int = 1000) {
+                cropPct: Float = 0.875, interpolation: Interpolation = .bicubic, numClasses: Int = 1000, hubID: String? = nil) {
         self.tag = tag
         self.inputSize = [3, inputSize, inputSize]
         self.mean = mean; self.std = std; self.cropPct = cropPct; self.interpolation = interpolation
         self.numClasses = numClasses
+        self.hubID = hubID
     }
 }

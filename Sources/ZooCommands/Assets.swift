@@ -61,25 +61,27 @@ extension PreprocessConfig {
 
 /// Options shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model name (timm's, see `zoo models`).")
+    @Option(help: "Model name, with a pretrained tag as timm spells it or without (the pinned default): resnet50.a1_in1k, resnet50.")
     var model: String = Assets.defaultModel
 
-    @Option(help: "Weights: a timm/Hugging Face model.safetensors or a PyTorch .pth (default: the bundled EfficientNet-Lite0 weights for the default model).")
+    @Option(help: "Weights: a timm/Hugging Face model.safetensors or a PyTorch .pth (default: the model's pretrained weights from the Hugging Face Hub, or the bundled EfficientNet-Lite0 weights for the default model).")
     var weights: String?
+
+    @Flag(help: "Use the pretrained weights from the Hugging Face Hub, also for the default model.")
+    var pretrained = false
 
     @Option(help: ArgumentHelp("timm keyword arguments as JSON, e.g. '{\"layers\": [1, 1, 1, 1], \"num_classes\": 10}'.", valueName: "json"))
     var modelArgs: String?
 
     func validate() throws {
-        _ = try entry()
+        _ = try resolved()
         _ = try arguments()
-        if weights == nil && model != Assets.defaultModel {
-            throw ValidationError("no weights are bundled for '\(model)': pass --weights W (a timm model.safetensors or PyTorch .pth)")
-        }
+        if pretrained && weights != nil { throw ValidationError("--pretrained and --weights exclude each other") }
     }
 
-    func entry() throws -> ModelEntry {
-        do { return try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
+    /// The registry entry and the pretrained config of the (default or named) tag.
+    func resolved() throws -> (entry: ModelEntry, pretrained: PretrainedConfig) {
+        do { return try ModelRegistry.resolve(model) } catch { throw ValidationError("\(error)") }
     }
 
     func arguments() throws -> ModelArguments {
@@ -91,17 +93,23 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// --weights, else the bundled file for the default model, else the tag's weights from the Hub (cached).
     func weightsURL() throws -> URL {
-        try weights.map { URL(fileURLWithPath: $0) } ?? Assets.defaultWeights()
+        if let weights { return URL(fileURLWithPath: weights) }
+        if !pretrained && model == Assets.defaultModel { return try Assets.defaultWeights() }
+        let (entry, config) = try resolved()
+        return try fetchPretrainedWeights(entry.name, config)
     }
 
-    /// The model with its weights, in evaluation mode; errors name the weights file.
-    func loadModel() throws -> (ModelEntry, any ImageClassifier) {
-        let entry = try entry(), url = try weightsURL()
+    /// The model with its weights, in evaluation mode, and the preprocessing those weights expect;
+    /// errors name the weights file.
+    func loadModel() throws -> (pretrained: PretrainedConfig, model: any ImageClassifier) {
+        let (entry, config) = try resolved()
+        let url = try weightsURL()
         do {
             let model = try entry.create(weightsAt: url, arguments())
             model.eval()
-            return (entry, model)
+            return (config, model)
         } catch let error as ModelError where modelArgs != nil {
             throw CommandError("--model-args: \(error)")
         } catch {

@@ -44,10 +44,10 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let (files, missing) = expandInputs(inputs)
-        let (entry, model) = try modelOptions.loadModel()
+        let (pretrained, model) = try modelOptions.loadModel()
         let classNames = try labels.map { try classNamesFile($0, classes: model.numClasses) }
             ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])
-        let config = PreprocessConfig(entry.pretrained)
+        let config = PreprocessConfig(pretrained)
         let progress = files.count > batchSize ? ProgressReporter(total: files.count, label: "classify") : nil
         var results: [Classification] = []
         var failed = !missing.isEmpty

@@ -12,13 +12,25 @@ struct ModelsCommand: ParsableCommand {
     struct Row: Encodable {
         var name: String, family: String, params: Int, gflops: Double, input_size: [Int]
         var pretrained_tag: String, crop_pct: Float, interpolation: String, mean: [Float], std: [Float]
+        /// Every pretrained tag on the Hub, with the config its weights expect (timm's `pretrained_cfg`).
+        var tags: [Tag]
+    }
+
+    struct Tag: Encodable {
+        var name: String, hf_hub_id: String?, input_size: [Int], crop_pct: Float, interpolation: String
+        var mean: [Float], std: [Float], num_classes: Int
+
+        init(model: String, _ c: PretrainedConfig) {
+            name = model + "." + c.tag; hf_hub_id = c.hubID; input_size = c.inputSize; crop_pct = c.cropPct
+            interpolation = c.interpolation.rawValue; mean = c.mean; std = c.std; num_classes = c.numClasses
+        }
     }
 
     func run() throws {
         let rows = ModelRegistry.entries.map {
             Row(name: $0.name, family: $0.family, params: $0.parameterCount, gflops: $0.gflops, input_size: $0.pretrained.inputSize,
                 pretrained_tag: $0.pretrained.tag, crop_pct: $0.pretrained.cropPct, interpolation: $0.pretrained.interpolation.rawValue,
-                mean: $0.pretrained.mean, std: $0.pretrained.std)
+                mean: $0.pretrained.mean, std: $0.pretrained.std, tags: $0.tags.map { [name = $0.name] in Tag(model: name, $0) })
         }
         if json { return print(try jsonString(rows)) }
         print("name".padding(toLength: 32, withPad: " ", startingAt: 0) + "family".padding(toLength: 12, withPad: " ", startingAt: 0)

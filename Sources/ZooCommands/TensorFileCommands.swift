@@ -18,9 +18,9 @@ struct PreprocessCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        let entry: ModelEntry
-        do { entry = try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
-        let config = PreprocessConfig(entry.pretrained)
+        let pretrained: PretrainedConfig
+        do { pretrained = try ModelRegistry.resolve(model).pretrained } catch { throw ValidationError("\(error)") }
+        let config = PreprocessConfig(pretrained)
         let image: Image
         do { image = try Image(contentsOf: URL(fileURLWithPath: file)) } catch { throw CommandError("\(file): \(error)") }
         try NumpyArray.write(FloatArray(shape: [1, 3, config.height, config.width], values: config.evalTransform(image)),

@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
 
     @Argument(help: "Training ImageFolder (one subfolder per class).") var train: String
     @Option(help: "Validation ImageFolder (same classes).") var val: String
-    @Option(help: "Model name (timm's).") var model: String
+    @Option(help: "Model name (timm's), with a pretrained tag for --pretrained: resnet50, resnet50.a1_in1k.") var model: String
     @Option(help: "Output folder: best/last.safetensors, checkpoint.safetensors, metrics.csv.") var output: String
     @Option(parsing: .unconditional) var epochs = 10
     @Option(parsing: .unconditional) var batchSize = 32
@@ -28,6 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional) var warmupEpochs = 1
     @Option(parsing: .unconditional, help: "Smallest RandomResizedCrop area fraction.") var scale: Double = 0.08
     @Option(help: "Weights to start from (e.g. an MAE encoder); the classifier is re-initialised if its shape differs.") var initWeights: String?
+    @Flag(help: "Start from the model's pretrained weights on the Hugging Face Hub (fetched once, then cached).") var pretrained = false
     @Option(parsing: .unconditional) var seed: UInt64 = 0
     @Flag(help: "Continue from OUT/checkpoint.safetensors (--epochs is the total).") var resume = false
     @Flag(help: "Print the final summary as JSON on the last stdout line.") var json = false
@@ -46,11 +47,12 @@ struct TrainCommand: ParsableCommand {
         try requireOption("--mixup", mixup, in: OptionBounds.mixAlpha)
         try requireOption("--cutmix", cutmix, in: OptionBounds.mixAlpha)
         try requireOption("--scale", scale, in: OptionBounds.cropScale)
-        do { _ = try ModelRegistry.entry(named: model) } catch { throw ValidationError("\(error)") }
+        do { _ = try ModelRegistry.resolve(model) } catch { throw ValidationError("\(error)") }
+        if pretrained && initWeights != nil { throw ValidationError("--pretrained and --init-weights exclude each other") }
     }
 
     func run() throws {
-        let entry = try ModelRegistry.entry(named: model)
+        let (entry, pretrainedConfig) = try ModelRegistry.resolve(model)
         let trainSet = try ImageFolder(root: URL(fileURLWithPath: train))
         let valSet = try ImageFolder(root: URL(fileURLWithPath: val))
         guard trainSet.classes == valSet.classes else {
@@ -59,12 +61,13 @@ struct TrainCommand: ParsableCommand {
         Initialization.generator = RandomGenerator(seed: seed)
         let net = try entry.create(["num_classes": .int(trainSet.classes.count)])
         if let initWeights { try loadInitialWeights(into: net, from: initWeights) }
+        if pretrained { try loadInitialWeights(into: net, from: fetchPretrainedWeights(entry.name, pretrainedConfig).path) }
         var config = SupervisedTrainingConfig()
         config.epochs = epochs; config.batchSize = batchSize; config.imageSize = imgSize
         config.optimizer = OptimizerKind(rawValue: opt)!; config.learningRate = lr; config.weightDecay = weightDecay
         config.samRho = samRho; config.labelSmoothing = labelSmoothing; config.mixupAlpha = mixup; config.cutmixAlpha = cutmix
         config.warmupEpochs = warmupEpochs; config.minScale = scale; config.seed = seed
-        let trainer = try SupervisedTrainer(model: net, train: trainSet, val: valSet, pretrained: entry.pretrained,
+        let trainer = try SupervisedTrainer(model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
                                             config: config, output: URL(fileURLWithPath: output))
         let summaries = try trainer.run(resume: resume) { s in
             FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f, val top-1 %.2f%%, top-5 %.2f%% (best %.2f%%)\n",
@@ -106,11 +109,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let dataset = try ImageFolder(root: URL(fileURLWithPath: folder))
-        let (entry, net) = try modelOptions.loadModel()
+        let (pretrained, net) = try modelOptions.loadModel()
         guard net.numClasses >= dataset.classes.count else {
             throw CommandError("\(folder): \(dataset.classes.count) classes, but the model predicts \(net.numClasses)")
         }
-        let loader = DataLoader.evaluation(dataset: dataset, batchSize: batchSize, config: PreprocessConfig(entry.pretrained, imageSize: imgSize))
+        let loader = DataLoader.evaluation(dataset: dataset, batchSize: batchSize, config: PreprocessConfig(pretrained, imageSize: imgSize))
         let result = try evaluate(net, on: loader)
         if result.nonFinite > 0 {
             throw CommandError("\(modelOptions.weights ?? modelOptions.model): the model's outputs are NaN or infinite for \(result.nonFinite) of "

@@ -7,7 +7,7 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: [ClassifyCommand.self, ForwardCommand.self, PreprocessCommand.self, ModelsCommand.self, TrainCommand.self, EvalCommand.self, PretrainMAECommand.self,
+        subcommands: [ClassifyCommand.self, DownloadCommand.self, ForwardCommand.self, PreprocessCommand.self, ModelsCommand.self, TrainCommand.self, EvalCommand.self, PretrainMAECommand.self,
                       ReceptiveFieldCommand.self, EvalDetectionsCommand.self, BenchCommand.self]
     )
     public init() {}

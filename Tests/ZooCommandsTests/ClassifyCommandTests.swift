@@ -86,8 +86,13 @@ final class ClassifyCommandTests: XCTestCase {
         let firstLine = unknownError.split(separator: "\n").first ?? ""
         XCTAssertTrue(firstLine.contains("unknown model 'resnt50'") && firstLine.contains("did you mean 'resnet50'"), unknownError)
 
-        let (noWeights, _, noWeightsError) = try runZoo(zoo, ["classify", "--model", "resnet18", "x.png"])
-        XCTAssertEqual(noWeights, 2, noWeightsError)
-        XCTAssertTrue(noWeightsError.split(separator: "\n").first?.contains("--weights") ?? false, noWeightsError)
+        let (unknownTag, _, unknownTagError) = try runZoo(zoo, ["classify", "--model", "resnet18.nope", "x.png"])
+        XCTAssertEqual(unknownTag, 2, unknownTagError)
+        XCTAssertTrue(unknownTagError.split(separator: "\n").first?.contains("resnet18: no pretrained tag 'nope' on the Hub (tags: a1_in1k,") ?? false,
+                      unknownTagError)
+
+        let (both, _, bothError) = try runZoo(zoo, ["classify", "--pretrained", "--weights", "w.safetensors", "x.png"])
+        XCTAssertEqual(both, 2, bothError)
+        XCTAssertTrue(bothError.contains("--pretrained and --weights exclude each other"), bothError)
     }
 }

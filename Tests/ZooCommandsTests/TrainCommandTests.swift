@@ -50,6 +50,8 @@ final class TrainCommandTests: XCTestCase {
         let zoo = try builtZoo()
         XCTAssertEqual(try runZoo(zoo, ["train", "x", "--val", "y", "--model", "resnt18", "--output", "o"]).0, 2)
         XCTAssertEqual(try runZoo(zoo, ["train", "x", "--val", "y", "--model", "resnet18", "--output", "o", "--opt", "lion"]).0, 2)
-        XCTAssertEqual(try runZoo(zoo, ["eval", "x", "--model", "resnet18"]).0, 2)
+        XCTAssertEqual(try runZoo(zoo, ["eval", "x", "--model", "resnet18.nope"]).0, 2)
+        XCTAssertEqual(try runZoo(zoo, ["train", "x", "--val", "y", "--model", "resnet18", "--output", "o", "--pretrained",
+                                        "--init-weights", "w"]).0, 2)
     }
 }
