@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Metrics
+import Tensors
 
 /// tf-slim alexnet_v2 up to pool5 (conv1 VALID, conv2 SAME, pools VALID), as analysed in
 /// Araujo et al., Distill 2019, whose table gives r = 195, S = 32, P = 64.
@@ -239,14 +240,8 @@ final class ReceptiveFieldFuzzTests: XCTestCase {
         // Mostly plausible sizes, so deep networks get computed, and now and then an extreme where a trap would be.
         let plausible = [1, 1, 2, 2, 3, 3, 5, 7]
         let extremes = [1 << 20, maxExtent, maxExtent + 1, Int.max, 0, -1, Int.min]
-        var seed: UInt64 = 3
-        func next(_ bound: Int) -> Int {  // SplitMix64: the same cases on every run
-            seed &+= 0x9E37_79B9_7F4A_7C15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
+        var rng = RandomGenerator(seed: 3)  // the same cases on every run
+        func next(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &rng) }
         func value() -> Int { next(10) == 0 ? extremes[next(extremes.count)] : plausible[next(plausible.count)] }
         func layer(depth: Int) -> RFLayer {
             let kinds: [RFLayer.Kind] = [.conv, .pool, .identity, .global, .globalPool]

@@ -54,14 +54,8 @@ final class ModelArgumentBoundsTests: XCTestCase {
     func testFuzzedArgumentsNeverCrash() {
         let values: [ArgumentValue] = [-1, 0, 1, 3, 7, 1000, 1_000_000, .int(Int.max), .int(Int.min), 1e9, 0.5, -0.5, 1e300,
                                        "x", "", true, [], [1, 1, 1, 1], [100_000], [-1, 2, 3, 4], .list(Array(repeating: 1, count: 100))]
-        var seed: UInt64 = 1
-        func next(_ bound: Int) -> Int {  // SplitMix64: the same cases on every run
-            seed &+= 0x9E37_79B9_7F4A_7C15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
+        var rng = RandomGenerator(seed: 1)  // the same cases on every run
+        func next(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &rng) }
         var built = 0, refused = 0
         for entry in ModelRegistry.entries {
             let keys = entry.accepted.sorted()

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 import XCTest
 @testable import Weights
 
@@ -80,14 +81,8 @@ final class HostileWeightsTests: XCTestCase {
                                 data: littleEndianBytes([1, 2, 3, 4]) + [0, 60, 0, 64, 0, 66])]
         let directory = try makeTemporaryDirectory(self)
         let interesting: [UInt64] = [0, 1, 0x7F, 0xFF, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x8000_0000, 0x7FFF_FFFF_FFFF_FFFF, UInt64.max]
-        var seed = UInt64(42)
-        func next() -> UInt64 {  // SplitMix64: the same mutants on every run
-            seed &+= 0x9E37_79B9_7F4A_7C15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = RandomGenerator(seed: 42)  // the same mutants on every run
+        func next() -> UInt64 { rng.next() }
         var outcomes = [String: Int]()
         for iteration in 0..<3000 {
             var bytes = seeds[iteration % seeds.count]

@@ -1,0 +1,9 @@
+"""The zoo's registry names, for the scripts that ask timm about them."""
+NAMES = """resnet18 resnet34 resnet50 resnet101 resnet152 seresnet50 seresnet101
+mobilenetv2_035 mobilenetv2_050 mobilenetv2_075 mobilenetv2_100 mobilenetv2_140
+mobilenetv3_small_050 mobilenetv3_small_075 mobilenetv3_small_100 mobilenetv3_large_075 mobilenetv3_large_100
+tf_efficientnet_lite0 tf_efficientnet_lite1 tf_efficientnet_lite2 tf_efficientnet_lite3 tf_efficientnet_lite4
+densenet121 densenet169 densenet201
+vit_tiny_patch16_224 vit_small_patch16_224 vit_base_patch16_224 vit_base_patch32_224
+swin_tiny_patch4_window7_224 swin_small_patch4_window7_224 swin_base_patch4_window7_224
+mixer_s16_224 mixer_b16_224 poolformer_s12 poolformer_s24 poolformer_s36 volo_d1_224 volo_d2_224""".split()
