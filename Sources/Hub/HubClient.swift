@@ -72,7 +72,7 @@ public final class HubClient: @unchecked Sendable {
         do {
             try cache.link(repository, file: file, revision: revision, commit: metadata.commit, etag: metadata.etag)
         } catch {
-            throw HubError.cache(path: cache.repositoryFolder(repository).path, reason: (error as NSError).localizedDescription)
+            throw HubError.cache(path: cache.repositoryFolder(repository).path, reason: describe(error))
         }
         return cache.snapshot(repository, commit: metadata.commit, file: file)
     }
@@ -167,7 +167,7 @@ public final class HubClient: @unchecked Sendable {
         guard isHex, etag.count == 64 || etag.count == 40 else { return nil }  // not a content hash: size only
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: path) } catch {
-            throw HubError.cache(path: path.path, reason: (error as NSError).localizedDescription)
+            throw HubError.cache(path: path.path, reason: describe(error))
         }
         defer { try? handle.close() }
         var sha256 = SHA256(), sha1 = Insecure.SHA1()
@@ -190,7 +190,7 @@ public final class HubClient: @unchecked Sendable {
         }
         let handle: FileHandle
         do { handle = try FileHandle(forWritingTo: partial) } catch {
-            throw HubError.cache(path: partial.path, reason: (error as NSError).localizedDescription)
+            throw HubError.cache(path: partial.path, reason: describe(error))
         }
         defer { try? handle.close() }
         let have = Int64((try? handle.seekToEnd()) ?? 0)
@@ -199,7 +199,7 @@ public final class HubClient: @unchecked Sendable {
         for _ in 0..<5 {
             var request = request(current, method: "GET")
             if have > 0 { request.setValue("bytes=\(have)-", forHTTPHeaderField: "Range") }
-            let response = try send(request, repository: repository, file: file, body: handle, offset: have, total: expected)
+            let response = try send(request, repository: repository, file: file, body: (handle, partial.path), offset: have, total: expected)
             if (300..<400).contains(response.status), let location = response.headers["location"],
                let target = URL(string: location, relativeTo: current)?.absoluteURL {
                 current = target
@@ -231,16 +231,16 @@ public final class HubClient: @unchecked Sendable {
 
     /// Sends `request` without following redirects. A 200/206 body goes to `body` (206 appends, 200 starts
     /// over); Hub error responses become `HubError`s.
-    private func send(_ request: URLRequest, repository: String, file: String, body: FileHandle? = nil,
+    private func send(_ request: URLRequest, repository: String, file: String, body: (handle: FileHandle, path: String)? = nil,
                       offset: Int64 = 0, total: Int64 = 0) throws -> Response {
-        let exchange = Exchange(body: body, offset: offset, total: total, progress: progress, url: request.url?.absoluteString ?? "?")
+        let exchange = Exchange(body: body?.handle, path: body?.path ?? "", offset: offset, total: total, progress: progress)
         let session = URLSession(configuration: .ephemeral, delegate: exchange, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         session.dataTask(with: request).resume()
         exchange.done.wait()
         let url = request.url?.absoluteString ?? "?"
         if let error = exchange.failure { throw error }
-        if let error = exchange.error { throw HubError.network(url: url, reason: (error as NSError).localizedDescription) }
+        if let error = exchange.error { throw HubError.network(url: url, reason: describe(error)) }
         guard let http = exchange.response else { throw HubError.network(url: url, reason: "no response") }
         var headers: [String: String] = [:]
         for (key, value) in http.allHeaderFields { headers["\(key)".lowercased()] = "\(value)" }
@@ -271,10 +271,10 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
     private var written: Int64
     private let total: Int64
     private let progress: ((Int64, Int64) -> Void)?
-    private let url: String
+    private let path: String
 
-    init(body: FileHandle?, offset: Int64, total: Int64, progress: ((Int64, Int64) -> Void)?, url: String) {
-        self.body = body; self.written = offset; self.total = total; self.progress = progress; self.url = url
+    init(body: FileHandle?, path: String, offset: Int64, total: Int64, progress: ((Int64, Int64) -> Void)?) {
+        self.body = body; self.path = path; self.written = offset; self.total = total; self.progress = progress
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
@@ -300,7 +300,7 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
             written += Int64(data.count)
             progress?(written, total)
         } catch {
-            failure = .cache(path: "download of \(url)", reason: (error as NSError).localizedDescription)
+            failure = .cache(path: path, reason: describe(error))
             dataTask.cancel()
         }
     }
@@ -332,7 +332,16 @@ extension HubClient {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw HubError.cache(path: url.path, reason: (error as NSError).localizedDescription)
+            throw HubError.cache(path: url.path, reason: describe(error))
         }
     }
+}
+
+/// "File too large", "No space left on device": the POSIX reason under Foundation's generic wrapper.
+func describe(_ error: Error) -> String {
+    let ns = error as NSError
+    for candidate in [ns.userInfo[NSUnderlyingErrorKey] as? NSError, ns].compactMap({ $0 }) where candidate.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(candidate.code)))
+    }
+    return ns.localizedDescription
 }

@@ -14,6 +14,9 @@ public struct Zoo: ParsableCommand {
 
     /// Runs the command line with the zoo's exit statuses: 0 success, 1 when an input failed, 2 for bad usage.
     public static func runMain(_ arguments: [String]? = nil) -> Never {
+        // A write past the file-size limit (`ulimit -f`) then fails with EFBIG and is reported like a full
+        // disk, instead of the signal killing the process mid-write.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -215,6 +215,22 @@ final class HubTests: XCTestCase {
         }
     }
 
+    /// A disk that fills up mid-download (a 1 MB file-size limit): one line, exit 1, and nothing half-written is
+    /// linked into the cache.
+    func testFullDiskIsOneLine() throws {
+        let zoo = try builtZoo()
+        let (root, _) = try hubRoot()
+        let server = try startServer(root)
+        let cache = root.appendingPathComponent("cache")
+        let (status, _, stderr) = try runZoo(URL(fileURLWithPath: "/usr/bin/prlimit"),
+                                             ["--fsize=\(1 << 20)", "--", zoo.path, "download", "tf_efficientnet_lite0.in1k"],
+                                             environment: environment(server.endpoint, cache: cache))
+        XCTAssertEqual(status, 1, stderr)
+        XCTAssertEqual(errorLines(stderr).count, 1, stderr)
+        XCTAssertTrue(errorLines(stderr).first?.contains("cannot write the Hugging Face cache (") == true, stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/snapshots").path))
+    }
+
     /// `zoo models --json` lists every Hub tag timm has for our models with timm's pretrained config
     /// (`Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json`, written by scripts/timm-pretrained-tags.py).
     func testModelsJSONAgreesWithTimmForEveryTag() throws {
