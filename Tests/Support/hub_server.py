@@ -3,7 +3,7 @@
     python3 hub_server.py ROOT LOG [--cut] [--wrong-etag] [--gated] [--slow]
 
 Serves ROOT/<org>/<repo>/<file> as the Hub does: HEAD/GET /<org>/<repo>/resolve/<rev>/<file> answer 302 to
-the file host (http://localhost:PORT/cdn/…, another host than 127.0.0.1, so a client must drop its token)
+the file host (http://127.0.0.1:CDN_PORT/cdn/…: another origin, so a client must drop its token there)
 with X-Repo-Commit, X-Linked-Etag (the sha256) and X-Linked-Size; the file host honours Range.
 Errors carry X-Error-Code (RepoNotFound, EntryNotFound, GatedRepo). Prints the port on stdout, then
 appends one line per request to LOG: "METHOD PATH range=… auth=yes|no".
@@ -61,7 +61,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "--wrong-etag" in flags:
                 sha = hashlib.sha256(data + b"x").hexdigest()
             self.send_response(302)
-            self.send_header("Location", "http://localhost:%d/cdn/%s/%s/%s" % (self.server.server_port, org, repo, file))
+            self.send_header("Location", "http://127.0.0.1:%d/cdn/%s/%s/%s" % (cdn.server_port, org, repo, file))
             self.send_header("X-Repo-Commit", commit)
             self.send_header("X-Linked-Etag", '"%s"' % sha)
             self.send_header("X-Linked-Size", str(len(data)))
@@ -103,6 +103,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.error(404, "EntryNotFound")
 
 
+# The Hub and its file host: two origins on loopback.
+cdn = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=cdn.serve_forever, daemon=True).start()
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_port, flush=True)
 server.serve_forever()
