@@ -23,9 +23,9 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "NN", dependencies: ["Tensors"]),
-        .target(name: "Weights", dependencies: ["Tensors", "ZIPFoundation"]),
+        .target(name: "Weights", dependencies: ["ZIPFoundation"]),
         .target(name: "Models", dependencies: ["NN", "Weights", "Metrics"]),
-        .target(name: "VisionIO", dependencies: ["CImageShims", "Tensors"]),
+        .target(name: "VisionIO", dependencies: ["CImageShims"]),
         .target(name: "Metrics"),
         .target(name: "Training", dependencies: ["Models", "VisionIO"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).

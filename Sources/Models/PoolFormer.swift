@@ -112,7 +112,7 @@ public final class PoolFormer: Module, ImageClassifier {
             let blocks = try (0..<depth).map { _ -> PoolFormerBlock in
                 defer { index += 1 }
                 return try PoolFormerBlock(dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
-                                       dropPath: config.dropPathRate * Float(index) / Float(max(total - 1, 1)))
+                                       dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
             }
             stages.append(try PoolFormerStage(inChannels: previous, outChannels: dim, blocks: blocks))
             previous = dim

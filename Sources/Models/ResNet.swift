@@ -99,7 +99,7 @@ public final class ResNet: Module, ImageClassifier {
         for (stage, (depth, planes)) in zip(config.layers, config.channels).enumerated() {
             var blocks: [ResNetBlock] = []
             for i in 0..<depth {
-                let rate = config.dropPathRate * Float(blockIndex) / Float(max(totalBlocks - 1, 1))
+                let rate = DropPath.linearRate(config.dropPathRate, block: blockIndex, of: totalBlocks)
                 blocks.append(try ResNetBlock(kind: config.block, inChannels: inChannels, planes: planes,
                                           stride: i == 0 && stage > 0 ? 2 : 1, squeezeExcite: config.squeezeExcite, dropPath: rate))
                 inChannels = planes * config.expansion

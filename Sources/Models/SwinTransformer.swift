@@ -210,7 +210,7 @@ public final class SwinTransformer: Module, ImageClassifier {
             let blocks = try (0..<depth).map { j -> SwinBlock in
                 defer { index += 1 }
                 return try SwinBlock(dim: dim, heads: heads, window: config.windowSize, shifted: j % 2 == 1, resolution: resolution,
-                                 mlpRatio: config.mlpRatio, dropPath: config.dropPathRate * Float(index) / Float(max(total - 1, 1)))
+                                 mlpRatio: config.mlpRatio, dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
             }
             stages.append(SwinStage(downsample: i > 0 ? try PatchMerging(dim: dim / 2) : nil, blocks: blocks))
         }

@@ -71,7 +71,7 @@ public final class VisionTransformer: Module, ImageClassifier {
         positionEmbedding = try Initialization.truncatedNormal([1, prefix + gh * gw, dim], std: 0.02)
         blocks = ModuleList(try (0..<config.depth).map { i in
             try TransformerBlock(dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
-                             dropPath: config.dropPathRate * Float(i) / Float(max(config.depth - 1, 1)))
+                             dropPath: DropPath.linearRate(config.dropPathRate, block: i, of: config.depth))
         })
         // timm: average pooling normalises after pooling (`fc_norm`), class-token pooling before (`norm`).
         norm = config.globalPool == .token ? try LayerNorm(dim, epsilon: 1e-6) : nil

@@ -162,7 +162,7 @@ public final class Volo: Module, ImageClassifier {
             let before = config.layers[..<stage].reduce(0, +)
             return ModuleList(try (0..<config.layers[stage]).map { i in
                 try TransformerBlock(dim: dims[stage], heads: config.heads[stage], mlpRatio: config.mlpRatio, qkvBias: false, normEpsilon: 1e-5,
-                                 dropPath: config.dropPathRate * Float(before + i) / Float(max(total - 1, 1)))
+                                 dropPath: DropPath.linearRate(config.dropPathRate, block: before + i, of: total))
             })
         }
         let grid = config.imageSize / config.patchSize / config.poolingScale

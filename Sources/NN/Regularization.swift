@@ -32,3 +32,10 @@ public final class LayerScale: Module, Layer {
     }
     public func callAsFunction(_ input: Tensor) throws -> Tensor { try input * gamma }
 }
+
+extension DropPath {
+    /// timm's stochastic-depth schedule (`torch.linspace(0, rate, total)`): 0 at the first block, `rate` at the last.
+    public static func linearRate(_ rate: Float, block index: Int, of total: Int) -> Float {
+        rate * Float(index) / Float(max(total - 1, 1))
+    }
+}

@@ -80,10 +80,8 @@ public final class MaskedAutoencoderPretrainer {
         let metrics = try MetricsLog(url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
                                      resume: resume) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
         let batchesPerEpoch = loader.batchCount()
-        guard batchesPerEpoch > 0 else { throw CommandLineError("\(dataset.count) images are too few for one batch") }
-        guard config.accumulationSteps <= batchesPerEpoch else {
-            throw CommandLineError("--accum-steps \(config.accumulationSteps) is more than the \(batchesPerEpoch) batches of an epoch: "
-                                   + "no optimizer step would run")
+        guard batchesPerEpoch > 0, config.accumulationSteps <= batchesPerEpoch else {
+            throw TrainingError.noOptimizerStep(images: dataset.count, batchSize: config.batchSize, accumulation: config.accumulationSteps)
         }
         let stepsPerEpoch = max(1, batchesPerEpoch / config.accumulationSteps)
         let schedule = WarmupCosineSchedule(baseLearningRate: config.effectiveLearningRate, minLearningRate: config.minLearningRate,
@@ -241,10 +239,4 @@ public final class MaskedAutoencoderPretrainer {
         }
         try chart.write(to: output.appendingPathComponent("loss_curve.png"))
     }
-}
-
-/// A failure of a training run, reported as one line.
-public struct CommandLineError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

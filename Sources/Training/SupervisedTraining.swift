@@ -96,12 +96,11 @@ public final class SupervisedTrainer {
         self.model = model; self.config = config; self.output = output
         folder = try OutputFolder(output)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
-        let filter: ResampleFilter = pretrained.interpolation == .bilinear ? .bilinear : .bicubic
+        let filter = ResampleFilter(pretrained.interpolation)
         trainLoader = DataLoader.training(dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
                                           std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,
                                           scale: config.minScale...1.0)
-        let evalConfig = PreprocessConfig(inputSize: (3, config.imageSize, config.imageSize), mean: pretrained.mean, std: pretrained.std,
-                                          cropPct: Double(pretrained.cropPct), interpolation: filter)
+        let evalConfig = PreprocessConfig(pretrained, imageSize: config.imageSize)
         valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
         let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
         switch config.optimizer {
@@ -197,6 +196,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case noUsableImages(String)
     /// The loss (or the validation outputs) became NaN or infinite.
     case diverged(loss: Float, epoch: Int, step: Int)
+    /// Too few images for one batch, or for one optimizer step after gradient accumulation.
+    case noOptimizerStep(images: Int, batchSize: Int, accumulation: Int)
 
     public var description: String {
         switch self {
@@ -204,6 +205,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .diverged(loss, epoch, step):
             return "training diverged: loss is \(loss) at epoch \(epoch), step \(step); lower the learning rate "
                 + "(the last checkpoint is kept)"
+        case let .noOptimizerStep(images, batchSize, accumulation):
+            return "\(images) images make no optimizer step at batch size \(batchSize)"
+                + (accumulation > 1 ? " with \(accumulation) accumulation steps" : "")
         }
     }
 }

@@ -45,20 +45,6 @@ enum AssetError: Error, CustomStringConvertible {
     }
 }
 
-extension PreprocessConfig {
-    /// VisionIO's eval transform for a model's timm pretrained config.
-    init(_ pretrained: PretrainedConfig, imageSize: Int? = nil) {
-        let filter: ResampleFilter
-        switch pretrained.interpolation {
-        case .bilinear: filter = .bilinear
-        case .bicubic: filter = .bicubic
-        case .nearest: filter = .nearest
-        }
-        self.init(inputSize: (3, imageSize ?? pretrained.inputSize[1], imageSize ?? pretrained.inputSize[2]),
-                  mean: pretrained.mean, std: pretrained.std, cropPct: Double(pretrained.cropPct), interpolation: filter)
-    }
-}
-
 /// Options shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Model name, with a pretrained tag as timm spells it or without (the pinned default): resnet50.a1_in1k, resnet50.")
