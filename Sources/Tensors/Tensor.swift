@@ -222,17 +222,15 @@ public final class Tensor: CustomStringConvertible {
 
 // MARK: - Gradient mode
 
+/// Whether ops record a graph, per task (or thread): inference in one task does not turn off gradients in another.
 public enum GradMode {
-    nonisolated(unsafe) static var enabledFlag = true
-    public static var isEnabled: Bool { enabledFlag }
+    @TaskLocal static var enabled = true
+    public static var isEnabled: Bool { enabled }
 }
 
 /// Runs `body` without recording a graph: no tape nodes, no saved activations (inference).
 public func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
-    let previous = GradMode.enabledFlag
-    GradMode.enabledFlag = false
-    defer { GradMode.enabledFlag = previous }
-    return try body()
+    try GradMode.$enabled.withValue(false) { try body() }
 }
 
 extension Tensor {
