@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Kernels
 @testable import Tensors
@@ -68,6 +69,20 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertFalse(y.requiresGrad)
         XCTAssertNil(y.gradNode)
         XCTAssertThrowsError(try y.backward())
+    }
+
+    /// Another thread inside `withoutGrad` does not stop this one from recording a graph.
+    func testGradModeIsPerThread() throws {
+        let w = try randomTensor([3], seed: 7)
+        w.requiresGrad = true
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let thread = Thread { withoutGrad { inside.signal(); release.wait() } }
+        thread.start()
+        inside.wait()
+        let y = try (w * w).sum()
+        release.signal()
+        XCTAssertTrue(y.requiresGrad)
+        XCTAssertNotNil(y.gradNode)
     }
 
     func testGradientAccumulatesOverSharedUse() throws {
