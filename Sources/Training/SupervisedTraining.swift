@@ -108,7 +108,9 @@ public final class SupervisedTrainer {
         case .adamw: optimizer = try AdamW(groups: groups, learningRate: config.resolvedLearningRate)
         case .sam: optimizer = SAM(base: try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum), rho: config.samRho)
         }
-        mixup = Mixup(mixupAlpha: config.mixupAlpha, cutmixAlpha: config.cutmixAlpha, labelSmoothing: config.labelSmoothing, classes: model.numClasses)
+        // With both alphas 0 this only smooths the labels (λ stays 1).
+        mixup = Mixup(mixupAlpha: Double(config.mixupAlpha), cutmixAlpha: Double(config.cutmixAlpha),
+                      labelSmoothing: Double(config.labelSmoothing), classes: model.numClasses)
     }
 
     var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
@@ -140,11 +142,10 @@ public final class SupervisedTrainer {
             let start = Date()
             for batch in trainLoader.epoch(epoch) where batch.count > 0 {
                 optimizer.learningRate = schedule.learningRate(atStep: step)
-                var images = batch.images
-                let targets = mixup.isActive
-                    ? try mixup.apply(images: &images, shape: batch.shape, labels: batch.labels, using: &rng)
-                    : try mixup.softTargets(batch.labels, lambda: 1)
-                let x = try Tensor(shape: batch.shape, scalars: images)
+                var mixed = batch
+                let soft = mixup.apply(to: &mixed, using: &rng).targets
+                let targets = try Tensor(shape: [batch.count, model.numClasses], scalars: soft)
+                let x = try Tensor(shape: mixed.shape, scalars: mixed.images)
                 func lossAndBackward() throws -> Float {
                     optimizer.zeroGrad()
                     let loss = try model(x).crossEntropy(softTargets: targets)

@@ -40,7 +40,7 @@ public struct Mixup: Sendable {
 
     /// Mixes `batch` in place with its reverse (row i with row B-1-i) and returns (B, classes) soft targets.
     @discardableResult
-    public func apply(to batch: inout Batch, using rng: inout SplitMix64) -> (targets: [Float], decision: Decision) {
+    public func apply<G: RandomNumberGenerator>(to batch: inout Batch, using rng: inout G) -> (targets: [Float], decision: Decision) {
         precondition(batch.shape.count == 4, "Mixup expects (B, C, H, W)")
         let (b, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
         var lambda = 1.0
@@ -94,13 +94,13 @@ public struct Mixup: Sendable {
     }
 
     /// Beta(a, a) as X / (X + Y) with Gamma(a) draws.
-    static func beta(_ a: Double, using rng: inout SplitMix64) -> Double {
+    static func beta<G: RandomNumberGenerator>(_ a: Double, using rng: inout G) -> Double {
         let x = gamma(a, using: &rng), y = gamma(a, using: &rng)
         return x + y > 0 ? x / (x + y) : 0.5
     }
 
     /// Marsaglia–Tsang; shape < 1 boosted with U^(1/a).
-    static func gamma(_ shape: Double, using rng: inout SplitMix64) -> Double {
+    static func gamma<G: RandomNumberGenerator>(_ shape: Double, using rng: inout G) -> Double {
         if shape < 1 {
             return gamma(shape + 1, using: &rng) * pow(max(rng.nextUnit(), 1e-300), 1 / shape)
         }
@@ -108,7 +108,7 @@ public struct Mixup: Sendable {
         while true {
             var x: Double, v: Double
             repeat {
-                x = rng.normal()
+                x = rng.standardNormal()
                 v = 1 + c * x
             } while v <= 0
             v = v * v * v

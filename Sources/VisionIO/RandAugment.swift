@@ -54,7 +54,7 @@ public struct RandAugment: Sendable {
             if probability < 1 && rng.nextUnit() > probability { continue }
             var level = magnitude
             if magnitudeStd.isInfinite { level = rng.uniform(0, magnitude) }
-            else if magnitudeStd > 0 { level = magnitude + magnitudeStd * rng.normal() }
+            else if magnitudeStd > 0 { level = magnitude + magnitudeStd * rng.standardNormal() }
             level = max(0, min(magnitudeMax, level))
             image = apply(op, level: level, to: image, using: &rng)
         }

@@ -36,7 +36,7 @@ public struct RandomErasing: Sendable {
                 for c in 0..<channels {
                     for y in top..<(top + h) {
                         let row = offset + (c * height + y) * width
-                        for x in left..<(left + w) { values[row + x] = Float(rng.normal()) }
+                        for x in left..<(left + w) { values[row + x] = Float(rng.standardNormal()) }
                     }
                 }
                 break

@@ -15,6 +15,20 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// An independent stream derived from this seed and `index` (e.g. one per sample per epoch).
+    public static func derived(seed: UInt64, _ index: UInt64...) -> SplitMix64 {
+        var mixer = SplitMix64(seed: seed)
+        var value = mixer.next()
+        for i in index {
+            mixer = SplitMix64(seed: value ^ (i &* 0xD1B5_4A32_D192_ED03))
+            value = mixer.next()
+        }
+        return SplitMix64(seed: value)
+    }
+}
+
+/// Draws every augmentation needs, from any seeded generator (SplitMix64 here, the models' RandomGenerator in training).
+extension RandomNumberGenerator {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
@@ -27,19 +41,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func bernoulli(_ p: Double) -> Bool { nextUnit() < p }
 
     /// A standard normal sample (Box–Muller).
-    public mutating func normal() -> Double {
+    public mutating func standardNormal() -> Double {
         let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-
-    /// An independent stream derived from this seed and `index` (e.g. one per sample per epoch).
-    public static func derived(seed: UInt64, _ index: UInt64...) -> SplitMix64 {
-        var mixer = SplitMix64(seed: seed)
-        var value = mixer.next()
-        for i in index {
-            mixer = SplitMix64(seed: value ^ (i &* 0xD1B5_4A32_D192_ED03))
-            value = mixer.next()
-        }
-        return SplitMix64(seed: value)
     }
 }
