@@ -50,15 +50,9 @@ public enum ModelRegistry {
         try entry(named: name).create(arguments)
     }
 
-    /// Up to three registered names closest to `name` by edit distance (or containing it).
+    /// Up to three registered names closest to `name`.
     public static func nearestNames(to name: String, limit: Int = 3) -> [String] {
-        let query = name.lowercased()
-        let scored = names.map { candidate -> (String, Int) in
-            let distance = editDistance(query, candidate)
-            return (candidate, candidate.contains(query) ? min(distance, 1) : distance)
-        }
-        let threshold = max(3, query.count / 3)
-        return scored.filter { $0.1 <= threshold }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(limit).map(\.0)
+        Models.nearestNames(to: name, among: names, limit: limit)
     }
 }
 
@@ -87,21 +81,6 @@ extension ModelRegistry {
     }
 }
 
-/// Levenshtein distance.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    guard !a.isEmpty else { return b.count }
-    guard !b.isEmpty else { return a.count }
-    var previous = Array(0...b.count), current = [Int](repeating: 0, count: b.count + 1)
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
-}
 
 /// timm's make_divisible: round to a multiple of `divisor`, never below 90 % of the value.
 public func makeDivisible(_ value: Double, divisor: Int = 8, minValue: Int? = nil, roundLimit: Double = 0.9) -> Int {

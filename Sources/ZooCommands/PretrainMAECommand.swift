@@ -32,7 +32,7 @@ struct PretrainMAECommand: ParsableCommand {
 
     func validate() throws {
         guard MaskedAutoencoderRegistry.entries.contains(where: { $0.name == model }) else {
-            throw ValidationError("\(ModelError.unknownModel(name: model, suggestions: MaskedAutoencoderRegistry.entries.map(\.name).filter { editDistanceWithin($0, model) }))")
+            throw ValidationError("\(ModelError.unknownModel(name: model, suggestions: nearestNames(to: model, among: MaskedAutoencoderRegistry.entries.map(\.name))))")
         }
         try requireOption("--epochs", epochs, in: OptionBounds.epochs)
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
@@ -71,8 +71,4 @@ struct PretrainMAECommand: ParsableCommand {
                          out.appendingPathComponent("encoder.safetensors").path))
         }
     }
-}
-
-private func editDistanceWithin(_ a: String, _ b: String) -> Bool {
-    ModelRegistry.nearestNames(to: b).isEmpty ? a.hasPrefix(String(b.prefix(6))) : a.hasPrefix(String(b.prefix(6)))
 }

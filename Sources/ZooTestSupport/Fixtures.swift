@@ -9,30 +9,33 @@ public enum Fixtures {
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`, else
-    /// `/work/shared/parity` (git worktrees live beside `shared`); skips the test when absent.
+    /// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`; skips the test when absent.
     public static func parityDirectory() throws -> URL {
         var candidates: [URL] = []
         if let override = ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"], !override.isEmpty {
             candidates.append(URL(fileURLWithPath: override))
         }
         candidates.append(packageRoot.appendingPathComponent("../shared/parity").standardizedFileURL)
-        candidates.append(URL(fileURLWithPath: "/work/shared/parity"))
         if let found = candidates.first(where: isDirectory) { return found }
         throw XCTSkip("parity fixtures not found (set ZOO_PARITY_DIR); looked in \(candidates.map(\.path))")
     }
 
+    /// Where fetched data is looked for: the package root, then `$ZOO_HOME` (another checkout that ran setup,
+    /// e.g. for a git worktree).
+    static var dataRoots: [URL] {
+        [packageRoot] + (ProcessInfo.processInfo.environment["ZOO_HOME"].map { [URL(fileURLWithPath: $0)] } ?? [])
+    }
+
     /// The sample photos fetched by scripts/setup.sh; skips the test when absent.
     public static func samplesDirectory() throws -> URL {
-        let candidates = [packageRoot.appendingPathComponent("datasets/samples"), URL(fileURLWithPath: "/work/main/datasets/samples")]
+        let candidates = dataRoots.map { $0.appendingPathComponent("datasets/samples") }
         if let found = candidates.first(where: isDirectory) { return found }
         throw XCTSkip("sample photos not found: run scripts/setup.sh")
     }
 
     /// The real EfficientNet-Lite0 weights fetched by scripts/setup.sh; skips the test when absent.
     public static func efficientNetLite0Weights() throws -> URL {
-        let candidates = [packageRoot.appendingPathComponent("zoo/weights/efficientnet-lite0.pth"),
-                          URL(fileURLWithPath: "/work/main/zoo/weights/efficientnet-lite0.pth")]
+        let candidates = dataRoots.map { $0.appendingPathComponent("zoo/weights/efficientnet-lite0.pth") }
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
         throw XCTSkip("EfficientNet-Lite0 weights not found: run scripts/setup.sh")
     }

@@ -1,6 +1,7 @@
 // Locates the PIL/timm-generated fixtures (Fixtures/make_fixtures.py) and the sample photos.
 import Foundation
 import XCTest
+import ZooTestSupport
 
 enum Fixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
@@ -22,15 +23,6 @@ enum Fixtures {
         return object
     }
 
-    /// Package root's datasets/samples (present after scripts/setup.sh), else the main checkout's.
-    static func samplesDirectory() throws -> URL {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        for candidate in [root.appendingPathComponent("datasets/samples"), URL(fileURLWithPath: "/work/main/datasets/samples")] {
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("chelsea.png").path) {
-                return candidate
-            }
-        }
-        throw XCTSkip("sample photos not found (run scripts/setup.sh)")
-    }
+    /// The sample photos fetched by scripts/setup.sh (one lookup for every test target).
+    static func samplesDirectory() throws -> URL { try ZooTestSupport.Fixtures.samplesDirectory() }
 }

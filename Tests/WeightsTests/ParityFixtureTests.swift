@@ -1,12 +1,13 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 @testable import Weights
 
 /// Every shared parity fixture (written by the reference `safetensors` package from timm) loads with the
 /// header's key count, the right shapes and the right values.
 final class ParityFixtureTests: XCTestCase {
     func testAllParityFixturesLoad() throws {
-        let directory = try parityDirectory()
+        let directory = try Fixtures.parityDirectory()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".safetensors") }.sorted()
         XCTAssertEqual(files, parityReferences.map(\.file).sorted(), "fixtures added or removed; regenerate the table below")
@@ -28,7 +29,7 @@ final class ParityFixtureTests: XCTestCase {
     }
 
     func testParityFixturesLoadThroughDispatchAndSurviveARoundTrip() throws {
-        let directory = try parityDirectory()
+        let directory = try Fixtures.parityDirectory()
         let source = directory.appendingPathComponent("resnet18_tiny.safetensors")
         let original = try loadWeights(source)
         let copy = try makeTemporaryDirectory(self).appendingPathComponent("copy.safetensors")

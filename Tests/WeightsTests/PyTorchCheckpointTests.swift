@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 @testable import Weights
 
 final class PyTorchCheckpointTests: XCTestCase {
@@ -63,11 +64,7 @@ final class PyTorchCheckpointTests: XCTestCase {
     // MARK: The real default-model weights
 
     func testRealEfficientNetLite0Weights() throws {
-        let url = packageRoot.appendingPathComponent("zoo/weights/efficientnet-lite0.pth")
-        let fallback = URL(fileURLWithPath: "/work/main/zoo/weights/efficientnet-lite0.pth")  // worktrees share main's download
-        guard let weights = [url, fallback].first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-            throw XCTSkip("zoo/weights/efficientnet-lite0.pth absent; run scripts/setup.sh")
-        }
+        let weights = try Fixtures.efficientNetLite0Weights()
         let dict = try loadWeights(weights)
         // Reference values: torch.load(path, weights_only=True) with torch 2.15; the file is legacy-format
         // and most conv weights are stored channels-last (strided), e.g. _conv_stem.weight strides (1, 32, 288, 96).

@@ -8,23 +8,6 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// Committed fixtures made by Tests/WeightsTests/Fixtures/make_fixtures.py.
 let fixturesDirectory = packageRoot.appendingPathComponent("Tests/WeightsTests/Fixtures")
 
-/// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`, else
-/// `/work/shared/parity` (worktrees live beside `shared`, not inside the main checkout); skips when absent.
-func parityDirectory() throws -> URL {
-    var candidates: [URL] = []
-    if let override = ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"], !override.isEmpty {
-        candidates.append(URL(fileURLWithPath: override))
-    }
-    candidates.append(packageRoot.appendingPathComponent("../shared/parity").standardizedFileURL)
-    candidates.append(URL(fileURLWithPath: "/work/shared/parity"))
-    for candidate in candidates {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return candidate
-        }
-    }
-    throw XCTSkip("parity fixtures not found (set ZOO_PARITY_DIR); looked in \(candidates.map(\.path))")
-}
 
 /// A fresh directory removed when the test ends.
 func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {

@@ -280,8 +280,6 @@ def make_preprocess(manifest, samples):
 def main():
     parser = argparse.ArgumentParser()
     default_samples = os.path.join(HERE, "..", "..", "..", "datasets", "samples")
-    if not os.path.isdir(default_samples):
-        default_samples = "/work/main/datasets/samples"
     parser.add_argument("--samples", default=default_samples)
     args = parser.parse_args()
     manifest = {"pillow": Image.__version__, "numpy": np.__version__}
