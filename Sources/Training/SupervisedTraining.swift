@@ -27,10 +27,17 @@ public struct SupervisedTrainingConfig: Sendable {
     public var workers = 2
     public init() {}
 
-    /// timm-style defaults: SGD lr 0.1·B/256, AdamW 1e-3·B/256 (at least 1e-4); decay 1e-4 / 0.05.
+    /// Default peak learning rates per 256 images, scaled linearly with the batch: AdamW 1e-3 (at least 1e-4
+    /// in all), SGD / SAM 0.4 (4× timm's `--lr-base` of 0.1; `zoo train --help` says the same).
+    static let adamWLearningRatePer256: Float = 1e-3, sgdLearningRatePer256: Float = 0.4
+
+    /// The peak learning rate: the one given, else the default per 256 images scaled to the batch.
     var resolvedLearningRate: Float {
-        learningRate ?? (optimizer == .adamw ? max(1e-4, 1e-3 * Float(batchSize) / 256) : 0.1 * Float(batchSize) / 256 * 4)
+        let scale = Float(batchSize) / 256
+        return learningRate ?? (optimizer == .adamw ? max(1e-4, Self.adamWLearningRatePer256 * scale) : Self.sgdLearningRatePer256 * scale)
     }
+
+    /// The weight decay: the one given, else 0.05 for AdamW and 1e-4 for SGD / SAM.
     var resolvedWeightDecay: Float { weightDecay ?? (optimizer == .adamw ? 0.05 : 1e-4) }
 }
 

@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional) var epochs = 10
     @Option(parsing: .unconditional) var batchSize = 32
     @Option(parsing: .unconditional, help: "Training and evaluation image size.") var imgSize = 224
-    @Option(help: "sgd, adamw or sam (SGD around sharpness-aware minimization).") var opt = "sgd"
+    @Option(help: "sgd, adamw or sam (SGD around sharpness-aware minimization).") var opt: OptimizerKind = .sgd
     @Option(parsing: .unconditional, help: "Peak learning rate (default: 0.4·B/256 for SGD/SAM, 1e-3·B/256 for AdamW).") var lr: Float?
     @Option(parsing: .unconditional) var weightDecay: Float?
     @Option(parsing: .unconditional, help: "SAM neighbourhood size.") var samRho: Float = 0.05
@@ -34,7 +34,6 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the final summary as JSON on the last stdout line.") var json = false
 
     func validate() throws {
-        guard OptimizerKind(rawValue: opt) != nil else { throw ValidationError("--opt must be sgd, adamw or sam") }
         try requireOption("--epochs", epochs, in: OptionBounds.epochs)
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
         try requireOption("--img-size", imgSize, in: OptionBounds.imageSize)
@@ -64,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         if pretrained { try loadInitialWeights(into: net, from: fetchPretrainedWeights(entry.name, pretrainedConfig).path) }
         var config = SupervisedTrainingConfig()
         config.epochs = epochs; config.batchSize = batchSize; config.imageSize = imgSize
-        config.optimizer = OptimizerKind(rawValue: opt)!; config.learningRate = lr; config.weightDecay = weightDecay
+        config.optimizer = opt; config.learningRate = lr; config.weightDecay = weightDecay
         config.samRho = samRho; config.labelSmoothing = labelSmoothing; config.mixupAlpha = mixup; config.cutmixAlpha = cutmix
         config.warmupEpochs = warmupEpochs; config.minScale = scale; config.seed = seed
         let trainer = try SupervisedTrainer(model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
@@ -127,3 +126,5 @@ struct EvalCommand: ParsableCommand {
         }
     }
 }
+
+extension OptimizerKind: ExpressibleByArgument {}
