@@ -263,11 +263,6 @@ final class ConvNormActBlock: Module, Layer {
 }
 
 extension Module {
-    /// Every module of type `T` in this tree, depth first (this module included).
-    func descendants<T: Module>(ofType type: T.Type) -> [T] {
-        ((self as? T).map { [$0] } ?? []) + children.flatMap { $0.module.descendants(ofType: type) }
-    }
-
     /// timm's `_init_weight_goog` variances: convs 2/fan_out with fan_out = k·k·out/groups, linear layers
     /// U(±1/√out), biases zero (BatchNorm starts at γ = 1, β = 0 already). Rescales the uniform values
     /// the layers were created with instead of drawing again, so building a full-size model stays cheap.

@@ -114,14 +114,7 @@ public final class ResNet: Module, ImageClassifier {
         for (i, stage) in stages.enumerated() { register("layer\(i + 1)", stage) }
         if let fc { register("fc", fc) }
         guard !Initialization.isSkipping else { return }  // zeros stay untouched (no memory) until loaded
-        for (_, conv) in namedConvs() { try conv.weight.assign(Initialization.kaimingNormalFanOut(conv.weight.shape)) }
-    }
-
-    private func namedConvs() -> [(String, Conv2d)] {
-        func walk(_ m: Module, _ prefix: String) -> [(String, Conv2d)] {
-            (m as? Conv2d).map { [(prefix, $0)] } ?? m.children.flatMap { walk($0.module, prefix + "." + $0.name) }
-        }
-        return walk(self, "")
+        for conv in descendants(ofType: Conv2d.self) { try conv.weight.assign(Initialization.kaimingNormalFanOut(conv.weight.shape)) }
     }
 
     public var numClasses: Int { fc?.outFeatures ?? 0 }

@@ -101,3 +101,10 @@ public final class Identity: Module, Layer {
     public override init() { super.init() }
     public func callAsFunction(_ input: Tensor) throws -> Tensor { input }
 }
+
+extension Module {
+    /// Every module of type `T` in this tree, depth first (this module included).
+    public func descendants<T: Module>(ofType type: T.Type) -> [T] {
+        ((self as? T).map { [$0] } ?? []) + children.flatMap { $0.module.descendants(ofType: type) }
+    }
+}
