@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Models
 import VisionIO
@@ -23,7 +24,7 @@ enum Assets {
 
     static func imagenetLabels() throws -> [String] {
         guard let dir = registryDirectory else {
-            throw AssetError.missing("zoo/imagenet_labels.txt (run from the project folder or set ZOO_HOME)")
+            throw CommandError("missing zoo/imagenet_labels.txt (run from the project folder or set ZOO_HOME)")
         }
         let text = try String(contentsOf: dir.appendingPathComponent("imagenet_labels.txt"), encoding: .utf8)
         return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
@@ -32,16 +33,9 @@ enum Assets {
     static func defaultWeights() throws -> URL {
         guard let url = registryDirectory?.appendingPathComponent(defaultWeightsFile),
               FileManager.default.fileExists(atPath: url.path) else {
-            throw AssetError.missing("zoo/\(defaultWeightsFile): the default EfficientNet-Lite0 weights; run `bash scripts/setup.sh` to fetch them")
+            throw CommandError("missing zoo/\(defaultWeightsFile): the default EfficientNet-Lite0 weights; run `bash scripts/setup.sh` to fetch them")
         }
         return url
-    }
-}
-
-enum AssetError: Error, CustomStringConvertible {
-    case missing(String)
-    var description: String {
-        switch self { case .missing(let what): return "missing \(what)" }
     }
 }
 
@@ -111,5 +105,3 @@ struct CommandError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
-
-import ArgumentParser
