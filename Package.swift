@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "zoo", targets: ["zoo"]),
-        .library(name: "Zoo", targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub"]),
+        .library(
+            name: "Zoo",
+            targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,22 +32,27 @@ let package = Package(
         .target(name: "Training", dependencies: ["Models", "VisionIO"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "ZooCommands", dependencies: [
-            "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "ZooCommands",
+            dependencies: [
+                "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
         // Fixture locations and parity assertions shared by the test targets.
         .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "WeightsTests", dependencies: ["Weights", "Tensors", "ZooTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "WeightsTests", dependencies: ["Weights", "Tensors", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ZooTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ZooCommandsTests", dependencies: ["ZooCommands", "ZooTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "ZooCommandsTests",
+            dependencies: ["ZooCommands", "ZooTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -26,7 +26,8 @@ public struct HubCache: Sendable {
     /// `$HF_HOME`, or `$XDG_CACHE_HOME/huggingface`, or `~/.cache/huggingface`.
     static func home(_ environment: [String: String]) -> URL {
         if let home = environment["HF_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
-        let cache = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+        let cache =
+            environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return cache.appendingPathComponent("huggingface")
     }
@@ -41,7 +42,8 @@ public struct HubCache: Sendable {
     }
 
     func snapshot(_ repository: String, commit: String, file: String) -> URL {
-        repositoryFolder(repository).appendingPathComponent("snapshots").appendingPathComponent(commit).appendingPathComponent(file)
+        repositoryFolder(repository).appendingPathComponent("snapshots").appendingPathComponent(commit)
+            .appendingPathComponent(file)
     }
 
     func reference(_ repository: String, revision: String) -> URL {
@@ -50,7 +52,8 @@ public struct HubCache: Sendable {
 
     /// The cached file for `revision` (a branch resolved through refs/, or a commit), if its blob is there.
     public func cachedFile(_ repository: String, file: String, revision: String = "main") -> URL? {
-        let commit = (try? String(contentsOf: reference(repository, revision: revision), encoding: .utf8))?
+        let commit =
+            (try? String(contentsOf: reference(repository, revision: revision), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? revision
         let path = snapshot(repository, commit: commit, file: file)
         // A snapshot link whose blob is gone (a half-deleted cache) is not a cached file.

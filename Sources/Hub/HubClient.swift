@@ -5,6 +5,7 @@
 
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -17,23 +18,33 @@ public final class HubClient: @unchecked Sendable {
     /// Where progress goes (stderr on a terminal); nil for none.
     let progress: ((_ done: Int64, _ total: Int64) -> Void)?
 
-    public init(endpoint: URL, cache: HubCache, offline: Bool = false, token: String? = nil,
-                progress: ((Int64, Int64) -> Void)? = nil) {
-        self.endpoint = endpoint; self.cache = cache; self.offline = offline; self.token = token; self.progress = progress
+    public init(
+        endpoint: URL, cache: HubCache, offline: Bool = false, token: String? = nil,
+        progress: ((Int64, Int64) -> Void)? = nil
+    ) {
+        self.endpoint = endpoint
+        self.cache = cache
+        self.offline = offline
+        self.token = token
+        self.progress = progress
     }
 
     /// The client the environment describes: HF_ENDPOINT, HF_HUB_CACHE / HF_HOME, HF_HUB_OFFLINE, HF_TOKEN
     /// (or the token file huggingface-cli login writes).
-    public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            progress: ((Int64, Int64) -> Void)? = nil) {
+    public convenience init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        progress: ((Int64, Int64) -> Void)? = nil
+    ) {
         let endpoint = environment["HF_ENDPOINT"].flatMap { URL(string: $0) } ?? URL(string: "https://huggingface.co")!
         let truthy: Set<String> = ["1", "ON", "YES", "TRUE"]
-        let token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let token =
+            environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (try? String(contentsOf: HubCache.home(environment).appendingPathComponent("token"), encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-        self.init(endpoint: endpoint, cache: HubCache(environment: environment),
-                  offline: truthy.contains((environment["HF_HUB_OFFLINE"] ?? "").uppercased()),
-                  token: token.flatMap { $0.isEmpty ? nil : $0 }, progress: progress)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        self.init(
+            endpoint: endpoint, cache: HubCache(environment: environment),
+            offline: truthy.contains((environment["HF_HUB_OFFLINE"] ?? "").uppercased()),
+            token: token.flatMap { $0.isEmpty ? nil : $0 }, progress: progress)
     }
 
     /// The first of `files` the repository has, from the cache or downloaded into it (e.g. model.safetensors,
@@ -49,7 +60,9 @@ public final class HubClient: @unchecked Sendable {
             }
         }
         let names = files.joined(separator: " or ")
-        throw offline ? HubError.offline(repository: repository, file: names) : HubError.entryNotFound(repository: repository, file: names)
+        throw offline
+            ? HubError.offline(repository: repository, file: names)
+            : HubError.entryNotFound(repository: repository, file: names)
     }
 
     /// The local path of `file` at `revision`: the cached snapshot when there is one (no request is made),
@@ -62,7 +75,8 @@ public final class HubClient: @unchecked Sendable {
         let blob = cache.blob(repository, etag: metadata.etag)
         try createFolder(blob.deletingLastPathComponent())
         // One process downloads a blob; another waiting on the lock then finds it done.
-        let lockFolder = cache.root.appendingPathComponent(".locks").appendingPathComponent(cache.repositoryFolder(repository).lastPathComponent)
+        let lockFolder = cache.root.appendingPathComponent(".locks").appendingPathComponent(
+            cache.repositoryFolder(repository).lastPathComponent)
         try createFolder(lockFolder)
         let lock = try FileLock(lockFolder.appendingPathComponent(metadata.etag + ".lock"))
         defer { lock.release() }
@@ -78,7 +92,8 @@ public final class HubClient: @unchecked Sendable {
     }
 
     func resolveURL(_ repository: String, _ file: String, revision: String) -> URL {
-        var url = endpoint.appendingPathComponent(repository).appendingPathComponent("resolve").appendingPathComponent(revision)
+        var url = endpoint.appendingPathComponent(repository).appendingPathComponent("resolve").appendingPathComponent(
+            revision)
         for component in file.split(separator: "/") { url.appendPathComponent(String(component)) }
         return url
     }
@@ -102,7 +117,10 @@ public final class HubClient: @unchecked Sendable {
             let headers = response.headers
             if (300..<400).contains(response.status), let location = headers["location"] {
                 let target = URL(string: location, relativeTo: current)?.absoluteURL
-                if location.hasPrefix("/"), let target { current = target; continue }
+                if location.hasPrefix("/"), let target {
+                    current = target
+                    continue
+                }
                 return try metadata(headers, url: current, location: target)
             }
             return try metadata(headers, url: current, location: nil)
@@ -149,7 +167,8 @@ public final class HubClient: @unchecked Sendable {
         let size = (try? FileManager.default.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? -1
         guard size == metadata.size else {
             try? FileManager.default.removeItem(at: partial)
-            throw HubError.integrity(repository: repository, file: file, reason: "\(size) bytes received, \(metadata.size) expected")
+            throw HubError.integrity(
+                repository: repository, file: file, reason: "\(size) bytes received, \(metadata.size) expected")
         }
         if let problem = try verify(partial, etag: metadata.etag, size: size) {
             try? FileManager.default.removeItem(at: partial)
@@ -170,12 +189,15 @@ public final class HubClient: @unchecked Sendable {
             throw HubError.cache(path: path.path, reason: describe(error))
         }
         defer { try? handle.close() }
-        var sha256 = SHA256(), sha1 = Insecure.SHA1()
+        var sha256 = SHA256()
+        var sha1 = Insecure.SHA1()
         if etag.count == 40 { sha1.update(data: Data("blob \(size)\0".utf8)) }
         while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
             if etag.count == 64 { sha256.update(data: chunk) } else { sha1.update(data: chunk) }
         }
-        let digest = etag.count == 64 ? sha256.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest =
+            etag.count == 64
+            ? sha256.finalize().map { String(format: "%02x", $0) }.joined()
             : sha1.finalize().map { String(format: "%02x", $0) }.joined()
         return digest == etag.lowercased() ? nil : "content hash \(digest) does not match the ETag \(etag)"
     }
@@ -199,9 +221,12 @@ public final class HubClient: @unchecked Sendable {
         for _ in 0..<5 {
             var request = request(current, method: "GET")
             if have > 0 { request.setValue("bytes=\(have)-", forHTTPHeaderField: "Range") }
-            let response = try send(request, repository: repository, file: file, body: (handle, partial.path), offset: have, total: expected)
+            let response = try send(
+                request, repository: repository, file: file, body: (handle, partial.path), offset: have, total: expected
+            )
             if (300..<400).contains(response.status), let location = response.headers["location"],
-               let target = URL(string: location, relativeTo: current)?.absoluteURL {
+                let target = URL(string: location, relativeTo: current)?.absoluteURL
+            {
                 current = target
                 continue
             }
@@ -231,9 +256,12 @@ public final class HubClient: @unchecked Sendable {
 
     /// Sends `request` without following redirects. A 200/206 body goes to `body` (206 appends, 200 starts
     /// over); Hub error responses become `HubError`s.
-    private func send(_ request: URLRequest, repository: String, file: String, body: (handle: FileHandle, path: String)? = nil,
-                      offset: Int64 = 0, total: Int64 = 0) throws -> Response {
-        let exchange = Exchange(body: body?.handle, path: body?.path ?? "", offset: offset, total: total, progress: progress)
+    private func send(
+        _ request: URLRequest, repository: String, file: String, body: (handle: FileHandle, path: String)? = nil,
+        offset: Int64 = 0, total: Int64 = 0
+    ) throws -> Response {
+        let exchange = Exchange(
+            body: body?.handle, path: body?.path ?? "", offset: offset, total: total, progress: progress)
         let session = URLSession(configuration: .ephemeral, delegate: exchange, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         session.dataTask(with: request).resume()
@@ -247,7 +275,8 @@ public final class HubClient: @unchecked Sendable {
         let status = http.statusCode
         if status >= 400 {
             switch (headers["x-error-code"], status) {
-            case ("RepoNotFound", _): throw HubError.repositoryNotFound(repository: repository, endpoint: endpoint.absoluteString)
+            case ("RepoNotFound", _):
+                throw HubError.repositoryNotFound(repository: repository, endpoint: endpoint.absoluteString)
             case ("EntryNotFound", _), (nil, 404): throw HubError.entryNotFound(repository: repository, file: file)
             case ("GatedRepo", _): throw HubError.gated(repository: repository)
             case (_, 401), (_, 403): throw HubError.unauthorized(repository: repository)
@@ -274,16 +303,24 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
     private let path: String
 
     init(body: FileHandle?, path: String, offset: Int64, total: Int64, progress: ((Int64, Int64) -> Void)?) {
-        self.body = body; self.path = path; self.written = offset; self.total = total; self.progress = progress
+        self.body = body
+        self.path = path
+        self.written = offset
+        self.total = total
+        self.progress = progress
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
         completionHandler(nil)
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         self.response = response as? HTTPURLResponse
         // A full response to a Range request (the server ignores ranges): start the file over.
         if let body, self.response?.statusCode == 200, written > 0 {
@@ -294,7 +331,9 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard let body, let status = response?.statusCode, status == 200 || status == 206, failure == nil else { return }
+        guard let body, let status = response?.statusCode, status == 200 || status == 206, failure == nil else {
+            return
+        }
         do {
             try body.write(contentsOf: data)
             written += Int64(data.count)
@@ -340,7 +379,8 @@ extension HubClient {
 /// "File too large", "No space left on device": the POSIX reason under Foundation's generic wrapper.
 func describe(_ error: Error) -> String {
     let ns = error as NSError
-    for candidate in [ns.userInfo[NSUnderlyingErrorKey] as? NSError, ns].compactMap({ $0 }) where candidate.domain == NSPOSIXErrorDomain {
+    for candidate in [ns.userInfo[NSUnderlyingErrorKey] as? NSError, ns].compactMap({ $0 })
+    where candidate.domain == NSPOSIXErrorDomain {
         return String(cString: strerror(Int32(candidate.code)))
     }
     return ns.localizedDescription

@@ -15,25 +15,25 @@ public enum HubError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .offline(repository, file):
+        case .offline(let repository, let file):
             return "\(repository)/\(file) is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
-        case let .repositoryNotFound(repository, endpoint):
+        case .repositoryNotFound(let repository, let endpoint):
             return "\(repository): no such repository on \(endpoint) (a private one needs HF_TOKEN)"
-        case let .entryNotFound(repository, file):
+        case .entryNotFound(let repository, let file):
             return "\(repository): the repository has no file '\(file)'"
-        case let .gated(repository):
+        case .gated(let repository):
             return "\(repository): access is gated; accept its terms on the Hub and set HF_TOKEN"
-        case let .unauthorized(repository):
+        case .unauthorized(let repository):
             return "\(repository): the Hub refused the token (HF_TOKEN or $HF_HOME/token)"
-        case let .http(url, status):
+        case .http(let url, let status):
             return "\(url): HTTP \(status)"
-        case let .network(url, reason):
+        case .network(let url, let reason):
             return "\(url): \(reason)"
-        case let .missingHeaders(url):
+        case .missingHeaders(let url):
             return "\(url): the server sent no commit, ETag or size; not a Hugging Face Hub endpoint?"
-        case let .integrity(repository, file, reason):
+        case .integrity(let repository, let file, let reason):
             return "\(repository)/\(file): \(reason); the download was discarded"
-        case let .cache(path, reason):
+        case .cache(let path, let reason):
             return "\(path): cannot write the Hugging Face cache (\(reason))"
         }
     }

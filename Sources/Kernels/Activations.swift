@@ -69,7 +69,9 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 // The vector forms (exp within 2 ulp, erf within 4e-7) live in the C kernels; the tests hold them to `apply`.
-public func activationForward(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+public func activationForward(
+    _ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int
+) {
     let minimumPerThread = activation == .relu || activation == .relu6 ? 1 << 16 : 1 << 13
     parallelFor(count, minimumPerThread: minimumPerThread) { r in
         applyActivation(activation, input: input + r.lowerBound, output: output + r.lowerBound, count: r.count)
@@ -78,13 +80,17 @@ public func activationForward(_ activation: Activation, input: UnsafePointer<Flo
 
 /// activationForward on the calling thread, for kernels that already split their work (input may equal output).
 @inline(__always)
-func applyActivation(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int) {
+func applyActivation(
+    _ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int
+) {
     zoo_activation_forward(activation.c, input, output, count)
 }
 
 // inputGrad += outputGrad · f'(input)
-public func activationBackward(_ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                               inputGrad: UnsafeMutablePointer<Float>, count: Int) {
+public func activationBackward(
+    _ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>, count: Int
+) {
     parallelFor(count, minimumPerThread: 1 << 13) { range in
         let start = range.lowerBound
         zoo_activation_backward(activation.c, input + start, outputGrad + start, inputGrad + start, range.count)

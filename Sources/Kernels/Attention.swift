@@ -1,5 +1,5 @@
-import Foundation
 import CKernels
+import Foundation
 
 // Scaled dot-product attention, one fused pass per (batch, head):
 //   P = softmax(scale · Q·Kᵀ + bias + mask),  O = P·V
@@ -8,9 +8,15 @@ import CKernels
 public struct AttentionGeometry: Equatable, Sendable {
     public var batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
     public var scale: Float
-    public init(batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil, scale: Float? = nil) {
-        self.batch = batch; self.heads = heads; self.queries = queries; self.keys = keys
-        self.headDim = headDim; self.valueDim = valueDim ?? headDim
+    public init(
+        batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int? = nil, scale: Float? = nil
+    ) {
+        self.batch = batch
+        self.heads = heads
+        self.queries = queries
+        self.keys = keys
+        self.headDim = headDim
+        self.valueDim = valueDim ?? headDim
         self.scale = scale ?? 1 / Float(headDim).squareRoot()
     }
     /// Head-major q/k/v/output (B, H, N, D), or `packed`: q, k and v point at the thirds of one token-major
@@ -20,7 +26,9 @@ public struct AttentionGeometry: Equatable, Sendable {
 
     /// Where block bh (= b·H + h) starts in q, k, v and the output.
     @inline(__always) func offsets(_ bh: Int) -> (q: Int, k: Int, v: Int, o: Int) {
-        guard packed else { return (bh * queries * headDim, bh * keys * headDim, bh * keys * valueDim, bh * queries * valueDim) }
+        guard packed else {
+            return (bh * queries * headDim, bh * keys * headDim, bh * keys * valueDim, bh * queries * valueDim)
+        }
         let (b, h) = (bh / heads, bh % heads)
         let input = b * queries * 3 * heads * headDim + h * headDim
         return (input, input, input, b * queries * heads * valueDim + h * valueDim)
@@ -42,7 +50,9 @@ public struct AttentionBias {
     public var period: Int
     public var heads: Int
     public init(values: UnsafePointer<Float>, period: Int = 1, heads: Int) {
-        self.values = values; self.period = period; self.heads = heads
+        self.values = values
+        self.period = period
+        self.heads = heads
     }
     @inline(__always) func block(batch b: Int, head h: Int) -> Int { (b % period) * heads + (heads == 1 ? 0 : h) }
 }
@@ -56,10 +66,13 @@ public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
     return body()
 }
 
-public func attentionForward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                             biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>,
-                             probabilities: UnsafeMutablePointer<Float>?) {
-    let blocks = g.batch * g.heads, perHead = g.scoresPerHead
+public func attentionForward(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>,
+    probabilities: UnsafeMutablePointer<Float>?
+) {
+    let blocks = g.batch * g.heads
+    let perHead = g.scoresPerHead
     withSingleThreadedGemm {
         parallelFor(blocks) { range in
             // Without a P buffer to keep (inference), each thread reuses one scores block.
@@ -69,15 +82,17 @@ public func attentionForward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k:
             for bh in range {
                 let scores = probabilities.map { $0 + bh * perHead } ?? scratch!
                 let at = g.offsets(bh)
-                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
-                     a: q + at.q, lda: stride.input, b: k + at.k, ldb: stride.input, c: scores)
+                gemm(
+                    transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
+                    a: q + at.q, lda: stride.input, b: k + at.k, ldb: stride.input, c: scores)
                 for bias in biases {
                     let term = bias.values + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
                     for i in 0..<perHead { scores[i] += term[i] }
                 }
                 for row in 0..<g.queries { softmaxRow(scores + row * g.keys, scores + row * g.keys, g.keys) }
-                gemm(m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + at.v, ldb: stride.v,
-                     c: output + at.o, ldc: stride.o)
+                gemm(
+                    m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + at.v, ldb: stride.v,
+                    c: output + at.o, ldc: stride.o)
             }
         }
     }
@@ -85,38 +100,48 @@ public func attentionForward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k:
 
 // Adds into qGrad, kGrad, vGrad and each bias gradient (same layout as its bias).
 // `scoresGrad` (probabilityCount floats) receives dS = ∂loss/∂(scale·QKᵀ + biases).
-public func attentionBackward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                              probabilities: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                              qGrad: UnsafeMutablePointer<Float>?, kGrad: UnsafeMutablePointer<Float>?,
-                              vGrad: UnsafeMutablePointer<Float>?,
-                              biasGrads: [(bias: AttentionBias, grad: UnsafeMutablePointer<Float>)] = [],
-                              scoresGrad: UnsafeMutablePointer<Float>) {
-    let blocks = g.batch * g.heads, perHead = g.scoresPerHead
+public func attentionBackward(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    probabilities: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    qGrad: UnsafeMutablePointer<Float>?, kGrad: UnsafeMutablePointer<Float>?,
+    vGrad: UnsafeMutablePointer<Float>?,
+    biasGrads: [(bias: AttentionBias, grad: UnsafeMutablePointer<Float>)] = [],
+    scoresGrad: UnsafeMutablePointer<Float>
+) {
+    let blocks = g.batch * g.heads
+    let perHead = g.scoresPerHead
     withSingleThreadedGemm {
         parallelFor(blocks) { range in
             let stride = g.rowStrides
             for bh in range {
                 let at = g.offsets(bh)
-                let p = probabilities + bh * perHead, dO = outputGrad + at.o
+                let p = probabilities + bh * perHead
+                let dO = outputGrad + at.o
                 let dS = scoresGrad + bh * perHead
                 if let vGrad {  // dV += Pᵀ·dO
-                    gemm(transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, ldb: stride.o,
-                         beta: 1, c: vGrad + at.v, ldc: stride.v)
+                    gemm(
+                        transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, ldb: stride.o,
+                        beta: 1, c: vGrad + at.v, ldc: stride.v)
                 }
                 // dP = dO·Vᵀ, then through the softmax: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
-                gemm(transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, lda: stride.o, b: v + at.v, ldb: stride.v, c: dS)
+                gemm(
+                    transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, lda: stride.o, b: v + at.v,
+                    ldb: stride.v, c: dS)
                 for row in 0..<g.queries {
-                    let pr = p + row * g.keys, dr = dS + row * g.keys
+                    let pr = p + row * g.keys
+                    let dr = dS + row * g.keys
                     let dot = vectorDot(pr, dr, count: g.keys)
                     for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
                 }
                 if let qGrad {  // dQ += scale · dS·K
-                    gemm(m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + at.k, ldb: stride.input,
-                         beta: 1, c: qGrad + at.q, ldc: stride.input)
+                    gemm(
+                        m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + at.k, ldb: stride.input,
+                        beta: 1, c: qGrad + at.q, ldc: stride.input)
                 }
                 if let kGrad {  // dK += scale · dSᵀ·Q
-                    gemm(transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + at.q,
-                         ldb: stride.input, beta: 1, c: kGrad + at.k, ldc: stride.input)
+                    gemm(
+                        transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + at.q,
+                        ldb: stride.input, beta: 1, c: kGrad + at.k, ldc: stride.input)
                 }
             }
         }
@@ -132,17 +157,24 @@ public func attentionBackward(_ g: AttentionGeometry, q: UnsafePointer<Float>, k
 }
 
 /// Unfused reference (Double accumulation) for the tests.
-public func attentionReference(_ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                               biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>) {
+public func attentionReference(
+    _ g: AttentionGeometry, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>
+) {
     for bh in 0..<g.batch * g.heads {
         for i in 0..<g.queries {
             var scores = [Double](repeating: 0, count: g.keys)
             for j in 0..<g.keys {
                 var dot = 0.0
-                for d in 0..<g.headDim { dot += Double(q[(bh * g.queries + i) * g.headDim + d]) * Double(k[(bh * g.keys + j) * g.headDim + d]) }
+                for d in 0..<g.headDim {
+                    dot +=
+                        Double(q[(bh * g.queries + i) * g.headDim + d]) * Double(k[(bh * g.keys + j) * g.headDim + d])
+                }
                 scores[j] = dot * Double(g.scale)
                 for bias in biases {
-                    scores[j] += Double(bias.values[bias.block(batch: bh / g.heads, head: bh % g.heads) * g.scoresPerHead + i * g.keys + j])
+                    scores[j] += Double(
+                        bias.values[
+                            bias.block(batch: bh / g.heads, head: bh % g.heads) * g.scoresPerHead + i * g.keys + j])
                 }
             }
             let maximum = scores.max() ?? 0

@@ -15,15 +15,28 @@ public struct Conv2dGeometry: Equatable, Sendable {
     public var dilationH: Int, dilationW: Int
     public var groups: Int
 
-    public init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
-                kernel: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
-                dilation: (Int, Int) = (1, 1), groups: Int = 1) {
-        self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
-        self.outChannels = outChannels; kernelHeight = kernel.0; kernelWidth = kernel.1
-        strideH = stride.0; strideW = stride.1
-        padTop = padding.top; padLeft = padding.left; padBottom = padding.bottom; padRight = padding.right
-        dilationH = dilation.0; dilationW = dilation.1; self.groups = groups
+    public init(
+        batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
+        kernel: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) {
+        self.batch = batch
+        self.inChannels = inChannels
+        self.height = height
+        self.width = width
+        self.outChannels = outChannels
+        kernelHeight = kernel.0
+        kernelWidth = kernel.1
+        strideH = stride.0
+        strideW = stride.1
+        padTop = padding.top
+        padLeft = padding.left
+        padBottom = padding.bottom
+        padRight = padding.right
+        dilationH = dilation.0
+        dilationW = dilation.1
+        self.groups = groups
     }
 
     public var outHeight: Int { (height + padTop + padBottom - dilationH * (kernelHeight - 1) - 1) / strideH + 1 }
@@ -46,13 +59,18 @@ public struct Conv2dGeometry: Equatable, Sendable {
 
 // columns (C·KH·KW × OH·OW) from one image (C × H × W); out-of-image taps are zero.
 // Row r starts at columns + r·rowStride (default OH·OW), so several images can share one wide matrix.
-public func im2col(_ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-                   columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+public func im2col(
+    _ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
+    columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+) {
     let rowStride = rowStride ?? g.outHeight * g.outWidth
-    let (oh, ow) = (g.outHeight, g.outWidth), kk = g.kernelHeight * g.kernelWidth
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    let kk = g.kernelHeight * g.kernelWidth
     parallelFor(channels * kk, minimumPerThread: 16) { rows in
         for row in rows {
-            let c = row / kk, i = (row % kk) / g.kernelWidth, j = row % g.kernelWidth
+            let c = row / kk
+            let i = (row % kk) / g.kernelWidth
+            let j = row % g.kernelWidth
             let plane = image + c * g.height * g.width
             let out = columns + row * rowStride
             // Output columns whose input column lies inside the image: [oxStart, oxEnd).
@@ -80,16 +98,20 @@ public func im2col(_ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeom
 }
 
 // Adjoint of im2col: adds each column entry back into the image position it was read from.
-public func col2im(_ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-                   imageGrad: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+public func col2im(
+    _ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
+    imageGrad: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+) {
     let rowStride = rowStride ?? g.outHeight * g.outWidth
-    let (oh, ow) = (g.outHeight, g.outWidth), kk = g.kernelHeight * g.kernelWidth
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    let kk = g.kernelHeight * g.kernelWidth
     // Parallel over channels: rows of one channel touch only that channel's plane.
     parallelFor(channels, minimumPerThread: 2) { channelRange in
         for c in channelRange {
             let plane = imageGrad + c * g.height * g.width
             for r in 0..<kk {
-                let i = r / g.kernelWidth, j = r % g.kernelWidth
+                let i = r / g.kernelWidth
+                let j = r % g.kernelWidth
                 let src = columns + (c * kk + r) * rowStride
                 let offsetX = j * g.dilationW - g.padLeft
                 let oxStart = min(ow, max(0, (-offsetX + g.strideW - 1) / g.strideW))
@@ -121,8 +143,10 @@ extension Conv2dGeometry {
 }
 
 // output (N × O × OH × OW) = conv(input (N × I × H × W), weight (O × I/g × KH × KW)) + bias (O).
-public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                          bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+public func conv2dForward(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+) {
     if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
     if g.runsAsShiftedTaps {
         // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
@@ -134,15 +158,25 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
 
 /// output = epilogue(conv(input)): im2col + one GEMM per image and group (a 1×1 conv reads the image in place);
 /// small maps put several images side by side in one GEMM. The weights are `packed` once, or read from `weight`.
-private func convolveByGemm(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
-    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width, outSize = g.outChannels * spatial
+private func convolveByGemm(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
+) {
+    let spatial = g.outHeight * g.outWidth
+    let inSize = g.inChannels * g.height * g.width
+    let outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
-    let columns = chunk == 1 && g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+    let columns =
+        chunk == 1 && g.isPointwise
+        ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
-    defer { columns?.deallocate(); wide?.deallocate() }
+    defer {
+        columns?.deallocate()
+        wide?.deallocate()
+    }
     for first in stride(from: 0, to: g.batch, by: chunk) {
-        let count = min(chunk, g.batch - first), width = count * spatial
+        let count = min(chunk, g.batch - first)
+        let width = count * spatial
         for group in 0..<g.groups {
             let groupInput = input + first * inSize + group * g.inPerGroup * g.height * g.width
             let channel = group * g.outPerGroup
@@ -151,28 +185,44 @@ private func convolveByGemm(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
                 if let packed {
                     gemm(packedA: packed.groups[group], n: width, b: b, c: c, epilogue: epilogue)
                 } else {
-                    gemm(m: g.outPerGroup, n: width, k: g.patchSize, a: weight + channel * g.patchSize, b: b, c: c, epilogue: epilogue)
+                    gemm(
+                        m: g.outPerGroup, n: width, k: g.patchSize, a: weight + channel * g.patchSize, b: b, c: c,
+                        epilogue: epilogue)
                 }
             }
             if count == 1 {
                 // One image: the GEMM writes straight into the output.
                 let cols: UnsafePointer<Float>
-                if let columns { im2col(groupInput, channels: g.inPerGroup, g, columns: columns); cols = UnsafePointer(columns) } else { cols = groupInput }
+                if let columns {
+                    im2col(groupInput, channels: g.inPerGroup, g, columns: columns)
+                    cols = UnsafePointer(columns)
+                } else {
+                    cols = groupInput
+                }
                 let at = first * outSize + channel * spatial
-                multiply(cols, into: output + at, e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
+                multiply(
+                    cols, into: output + at,
+                    e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
                 continue
             }
             for i in 0..<count {
-                im2col(groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial, rowStride: width)
+                im2col(
+                    groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial,
+                    rowStride: width)
             }
             // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
-            multiply(columns!, into: wide!,
-                     e.gemm(channel: channel, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity))
+            multiply(
+                columns!, into: wide!,
+                e.gemm(
+                    channel: channel, residualOffset: nil, residualStride: 0,
+                    activation: e.residual == nil ? e.activation : .identity))
             for o in 0..<g.outPerGroup {
                 for i in 0..<count {
                     let at = (first + i) * outSize + (channel + o) * spatial
                     (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
-                    if let residual = e.residual { addResidual(residual + at, to: output + at, count: spatial, activation: e.activation) }
+                    if let residual = e.residual {
+                        addResidual(residual + at, to: output + at, count: spatial, activation: e.activation)
+                    }
                 }
             }
         }
@@ -180,28 +230,38 @@ private func convolveByGemm(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
 }
 
 // Adds into inputGrad, weightGrad and biasGrad (each optional).
-public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           outputGrad: UnsafePointer<Float>,
-                           inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
-                           biasGrad: UnsafeMutablePointer<Float>?) {
-    let spatial = g.outHeight * g.outWidth, inSize = g.inChannels * g.height * g.width
+public func conv2dBackward(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
+    biasGrad: UnsafeMutablePointer<Float>?
+) {
+    let spatial = g.outHeight * g.outWidth
+    let inSize = g.inChannels * g.height * g.width
     if let biasGrad {
         for n in 0..<g.batch {
-            for o in 0..<g.outChannels { biasGrad[o] += vectorSum(outputGrad + (n * g.outChannels + o) * spatial, count: spatial) }
+            for o in 0..<g.outChannels {
+                biasGrad[o] += vectorSum(outputGrad + (n * g.outChannels + o) * spatial, count: spatial)
+            }
         }
     }
     if g.isDepthwise {
-        return depthwiseConv2dBackward(g, input: input, weight: weight, outputGrad: outputGrad,
-                                       inputGrad: inputGrad, weightGrad: weightGrad)
+        return depthwiseConv2dBackward(
+            g, input: input, weight: weight, outputGrad: outputGrad,
+            inputGrad: inputGrad, weightGrad: weightGrad)
     }
     let chunk = g.imagesPerGemm
     // One image of a 1×1 conv: its columns are the image itself, and dX comes straight out of a GEMM.
     let direct = chunk == 1 && g.isPointwise
     let columns = UnsafeMutablePointer<Float>.allocate(capacity: direct ? 1 : g.patchSize * spatial * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
-    defer { columns.deallocate(); wide?.deallocate() }
+    defer {
+        columns.deallocate()
+        wide?.deallocate()
+    }
     for first in stride(from: 0, to: g.batch, by: chunk) {
-        let count = min(chunk, g.batch - first), width = count * spatial
+        let count = min(chunk, g.batch - first)
+        let width = count * spatial
         for group in 0..<g.groups {
             let w = weight + group * g.outPerGroup * g.patchSize
             let groupOffset = group * g.inPerGroup * g.height * g.width
@@ -210,7 +270,9 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
             if let wide {
                 for o in 0..<g.outPerGroup {
                     for i in 0..<count {
-                        (wide + o * width + i * spatial).update(from: outputGrad + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial, count: spatial)
+                        (wide + o * width + i * spatial).update(
+                            from: outputGrad + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial,
+                            count: spatial)
                     }
                 }
                 dOut = UnsafePointer(wide)
@@ -223,21 +285,27 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
                     cols = input + first * inSize + groupOffset
                 } else {
                     for i in 0..<count {
-                        im2col(input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g, columns: columns + i * spatial, rowStride: width)
+                        im2col(
+                            input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g,
+                            columns: columns + i * spatial, rowStride: width)
                     }
                 }
                 // dW (O/g × patch) += dY · colsᵀ
-                gemm(transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
-                     a: dOut, b: cols, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
+                gemm(
+                    transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
+                    a: dOut, b: cols, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
             }
             if let inputGrad, direct {
-                gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, beta: 1,
-                     c: inputGrad + first * inSize + groupOffset)
+                gemm(
+                    transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, beta: 1,
+                    c: inputGrad + first * inSize + groupOffset)
             } else if let inputGrad {
                 // dCols (patch × images·spatial) = Wᵀ · dY, then scattered back into each image.
                 gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, c: columns)
                 for i in 0..<count {
-                    col2im(columns + i * spatial, channels: g.inPerGroup, g, imageGrad: inputGrad + (first + i) * inSize + groupOffset, rowStride: width)
+                    col2im(
+                        columns + i * spatial, channels: g.inPerGroup, g,
+                        imageGrad: inputGrad + (first + i) * inSize + groupOffset, rowStride: width)
                 }
             }
         }
@@ -245,8 +313,10 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
 }
 
 /// Straightforward seven-loop convolution the tests check every fast path against.
-public func conv2dReference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+public func conv2dReference(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+) {
     let (oh, ow) = (g.outHeight, g.outWidth)
     for n in 0..<g.batch {
         for o in 0..<g.outChannels {
@@ -278,32 +348,44 @@ public func conv2dReference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, we
 // MARK: - Depthwise
 
 // One channel per group: each output plane reads one input plane through a KH×KW filter (C kernel).
-func depthwiseConv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+func depthwiseConv2dForward(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+) {
     depthwiseConv2d(g, input: input, weight: weight, epilogue: ConvEpilogue(shift: bias), output: output)
 }
 
 /// output = activation(depthwise(input) · scale[c] + shift[c]); a residual is added in a second pass.
-private func depthwiseConv2d(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+private func depthwiseConv2d(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
+) {
     let plane = zoo_plane_geometry(
         height: g.height, width: g.width, out_height: g.outHeight, out_width: g.outWidth,
         kernel_height: g.kernelHeight, kernel_width: g.kernelWidth, stride_h: g.strideH, stride_w: g.strideW,
         dilation_h: g.dilationH, dilation_w: g.dilationW, pad_top: g.padTop, pad_left: g.padLeft)
-    let taps = g.kernelHeight * g.kernelWidth, (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
+    let taps = g.kernelHeight * g.kernelWidth
+    let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
     // With a residual the activation must wait until the residual is in.
     let activation = e.residual == nil ? e.activation : .identity
     forEachPlane(plane, count: g.batch * g.inChannels) { plane, p, scratch in
-        let c = p % g.inChannels, out = output + p * outSize
-        zoo_depthwise_plane(plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0, activation.c, out, scratch)
-        if let residual = e.residual { addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation) }
+        let c = p % g.inChannels
+        let out = output + p * outSize
+        zoo_depthwise_plane(
+            plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0, activation.c, out, scratch
+        )
+        if let residual = e.residual {
+            addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation)
+        }
     }
 }
 
 /// Runs `body(geometry, plane index, scratch)` for planes 0..<count across the threads, each thread with the
 /// scratch the C plane kernels (depthwise conv, pooling) pad a plane into.
-func forEachPlane(_ geometry: zoo_plane_geometry, count: Int, minimumPerThread: Int = 1,
-                  _ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void) {
+func forEachPlane(
+    _ geometry: zoo_plane_geometry, count: Int, minimumPerThread: Int = 1,
+    _ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void
+) {
     let scratchCount = withUnsafePointer(to: geometry) { zoo_depthwise_scratch_count($0) }
     parallelFor(count, minimumPerThread: minimumPerThread) { range in
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -322,16 +404,22 @@ public struct ConvEpilogue {
     public var scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?
     public var residual: UnsafePointer<Float>?
     public var activation: Activation
-    public init(scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
-                activation: Activation = .identity) {
-        self.scale = scale; self.shift = shift; self.residual = residual; self.activation = activation
+    public init(
+        scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
+        activation: Activation = .identity
+    ) {
+        self.scale = scale
+        self.shift = shift
+        self.residual = residual
+        self.activation = activation
     }
 
     /// The GEMM epilogue for output channels starting at `channel`, the residual read from `residualOffset`.
     func gemm(channel: Int, residualOffset: Int?, residualStride: Int, activation: Activation) -> GemmEpilogue {
-        GemmEpilogue(rowScale: scale.map { $0 + channel }, rowShift: shift.map { $0 + channel },
-                     residual: residualOffset.flatMap { offset in residual.map { $0 + offset } },
-                     residualStride: residualStride, activation: activation)
+        GemmEpilogue(
+            rowScale: scale.map { $0 + channel }, rowShift: shift.map { $0 + channel },
+            residual: residualOffset.flatMap { offset in residual.map { $0 + offset } },
+            residualStride: residualStride, activation: activation)
     }
 }
 
@@ -344,12 +432,16 @@ public final class PackedConvWeights {
         if g.runsAsShiftedTaps {
             groups = []
             taps = (0..<kk).map { tap in
-                PackedMatrix(side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap, outerStride: g.inChannels * kk, depthStride: kk)
+                PackedMatrix(
+                    side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap,
+                    outerStride: g.inChannels * kk, depthStride: kk)
             }
         } else {
             taps = []
             groups = (0..<g.groups).map { group in
-                PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + group * g.outPerGroup * g.patchSize)
+                PackedMatrix(
+                    side: .left, outer: g.outPerGroup, depth: g.patchSize,
+                    source: weight + group * g.outPerGroup * g.patchSize)
             }
         }
     }
@@ -360,8 +452,10 @@ public final class PackedConvWeights {
 
 /// Inference convolution: weights packed once, the epilogue fused into the GEMM's store (depthwise convs
 /// run their direct kernel instead and need no packing: pass `packed` nil).
-public func conv2dInference(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+public func conv2dInference(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
+) {
     guard let packed, !g.isDepthwise else {
         return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
     }
@@ -378,7 +472,8 @@ extension Conv2dGeometry {
     /// much as 1/32 of an output channel's multiply-adds, so the grid may exceed the output by 32/O
     /// (measured on DenseNet-121 and ResNet-50: 28×28 maps and up with 128 channels, 14×14 with 32).
     var runsAsShiftedTaps: Bool {
-        let grid = (height + padTop + padBottom) * (width + padLeft + padRight), positions = outHeight * outWidth
+        let grid = (height + padTop + padBottom) * (width + padLeft + padRight)
+        let positions = outHeight * outWidth
         return strideH == 1 && strideW == 1 && groups == 1 && kernelHeight * kernelWidth > 1
             && (grid - positions) * outChannels <= 32 * positions
     }
@@ -389,18 +484,25 @@ extension Conv2dGeometry {
 /// the B operand is that padded input itself read from offset i·dh·Wp + j·dw: output = Σ_taps W[:, :, i, j] · B_tap.
 /// Outputs are computed on the whole padded grid (positions past the output's edge are dropped when it is
 /// copied out); each thread runs every tap over one block of grid columns at a time, so the sum stays in cache.
-private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Float>, taps: [PackedMatrix],
-                                   epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>) {
+private func convolveByShiftedTaps(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, taps: [PackedMatrix],
+    epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
+) {
     let (paddedHeight, paddedWidth) = (g.height + g.padTop + g.padBottom, g.width + g.padLeft + g.padRight)
-    let plane = paddedHeight * paddedWidth, columns = g.batch * plane
+    let plane = paddedHeight * paddedWidth
+    let columns = g.batch * plane
     let reach = (g.kernelHeight - 1) * g.dilationH * paddedWidth + (g.kernelWidth - 1) * g.dilationW
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.inChannels * columns + reach)
     let grid = UnsafeMutablePointer<Float>.allocate(capacity: g.outChannels * columns)
-    defer { padded.deallocate(); grid.deallocate() }
+    defer {
+        padded.deallocate()
+        grid.deallocate()
+    }
     parallelFor(g.inChannels * g.batch) { items in
         for item in items {
             let (c, n) = item.quotientAndRemainder(dividingBy: g.batch)
-            let source = input + (n * g.inChannels + c) * g.height * g.width, target = padded + c * columns + n * plane
+            let source = input + (n * g.inChannels + c) * g.height * g.width
+            let target = padded + c * columns + n * plane
             target.initialize(repeating: 0, count: g.padTop * paddedWidth + g.padLeft)
             for y in 0..<g.height {
                 let row = target + (g.padTop + y) * paddedWidth + g.padLeft
@@ -412,38 +514,49 @@ private func convolveByShiftedTaps(_ g: Conv2dGeometry, input: UnsafePointer<Flo
     }
     (padded + g.inChannels * columns).initialize(repeating: 0, count: reach)  // read only for dropped positions
     // A residual lies in the output's layout, not the grid's: it is added after the copy.
-    let finish = e.gemm(channel: 0, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity)
-    var tileRows = 0, tileColumns = 0
+    let finish = e.gemm(
+        channel: 0, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity)
+    var tileRows = 0
+    var tileColumns = 0
     zoo_gemm_tile(&tileRows, &tileColumns)
     // Each thread takes an equal run of whole tiles, and walks it 16 tiles at a time.
     let tiles = (columns + tileColumns - 1) / tileColumns
     withSingleThreadedGemm {
         parallelFor(tiles) { range in
             for tile in stride(from: range.lowerBound, to: range.upperBound, by: 16) {
-                let start = tile * tileColumns, count = min(min(tile + 16, range.upperBound) * tileColumns, columns) - start
+                let start = tile * tileColumns
+                let count = min(min(tile + 16, range.upperBound) * tileColumns, columns) - start
                 for (t, tap) in taps.enumerated() {
                     let offset = t / g.kernelWidth * g.dilationH * paddedWidth + t % g.kernelWidth * g.dilationW
-                    gemm(packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
-                         c: grid + start, ldc: columns, epilogue: t == taps.count - 1 ? finish : nil)
+                    gemm(
+                        packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
+                        c: grid + start, ldc: columns, epilogue: t == taps.count - 1 ? finish : nil)
                 }
             }
         }
     }
-    let (outHeight, outWidth) = (g.outHeight, g.outWidth), outPlane = outHeight * outWidth
+    let (outHeight, outWidth) = (g.outHeight, g.outWidth)
+    let outPlane = outHeight * outWidth
     parallelFor(g.batch * g.outChannels) { planes in
         for p in planes {
             let (n, o) = p.quotientAndRemainder(dividingBy: g.outChannels)
-            let source = grid + o * columns + n * plane, target = output + p * outPlane
+            let source = grid + o * columns + n * plane
+            let target = output + p * outPlane
             for y in 0..<outHeight { (target + y * outWidth).update(from: source + y * paddedWidth, count: outWidth) }
-            if let residual = e.residual { addResidual(residual + p * outPlane, to: target, count: outPlane, activation: e.activation) }
+            if let residual = e.residual {
+                addResidual(residual + p * outPlane, to: target, count: outPlane, activation: e.activation)
+            }
         }
     }
 }
 
-func depthwiseConv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             outputGrad: UnsafePointer<Float>,
-                             inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?) {
-    let (oh, ow) = (g.outHeight, g.outWidth), (kh, kw) = (g.kernelHeight, g.kernelWidth)
+func depthwiseConv2dBackward(
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?
+) {
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    let (kh, kw) = (g.kernelHeight, g.kernelWidth)
     let paddedH = (oh - 1) * g.strideH + (kh - 1) * g.dilationH + 1
     let paddedW = (ow - 1) * g.strideW + (kw - 1) * g.dilationW + 1 + 8
     // Parallel over channels so each thread owns its filter's gradient.
@@ -461,8 +574,10 @@ func depthwiseConv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, w
                         for j in 0..<kw {
                             var acc: Float = 0
                             for oy in 0..<oh {
-                                acc += dotStrided(dOut + oy * ow, padded + (oy * g.strideH + i * g.dilationH) * paddedW + j * g.dilationW,
-                                                  count: ow, stride: g.strideW)
+                                acc += dotStrided(
+                                    dOut + oy * ow,
+                                    padded + (oy * g.strideH + i * g.dilationH) * paddedW + j * g.dilationW,
+                                    count: ow, stride: g.strideW)
                             }
                             weightGrad[c * kh * kw + i * kw + j] += acc
                         }
@@ -474,7 +589,9 @@ func depthwiseConv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, w
                         for i in 0..<kh {
                             let dst = padded + (oy * g.strideH + i * g.dilationH) * paddedW
                             for j in 0..<kw {
-                                let wv = w[i * kw + j], base = dst + j * g.dilationW, row = dOut + oy * ow
+                                let wv = w[i * kw + j]
+                                let base = dst + j * g.dilationW
+                                let row = dOut + oy * ow
                                 for ox in 0..<ow { base[ox * g.strideW] += wv * row[ox] }
                             }
                         }
@@ -495,8 +612,10 @@ func depthwiseConv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, w
 }
 
 @inline(__always)
-private func fillPadded(_ padded: UnsafeMutablePointer<Float>, paddedH: Int, paddedW: Int,
-                        from plane: UnsafePointer<Float>, _ g: Conv2dGeometry) {
+private func fillPadded(
+    _ padded: UnsafeMutablePointer<Float>, paddedH: Int, paddedW: Int,
+    from plane: UnsafePointer<Float>, _ g: Conv2dGeometry
+) {
     padded.initialize(repeating: 0, count: paddedH * paddedW)
     for y in 0..<g.height {
         let py = y + g.padTop
@@ -515,7 +634,9 @@ private func dotStrided(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, co
 
 /// output += residual, then the activation that had to wait for it (convs whose output is not written in
 /// the residual's layout add it in a second pass).
-private func addResidual(_ residual: UnsafePointer<Float>, to output: UnsafeMutablePointer<Float>, count: Int, activation: Activation) {
+private func addResidual(
+    _ residual: UnsafePointer<Float>, to output: UnsafeMutablePointer<Float>, count: Int, activation: Activation
+) {
     for i in 0..<count { output[i] += residual[i] }
     applyActivation(activation, input: output, output: output, count: count)
 }

@@ -19,11 +19,17 @@ public struct GemmEpilogue {
     public var residualStride: Int
     public var activation: Activation
 
-    public init(rowScale: UnsafePointer<Float>? = nil, rowShift: UnsafePointer<Float>? = nil,
-                columnShift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
-                residualStride: Int = 0, activation: Activation = .identity) {
-        self.rowScale = rowScale; self.rowShift = rowShift; self.columnShift = columnShift
-        self.residual = residual; self.residualStride = residualStride; self.activation = activation
+    public init(
+        rowScale: UnsafePointer<Float>? = nil, rowShift: UnsafePointer<Float>? = nil,
+        columnShift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
+        residualStride: Int = 0, activation: Activation = .identity
+    ) {
+        self.rowScale = rowScale
+        self.rowShift = rowShift
+        self.columnShift = columnShift
+        self.residual = residual
+        self.residualStride = residualStride
+        self.activation = activation
     }
 
     /// The same epilogue for the block of C that starts at (row, column).
@@ -37,26 +43,32 @@ public struct GemmEpilogue {
     }
 
     var c: zoo_epilogue {
-        zoo_epilogue(row_scale: rowScale, row_shift: rowShift, column_shift: columnShift, residual: residual,
-                     residual_stride: residualStride, activation: activation.c)
+        zoo_epilogue(
+            row_scale: rowScale, row_shift: rowShift, column_shift: columnShift, residual: residual,
+            residual_stride: residualStride, activation: activation.c)
     }
 }
 
 /// A weight matrix packed once into the GEMM's panel layout (for inference: weights never change).
 /// It is the left operand A (a conv's O × patch weights) or the right operand B (a Linear layer's Wᵀ).
 public final class PackedMatrix: @unchecked Sendable {
-    public enum Side: Int32, Sendable { case left = 0, right = 1 }
+    public enum Side: Int32, Sendable {
+        case left = 0
+        case right = 1
+    }
     let side: Side
     let storage: UnsafeMutablePointer<Float>
     let packed: zoo_packed_matrix
 
     /// Packs op(source): for `.left`, an outer×depth matrix A; for `.right`, a depth×outer matrix B.
     /// `transposed` says the source is stored the other way round (B = Wᵀ for a row-major W is `transposed`).
-    public convenience init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, transposed: Bool = false) {
+    public convenience init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, transposed: Bool = false)
+    {
         // Stored outer-major (A as is, or B as the transpose of a row-major W) or depth-major.
         let outerMajor = (side == .left) != transposed
-        self.init(side: side, outer: outer, depth: depth, source: source,
-                  outerStride: outerMajor ? depth : 1, depthStride: outerMajor ? 1 : outer)
+        self.init(
+            side: side, outer: outer, depth: depth, source: source,
+            outerStride: outerMajor ? depth : 1, depthStride: outerMajor ? 1 : outer)
     }
 
     /// Packs the matrix whose element (o, d) is source[o · outerStride + d · depthStride].
@@ -83,15 +95,18 @@ public func gemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
     epilogue: GemmEpilogue? = nil
 ) {
-    let lda = lda ?? (transposeA ? m : k), ldb = ldb ?? (transposeB ? k : n)
+    let lda = lda ?? (transposeA ? m : k)
+    let ldb = ldb ?? (transposeB ? k : n)
     let call = GemmOperands(
         a: a, aStrides: transposeA ? (1, lda) : (lda, 1), b: b, bStrides: transposeB ? (1, ldb) : (ldb, 1), packed: nil)
     runGemm(call, m: m, n: n, k: k, alpha: alpha, beta: beta, c: c, ldc: ldc ?? n, epilogue: epilogue)
 }
 
 /// C = epilogue(op(A) · B) with A packed once (`PackedMatrix(side: .left, …)`); B row-major K×N unless `transposeB`.
-public func gemm(packedA: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool = false,
-                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil) {
+public func gemm(
+    packedA: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool = false,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil
+) {
     precondition(packedA.side == .left && packedA.isCurrent)
     let (m, k) = (packedA.packed.rows, packedA.packed.depth)
     let ldb = ldb ?? (transposeB ? k : n)
@@ -100,8 +115,10 @@ public func gemm(packedA: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: In
 }
 
 /// C = epilogue(A · op(B)) with B packed once (`PackedMatrix(side: .right, …)`); A row-major M×K.
-public func gemm(m: Int, a: UnsafePointer<Float>, lda: Int? = nil, packedB: PackedMatrix,
-                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil) {
+public func gemm(
+    m: Int, a: UnsafePointer<Float>, lda: Int? = nil, packedB: PackedMatrix,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, epilogue: GemmEpilogue? = nil
+) {
     precondition(packedB.side == .right && packedB.isCurrent)
     let (k, n) = (packedB.packed.depth, packedB.packed.columns)
     let call = GemmOperands(a: a, aStrides: (lda ?? k, 1), b: nil, bStrides: (0, 0), packed: packedB)
@@ -114,8 +131,10 @@ private struct GemmOperands {
     var packed: PackedMatrix?
 }
 
-private func runGemm(_ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue?) {
+private func runGemm(
+    _ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue?
+) {
     guard m > 0, n > 0 else { return }
     guard k > 0 else {
         // An empty sum: C = epilogue(beta·C).
@@ -124,16 +143,20 @@ private func runGemm(_ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Fl
         return
     }
     // One block of rows or columns per thread, each a multiple of the micro-kernel's tile.
-    var tileRows = 0, tileColumns = 0
+    var tileRows = 0
+    var tileColumns = 0
     zoo_gemm_tile(&tileRows, &tileColumns)
     let threads = Threads.count
     let splitColumns = n >= m
-    let extent = splitColumns ? n : m, tile = splitColumns ? tileColumns : tileRows
-    let parts = GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+    let extent = splitColumns ? n : m
+    let tile = splitColumns ? tileColumns : tileRows
+    let parts =
+        GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
         ? min(threads, max(1, extent / tile)) : 1
     let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
     let run = { (part: Int) in
-        let start = part * block, end = min(extent, start + block)
+        let start = part * block
+        let end = min(extent, start + block)
         guard start < end else { return }
         let (row, column) = splitColumns ? (0, start) : (start, 0)
         let packedOffset = operands.packed?.side == (splitColumns ? .right : .left) ? start : 0
@@ -141,12 +164,18 @@ private func runGemm(_ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Fl
         withUnsafePointer(to: &finish) { finishPointer in
             var call = zoo_gemm_call(
                 m: splitColumns ? m : end - start, n: splitColumns ? end - start : n, k: k, alpha: alpha, beta: beta,
-                a: operands.a.map { $0 + row * operands.aStrides.row }, a_row: operands.aStrides.row, a_col: operands.aStrides.column,
-                b: operands.b.map { $0 + column * operands.bStrides.column }, b_row: operands.bStrides.row, b_col: operands.bStrides.column,
+                a: operands.a.map { $0 + row * operands.aStrides.row }, a_row: operands.aStrides.row,
+                a_col: operands.aStrides.column,
+                b: operands.b.map { $0 + column * operands.bStrides.column }, b_row: operands.bStrides.row,
+                b_col: operands.bStrides.column,
                 c: c + row * ldc + column, ldc: ldc, packed: nil, packed_offset: packedOffset,
-                epilogue: epilogue == nil ? nil : UnsafeRawPointer(finishPointer).assumingMemoryBound(to: zoo_epilogue.self))
+                epilogue: epilogue == nil
+                    ? nil : UnsafeRawPointer(finishPointer).assumingMemoryBound(to: zoo_epilogue.self))
             if let packed = operands.packed {
-                withUnsafePointer(to: packed.packed) { call.packed = $0; zoo_gemm(&call) }
+                withUnsafePointer(to: packed.packed) {
+                    call.packed = $0
+                    zoo_gemm(&call)
+                }
             } else {
                 zoo_gemm(&call)
             }
@@ -168,8 +197,12 @@ private func applyEpilogue(_ e: GemmEpilogue, c: UnsafeMutablePointer<Float>, m:
 }
 
 /// OpenBLAS's SGEMM on one thread, for `zoo bench kernels` to compare against.
-public func openBLASGemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
+public func openBLASGemm(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+) {
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c,
+        Int32(n))
 }
 
 /// The kernel OpenBLAS picked for this CPU ("Haswell", "SkylakeX", "Prescott", …).

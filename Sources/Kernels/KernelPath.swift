@@ -3,7 +3,9 @@ import CKernels
 /// The instruction-set path the C kernels run on: the widest this CPU supports, read once from cpuid,
 /// unless the `ZOO_ISA` environment variable (or `select`) names a narrower one.
 public enum KernelPath: Int, CaseIterable, Comparable, Sendable, CustomStringConvertible {
-    case baseline = 0, avx2 = 1, avx512 = 2
+    case baseline = 0
+    case avx2 = 1
+    case avx512 = 2
 
     /// The widest path the CPU and operating system support.
     public static var detected: KernelPath { KernelPath(zoo_isa_detected()) }
@@ -63,7 +65,8 @@ public enum KernelPathError: Error, CustomStringConvertible, Equatable {
         case .unsupported(let path, let widest):
             return "the \(path.name) kernels need instructions this CPU lacks (its widest path is \(widest.name))"
         case .unknown(let name):
-            return "unknown instruction-set path '\(name)' (expected \(KernelPath.allCases.map(\.name).joined(separator: ", ")))"
+            return
+                "unknown instruction-set path '\(name)' (expected \(KernelPath.allCases.map(\.name).joined(separator: ", ")))"
         }
     }
 }

@@ -6,11 +6,13 @@ import Foundation
 
 // Training mode: normalises with the batch statistics (biased variance) and updates the running
 // statistics with the unbiased variance, as torch.nn.BatchNorm2d does.
-public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
-                                  weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float, momentum: Float,
-                                  runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
-                                  output: UnsafeMutablePointer<Float>,
-                                  savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>) {
+public func batchNormTrainForward(
+    batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float, momentum: Float,
+    runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
+    output: UnsafeMutablePointer<Float>,
+    savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>
+) {
     let count = batch * spatial
     parallelFor(channels) { range in
         for c in range {
@@ -19,17 +21,20 @@ public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input
             let mean = total / Double(count)
             var squares = 0.0
             for n in 0..<batch {
-                squares += Double(vectorSquaredDeviations(input + (n * channels + c) * spatial, count: spatial, mean: Float(mean)))
+                squares += Double(
+                    vectorSquaredDeviations(input + (n * channels + c) * spatial, count: spatial, mean: Float(mean)))
             }
             let variance = squares / Double(count)
             let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
-            savedMean[c] = Float(mean); savedInvStd[c] = invStd
+            savedMean[c] = Float(mean)
+            savedInvStd[c] = invStd
             if let runningMean, let runningVar {
                 let unbiased = count > 1 ? squares / Double(count - 1) : variance
                 runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mean)
                 runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             }
-            let scale = (weight?[c] ?? 1) * invStd, shift = (bias?[c] ?? 0) - Float(mean) * scale
+            let scale = (weight?[c] ?? 1) * invStd
+            let shift = (bias?[c] ?? 0) - Float(mean) * scale
             for n in 0..<batch {
                 let o = (n * channels + c) * spatial
                 for i in 0..<spatial { output[o + i] = input[o + i] * scale + shift }
@@ -40,24 +45,30 @@ public func batchNormTrainForward(batch: Int, channels: Int, spatial: Int, input
 
 // Evaluation mode: y = f((x − running mean) / sqrt(running var + ε) · γ + β), f an optional activation
 // applied while each plane is still in cache. input may alias output.
-public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
-                                 weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
-                                 runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-                                 activation: Activation = .identity, output: UnsafeMutablePointer<Float>) {
-    batchNormEvalForward(batch: batch, channels: channels, spatial: spatial, planes: { input + $0 * spatial },
-                         weight: weight, bias: bias, epsilon: epsilon, runningMean: runningMean, runningVar: runningVar,
-                         activation: activation, output: output)
+public func batchNormEvalForward(
+    batch: Int, channels: Int, spatial: Int, input: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+    runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+    activation: Activation = .identity, output: UnsafeMutablePointer<Float>
+) {
+    batchNormEvalForward(
+        batch: batch, channels: channels, spatial: spatial, planes: { input + $0 * spatial },
+        weight: weight, bias: bias, epsilon: epsilon, runningMean: runningMean, runningVar: runningVar,
+        activation: activation, output: output)
 }
 
 // The same with input plane p (= n·C + c) at `planes(p)`: a channel concatenation of several tensors is
 // normalised without being copied together first.
-public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, planes source: (Int) -> UnsafePointer<Float>,
-                                 weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
-                                 runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-                                 activation: Activation, output: UnsafeMutablePointer<Float>) {
+public func batchNormEvalForward(
+    batch: Int, channels: Int, spatial: Int, planes source: (Int) -> UnsafePointer<Float>,
+    weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+    runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+    activation: Activation, output: UnsafeMutablePointer<Float>
+) {
     parallelFor(batch * channels, minimumPerThread: 8) { planes in
         for p in planes {
-            let c = p % channels, input = source(p)
+            let c = p % channels
+            let input = source(p)
             let scale = (weight?[c] ?? 1) / (runningVar[c] + epsilon).squareRoot()
             let shift = (bias?[c] ?? 0) - runningMean[c] * scale
             zoo_scale_shift_activation(input, output + p * spatial, spatial, scale, shift, activation.c)
@@ -67,16 +78,20 @@ public func batchNormEvalForward(batch: Int, channels: Int, spatial: Int, planes
 
 // Backward for both modes. Training: the statistics depend on x; evaluation: they are constants,
 // so dx = dy·γ·invStd. `mean`/`invStd` are the saved batch statistics or the running ones.
-public func batchNormBackward(batch: Int, channels: Int, spatial: Int, training: Bool,
-                              input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
-                              mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                              inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
-                              biasGrad: UnsafeMutablePointer<Float>?) {
+public func batchNormBackward(
+    batch: Int, channels: Int, spatial: Int, training: Bool,
+    input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+    mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
+    biasGrad: UnsafeMutablePointer<Float>?
+) {
     let count = Float(batch * spatial)
     parallelFor(channels) { range in
         for c in range {
-            var sumDy: Float = 0, sumDyXhat: Float = 0
-            let m = mean[c], s = invStd[c]
+            var sumDy: Float = 0
+            var sumDyXhat: Float = 0
+            let m = mean[c]
+            let s = invStd[c]
             for n in 0..<batch {
                 let o = (n * channels + c) * spatial
                 sumDy += vectorSum(outputGrad + o, count: spatial)
@@ -102,27 +117,36 @@ public func batchNormBackward(batch: Int, channels: Int, spatial: Int, training:
 }
 
 // Normalises each of `rows` rows of length `dim`; γ, β of length `dim`.
-public func layerNormForward(rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
-                             bias: UnsafePointer<Float>?, epsilon: Float, output: UnsafeMutablePointer<Float>,
-                             savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?) {
+public func layerNormForward(
+    rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+    bias: UnsafePointer<Float>?, epsilon: Float, output: UnsafeMutablePointer<Float>,
+    savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?
+) {
     parallelFor(rows, minimumPerThread: 16) { range in
-        var mean: Float = 0, invStd: Float = 0
+        var mean: Float = 0
+        var invStd: Float = 0
         for r in range {
             zoo_layer_norm_row(input + r * dim, output + r * dim, dim, weight, bias, epsilon, &mean, &invStd)
-            savedMean?[r] = mean; savedInvStd?[r] = invStd
+            savedMean?[r] = mean
+            savedInvStd?[r] = invStd
         }
     }
 }
 
-public func layerNormBackward(rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
-                              mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                              inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
-                              biasGrad: UnsafeMutablePointer<Float>?) {
+public func layerNormBackward(
+    rows: Int, dim: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+    mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
+    biasGrad: UnsafeMutablePointer<Float>?
+) {
     if weightGrad != nil || biasGrad != nil {
         // Parameter gradients sum over rows: split the columns between threads.
         parallelFor(dim, minimumPerThread: 64) { columns in
             for r in 0..<rows {
-                let x = input + r * dim, dy = outputGrad + r * dim, m = mean[r], s = invStd[r]
+                let x = input + r * dim
+                let dy = outputGrad + r * dim
+                let m = mean[r]
+                let s = invStd[r]
                 for i in columns {
                     weightGrad?[i] += dy[i] * (x[i] - m) * s
                     biasGrad?[i] += dy[i]
@@ -133,15 +157,22 @@ public func layerNormBackward(rows: Int, dim: Int, input: UnsafePointer<Float>, 
     guard let inputGrad else { return }
     parallelFor(rows, minimumPerThread: 16) { range in
         for r in range {
-            let x = input + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim, m = mean[r], s = invStd[r]
-            var sumG: Float = 0, sumGXhat: Float = 0
+            let x = input + r * dim
+            let dy = outputGrad + r * dim
+            let dx = inputGrad + r * dim
+            let m = mean[r]
+            let s = invStd[r]
+            var sumG: Float = 0
+            var sumGXhat: Float = 0
             for i in 0..<dim {
                 let g = dy[i] * (weight?[i] ?? 1)
-                sumG += g; sumGXhat += g * (x[i] - m) * s
+                sumG += g
+                sumGXhat += g * (x[i] - m) * s
             }
             let n = Float(dim)
             for i in 0..<dim {
-                let g = dy[i] * (weight?[i] ?? 1), xhat = (x[i] - m) * s
+                let g = dy[i] * (weight?[i] ?? 1)
+                let xhat = (x[i] - m) * s
                 dx[i] += s * (g - sumG / n - xhat * sumGXhat / n)
             }
         }
@@ -149,40 +180,54 @@ public func layerNormBackward(rows: Int, dim: Int, input: UnsafePointer<Float>, 
 }
 
 // Group norm on (N, C, spatial): statistics per (sample, group) over (C/G)·spatial; affine per channel.
-public func groupNormForward(batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
-                             weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
-                             output: UnsafeMutablePointer<Float>,
-                             savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?) {
-    let perGroup = channels / groups, size = perGroup * spatial
+public func groupNormForward(
+    batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float,
+    output: UnsafeMutablePointer<Float>,
+    savedMean: UnsafeMutablePointer<Float>?, savedInvStd: UnsafeMutablePointer<Float>?
+) {
+    let perGroup = channels / groups
+    let size = perGroup * spatial
     parallelFor(batch * groups) { range in
         for ng in range {
-            let x = input + ng * size, y = output + ng * size
+            let x = input + ng * size
+            let y = output + ng * size
             let mean = Double(vectorSum(x, count: size)) / Double(size)
             var squares = 0.0
-            for i in 0..<size { let d = Double(x[i]) - mean; squares += d * d }
+            for i in 0..<size {
+                let d = Double(x[i]) - mean
+                squares += d * d
+            }
             let invStd = Float(1 / (squares / Double(size) + Double(epsilon)).squareRoot())
-            savedMean?[ng] = Float(mean); savedInvStd?[ng] = invStd
+            savedMean?[ng] = Float(mean)
+            savedInvStd?[ng] = invStd
             let firstChannel = (ng % groups) * perGroup
             for cl in 0..<perGroup {
                 let c = firstChannel + cl
-                let scale = (weight?[c] ?? 1) * invStd, shift = (bias?[c] ?? 0) - Float(mean) * scale
+                let scale = (weight?[c] ?? 1) * invStd
+                let shift = (bias?[c] ?? 0) - Float(mean) * scale
                 for i in cl * spatial..<(cl + 1) * spatial { y[i] = x[i] * scale + shift }
             }
         }
     }
 }
 
-public func groupNormBackward(batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
-                              weight: UnsafePointer<Float>?, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-                              outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>?,
-                              weightGrad: UnsafeMutablePointer<Float>?, biasGrad: UnsafeMutablePointer<Float>?) {
-    let perGroup = channels / groups, size = perGroup * spatial
+public func groupNormBackward(
+    batch: Int, channels: Int, spatial: Int, groups: Int, input: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>?, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>?,
+    weightGrad: UnsafeMutablePointer<Float>?, biasGrad: UnsafeMutablePointer<Float>?
+) {
+    let perGroup = channels / groups
+    let size = perGroup * spatial
     if weightGrad != nil || biasGrad != nil {
         parallelFor(channels) { range in
             for c in range {
                 let g = c / perGroup
                 for n in 0..<batch {
-                    let o = (n * channels + c) * spatial, m = mean[n * groups + g], s = invStd[n * groups + g]
+                    let o = (n * channels + c) * spatial
+                    let m = mean[n * groups + g]
+                    let s = invStd[n * groups + g]
                     for i in 0..<spatial {
                         weightGrad?[c] += outputGrad[o + i] * (input[o + i] - m) * s
                         biasGrad?[c] += outputGrad[o + i]
@@ -194,20 +239,26 @@ public func groupNormBackward(batch: Int, channels: Int, spatial: Int, groups: I
     guard let inputGrad else { return }
     parallelFor(batch * groups) { range in
         for ng in range {
-            let base = ng * size, m = mean[ng], s = invStd[ng], firstChannel = (ng % groups) * perGroup
-            var sumG: Float = 0, sumGXhat: Float = 0
+            let base = ng * size
+            let m = mean[ng]
+            let s = invStd[ng]
+            let firstChannel = (ng % groups) * perGroup
+            var sumG: Float = 0
+            var sumGXhat: Float = 0
             for cl in 0..<perGroup {
                 let gamma = weight?[firstChannel + cl] ?? 1
                 for i in base + cl * spatial..<base + (cl + 1) * spatial {
                     let g = outputGrad[i] * gamma
-                    sumG += g; sumGXhat += g * (input[i] - m) * s
+                    sumG += g
+                    sumGXhat += g * (input[i] - m) * s
                 }
             }
             let n = Float(size)
             for cl in 0..<perGroup {
                 let gamma = weight?[firstChannel + cl] ?? 1
                 for i in base + cl * spatial..<base + (cl + 1) * spatial {
-                    let g = outputGrad[i] * gamma, xhat = (input[i] - m) * s
+                    let g = outputGrad[i] * gamma
+                    let xhat = (input[i] - m) * s
                     inputGrad[i] += s * (g - sumG / n - xhat * sumGXhat / n)
                 }
             }

@@ -1,6 +1,6 @@
+import COpenBLAS
 import Dispatch
 import Foundation
-import COpenBLAS
 
 /// The zoo's thread budget, shared by OpenBLAS and the zoo's own parallel loops.
 public enum Threads {
@@ -54,7 +54,8 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<
     }
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let start = count * t / threads, end = count * (t + 1) / threads
+            let start = count * t / threads
+            let end = count * (t + 1) / threads
             if start < end { body(start..<end) }
         }
     }

@@ -10,11 +10,21 @@ public struct Pool2dGeometry: Equatable, Sendable {
     public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
     public var ceilMode: Bool
 
-    public init(planes: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int),
-                padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), ceilMode: Bool = false) {
-        self.planes = planes; self.height = height; self.width = width
-        kernelH = kernel.0; kernelW = kernel.1; strideH = stride.0; strideW = stride.1
-        padTop = padding.top; padLeft = padding.left; padBottom = padding.bottom; padRight = padding.right
+    public init(
+        planes: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0), ceilMode: Bool = false
+    ) {
+        self.planes = planes
+        self.height = height
+        self.width = width
+        kernelH = kernel.0
+        kernelW = kernel.1
+        strideH = stride.0
+        strideW = stride.1
+        padTop = padding.top
+        padLeft = padding.left
+        padBottom = padding.bottom
+        padRight = padding.right
         self.ceilMode = ceilMode
     }
 
@@ -29,8 +39,10 @@ public struct Pool2dGeometry: Equatable, Sendable {
 }
 
 // output (planes × OH × OW), argmax (same size; flat index within the input plane, for backward).
-public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                             argmax: UnsafeMutablePointer<Int32>?) {
+public func maxPool2dForward(
+    _ g: Pool2dGeometry, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    argmax: UnsafeMutablePointer<Int32>?
+) {
     let (oh, ow) = (g.outHeight, g.outWidth)
     guard let argmax else {
         // Inference: the vector kernel, over a padded copy of each plane (NaN wins, as in torch).
@@ -43,16 +55,22 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
             let src = input + p * g.height * g.width
             for oy in 0..<oh {
                 let y0 = oy * g.strideH - g.padTop
-                let yStart = max(0, y0), yEnd = min(g.height, y0 + g.kernelH)
+                let yStart = max(0, y0)
+                let yEnd = min(g.height, y0 + g.kernelH)
                 for ox in 0..<ow {
                     let x0 = ox * g.strideW - g.padLeft
-                    let xStart = max(0, x0), xEnd = min(g.width, x0 + g.kernelW)
+                    let xStart = max(0, x0)
+                    let xEnd = min(g.width, x0 + g.kernelW)
                     let o = (p * oh + oy) * ow + ox
-                    var best = -Float.infinity, bestIndex = yStart * g.width + xStart
+                    var best = -Float.infinity
+                    var bestIndex = yStart * g.width + xStart
                     for y in yStart..<yEnd {
                         for x in xStart..<xEnd {
                             let v = src[y * g.width + x]
-                            if v > best || v.isNaN { best = v; bestIndex = y * g.width + x }
+                            if v > best || v.isNaN {
+                                best = v
+                                bestIndex = y * g.width + x
+                            }
                         }
                     }
                     output[o] = best
@@ -63,8 +81,10 @@ public func maxPool2dForward(_ g: Pool2dGeometry, input: UnsafePointer<Float>, o
     }
 }
 
-public func maxPool2dBackward(_ g: Pool2dGeometry, argmax: UnsafePointer<Int32>, outputGrad: UnsafePointer<Float>,
-                              inputGrad: UnsafeMutablePointer<Float>) {
+public func maxPool2dBackward(
+    _ g: Pool2dGeometry, argmax: UnsafePointer<Int32>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>
+) {
     let spatial = g.outHeight * g.outWidth
     parallelFor(g.planes, minimumPerThread: 4) { planes in
         for p in planes {
@@ -77,20 +97,30 @@ public func maxPool2dBackward(_ g: Pool2dGeometry, argmax: UnsafePointer<Int32>,
 // Divisor: the whole window (count_include_pad) or only its in-image taps; windows never count the
 // part that ceil_mode lets run past the padding, as in PyTorch.
 @inline(__always)
-private func averageWindow(_ g: Pool2dGeometry, oy: Int, ox: Int, countIncludePad: Bool)
-    -> (ys: Range<Int>, xs: Range<Int>, divisor: Float) {
-    let y0 = oy * g.strideH - g.padTop, x0 = ox * g.strideW - g.padLeft
-    let y1 = min(y0 + g.kernelH, g.height + g.padBottom), x1 = min(x0 + g.kernelW, g.width + g.padRight)
-    let ys = max(0, y0)..<min(g.height, y1), xs = max(0, x0)..<min(g.width, x1)
+private func averageWindow(
+    _ g: Pool2dGeometry, oy: Int, ox: Int, countIncludePad: Bool
+)
+    -> (ys: Range<Int>, xs: Range<Int>, divisor: Float)
+{
+    let y0 = oy * g.strideH - g.padTop
+    let x0 = ox * g.strideW - g.padLeft
+    let y1 = min(y0 + g.kernelH, g.height + g.padBottom)
+    let x1 = min(x0 + g.kernelW, g.width + g.padRight)
+    let ys = max(0, y0)..<min(g.height, y1)
+    let xs = max(0, x0)..<min(g.width, x1)
     let count = countIncludePad ? (y1 - y0) * (x1 - x0) : ys.count * xs.count
     return (ys, xs, Float(max(1, count)))
 }
 
-public func avgPool2dForward(_ g: Pool2dGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
-                             output: UnsafeMutablePointer<Float>) {
+public func avgPool2dForward(
+    _ g: Pool2dGeometry, countIncludePad: Bool, input: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>
+) {
     let (oh, ow) = (g.outHeight, g.outWidth)
     // Window sums from the depthwise kernel with a filter of ones (padding adds zeros), then each position's divisor.
-    let divisors = (0..<oh * ow).map { averageWindow(g, oy: $0 / ow, ox: $0 % ow, countIncludePad: countIncludePad).divisor }
+    let divisors = (0..<oh * ow).map {
+        averageWindow(g, oy: $0 / ow, ox: $0 % ow, countIncludePad: countIncludePad).divisor
+    }
     let ones = [Float](repeating: 1, count: g.kernelH * g.kernelW)
     g.forEachPlane { plane, p, scratch in
         let out = output + p * oh * ow
@@ -103,14 +133,17 @@ extension Pool2dGeometry {
     /// Every plane through a C plane kernel (`forEachPlane`), with this window as the kernel's geometry.
     func forEachPlane(_ body: (UnsafePointer<zoo_plane_geometry>, Int, UnsafeMutablePointer<Float>) -> Void) {
         let plane = zoo_plane_geometry(
-            height: height, width: width, out_height: outHeight, out_width: outWidth, kernel_height: kernelH, kernel_width: kernelW,
+            height: height, width: width, out_height: outHeight, out_width: outWidth, kernel_height: kernelH,
+            kernel_width: kernelW,
             stride_h: strideH, stride_w: strideW, dilation_h: 1, dilation_w: 1, pad_top: padTop, pad_left: padLeft)
         Kernels.forEachPlane(plane, count: planes, minimumPerThread: 4, body)
     }
 }
 
-public func avgPool2dBackward(_ g: Pool2dGeometry, countIncludePad: Bool, outputGrad: UnsafePointer<Float>,
-                              inputGrad: UnsafeMutablePointer<Float>) {
+public func avgPool2dBackward(
+    _ g: Pool2dGeometry, countIncludePad: Bool, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>
+) {
     let (oh, ow) = (g.outHeight, g.outWidth)
     parallelFor(g.planes, minimumPerThread: 4) { planes in
         for p in planes {
@@ -127,15 +160,19 @@ public func avgPool2dBackward(_ g: Pool2dGeometry, countIncludePad: Bool, output
 }
 
 // Adaptive average pooling: output cell (i, j) averages rows floor(i·H/OH)..<ceil((i+1)·H/OH), same for columns.
-public func adaptiveAvgPool2dForward(planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
-                                     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+public func adaptiveAvgPool2dForward(
+    planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+) {
     parallelFor(planes, minimumPerThread: 16) { range in
         for p in range {
             let src = input + p * height * width
             for i in 0..<outHeight {
-                let y0 = i * height / outHeight, y1 = ((i + 1) * height + outHeight - 1) / outHeight
+                let y0 = i * height / outHeight
+                let y1 = ((i + 1) * height + outHeight - 1) / outHeight
                 for j in 0..<outWidth {
-                    let x0 = j * width / outWidth, x1 = ((j + 1) * width + outWidth - 1) / outWidth
+                    let x0 = j * width / outWidth
+                    let x1 = ((j + 1) * width + outWidth - 1) / outWidth
                     var acc: Float = 0
                     for y in y0..<y1 { for x in x0..<x1 { acc += src[y * width + x] } }
                     output[(p * outHeight + i) * outWidth + j] = acc / Float((y1 - y0) * (x1 - x0))
@@ -145,15 +182,19 @@ public func adaptiveAvgPool2dForward(planes: Int, height: Int, width: Int, outHe
     }
 }
 
-public func adaptiveAvgPool2dBackward(planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
-                                      outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>) {
+public func adaptiveAvgPool2dBackward(
+    planes: Int, height: Int, width: Int, outHeight: Int, outWidth: Int,
+    outputGrad: UnsafePointer<Float>, inputGrad: UnsafeMutablePointer<Float>
+) {
     parallelFor(planes, minimumPerThread: 16) { range in
         for p in range {
             let dst = inputGrad + p * height * width
             for i in 0..<outHeight {
-                let y0 = i * height / outHeight, y1 = ((i + 1) * height + outHeight - 1) / outHeight
+                let y0 = i * height / outHeight
+                let y1 = ((i + 1) * height + outHeight - 1) / outHeight
                 for j in 0..<outWidth {
-                    let x0 = j * width / outWidth, x1 = ((j + 1) * width + outWidth - 1) / outWidth
+                    let x0 = j * width / outWidth
+                    let x1 = ((j + 1) * width + outWidth - 1) / outWidth
                     let share = outputGrad[(p * outHeight + i) * outWidth + j] / Float((y1 - y0) * (x1 - x0))
                     for y in y0..<y1 { for x in x0..<x1 { dst[y * width + x] += share } }
                 }

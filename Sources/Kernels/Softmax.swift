@@ -16,11 +16,15 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d
 }
 
 // inputGrad += y ⊙ (dy − Σ dy·y)
-public func softmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                            inputGrad: UnsafeMutablePointer<Float>) {
+public func softmaxBackward(
+    rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>
+) {
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range {
-            let y = output + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim
+            let y = output + r * dim
+            let dy = outputGrad + r * dim
+            let dx = inputGrad + r * dim
             let dot = vectorDot(y, dy, count: dim)
             for i in 0..<dim { dx[i] += y[i] * (dy[i] - dot) }
         }
@@ -30,7 +34,8 @@ public func softmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, o
 public func logSoftmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range {
-            let x = input + r * dim, y = output + r * dim
+            let x = input + r * dim
+            let y = output + r * dim
             var maximum = -Float.infinity
             for i in 0..<dim { maximum = max(maximum, x[i]) }
             var total: Float = 0
@@ -42,11 +47,15 @@ public func logSoftmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, 
 }
 
 // inputGrad += dy − softmax · Σ dy
-public func logSoftmaxBackward(rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
-                               inputGrad: UnsafeMutablePointer<Float>) {
+public func logSoftmaxBackward(
+    rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+    inputGrad: UnsafeMutablePointer<Float>
+) {
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range {
-            let y = output + r * dim, dy = outputGrad + r * dim, dx = inputGrad + r * dim
+            let y = output + r * dim
+            let dy = outputGrad + r * dim
+            let dx = inputGrad + r * dim
             var total: Float = 0
             for i in 0..<dim { total += dy[i] }
             for i in 0..<dim { dx[i] += dy[i] - expf(y[i]) * total }

@@ -23,20 +23,25 @@ public func vectorSum(_ values: UnsafePointer<Float>, count: Int) -> Float { zoo
 
 /// Σ a·b over `count` values.
 @inline(__always)
-public func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float { zoo_dot(a, b, count) }
+public func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    zoo_dot(a, b, count)
+}
 
 /// The constants of one AdamW step (torch.optim.AdamW, decoupled weight decay): decay = 1 − lr·weight_decay,
 /// stepSize = lr / (1 − β1ᵗ), rootCorrection2 = √(1 − β2ᵗ).
 public struct AdamWStep {
     let constants: zoo_adamw
     public init(decay: Float, beta1: Float, beta2: Float, stepSize: Float, rootCorrection2: Float, epsilon: Float) {
-        constants = zoo_adamw(decay: decay, beta1: beta1, beta2: beta2, step_size: stepSize,
-                              root_correction2: rootCorrection2, epsilon: epsilon)
+        constants = zoo_adamw(
+            decay: decay, beta1: beta1, beta2: beta2, step_size: stepSize,
+            root_correction2: rootCorrection2, epsilon: epsilon)
     }
 
     /// w ·= decay; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²; w −= stepSize · m / (√v / rootCorrection2 + ε)
-    public func apply(weights: UnsafeMutablePointer<Float>, firstMoment: UnsafeMutablePointer<Float>,
-                      secondMoment: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int) {
+    public func apply(
+        weights: UnsafeMutablePointer<Float>, firstMoment: UnsafeMutablePointer<Float>,
+        secondMoment: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int
+    ) {
         withUnsafePointer(to: constants) { zoo_adamw_update(weights, firstMoment, secondMoment, gradient, count, $0) }
     }
 }

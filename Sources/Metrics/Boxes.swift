@@ -24,7 +24,10 @@ public struct Box: Equatable, Hashable, Sendable {
     public var y2: Double
 
     public init(x1: Double, y1: Double, x2: Double, y2: Double) {
-        self.x1 = x1; self.y1 = y1; self.x2 = x2; self.y2 = y2
+        self.x1 = x1
+        self.y1 = y1
+        self.x2 = x2
+        self.y2 = y2
     }
 
     /// Reads four coordinates given in `format`.

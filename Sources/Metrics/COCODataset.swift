@@ -29,7 +29,10 @@ public struct COCOImage: Equatable, Sendable {
 public struct COCOCategory: Equatable, Sendable {
     public var id: Int
     public var name: String
-    public init(id: Int, name: String) { self.id = id; self.name = name }
+    public init(id: Int, name: String) {
+        self.id = id
+        self.name = name
+    }
 }
 
 /// A ground-truth box. `bbox` is COCO's (x, y, w, h); `area` is the annotation's own `area`
@@ -44,11 +47,17 @@ public struct COCOAnnotation: Equatable, Sendable {
     /// VOC's `difficult` flag; ignored by COCO evaluation.
     public var isDifficult: Bool
 
-    public init(id: Int, imageID: Int, categoryID: Int, bbox: SIMD4<Double>, area: Double? = nil,
-                isCrowd: Bool = false, isDifficult: Bool = false) {
-        self.id = id; self.imageID = imageID; self.categoryID = categoryID; self.bbox = bbox
+    public init(
+        id: Int, imageID: Int, categoryID: Int, bbox: SIMD4<Double>, area: Double? = nil,
+        isCrowd: Bool = false, isDifficult: Bool = false
+    ) {
+        self.id = id
+        self.imageID = imageID
+        self.categoryID = categoryID
+        self.bbox = bbox
         self.area = area ?? bbox[2] * bbox[3]
-        self.isCrowd = isCrowd; self.isDifficult = isDifficult
+        self.isCrowd = isCrowd
+        self.isDifficult = isDifficult
     }
 }
 
@@ -63,7 +72,11 @@ public struct COCODetection: Equatable, Sendable {
     public var area: Double { bbox[2] * bbox[3] }
 
     public init(id: Int, imageID: Int, categoryID: Int, bbox: SIMD4<Double>, score: Double) {
-        self.id = id; self.imageID = imageID; self.categoryID = categoryID; self.bbox = bbox; self.score = score
+        self.id = id
+        self.imageID = imageID
+        self.categoryID = categoryID
+        self.bbox = bbox
+        self.score = score
     }
 }
 
@@ -79,7 +92,8 @@ public struct COCOGroundTruth: Equatable, Sendable {
         self.images = images
         self.categories = categories
         self.annotations = annotations
-        let imageIDs = Set(images.map(\.id)), categoryIDs = Set(categories.map(\.id))
+        let imageIDs = Set(images.map(\.id))
+        let categoryIDs = Set(categories.map(\.id))
         var annotationIDs = Set<Int>()
         for (i, annotation) in annotations.enumerated() {
             let path = "annotations[\(i)]"
@@ -91,8 +105,9 @@ public struct COCOGroundTruth: Equatable, Sendable {
                 throw COCOFormatError(path: "\(path).image_id", problem: "unknown image id \(annotation.imageID)")
             }
             guard categoryIDs.contains(annotation.categoryID) else {
-                throw COCOFormatError(path: "\(path).category_id",
-                                      problem: "unknown category id \(annotation.categoryID)")
+                throw COCOFormatError(
+                    path: "\(path).category_id",
+                    problem: "unknown category id \(annotation.categoryID)")
             }
             // pycocotools indexes annotations by id; a repeated id would silently replace another box.
             guard annotationIDs.insert(annotation.id).inserted else {
@@ -117,14 +132,16 @@ public struct COCOGroundTruth: Equatable, Sendable {
                 let path = "images[\(i)]"
                 return COCOImage(id: try value.object(at: path).required("id", in: path).integer(at: "\(path).id"))
             }
-            let categories = try top.required("categories", in: "").array(at: "categories").enumerated().map { i, value in
+            let categories = try top.required("categories", in: "").array(at: "categories").enumerated().map {
+                i, value in
                 let path = "categories[\(i)]"
                 let object = try value.object(at: path)
                 let id = try object.required("id", in: path).integer(at: "\(path).id")
                 let name = try object["name"].map { try $0.string(at: "\(path).name") } ?? String(id)
                 return COCOCategory(id: id, name: name)
             }
-            let annotations = try top.required("annotations", in: "").array(at: "annotations").enumerated().map { i, value in
+            let annotations = try top.required("annotations", in: "").array(at: "annotations").enumerated().map {
+                i, value in
                 let path = "annotations[\(i)]"
                 let object = try value.object(at: path)
                 return COCOAnnotation(
@@ -159,8 +176,9 @@ public struct COCOGroundTruth: Equatable, Sendable {
                     score: try object.required("score", in: path).number(at: "\(path).score"))
                 try checkBoxSize(detection.bbox, at: "\(path).bbox")
                 guard imageIDs.contains(detection.imageID) else {
-                    throw COCOFormatError(path: "\(path).image_id",
-                                          problem: "unknown image id \(detection.imageID) (not in the ground truth)")
+                    throw COCOFormatError(
+                        path: "\(path).image_id",
+                        problem: "unknown image id \(detection.imageID) (not in the ground truth)")
                 }
                 return detection
             }
@@ -189,8 +207,9 @@ private func parseBBox(_ value: JSONValue, at path: String) throws -> SIMD4<Doub
     guard items.count == 4 else {
         throw JSONShapeError(path: path, problem: "expected 4 numbers [x, y, w, h], got \(items.count)")
     }
-    return SIMD4(try items[0].number(at: "\(path)[0]"), try items[1].number(at: "\(path)[1]"),
-                 try items[2].number(at: "\(path)[2]"), try items[3].number(at: "\(path)[3]"))
+    return SIMD4(
+        try items[0].number(at: "\(path)[0]"), try items[1].number(at: "\(path)[1]"),
+        try items[2].number(at: "\(path)[2]"), try items[3].number(at: "\(path)[3]"))
 }
 
 private func checkBoxSize(_ bbox: SIMD4<Double>, at path: String) throws {

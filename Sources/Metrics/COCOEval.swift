@@ -19,7 +19,9 @@ public struct COCOAreaRange: Equatable, Sendable {
     public var lower: Double
     public var upper: Double
     public init(label: String, lower: Double, upper: Double) {
-        self.label = label; self.lower = lower; self.upper = upper
+        self.label = label
+        self.lower = lower
+        self.upper = upper
     }
     func excludes(_ area: Double) -> Bool { area < lower || area > upper }
 }
@@ -56,8 +58,10 @@ public struct COCOEvalResult: Sendable {
     /// AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl; −1 when undefined.
     public var stats: [Double]
 
-    public static let statNames = ["AP", "AP50", "AP75", "APs", "APm", "APl",
-                                   "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    public static let statNames = [
+        "AP", "AP50", "AP75", "APs", "APm", "APl",
+        "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    ]
 
     /// pycocotools' twelve printed lines, character for character.
     public var summaryLines: [String] {
@@ -71,8 +75,10 @@ public struct COCOEvalResult: Sendable {
         ]
         let thresholds = parameters.iouThresholds
         return zip(layout, stats).map { row, value in
-            let title = (row.isAP ? "Average Precision" : "Average Recall").padding(toLength: 18, withPad: " ", startingAt: 0)
-            let iou = row.iou.map { String(format: "%0.2f", $0) }
+            let title = (row.isAP ? "Average Precision" : "Average Recall").padding(
+                toLength: 18, withPad: " ", startingAt: 0)
+            let iou =
+                row.iou.map { String(format: "%0.2f", $0) }
                 ?? String(format: "%0.2f:%0.2f", thresholds.first ?? .nan, thresholds.last ?? .nan)
             let iouField = iou.padding(toLength: max(9, iou.count), withPad: " ", startingAt: 0)
             let area = String(repeating: " ", count: max(0, 6 - row.area.count)) + row.area
@@ -116,7 +122,10 @@ func numpyPairwiseSum(_ values: ArraySlice<Double>) -> Double {
             i += 8
         }
         var result = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n { result += values[base + i]; i += 1 }
+        while i < n {
+            result += values[base + i]
+            i += 1
+        }
         return result
     } else {
         var half = n / 2
@@ -129,7 +138,8 @@ func numpyPairwiseSum(_ values: ArraySlice<Double>) -> Double {
 /// `sorted(indices)` by `key` ascending, keeping input order among equals (numpy's mergesort).
 private func stableArgsort<K: Comparable>(_ count: Int, key: (Int) -> K) -> [Int] {
     (0..<count).sorted { i, j in
-        let a = key(i), b = key(j)
+        let a = key(i)
+        let b = key(j)
         return a != b ? a < b : i < j
     }
 }
@@ -147,8 +157,10 @@ private struct ImageEvaluation {
 }
 
 /// Runs COCOeval (evaluate + accumulate + summarize) for bounding boxes.
-public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetection],
-                         parameters: COCOEvalParameters = COCOEvalParameters()) -> COCOEvalResult {
+public func evaluateCOCO(
+    groundTruth: COCOGroundTruth, detections: [COCODetection],
+    parameters: COCOEvalParameters = COCOEvalParameters()
+) -> COCOEvalResult {
     let p = parameters
     let imageIDs = Array(Set(groundTruth.images.map(\.id))).sorted()
     let allCategoryIDs = Array(Set(groundTruth.categories.map(\.id))).sorted()
@@ -157,7 +169,10 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
     let categorySet = Set(allCategoryIDs)
 
     // _prepare: bucket by (image, category) in file order.
-    struct Key: Hashable { var image: Int; var category: Int }
+    struct Key: Hashable {
+        var image: Int
+        var category: Int
+    }
     var gts: [Key: [COCOAnnotation]] = [:]
     var dts: [Key: [COCODetection]] = [:]
     for a in groundTruth.annotations where categorySet.contains(a.categoryID) {
@@ -168,16 +183,21 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
     }
     let evaluatedCategories = p.useCategories ? allCategoryIDs : [-1]
     func groundTruths(_ image: Int, _ category: Int) -> [COCOAnnotation] {
-        p.useCategories ? gts[Key(image: image, category: category)] ?? []
+        p.useCategories
+            ? gts[Key(image: image, category: category)] ?? []
             : allCategoryIDs.flatMap { gts[Key(image: image, category: $0)] ?? [] }
     }
     func detectionsOf(_ image: Int, _ category: Int) -> [COCODetection] {
-        p.useCategories ? dts[Key(image: image, category: category)] ?? []
+        p.useCategories
+            ? dts[Key(image: image, category: category)] ?? []
             : allCategoryIDs.flatMap { dts[Key(image: image, category: $0)] ?? [] }
     }
 
-    let T = p.iouThresholds.count, R = p.recallThresholds.count
-    let K = evaluatedCategories.count, A = p.areaRanges.count, M = maxDets.count
+    let T = p.iouThresholds.count
+    let R = p.recallThresholds.count
+    let K = evaluatedCategories.count
+    let A = p.areaRanges.count
+    let M = maxDets.count
 
     // evaluate(): evalImgs[k][a][i], nil where an image has neither boxes nor detections.
     var evalImgs = [[[ImageEvaluation?]]](
@@ -192,9 +212,12 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
             }
             dt = stableArgsort(dt.count) { -dt[$0].score }.prefix(maxDetLast).map { dt[$0] }
             // computeIoU: ious[d][g] over the ground truth in its original order.
-            let ious: [[Double]] = (dt.isEmpty || gt.isEmpty) ? [] : dt.map { d in
-                gt.map { g in cocoBoxIoU(detection: d.bbox, groundTruth: g.bbox, crowd: g.isCrowd) }
-            }
+            let ious: [[Double]] =
+                (dt.isEmpty || gt.isEmpty)
+                ? []
+                : dt.map { d in
+                    gt.map { g in cocoBoxIoU(detection: d.bbox, groundTruth: g.bbox, crowd: g.isCrowd) }
+                }
             for (a, range) in p.areaRanges.enumerated() {
                 let ignoredOriginal = gt.map { $0.isCrowd || range.excludes($0.area) }
                 let gtOrder = stableArgsort(gt.count) { ignoredOriginal[$0] ? 1 : 0 }
@@ -229,17 +252,23 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
                 for (dIndex, d) in dt.enumerated() where range.excludes(d.area) {
                     for t in 0..<T where matches[t][dIndex] == 0 { dtIgnored[t][dIndex] = true }
                 }
-                evalImgs[k][a].append(ImageEvaluation(scores: dt.map(\.score), matches: matches,
-                                                      detectionIgnored: dtIgnored, groundTruthIgnored: gtIgnored))
+                evalImgs[k][a].append(
+                    ImageEvaluation(
+                        scores: dt.map(\.score), matches: matches,
+                        detectionIgnored: dtIgnored, groundTruthIgnored: gtIgnored))
             }
         }
     }
 
     // accumulate()
-    var precision = [[[[[Double]]]]](repeating: [[[[Double]]]](repeating: [[[Double]]](
-        repeating: [[Double]](repeating: [Double](repeating: -1, count: M), count: A), count: K), count: R), count: T)
-    var recall = [[[[Double]]]](repeating: [[[Double]]](
-        repeating: [[Double]](repeating: [Double](repeating: -1, count: M), count: A), count: K), count: T)
+    var precision = [[[[[Double]]]]](
+        repeating: [[[[Double]]]](
+            repeating: [[[Double]]](
+                repeating: [[Double]](repeating: [Double](repeating: -1, count: M), count: A), count: K), count: R),
+        count: T)
+    var recall = [[[[Double]]]](
+        repeating: [[[Double]]](
+            repeating: [[Double]](repeating: [Double](repeating: -1, count: M), count: A), count: K), count: T)
     for k in 0..<K {
         for a in 0..<A {
             let images = evalImgs[k][a].compactMap { $0 }
@@ -261,8 +290,10 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
                 if positives == 0 { continue }
                 let nd = order.count
                 for t in 0..<T {
-                    var tpSum = 0.0, fpSum = 0.0
-                    var rc = [Double](repeating: 0, count: nd), pr = [Double](repeating: 0, count: nd)
+                    var tpSum = 0.0
+                    var fpSum = 0.0
+                    var rc = [Double](repeating: 0, count: nd)
+                    var pr = [Double](repeating: 0, count: nd)
                     for (i, d) in order.enumerated() {
                         if !ignored[t][d] {
                             if matched[t][d] { tpSum += 1 } else { fpSum += 1 }
@@ -298,9 +329,15 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
         var values: [Double] = []
         for t in thresholdIndices {
             if isAP {
-                for r in 0..<R { for k in 0..<K { for a in areaIndices { for m in maxDetIndices {
-                    values.append(precision[t][r][k][a][m])
-                } } } }
+                for r in 0..<R {
+                    for k in 0..<K {
+                        for a in areaIndices {
+                            for m in maxDetIndices {
+                                values.append(precision[t][r][k][a][m])
+                            }
+                        }
+                    }
+                }
             } else {
                 for k in 0..<K { for a in areaIndices { for m in maxDetIndices { values.append(recall[t][k][a][m]) } } }
             }
@@ -310,7 +347,9 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
     }
     var stats: [Double] = []
     if maxDets.count >= 3 {
-        let m0 = maxDets[0], m1 = maxDets[1], m2 = maxDets[2]
+        let m0 = maxDets[0]
+        let m1 = maxDets[1]
+        let m2 = maxDets[2]
         stats = [
             summarize(isAP: true, iou: nil, area: "all", maxDets: m2),
             summarize(isAP: true, iou: 0.5, area: "all", maxDets: m2),
@@ -328,6 +367,7 @@ public func evaluateCOCO(groundTruth: COCOGroundTruth, detections: [COCODetectio
     }
     var sortedParameters = p
     sortedParameters.maxDetections = maxDets
-    return COCOEvalResult(parameters: sortedParameters, categoryIDs: evaluatedCategories,
-                          precision: precision, recall: recall, stats: stats)
+    return COCOEvalResult(
+        parameters: sortedParameters, categoryIDs: evaluatedCategories,
+        precision: precision, recall: recall, stats: stats)
 }

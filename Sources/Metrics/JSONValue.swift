@@ -13,12 +13,19 @@ enum JSONValue: Decodable, Equatable {
 
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     /// Parses `data`, reporting syntax errors as one line.
@@ -32,9 +39,11 @@ enum JSONValue: Decodable, Equatable {
             do {
                 _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             } catch {
-                detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+                detail =
+                    (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
             }
-            throw JSONShapeError(path: "", problem: "invalid JSON (\(detail.replacingOccurrences(of: "\n", with: " ")))")
+            throw JSONShapeError(
+                path: "", problem: "invalid JSON (\(detail.replacingOccurrences(of: "\n", with: " ")))")
         }
     }
 

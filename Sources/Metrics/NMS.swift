@@ -32,14 +32,16 @@ public func nms(boxes: [Box], scores: [Double], iouThreshold: Double) -> [Int] {
 /// Class-aware NMS (torchvision.ops.batched_nms): boxes of different `classes` never suppress each
 /// other. Returns the kept indices in descending score order (ties by input order).
 public func batchedNMS(boxes: [Box], scores: [Double], classes: [Int], iouThreshold: Double) -> [Int] {
-    precondition(boxes.count == scores.count && boxes.count == classes.count,
-                 "batchedNMS: \(boxes.count) boxes, \(scores.count) scores, \(classes.count) classes")
+    precondition(
+        boxes.count == scores.count && boxes.count == classes.count,
+        "batchedNMS: \(boxes.count) boxes, \(scores.count) scores, \(classes.count) classes")
     var byClass: [Int: [Int]] = [:]
     for (i, c) in classes.enumerated() { byClass[c, default: []].append(i) }
     var keep: [Int] = []
     for members in byClass.values {
-        let kept = nms(boxes: members.map { boxes[$0] }, scores: members.map { scores[$0] },
-                       iouThreshold: iouThreshold)
+        let kept = nms(
+            boxes: members.map { boxes[$0] }, scores: members.map { scores[$0] },
+            iouThreshold: iouThreshold)
         keep += kept.map { members[$0] }
     }
     return keep.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
@@ -57,8 +59,10 @@ public enum SoftNMSMethod: Equatable, Sendable {
 /// by their overlap with it and discard those whose score falls below `scoreThreshold`.
 /// Ties pick the lowest input index. Returns the selected boxes in selection order with their
 /// decayed scores. Defaults follow the reference implementation (Nt = 0.3, threshold 0.001).
-public func softNMS(boxes: [Box], scores: [Double], method: SoftNMSMethod,
-                    iouThreshold: Double = 0.3, scoreThreshold: Double = 0.001) -> [(index: Int, score: Double)] {
+public func softNMS(
+    boxes: [Box], scores: [Double], method: SoftNMSMethod,
+    iouThreshold: Double = 0.3, scoreThreshold: Double = 0.001
+) -> [(index: Int, score: Double)] {
     precondition(boxes.count == scores.count, "softNMS: \(boxes.count) boxes but \(scores.count) scores")
     var remaining = scores.indices.filter { scores[$0] >= scoreThreshold }
     var current = scores

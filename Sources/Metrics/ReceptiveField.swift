@@ -15,7 +15,10 @@ import Foundation
 public struct RFPair: Equatable, Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
     public var height: Int
     public var width: Int
-    public init(_ height: Int, _ width: Int) { self.height = height; self.width = width }
+    public init(_ height: Int, _ width: Int) {
+        self.height = height
+        self.width = width
+    }
     public init(integerLiteral value: Int) { self.init(value, value) }
     /// "3" when square, "3x5" otherwise.
     public var description: String { height == width ? "\(height)" : "\(height)x\(width)" }
@@ -26,7 +29,10 @@ public struct RFPair: Equatable, Hashable, Sendable, CustomStringConvertible, Ex
 public struct RFPadding: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var top: Int, left: Int, bottom: Int, right: Int
     public init(top: Int, left: Int, bottom: Int, right: Int) {
-        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+        self.top = top
+        self.left = left
+        self.bottom = bottom
+        self.right = right
     }
     /// The same padding on all four sides.
     public init(_ all: Int) { self.init(top: all, left: all, bottom: all, right: all) }
@@ -67,16 +73,25 @@ public struct RFLayer: Equatable, Hashable, Sendable {
     public var padding: RFPaddingMode
     public var dilation: RFPair
 
-    public init(name: String = "", kind: Kind = .conv, kernel: RFPair = 1, stride: RFPair = 1,
-                padding: RFPaddingMode = .explicit(RFPadding(0)), dilation: RFPair = 1) {
-        self.name = name; self.kind = kind; self.kernel = kernel; self.stride = stride
-        self.padding = padding; self.dilation = dilation
+    public init(
+        name: String = "", kind: Kind = .conv, kernel: RFPair = 1, stride: RFPair = 1,
+        padding: RFPaddingMode = .explicit(RFPadding(0)), dilation: RFPair = 1
+    ) {
+        self.name = name
+        self.kind = kind
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
     }
 
-    public static func conv(_ name: String = "", kernel: RFPair, stride: RFPair = 1, padding: Int = 0,
-                            dilation: RFPair = 1) -> RFLayer {
-        RFLayer(name: name, kind: .conv, kernel: kernel, stride: stride, padding: .explicit(RFPadding(padding)),
-                dilation: dilation)
+    public static func conv(
+        _ name: String = "", kernel: RFPair, stride: RFPair = 1, padding: Int = 0,
+        dilation: RFPair = 1
+    ) -> RFLayer {
+        RFLayer(
+            name: name, kind: .conv, kernel: kernel, stride: stride, padding: .explicit(RFPadding(padding)),
+            dilation: dilation)
     }
 
     public static func pool(_ name: String = "", kernel: RFPair, stride: RFPair, padding: Int = 0) -> RFLayer {
@@ -108,7 +123,10 @@ public struct ReceptiveFieldError: Error, Equatable, CustomStringConvertible {
     /// The layer's name or its position (`layer 3`, `block2/branch 1/layer 2`).
     public var layer: String
     public var problem: String
-    public init(layer: String, problem: String) { self.layer = layer; self.problem = problem }
+    public init(layer: String, problem: String) {
+        self.layer = layer
+        self.problem = problem
+    }
     public var description: String { "\(layer): \(problem)" }
 }
 
@@ -158,7 +176,9 @@ public struct RFReport: Equatable, Sendable {
     public var warnings: [String]
 
     /// Values after the last top-level layer (r = 1, S = 1, P = 0 for an empty list).
-    public var receptiveField: RFPair? { rows.last(where: { $0.depth == 0 })?.receptiveField ?? (rows.isEmpty ? 1 : nil) }
+    public var receptiveField: RFPair? {
+        rows.last(where: { $0.depth == 0 })?.receptiveField ?? (rows.isEmpty ? 1 : nil)
+    }
     public var effectiveStride: RFPair { rows.last(where: { $0.depth == 0 })?.effectiveStride ?? 1 }
     public var effectivePadding: RFPair? { rows.last(where: { $0.depth == 0 }).map { $0.effectivePadding } ?? 0 }
 
@@ -169,8 +189,13 @@ public struct RFReport: Equatable, Sendable {
             .object([
                 ("name", .string(row.name)), ("kind", .string(row.kind)), ("depth", .int(row.depth)),
                 ("kernel", row.kernel.json), ("stride", row.stride.json),
-                ("padding", .array([.int(row.padding.top), .int(row.padding.left), .int(row.padding.bottom),
-                                    .int(row.padding.right)])),
+                (
+                    "padding",
+                    .array([
+                        .int(row.padding.top), .int(row.padding.left), .int(row.padding.bottom),
+                        .int(row.padding.right),
+                    ])
+                ),
                 ("dilation", row.dilation.json), ("output_size", optional(row.outputSize)),
                 ("rf", optional(row.receptiveField)), ("effective_stride", row.effectiveStride.json),
                 ("effective_padding", optional(row.effectivePadding)), ("centre", row.centre?.json ?? .null),
@@ -240,8 +265,9 @@ public func receptiveFields(of layers: [RFLayer], inputSize: RFPair? = nil) thro
     var calculator = Calculator(inputSize: inputSize)
     let start = State(height: AxisState(size: inputSize?.height), width: AxisState(size: inputSize?.width))
     let end = try calculator.run(layers, from: start, depth: 0, prefix: "")
-    return RFReport(inputSize: inputSize, rows: calculator.rows, globalFrom: end.globalFrom,
-                    warnings: calculator.warnings)
+    return RFReport(
+        inputSize: inputSize, rows: calculator.rows, globalFrom: end.globalFrom,
+        warnings: calculator.warnings)
 }
 
 private struct Calculator {
@@ -265,7 +291,9 @@ private struct Calculator {
         where !(1...maxExtent).contains(value.height) || !(1...maxExtent).contains(value.width) {
             throw ReceptiveFieldError(layer: label, problem: "\(what) must be between 1 and \(maxExtent), got \(value)")
         }
-        if case .explicit(let p) = layer.padding, min(p.top, p.left, p.bottom, p.right) < 0 || max(p.top, p.left, p.bottom, p.right) > maxExtent {
+        if case .explicit(let p) = layer.padding,
+            min(p.top, p.left, p.bottom, p.right) < 0 || max(p.top, p.left, p.bottom, p.right) > maxExtent
+        {
             throw ReceptiveFieldError(layer: label, problem: "padding must be between 0 and \(maxExtent), got \(p)")
         }
         if case .branches(let paths) = layer.kind {
@@ -276,11 +304,14 @@ private struct Calculator {
             // Absurd specs (hundreds of strided layers) must fail, not trap or wrap.
             let (product, overflow1) = a.multipliedReportingOverflow(by: b)
             let (sum, overflow2) = product.addingReportingOverflow(c)
-            if overflow1 || overflow2 { throw ReceptiveFieldError(layer: label, problem: "receptive field arithmetic overflows") }
+            if overflow1 || overflow2 {
+                throw ReceptiveFieldError(layer: label, problem: "receptive field arithmetic overflows")
+            }
             return sum
         }
-        let effectiveKernel = RFPair(try checked(layer.dilation.height, times: layer.kernel.height - 1, plus: 1),
-                                     try checked(layer.dilation.width, times: layer.kernel.width - 1, plus: 1))
+        let effectiveKernel = RFPair(
+            try checked(layer.dilation.height, times: layer.kernel.height - 1, plus: 1),
+            try checked(layer.dilation.width, times: layer.kernel.width - 1, plus: 1))
         let padding = resolvePadding(layer, effectiveKernel: effectiveKernel, state: state, label: label)
         func advance(_ axis: AxisState, kernel: Int, stride: Int, before: Int, after: Int) throws -> AxisState {
             var out = axis
@@ -289,8 +320,10 @@ private struct Calculator {
             out.s = try checked(axis.s, times: stride, plus: 0)
             if let n = axis.size {
                 guard n + before + after >= kernel else {
-                    throw ReceptiveFieldError(layer: label, problem:
-                        "kernel \(kernel) (dilated) is larger than the padded input \(n + before + after)")
+                    throw ReceptiveFieldError(
+                        layer: label,
+                        problem:
+                            "kernel \(kernel) (dilated) is larger than the padded input \(n + before + after)")
                 }
                 out.size = (n + before + after - kernel) / stride + 1
             }
@@ -300,10 +333,12 @@ private struct Calculator {
         case .identity:
             break
         case .conv, .pool, .global, .globalPool:
-            next.height = try advance(state.height, kernel: effectiveKernel.height, stride: layer.stride.height,
-                                      before: padding.top, after: padding.bottom)
-            next.width = try advance(state.width, kernel: effectiveKernel.width, stride: layer.stride.width,
-                                     before: padding.left, after: padding.right)
+            next.height = try advance(
+                state.height, kernel: effectiveKernel.height, stride: layer.stride.height,
+                before: padding.top, after: padding.bottom)
+            next.width = try advance(
+                state.width, kernel: effectiveKernel.width, stride: layer.stride.width,
+                before: padding.left, after: padding.right)
         case .branches:
             break  // handled above
         }
@@ -316,19 +351,23 @@ private struct Calculator {
         return next
     }
 
-    private mutating func resolvePadding(_ layer: RFLayer, effectiveKernel: RFPair, state: State, label: String) -> RFPadding {
+    private mutating func resolvePadding(
+        _ layer: RFLayer, effectiveKernel: RFPair, state: State, label: String
+    ) -> RFPadding {
         switch layer.padding {
         case .explicit(let padding):
             return padding
         case .same:
             func split(_ n: Int?, kernel: Int, stride: Int) -> (Int, Int) {
                 // Without an input size assume n divisible by the stride: total = k_eff − s.
-                let total = n.map { max(((($0 + stride - 1) / stride) - 1) * stride + (kernel - $0), 0) }
+                let total =
+                    n.map { max(((($0 + stride - 1) / stride) - 1) * stride + (kernel - $0), 0) }
                     ?? max(kernel - stride, 0)
                 return (total / 2, total - total / 2)
             }
             if state.height.size == nil, layer.stride != 1 {
-                warnings.append("\(label): 'same' padding assumes the input size is divisible by the stride; pass an input size")
+                warnings.append(
+                    "\(label): 'same' padding assumes the input size is divisible by the stride; pass an input size")
             }
             let (top, bottom) = split(state.height.size, kernel: effectiveKernel.height, stride: layer.stride.height)
             let (left, right) = split(state.width.size, kernel: effectiveKernel.width, stride: layer.stride.width)
@@ -336,8 +375,10 @@ private struct Calculator {
         }
     }
 
-    private mutating func applyBranches(_ paths: [[RFLayer]], layer: RFLayer, label: String, to state: State,
-                                        depth: Int) throws -> State {
+    private mutating func applyBranches(
+        _ paths: [[RFLayer]], layer: RFLayer, label: String, to state: State,
+        depth: Int
+    ) throws -> State {
         guard !paths.isEmpty else {
             throw ReceptiveFieldError(layer: label, problem: "a branches block needs at least one branch")
         }
@@ -348,13 +389,18 @@ private struct Calculator {
         // Combining needs equal strides (and sizes): otherwise the maps cannot be added or concatenated.
         let strides = ends.map { RFPair($0.height.s, $0.width.s) }
         if Set(strides).count > 1 {
-            throw ReceptiveFieldError(layer: label, problem:
-                "branch strides differ (\(strides.map(\.description).joined(separator: " vs "))); outputs cannot be combined")
+            throw ReceptiveFieldError(
+                layer: label,
+                problem:
+                    "branch strides differ (\(strides.map(\.description).joined(separator: " vs "))); outputs cannot be combined"
+            )
         }
         let sizes = ends.compactMap { end in end.height.size.flatMap { h in end.width.size.map { RFPair(h, $0) } } }
         if Set(sizes).count > 1 {
-            throw ReceptiveFieldError(layer: label, problem:
-                "branch output sizes differ (\(sizes.map(\.description).joined(separator: " vs ")))")
+            throw ReceptiveFieldError(
+                layer: label,
+                problem:
+                    "branch output sizes differ (\(sizes.map(\.description).joined(separator: " vs ")))")
         }
         func union(_ axes: [AxisState]) -> AxisState {
             // Field of branch b spans [−P_b, −P_b + r_b − 1]; the block sees the union.
@@ -362,31 +408,41 @@ private struct Calculator {
             let end = axes.map { -$0.p + $0.r - 1 }.max() ?? 0
             return AxisState(r: end - start + 1, s: axes[0].s, p: -start, size: axes[0].size)
         }
-        var next = State(height: union(ends.map(\.height)), width: union(ends.map(\.width)),
-                         globalFrom: state.globalFrom ?? ends.compactMap(\.globalFrom).first)
+        var next = State(
+            height: union(ends.map(\.height)), width: union(ends.map(\.width)),
+            globalFrom: state.globalFrom ?? ends.compactMap(\.globalFrom).first)
         next.height.size = ends[0].height.size
         next.width.size = ends[0].width.size
         let centres = ends.filter { $0.globalFrom == nil }.map { RFCentre(y: $0.height.centre, x: $0.width.centre) }
         let misaligned = Set(centres.map(\.description)).count > 1
         if misaligned {
-            warnings.append("\(label): branch fields are not centred alike (centres \(centres.map(\.description).joined(separator: " vs "))); reporting their union")
+            warnings.append(
+                "\(label): branch fields are not centred alike (centres \(centres.map(\.description).joined(separator: " vs "))); reporting their union"
+            )
         }
-        rows.append(row(for: layer, label: label, depth: depth, padding: RFPadding(0), state: next, misaligned: misaligned))
+        rows.append(
+            row(for: layer, label: label, depth: depth, padding: RFPadding(0), state: next, misaligned: misaligned))
         return next
     }
 
-    private func row(for layer: RFLayer, label: String, depth: Int, padding: RFPadding, state: State,
-                     misaligned: Bool) -> RFRow {
+    private func row(
+        for layer: RFLayer, label: String, depth: Int, padding: RFPadding, state: State,
+        misaligned: Bool
+    ) -> RFRow {
         let isGlobal = state.globalFrom != nil
         let rf: RFPair? = isGlobal ? inputSize : RFPair(state.height.r, state.width.r)
         let p: RFPair? = isGlobal ? (inputSize == nil ? nil : 0) : RFPair(state.height.p, state.width.p)
         let centre: RFCentre? = rf.flatMap { rf in
-            p.map { RFCentre(y: Double(rf.height - 1) / 2 - Double($0.height), x: Double(rf.width - 1) / 2 - Double($0.width)) }
+            p.map {
+                RFCentre(
+                    y: Double(rf.height - 1) / 2 - Double($0.height), x: Double(rf.width - 1) / 2 - Double($0.width))
+            }
         }
         let size = state.height.size.flatMap { h in state.width.size.map { RFPair(h, $0) } }
-        return RFRow(name: label, kind: layer.kindLabel, depth: depth, kernel: layer.kernel, stride: layer.stride,
-                     padding: padding, dilation: layer.dilation, outputSize: size, receptiveField: rf,
-                     effectiveStride: RFPair(state.height.s, state.width.s), effectivePadding: p, centre: centre,
-                     isGlobal: isGlobal, misaligned: misaligned)
+        return RFRow(
+            name: label, kind: layer.kindLabel, depth: depth, kernel: layer.kernel, stride: layer.stride,
+            padding: padding, dilation: layer.dilation, outputSize: size, receptiveField: rf,
+            effectiveStride: RFPair(state.height.s, state.width.s), effectivePadding: p, centre: centre,
+            isGlobal: isGlobal, misaligned: misaligned)
     }
 }

@@ -17,7 +17,10 @@ public struct RFSpecError: Error, Equatable, CustomStringConvertible {
     /// JSON path, e.g. `[2].kernel` or `[4].branches[1][0].kind`.
     public var path: String
     public var problem: String
-    public init(path: String, problem: String) { self.path = path; self.problem = problem }
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
     public var description: String { path.isEmpty ? problem : "\(path): \(problem)" }
 }
 
@@ -39,7 +42,9 @@ private func parseLayer(_ value: JSONValue, path: String) throws -> RFLayer {
     let object = try value.object(at: path)
     let known: Set<String> = ["name", "kind", "kernel", "stride", "padding", "dilation", "branches"]
     if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-        throw JSONShapeError(path: "\(path).\(unknown)", problem: "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
+        throw JSONShapeError(
+            path: "\(path).\(unknown)",
+            problem: "unknown field (expected one of \(known.sorted().joined(separator: ", ")))")
     }
     let kindName = try object.required("kind", in: path).string(at: "\(path).kind")
     let name = try object["name"].map { try $0.string(at: "\(path).name") } ?? ""
@@ -52,13 +57,16 @@ private func parseLayer(_ value: JSONValue, path: String) throws -> RFLayer {
     case "global_pool": layer.kind = .globalPool
     case "branches", "parallel":
         let branches = try object.required("branches", in: path).array(at: "\(path).branches")
-        layer.kind = .branches(try branches.enumerated().map { index, branch in
-            try parseLayerList(branch, path: "\(path).branches[\(index)]")
-        })
+        layer.kind = .branches(
+            try branches.enumerated().map { index, branch in
+                try parseLayerList(branch, path: "\(path).branches[\(index)]")
+            })
         return layer
     default:
-        throw JSONShapeError(path: "\(path).kind", problem:
-            "unknown kind \"\(kindName)\" (expected conv, pool, identity, global, global_pool or branches)")
+        throw JSONShapeError(
+            path: "\(path).kind",
+            problem:
+                "unknown kind \"\(kindName)\" (expected conv, pool, identity, global, global_pool or branches)")
     }
     if layer.kind == .conv || layer.kind == .pool {
         layer.kernel = try pair(object.required("kernel", in: path), at: "\(path).kernel")
@@ -99,16 +107,21 @@ private func paddingMode(_ value: JSONValue, at path: String) throws -> RFPaddin
         switch mode.lowercased() {
         case "same": return .same
         case "valid": return .explicit(RFPadding(0))
-        default: throw JSONShapeError(path: path, problem: "unknown padding \"\(mode)\" (expected a number, \"same\" or \"valid\")")
+        default:
+            throw JSONShapeError(
+                path: path, problem: "unknown padding \"\(mode)\" (expected a number, \"same\" or \"valid\")")
         }
     case .array(let items) where items.count == 2:
-        return .explicit(RFPadding(height: try nonNegative(items[0], at: "\(path)[0]"),
-                                   width: try nonNegative(items[1], at: "\(path)[1]")))
+        return .explicit(
+            RFPadding(
+                height: try nonNegative(items[0], at: "\(path)[0]"),
+                width: try nonNegative(items[1], at: "\(path)[1]")))
     case .array(let items) where items.count == 4:
         let v = try items.enumerated().map { try nonNegative($1, at: "\(path)[\($0)]") }
         return .explicit(RFPadding(top: v[0], left: v[1], bottom: v[2], right: v[3]))
     case .array(let items):
-        throw JSONShapeError(path: path, problem: "expected p, [h, w] or [top, left, bottom, right], got \(items.count) values")
+        throw JSONShapeError(
+            path: path, problem: "expected p, [h, w] or [top, left, bottom, right], got \(items.count) values")
     default:
         return .explicit(RFPadding(try nonNegative(value, at: path)))
     }

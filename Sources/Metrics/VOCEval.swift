@@ -55,11 +55,18 @@ public func vocAveragePrecision(recall: [Double], precision: [Double], method: V
 }
 
 /// VOC AP per category of `groundTruth` and their mean.
-public func evaluateVOC(groundTruth: COCOGroundTruth, detections: [COCODetection],
-                        iouThreshold: Double = 0.5, method: VOCAPMethod = .allPoint) -> VOCResult {
-    struct Key: Hashable { var image: Int; var category: Int }
+public func evaluateVOC(
+    groundTruth: COCOGroundTruth, detections: [COCODetection],
+    iouThreshold: Double = 0.5, method: VOCAPMethod = .allPoint
+) -> VOCResult {
+    struct Key: Hashable {
+        var image: Int
+        var category: Int
+    }
     var boxesByImage: [Key: [COCOAnnotation]] = [:]
-    for a in groundTruth.annotations { boxesByImage[Key(image: a.imageID, category: a.categoryID), default: []].append(a) }
+    for a in groundTruth.annotations {
+        boxesByImage[Key(image: a.imageID, category: a.categoryID), default: []].append(a)
+    }
     var detectionsByCategory: [Int: [COCODetection]] = [:]
     for d in detections { detectionsByCategory[d.categoryID, default: []].append(d) }
 
@@ -71,25 +78,38 @@ public func evaluateVOC(groundTruth: COCOGroundTruth, detections: [COCODetection
         }.count
         // Stable descending order (voc_eval's argsort is not stable; ties are rare and this is deterministic).
         let ranked = (detectionsByCategory[category.id] ?? []).enumerated()
-            .sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+            .sorted {
+                $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset
+            }
             .map(\.element)
         var used: [Key: [Bool]] = [:]
-        var tp: [Double] = [], fp: [Double] = []
+        var tp: [Double] = []
+        var fp: [Double] = []
         for d in ranked {
             let key = Key(image: d.imageID, category: category.id)
             let candidates = boxesByImage[key] ?? []
-            var bestOverlap = -Double.infinity, bestIndex = -1
+            var bestOverlap = -Double.infinity
+            var bestIndex = -1
             let box = Box(xywh: d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3])
             for (j, g) in candidates.enumerated() {
                 let overlap = iou(box, Box(xywh: g.bbox[0], g.bbox[1], g.bbox[2], g.bbox[3]))
-                if overlap > bestOverlap { bestOverlap = overlap; bestIndex = j }
+                if overlap > bestOverlap {
+                    bestOverlap = overlap
+                    bestIndex = j
+                }
             }
-            var hit = 0.0, miss = 0.0
+            var hit = 0.0
+            var miss = 0.0
             if bestIndex >= 0 && bestOverlap > iouThreshold {
                 let g = candidates[bestIndex]
                 if !(g.isDifficult || g.isCrowd) {
                     var flags = used[key] ?? [Bool](repeating: false, count: candidates.count)
-                    if flags[bestIndex] { miss = 1 } else { hit = 1; flags[bestIndex] = true }
+                    if flags[bestIndex] {
+                        miss = 1
+                    } else {
+                        hit = 1
+                        flags[bestIndex] = true
+                    }
                     used[key] = flags
                 }
             } else {
@@ -104,10 +124,13 @@ public func evaluateVOC(groundTruth: COCOGroundTruth, detections: [COCODetection
             let precision = zip(tp, fp).map { $0 / max($0 + $1, Double.ulpOfOne) }
             ap = vocAveragePrecision(recall: recall, precision: precision, method: method)
         }
-        classes.append(VOCClassResult(categoryID: category.id, name: category.name, averagePrecision: ap,
-                                      positives: positives, detections: ranked.count))
+        classes.append(
+            VOCClassResult(
+                categoryID: category.id, name: category.name, averagePrecision: ap,
+                positives: positives, detections: ranked.count))
     }
     let defined = classes.compactMap(\.averagePrecision)
-    return VOCResult(method: method, iouThreshold: iouThreshold, classes: classes,
-                     meanAveragePrecision: defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count))
+    return VOCResult(
+        method: method, iouThreshold: iouThreshold, classes: classes,
+        meanAveragePrecision: defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count))
 }

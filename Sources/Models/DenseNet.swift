@@ -27,9 +27,12 @@ public struct DenseNetConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropRate = try arguments.float("drop_rate", default: 0)
         layerDropRate = try arguments.float("proj_drop_rate", default: 0)
-        guard growthRate > 0, bottleneckSize > 0, !blockConfig.isEmpty, blockConfig.allSatisfy({ $0 >= 1 }), numClasses >= 0 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "growth_rate/block_config/bn_size",
-                                             reason: "must be positive (block_config: one or more layer counts ≥ 1)")
+        guard growthRate > 0, bottleneckSize > 0, !blockConfig.isEmpty, blockConfig.allSatisfy({ $0 >= 1 }),
+            numClasses >= 0
+        else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "growth_rate/block_config/bn_size",
+                reason: "must be positive (block_config: one or more layer counts ≥ 1)")
         }
     }
 }
@@ -47,7 +50,10 @@ final class DenseLayer: Module, Layer {
         conv2 = try Conv2d(bottleneck, growthRate, kernel: 3, bias: false)
         dropout = Dropout(dropRate)
         super.init()
-        register("norm1", norm1); register("conv1", conv1); register("norm2", norm2); register("conv2", conv2)
+        register("norm1", norm1)
+        register("conv1", conv1)
+        register("norm2", norm2)
+        register("conv2", conv2)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -70,7 +76,9 @@ final class DenseBlock: Module, Layer {
 
     init(layerCount: Int, inChannels: Int, growthRate: Int, bottleneckSize: Int, dropRate: Float) throws {
         layers = try (0..<layerCount).map {
-            try DenseLayer(inChannels: inChannels + $0 * growthRate, growthRate: growthRate, bottleneckSize: bottleneckSize, dropRate: dropRate)
+            try DenseLayer(
+                inChannels: inChannels + $0 * growthRate, growthRate: growthRate, bottleneckSize: bottleneckSize,
+                dropRate: dropRate)
         }
         super.init()
         for (i, layer) in layers.enumerated() { register("denselayer\(i + 1)", layer) }
@@ -98,7 +106,8 @@ final class DenseTransition: Module, Layer {
         norm = try BatchNorm2d(inChannels)
         conv = try Conv2d(inChannels, outChannels, kernel: 1, bias: false)
         super.init()
-        register("norm", norm); register("conv", conv)
+        register("norm", norm)
+        register("conv", conv)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -120,24 +129,29 @@ public final class DenseNet: Module, ImageClassifier {
         conv0 = try Conv2d(3, stemChannels, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
         norm0 = try BatchNorm2d(stemChannels)
         var channels = stemChannels
-        var blocks: [DenseBlock] = [], transitions: [DenseTransition] = []
+        var blocks: [DenseBlock] = []
+        var transitions: [DenseTransition] = []
         for (i, layerCount) in config.blockConfig.enumerated() {
-            blocks.append(try DenseBlock(layerCount: layerCount, inChannels: channels, growthRate: config.growthRate,
-                                     bottleneckSize: config.bottleneckSize, dropRate: config.layerDropRate))
+            blocks.append(
+                try DenseBlock(
+                    layerCount: layerCount, inChannels: channels, growthRate: config.growthRate,
+                    bottleneckSize: config.bottleneckSize, dropRate: config.layerDropRate))
             channels += layerCount * config.growthRate
             if i < config.blockConfig.count - 1 {
                 transitions.append(try DenseTransition(inChannels: channels, outChannels: channels / 2))
                 channels /= 2
             }
         }
-        self.blocks = blocks; self.transitions = transitions
+        self.blocks = blocks
+        self.transitions = transitions
         norm5 = try BatchNorm2d(channels)
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(channels, config.numClasses) : nil
         super.init()
         // timm keeps the whole trunk in one `features` Sequential; only the names matter here.
         let features = Module()
-        features.register("conv0", conv0); features.register("norm0", norm0)
+        features.register("conv0", conv0)
+        features.register("norm0", norm0)
         for (i, block) in blocks.enumerated() {
             features.register("denseblock\(i + 1)", block)
             if i < transitions.count { features.register("transition\(i + 1)", transitions[i]) }
@@ -182,9 +196,11 @@ public enum DenseNetFamily {
     static let accepted: Set<String> = ["growth_rate", "block_config", "bn_size", "drop_rate", "proj_drop_rate"]
 
     static func entry(_ name: String, blocks: [Int], tag: String, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "densenet", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
-                   defaults: ["growth_rate": 32, "block_config": .list(blocks.map { .int($0) })],
-                   accepted: accepted) { try DenseNet(try DenseNetConfig($0)) }
+        ModelEntry(
+            name: name, family: "densenet", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
+            defaults: ["growth_rate": 32, "block_config": .list(blocks.map { .int($0) })],
+            accepted: accepted
+        ) { try DenseNet(try DenseNetConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -14,7 +14,10 @@ import Tensors
 import Weights
 
 public struct EfficientNetConfig: Equatable, Sendable {
-    public enum Variant: String, Sendable, CaseIterable { case efficientNetLite = "efficientnet_lite", mobileNetV2 = "mobilenetv2" }
+    public enum Variant: String, Sendable, CaseIterable {
+        case efficientNetLite = "efficientnet_lite"
+        case mobileNetV2 = "mobilenetv2"
+    }
 
     public var variant: Variant = .efficientNetLite
     public var channelMultiplier = 1.0
@@ -35,7 +38,8 @@ public struct EfficientNetConfig: Equatable, Sendable {
         fixStemHead = try arguments.bool("fix_stem_head", default: false)
         let padType = try arguments.string("pad_type", default: "")
         guard padType == "" || padType == "same" else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "pad_type", reason: "must be '' or 'same'")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "pad_type", reason: "must be '' or 'same'")
         }
         tfSamePadding = padType == "same"
         bnEpsilon = try arguments.float("bn_eps", default: 1e-5)
@@ -43,8 +47,9 @@ public struct EfficientNetConfig: Equatable, Sendable {
         dropRate = try arguments.float("drop_rate", default: 0)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard channelMultiplier > 0, depthMultiplier > 0, bnEpsilon > 0, numClasses >= 0 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "channel_multiplier/depth_multiplier/bn_eps/num_classes",
-                                             reason: "must be positive")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "channel_multiplier/depth_multiplier/bn_eps/num_classes",
+                reason: "must be positive")
         }
     }
 
@@ -52,11 +57,15 @@ public struct EfficientNetConfig: Equatable, Sendable {
     var architecture: [[String]] {
         switch variant {
         case .efficientNetLite:
-            return [["ds_r1_k3_s1_e1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r2_k5_s2_e6_c40"], ["ir_r3_k3_s2_e6_c80"],
-                    ["ir_r3_k5_s1_e6_c112"], ["ir_r4_k5_s2_e6_c192"], ["ir_r1_k3_s1_e6_c320"]]
+            return [
+                ["ds_r1_k3_s1_e1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r2_k5_s2_e6_c40"], ["ir_r3_k3_s2_e6_c80"],
+                ["ir_r3_k5_s1_e6_c112"], ["ir_r4_k5_s2_e6_c192"], ["ir_r1_k3_s1_e6_c320"],
+            ]
         case .mobileNetV2:
-            return [["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r3_k3_s2_e6_c32"], ["ir_r4_k3_s2_e6_c64"],
-                    ["ir_r3_k3_s1_e6_c96"], ["ir_r3_k3_s2_e6_c160"], ["ir_r1_k3_s1_e6_c320"]]
+            return [
+                ["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r3_k3_s2_e6_c32"], ["ir_r4_k3_s2_e6_c64"],
+                ["ir_r3_k3_s1_e6_c96"], ["ir_r3_k3_s2_e6_c160"], ["ir_r1_k3_s1_e6_c320"],
+            ]
         }
     }
 
@@ -80,10 +89,12 @@ public final class EfficientNet: Module, ImageClassifier {
         let stemChannels = config.fixesStemAndHead ? 32 : config.roundedChannels(32)
         convStem = try Conv2d(3, stemChannels, kernel: 3, stride: 2, padding: padding, bias: false)
         bn1 = try BatchNorm2d(stemChannels, epsilon: config.bnEpsilon)
-        let definitions = try decodeArchitecture(config.architecture, depthMultiplier: config.depthMultiplier,
-                                                 fixFirstLast: config.fixesStemAndHead)
-        let options = BlockBuildOptions(padding: padding, bnEpsilon: config.bnEpsilon, activation: .relu6,
-                                        roundChannels: config.roundedChannels, dropPathRate: config.dropPathRate)
+        let definitions = try decodeArchitecture(
+            config.architecture, depthMultiplier: config.depthMultiplier,
+            fixFirstLast: config.fixesStemAndHead)
+        let options = BlockBuildOptions(
+            padding: padding, bnEpsilon: config.bnEpsilon, activation: .relu6,
+            roundChannels: config.roundedChannels, dropPathRate: config.dropPathRate)
         let (stages, trunkChannels) = try buildStages(inChannels: stemChannels, stages: definitions, options: options)
         blocks = ModuleList(stages)
         // MobileNet-V2 widens the head with the multiplier but never below 1280.
@@ -93,9 +104,11 @@ public final class EfficientNet: Module, ImageClassifier {
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(headChannels, config.numClasses) : nil
         super.init()
-        register("conv_stem", convStem); register("bn1", bn1)
+        register("conv_stem", convStem)
+        register("bn1", bn1)
         register("blocks", blocks)
-        register("conv_head", convHead); register("bn2", bn2)
+        register("conv_head", convHead)
+        register("bn2", bn2)
         if let classifier { register("classifier", classifier) }
         applyEfficientNetInitialization()
     }
@@ -107,7 +120,8 @@ public final class EfficientNet: Module, ImageClassifier {
 
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
-            throw ModelError.unsupportedInput(model: config.variant.rawValue, shape: input.shape, reason: "must be (B, 3, H, W)")
+            throw ModelError.unsupportedInput(
+                model: config.variant.rawValue, shape: input.shape, reason: "must be (B, 3, H, W)")
         }
         var x = try bn1.fused(after: convStem, activation: .relu6, input)
         for stage in blocks.items { x = try stage(x) }
@@ -136,20 +150,29 @@ extension EfficientNet: RemapsForeignCheckpoints {
     /// is timm's depthwise-separable block, whose BN and conv names shift by one.
     public static func remapEfficientNetPyTorchKeys(_ dict: StateDict, stageDepths: [Int]) throws -> StateDict {
         let stageOfBlock = stageDepths.enumerated().flatMap { stage, depth in (0..<depth).map { (stage, $0) } }
-        let expandedBlocks = Set(dict.keys.compactMap { key -> Int? in
-            let parts = key.split(separator: ".")
-            return parts.count > 2 && parts[0] == "_blocks" && parts[2] == "_expand_conv" ? Int(parts[1]) : nil
-        })
-        let topLevel = ["_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"]
-        let separableNames = ["_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2",
-                              "_se_reduce": "se.conv_reduce", "_se_expand": "se.conv_expand"]
-        let invertedNames = ["_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                             "_project_conv": "conv_pwl", "_bn2": "bn3", "_se_reduce": "se.conv_reduce", "_se_expand": "se.conv_expand"]
+        let expandedBlocks = Set(
+            dict.keys.compactMap { key -> Int? in
+                let parts = key.split(separator: ".")
+                return parts.count > 2 && parts[0] == "_blocks" && parts[2] == "_expand_conv" ? Int(parts[1]) : nil
+            })
+        let topLevel = [
+            "_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier",
+        ]
+        let separableNames = [
+            "_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2",
+            "_se_reduce": "se.conv_reduce", "_se_expand": "se.conv_expand",
+        ]
+        let invertedNames = [
+            "_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
+            "_project_conv": "conv_pwl", "_bn2": "bn3", "_se_reduce": "se.conv_reduce", "_se_expand": "se.conv_expand",
+        ]
         return try dict.mappingKeys { key in
             let parts = key.split(separator: ".").map(String.init)
             if parts.count == 2, let module = topLevel[parts[0]] { return module + "." + parts[1] }
-            guard parts.count >= 4, parts[0] == "_blocks", let flat = Int(parts[1]), stageOfBlock.indices.contains(flat),
-                  let module = (expandedBlocks.contains(flat) ? invertedNames : separableNames)[parts[2]] else {
+            guard parts.count >= 4, parts[0] == "_blocks", let flat = Int(parts[1]),
+                stageOfBlock.indices.contains(flat),
+                let module = (expandedBlocks.contains(flat) ? invertedNames : separableNames)[parts[2]]
+            else {
                 throw WeightsError.unexpectedKeys([key])
             }
             let (stage, index) = stageOfBlock[flat]
@@ -158,39 +181,63 @@ extension EfficientNet: RemapsForeignCheckpoints {
     }
 
     public func timmNamed(_ dict: StateDict) throws -> StateDict {
-        Self.usesEfficientNetPyTorchNaming(dict) ? try Self.remapEfficientNetPyTorchKeys(dict, stageDepths: stageDepths) : dict
+        Self.usesEfficientNetPyTorchNaming(dict)
+            ? try Self.remapEfficientNetPyTorchKeys(dict, stageDepths: stageDepths) : dict
     }
 }
 
 // MARK: - Presets
 
 public enum EfficientNetFamily {
-    static let accepted: Set<String> = ["channel_multiplier", "depth_multiplier", "fix_stem_head", "pad_type", "bn_eps",
-                                        "drop_rate", "drop_path_rate"]
+    static let accepted: Set<String> = [
+        "channel_multiplier", "depth_multiplier", "fix_stem_head", "pad_type", "bn_eps",
+        "drop_rate", "drop_path_rate",
+    ]
 
-    static func lite(_ name: String, channels: Double, depth: Double, inputSize: Int, cropPct: Float,
-                     interpolation: PretrainedConfig.Interpolation, parameters: Int, gflops: Double) -> ModelEntry {
-        let pretrained = PretrainedConfig(tag: "in1k", inputSize: inputSize, mean: PretrainedConfig.inceptionMean,
-                                          std: PretrainedConfig.inceptionStd, cropPct: cropPct, interpolation: interpolation)
-        return ModelEntry(name: name, family: "efficientnet_lite", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
-                          defaults: ["variant": "efficientnet_lite", "channel_multiplier": .double(channels),
-                                     "depth_multiplier": .double(depth), "bn_eps": 1e-3, "pad_type": "same"],
-                          accepted: accepted) { try EfficientNet(EfficientNetConfig($0)) }
+    static func lite(
+        _ name: String, channels: Double, depth: Double, inputSize: Int, cropPct: Float,
+        interpolation: PretrainedConfig.Interpolation, parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        let pretrained = PretrainedConfig(
+            tag: "in1k", inputSize: inputSize, mean: PretrainedConfig.inceptionMean,
+            std: PretrainedConfig.inceptionStd, cropPct: cropPct, interpolation: interpolation)
+        return ModelEntry(
+            name: name, family: "efficientnet_lite", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
+            defaults: [
+                "variant": "efficientnet_lite", "channel_multiplier": .double(channels),
+                "depth_multiplier": .double(depth), "bn_eps": 1e-3, "pad_type": "same",
+            ],
+            accepted: accepted
+        ) { try EfficientNet(EfficientNetConfig($0)) }
     }
 
-    static func mobileNetV2(_ name: String, channels: Double, tag: String, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "mobilenetv2", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
-                   defaults: ["variant": "mobilenetv2", "channel_multiplier": .double(channels)],
-                   accepted: accepted) { try EfficientNet(EfficientNetConfig($0)) }
+    static func mobileNetV2(
+        _ name: String, channels: Double, tag: String, parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: "mobilenetv2", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
+            defaults: ["variant": "mobilenetv2", "channel_multiplier": .double(channels)],
+            accepted: accepted
+        ) { try EfficientNet(EfficientNetConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
-        lite("tf_efficientnet_lite0", channels: 1.0, depth: 1.0, inputSize: 224, cropPct: 0.875, interpolation: .bicubic, parameters: 4_652_008, gflops: 0.77),
-        lite("tf_efficientnet_lite1", channels: 1.0, depth: 1.1, inputSize: 240, cropPct: 0.882, interpolation: .bicubic, parameters: 5_416_680, gflops: 1.2),
-        lite("tf_efficientnet_lite2", channels: 1.1, depth: 1.2, inputSize: 260, cropPct: 0.89, interpolation: .bicubic, parameters: 6_092_072, gflops: 1.719),
-        lite("tf_efficientnet_lite3", channels: 1.2, depth: 1.4, inputSize: 300, cropPct: 0.904, interpolation: .bilinear, parameters: 8_197_096, gflops: 3.215),
-        lite("tf_efficientnet_lite4", channels: 1.4, depth: 1.8, inputSize: 380, cropPct: 0.92, interpolation: .bilinear, parameters: 13_006_568, gflops: 7.887),
+        lite(
+            "tf_efficientnet_lite0", channels: 1.0, depth: 1.0, inputSize: 224, cropPct: 0.875, interpolation: .bicubic,
+            parameters: 4_652_008, gflops: 0.77),
+        lite(
+            "tf_efficientnet_lite1", channels: 1.0, depth: 1.1, inputSize: 240, cropPct: 0.882, interpolation: .bicubic,
+            parameters: 5_416_680, gflops: 1.2),
+        lite(
+            "tf_efficientnet_lite2", channels: 1.1, depth: 1.2, inputSize: 260, cropPct: 0.89, interpolation: .bicubic,
+            parameters: 6_092_072, gflops: 1.719),
+        lite(
+            "tf_efficientnet_lite3", channels: 1.2, depth: 1.4, inputSize: 300, cropPct: 0.904,
+            interpolation: .bilinear, parameters: 8_197_096, gflops: 3.215),
+        lite(
+            "tf_efficientnet_lite4", channels: 1.4, depth: 1.8, inputSize: 380, cropPct: 0.92, interpolation: .bilinear,
+            parameters: 13_006_568, gflops: 7.887),
         mobileNetV2("mobilenetv2_035", channels: 0.35, tag: "untrained", parameters: 1_677_128, gflops: 0.119),
         mobileNetV2("mobilenetv2_050", channels: 0.5, tag: "lamb_in1k", parameters: 1_968_680, gflops: 0.194),
         mobileNetV2("mobilenetv2_075", channels: 0.75, tag: "untrained", parameters: 2_636_424, gflops: 0.418),

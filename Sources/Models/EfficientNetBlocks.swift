@@ -13,7 +13,11 @@ import Tensors
 /// (`r` repeats, `k` kernel, `s` stride, `e` expansion, `c` output channels, `se` squeeze ratio,
 /// `n` activation: `re` ReLU, `r6` ReLU6, `hs` hard-swish, `sw` SiLU; `noskip`, `skip`).
 struct BlockDefinition: Equatable {
-    enum Kind: String { case depthwiseSeparable = "ds", invertedResidual = "ir", convNormAct = "cn" }
+    enum Kind: String {
+        case depthwiseSeparable = "ds"
+        case invertedResidual = "ir"
+        case convNormAct = "cn"
+    }
 
     var kind: Kind
     var repeats: Int
@@ -33,16 +37,26 @@ struct BlockDefinition: Equatable {
             .invalidArgument(model: "efficientnet builder", argument: text, reason: reason)
         }
         let parts = text.split(separator: "_").map(String.init)
-        guard let head = parts.first, let kind = Kind(rawValue: head) else { throw invalid("has an unknown block type") }
+        guard let head = parts.first, let kind = Kind(rawValue: head) else {
+            throw invalid("has an unknown block type")
+        }
         var numbers: [String: Double] = [:]
         var activation: Activation?
         var skip: Bool?
         for option in parts.dropFirst() {
-            if option == "noskip" { skip = false; continue }
-            if option == "skip" { skip = true; continue }
+            if option == "noskip" {
+                skip = false
+                continue
+            }
+            if option == "skip" {
+                skip = true
+                continue
+            }
             if option.hasPrefix("n") {
                 let table: [String: Activation] = ["re": .relu, "r6": .relu6, "hs": .hardSwish, "sw": .silu]
-                guard let act = table[String(option.dropFirst())] else { throw invalid("has an unknown activation '\(option)'") }
+                guard let act = table[String(option.dropFirst())] else {
+                    throw invalid("has an unknown activation '\(option)'")
+                }
                 activation = act
                 continue
             }
@@ -70,7 +84,8 @@ struct BlockDefinition: Equatable {
 
 /// timm's `decode_arch_def`: each stage's block list with repeats scaled by `depthMultiplier`
 /// (rounded up, as EfficientNet does); `fixFirstLast` keeps the first and last stages as written.
-func decodeArchitecture(_ stages: [[String]], depthMultiplier: Double, fixFirstLast: Bool) throws -> [[BlockDefinition]] {
+func decodeArchitecture(_ stages: [[String]], depthMultiplier: Double, fixFirstLast: Bool) throws -> [[BlockDefinition]]
+{
     try stages.enumerated().map { index, strings in
         let definitions = try strings.map(BlockDefinition.init)
         let fixed = fixFirstLast && (index == 0 || index == stages.count - 1)
@@ -124,9 +139,12 @@ struct BlockBuildOptions {
 }
 
 /// Builds the `blocks.<stage>.<index>` trunk; returns the stages and the channels they end with.
-func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBuildOptions) throws -> (stages: [Sequential], outChannels: Int) {
+func buildStages(
+    inChannels: Int, stages: [[BlockDefinition]], options: BlockBuildOptions
+) throws -> (stages: [Sequential], outChannels: Int) {
     let total = stages.map(\.count).reduce(0, +)
-    var index = 0, channels = inChannels
+    var index = 0
+    var channels = inChannels
     var built: [Sequential] = []
     for stage in stages {
         var blocks: [any Layer] = []
@@ -136,14 +154,20 @@ func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBui
             let activation = definition.activation ?? options.activation
             switch definition.kind {
             case .depthwiseSeparable:
-                blocks.append(try DepthwiseSeparableBlock(definition, inChannels: channels, outChannels: out, activation: activation,
-                                                      options: options, dropPath: dropPath))
+                blocks.append(
+                    try DepthwiseSeparableBlock(
+                        definition, inChannels: channels, outChannels: out, activation: activation,
+                        options: options, dropPath: dropPath))
             case .invertedResidual:
-                blocks.append(try InvertedResidualBlock(definition, inChannels: channels, outChannels: out, activation: activation,
-                                                    options: options, dropPath: dropPath))
+                blocks.append(
+                    try InvertedResidualBlock(
+                        definition, inChannels: channels, outChannels: out, activation: activation,
+                        options: options, dropPath: dropPath))
             case .convNormAct:
-                blocks.append(try ConvNormActBlock(definition, inChannels: channels, outChannels: out, activation: activation,
-                                               options: options, dropPath: dropPath))
+                blocks.append(
+                    try ConvNormActBlock(
+                        definition, inChannels: channels, outChannels: out, activation: activation,
+                        options: options, dropPath: dropPath))
             }
             channels = out
             index += 1
@@ -153,13 +177,16 @@ func buildStages(inChannels: Int, stages: [[BlockDefinition]], options: BlockBui
     return (built, channels)
 }
 
-private func makeSqueezeExcite(_ definition: BlockDefinition, channels: Int, activation: Activation,
-                               options: BlockBuildOptions) throws -> SqueezeExcite? {
+private func makeSqueezeExcite(
+    _ definition: BlockDefinition, channels: Int, activation: Activation,
+    options: BlockBuildOptions
+) throws -> SqueezeExcite? {
     guard definition.seRatio > 0 else { return nil }
     let ratio = options.seFromExpansion ? definition.seRatio : definition.seRatio / definition.expansion
-    return try SqueezeExcite(channels: channels, reducedChannels: options.seReducedChannels(Double(channels) * ratio),
-                         activation: options.seActivation ?? activation, gate: options.seGate,
-                         names: ("conv_reduce", "conv_expand"))
+    return try SqueezeExcite(
+        channels: channels, reducedChannels: options.seReducedChannels(Double(channels) * ratio),
+        activation: options.seActivation ?? activation, gate: options.seGate,
+        names: ("conv_reduce", "conv_expand"))
 }
 
 /// Depthwise 3×3 (or k×k) → BN-act → [SE] → pointwise 1×1 → BN, with a residual when shapes match.
@@ -171,10 +198,13 @@ final class DepthwiseSeparableBlock: Module, Layer {
     let hasSkip: Bool
     let dropPath: DropPath
 
-    init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) throws {
-        convDepthwise = try Conv2d(inChannels, inChannels, kernel: definition.kernel, stride: definition.stride,
-                               padding: options.padding, groups: inChannels, bias: false)
+    init(
+        _ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
+        options: BlockBuildOptions, dropPath: Float
+    ) throws {
+        convDepthwise = try Conv2d(
+            inChannels, inChannels, kernel: definition.kernel, stride: definition.stride,
+            padding: options.padding, groups: inChannels, bias: false)
         norm1 = try BatchNorm2d(inChannels, epsilon: options.bnEpsilon)
         se = try makeSqueezeExcite(definition, channels: inChannels, activation: activation, options: options)
         convPointwise = try Conv2d(inChannels, outChannels, kernel: 1, padding: options.padding, bias: false)
@@ -183,9 +213,11 @@ final class DepthwiseSeparableBlock: Module, Layer {
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("conv_dw", convDepthwise); register("bn1", norm1)
+        register("conv_dw", convDepthwise)
+        register("bn1", norm1)
         if let se { register("se", se) }
-        register("conv_pw", convPointwise); register("bn2", norm2)
+        register("conv_pw", convPointwise)
+        register("bn2", norm2)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -207,13 +239,16 @@ final class InvertedResidualBlock: Module, Layer {
     let hasSkip: Bool
     let dropPath: DropPath
 
-    init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) throws {
+    init(
+        _ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
+        options: BlockBuildOptions, dropPath: Float
+    ) throws {
         let mid = makeDivisible(Double(inChannels) * definition.expansion)
         convPointwise = try Conv2d(inChannels, mid, kernel: 1, padding: options.padding, bias: false)
         norm1 = try BatchNorm2d(mid, epsilon: options.bnEpsilon)
-        convDepthwise = try Conv2d(mid, mid, kernel: definition.kernel, stride: definition.stride, padding: options.padding,
-                               groups: mid, bias: false)
+        convDepthwise = try Conv2d(
+            mid, mid, kernel: definition.kernel, stride: definition.stride, padding: options.padding,
+            groups: mid, bias: false)
         norm2 = try BatchNorm2d(mid, epsilon: options.bnEpsilon)
         se = try makeSqueezeExcite(definition, channels: mid, activation: activation, options: options)
         convProject = try Conv2d(mid, outChannels, kernel: 1, padding: options.padding, bias: false)
@@ -222,10 +257,13 @@ final class InvertedResidualBlock: Module, Layer {
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("conv_pw", convPointwise); register("bn1", norm1)
-        register("conv_dw", convDepthwise); register("bn2", norm2)
+        register("conv_pw", convPointwise)
+        register("bn1", norm1)
+        register("conv_dw", convDepthwise)
+        register("bn2", norm2)
         if let se { register("se", se) }
-        register("conv_pwl", convProject); register("bn3", norm3)
+        register("conv_pwl", convProject)
+        register("bn3", norm3)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -244,16 +282,20 @@ final class ConvNormActBlock: Module, Layer {
     let hasSkip: Bool
     let dropPath: DropPath
 
-    init(_ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
-         options: BlockBuildOptions, dropPath: Float) throws {
-        conv = try Conv2d(inChannels, outChannels, kernel: definition.kernel, stride: definition.stride,
-                      padding: options.padding, bias: false)
+    init(
+        _ definition: BlockDefinition, inChannels: Int, outChannels: Int, activation: Activation,
+        options: BlockBuildOptions, dropPath: Float
+    ) throws {
+        conv = try Conv2d(
+            inChannels, outChannels, kernel: definition.kernel, stride: definition.stride,
+            padding: options.padding, bias: false)
         norm = try BatchNorm2d(outChannels, epsilon: options.bnEpsilon)
         self.activation = activation
         hasSkip = definition.forceSkip && definition.stride == 1 && inChannels == outChannels
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("conv", conv); register("bn1", norm)
+        register("conv", conv)
+        register("bn1", norm)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -269,7 +311,8 @@ extension Module {
     func applyEfficientNetInitialization() {
         for conv in descendants(ofType: Conv2d.self) {
             let (kh, kw) = conv.kernelSize
-            let fanIn = max(1, conv.weight.shape[1] * kh * kw), fanOut = max(1, kh * kw * conv.outChannels / conv.groups)
+            let fanIn = max(1, conv.weight.shape[1] * kh * kw)
+            let fanOut = max(1, kh * kw * conv.outChannels / conv.groups)
             // U(±1/√fan_in) has variance 1/(3·fan_in); scale it to 2/fan_out.
             conv.weight.scale(by: (6 * Float(fanIn) / Float(fanOut)).squareRoot())
             conv.bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

@@ -35,15 +35,17 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unknownModel(name, suggestions):
-            return "unknown model '\(name)'" + (suggestions.isEmpty ? "" : "; did you mean \(suggestions.map { "'\($0)'" }.joined(separator: ", "))?")
-        case let .unknownArgument(model, argument, accepted):
+        case .unknownModel(let name, let suggestions):
+            return "unknown model '\(name)'"
+                + (suggestions.isEmpty
+                    ? "" : "; did you mean \(suggestions.map { "'\($0)'" }.joined(separator: ", "))?")
+        case .unknownArgument(let model, let argument, let accepted):
             return "\(model): unknown argument '\(argument)' (accepted: \(accepted.sorted().joined(separator: ", ")))"
-        case let .invalidArgument(model, argument, reason):
+        case .invalidArgument(let model, let argument, let reason):
             return "\(model): argument '\(argument)' \(reason)"
-        case let .unsupportedInput(model, shape, reason):
+        case .unsupportedInput(let model, let shape, let reason):
             return "\(model): input of shape \(shape) \(reason)"
-        case let .unknownTag(model, tag, available):
+        case .unknownTag(let model, let tag, let available):
             return "\(model): no pretrained tag '\(tag)' on the Hub"
                 + (available.isEmpty ? " (the model has none)" : " (tags: \(available.joined(separator: ", ")))")
         }

@@ -39,11 +39,16 @@ extension Module {
         var freedSinceRelease = 0
         for (key, tensor) in matched {
             tensor.withUnsafeMutableBufferPointer { buffer in
-                dict[key]!.values.withUnsafeBufferPointer { buffer.baseAddress!.update(from: $0.baseAddress!, count: buffer.count) }
+                dict[key]!.values.withUnsafeBufferPointer {
+                    buffer.baseAddress!.update(from: $0.baseAddress!, count: buffer.count)
+                }
             }
             dict[key] = nil
             freedSinceRelease += tensor.count * MemoryLayout<Float>.stride
-            if freedSinceRelease >= 1 << 24 { releaseFreedMemory(); freedSinceRelease = 0 }
+            if freedSinceRelease >= 1 << 24 {
+                releaseFreedMemory()
+                freedSinceRelease = 0
+            }
         }
         releaseFreedMemory()
         weightsDidChange()

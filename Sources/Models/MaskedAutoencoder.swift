@@ -44,9 +44,11 @@ public struct MaskedAutoencoderConfig: Equatable, Sendable {
         normPixLoss = try arguments.bool("norm_pix_loss", default: normPixLoss)
         maskRatio = try arguments.float("mask_ratio", default: maskRatio)
         guard patchSize > 0, imageSize % patchSize == 0, embedDim % heads == 0, decoderEmbedDim % decoderHeads == 0,
-              embedDim % 4 == 0, decoderEmbedDim % 4 == 0, maskRatio >= 0, maskRatio < 1 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/embed_dim/mask_ratio",
-                                             reason: "needs img_size divisible by patch_size, widths by heads and 4, 0 ≤ mask_ratio < 1")
+            embedDim % 4 == 0, decoderEmbedDim % 4 == 0, maskRatio >= 0, maskRatio < 1
+        else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "img_size/embed_dim/mask_ratio",
+                reason: "needs img_size divisible by patch_size, widths by heads and 4, 0 ≤ mask_ratio < 1")
         }
     }
 }
@@ -59,7 +61,9 @@ func sinCosPositionEmbedding(dim: Int, gridSize: Int) throws -> Tensor {
     for y in 0..<gridSize {
         for x in 0..<gridSize {
             for coordinate in [x, y] {
-                let angles = (0..<quarter).map { Double(coordinate) / Foundation.pow(10000, Double($0) / Double(quarter)) }
+                let angles = (0..<quarter).map {
+                    Double(coordinate) / Foundation.pow(10000, Double($0) / Double(quarter))
+                }
                 values += angles.map { Float(Foundation.sin($0)) } + angles.map { Float(Foundation.cos($0)) }
             }
         }
@@ -83,14 +87,18 @@ public final class MaskedAutoencoder: Module {
         patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim)
         classToken = try Initialization.truncatedNormal([1, 1, config.embedDim], std: 0.02)
         positionEmbedding = try sinCosPositionEmbedding(dim: config.embedDim, gridSize: config.gridSize)
-        blocks = ModuleList(try (0..<config.depth).map { _ in try TransformerBlock(dim: config.embedDim, heads: config.heads, mlpRatio: config.mlpRatio) })
+        blocks = ModuleList(
+            try (0..<config.depth).map { _ in
+                try TransformerBlock(dim: config.embedDim, heads: config.heads, mlpRatio: config.mlpRatio)
+            })
         norm = try LayerNorm(config.embedDim, epsilon: 1e-6)
         decoderEmbed = try Linear(config.embedDim, config.decoderEmbedDim)
         maskToken = try Initialization.truncatedNormal([1, 1, config.decoderEmbedDim], std: 0.02)
         decoderPositionEmbedding = try sinCosPositionEmbedding(dim: config.decoderEmbedDim, gridSize: config.gridSize)
-        decoderBlocks = ModuleList(try (0..<config.decoderDepth).map { _ in
-            try TransformerBlock(dim: config.decoderEmbedDim, heads: config.decoderHeads, mlpRatio: config.mlpRatio)
-        })
+        decoderBlocks = ModuleList(
+            try (0..<config.decoderDepth).map { _ in
+                try TransformerBlock(dim: config.decoderEmbedDim, heads: config.decoderHeads, mlpRatio: config.mlpRatio)
+            })
         decoderNorm = try LayerNorm(config.decoderEmbedDim, epsilon: 1e-6)
         decoderPred = try Linear(config.decoderEmbedDim, config.patchSize * config.patchSize * 3)
         super.init()
@@ -117,14 +125,17 @@ public final class MaskedAutoencoder: Module {
     public func unpatchify(_ patches: Tensor) throws -> Tensor {
         let (b, p, g) = (patches.shape[0], config.patchSize, config.gridSize)
         guard patches.shape == [b, g * g, p * p * 3] else {
-            throw ModelError.unsupportedInput(model: "mae", shape: patches.shape, reason: "must be (B, \(g * g), \(p * p * 3))")
+            throw ModelError.unsupportedInput(
+                model: "mae", shape: patches.shape, reason: "must be (B, \(g * g), \(p * p * 3))")
         }
         return try patches.reshaped([b, g, g, p, p, 3]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, 3, g * p, g * p])
     }
 
     /// Self-supervised loss on the removed patches, the prediction for every patch (B, L, p·p·3) and the mask
     /// (B, L; 1 = removed). `noise` (B, L) decides which patches are kept (smallest first); drawn when nil.
-    public func callAsFunction(_ images: Tensor, noise: Tensor? = nil) throws -> (loss: Tensor, pred: Tensor, mask: Tensor) {
+    public func callAsFunction(
+        _ images: Tensor, noise: Tensor? = nil
+    ) throws -> (loss: Tensor, pred: Tensor, mask: Tensor) {
         let encoded = try forwardEncoder(images, noise: noise)
         let pred = try forwardDecoder(encoded.latent, restore: encoded.restore)
         return (try loss(images, pred: pred, mask: encoded.mask), pred, encoded.mask)
@@ -132,17 +143,24 @@ public final class MaskedAutoencoder: Module {
 
     /// The encoder on the kept patches: latent (B, 1 + kept, C) with the class token first, the mask and,
     /// per image, each patch's place in the kept-first order (to undo the shuffle).
-    public func forwardEncoder(_ images: Tensor, noise: Tensor? = nil) throws -> (latent: Tensor, mask: Tensor, restore: [[Int]]) {
+    public func forwardEncoder(
+        _ images: Tensor, noise: Tensor? = nil
+    ) throws -> (latent: Tensor, mask: Tensor, restore: [[Int]]) {
         let (b, l) = (images.shape.first ?? 0, config.patches)
-        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == config.imageSize, images.shape[3] == config.imageSize else {
-            throw ModelError.unsupportedInput(model: "mae", shape: images.shape, reason: "must be (B, 3, \(config.imageSize), \(config.imageSize))")
+        guard images.rank == 4, images.shape[1] == 3, images.shape[2] == config.imageSize,
+            images.shape[3] == config.imageSize
+        else {
+            throw ModelError.unsupportedInput(
+                model: "mae", shape: images.shape, reason: "must be (B, 3, \(config.imageSize), \(config.imageSize))")
         }
         let noise = try noise ?? Tensor.uniform([b, l], using: &TrainingRandomness.generator)
         guard noise.shape == [b, l] else {
-            throw ModelError.unsupportedInput(model: "mae", shape: noise.shape, reason: "noise must be (\(b), \(l)), one value per patch")
+            throw ModelError.unsupportedInput(
+                model: "mae", shape: noise.shape, reason: "noise must be (\(b), \(l)), one value per patch")
         }
         // Random masking: sort patches by noise; the first `kept` stay visible.
-        let kept = config.keptPatches, values = noise.scalars
+        let kept = config.keptPatches
+        let values = noise.scalars
         let shuffle = (0..<b).map { row in (0..<l).sorted { (values[row * l + $0], $0) < (values[row * l + $1], $1) } }
         var restore = [[Int]](repeating: [Int](repeating: 0, count: l), count: b)
         var maskValues = [Float](repeating: 0, count: b * l)
@@ -166,8 +184,11 @@ public final class MaskedAutoencoder: Module {
         let (b, l, d) = (latent.shape[0], config.patches, config.decoderEmbedDim)
         let kept = latent.shape[1] - 1
         var x = try decoderEmbed(latent)
-        let shuffled = try Tensor.concat([x.slice(axis: 1, 1..<kept + 1), maskToken.expanded(to: [b, l - kept, d])], axis: 1)
-        x = try Tensor.concat([x.slice(axis: 1, 0..<1), shuffled.selectRows(restore)], axis: 1) + decoderPositionEmbedding
+        let shuffled = try Tensor.concat(
+            [x.slice(axis: 1, 1..<kept + 1), maskToken.expanded(to: [b, l - kept, d])], axis: 1)
+        x =
+            try Tensor.concat([x.slice(axis: 1, 0..<1), shuffled.selectRows(restore)], axis: 1)
+            + decoderPositionEmbedding
         for block in decoderBlocks.items { x = try block(x) }
         return try decoderPred(decoderNorm(x)).slice(axis: 1, 1..<l + 1)
     }
@@ -189,9 +210,10 @@ public final class MaskedAutoencoder: Module {
     /// loads strictly into `vit_*_patch16_224` built with `num_classes: 0` (or non-strictly with a head).
     public func encoderStateDict() -> StateDict {
         let encoderKeys = ["patch_embed.", "blocks.", "norm."]
-        return StateDict(exportStateDict().filter { entry in
-            entry.key == "cls_token" || entry.key == "pos_embed" || encoderKeys.contains { entry.key.hasPrefix($0) }
-        }.map { ($0.key, $0.tensor) })
+        return StateDict(
+            exportStateDict().filter { entry in
+                entry.key == "cls_token" || entry.key == "pos_embed" || encoderKeys.contains { entry.key.hasPrefix($0) }
+            }.map { ($0.key, $0.tensor) })
     }
 }
 
@@ -203,8 +225,10 @@ public struct MaskedAutoencoderEntry: Sendable {
     /// Trainable parameters (the fixed sin-cos position embeddings are buffers).
     public let parameterCount: Int
     public let defaults: ModelArguments
-    public static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
-                                               "decoder_depth", "decoder_num_heads", "mlp_ratio", "norm_pix_loss", "mask_ratio"]
+    public static let accepted: Set<String> = [
+        "img_size", "patch_size", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
+        "decoder_depth", "decoder_num_heads", "mlp_ratio", "norm_pix_loss", "mask_ratio",
+    ]
 
     public func create(_ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
         for key in arguments.values.keys.sorted() where !Self.accepted.contains(key) {
@@ -219,24 +243,36 @@ public struct MaskedAutoencoderEntry: Sendable {
 /// MAE presets by name (`zoo pretrain-mae --model mae_vit_…`); separate from ModelRegistry because an
 /// MAE is not a classifier.
 public enum MaskedAutoencoderRegistry {
-    static func entry(_ name: String, encoder: String, dim: Int, heads: Int, decoder: (dim: Int, depth: Int, heads: Int),
-                      parameters: Int) -> MaskedAutoencoderEntry {
-        MaskedAutoencoderEntry(name: name, encoder: encoder, parameterCount: parameters,
-                               defaults: ["embed_dim": .int(dim), "num_heads": .int(heads), "decoder_embed_dim": .int(decoder.dim),
-                                          "decoder_depth": .int(decoder.depth), "decoder_num_heads": .int(decoder.heads)])
+    static func entry(
+        _ name: String, encoder: String, dim: Int, heads: Int, decoder: (dim: Int, depth: Int, heads: Int),
+        parameters: Int
+    ) -> MaskedAutoencoderEntry {
+        MaskedAutoencoderEntry(
+            name: name, encoder: encoder, parameterCount: parameters,
+            defaults: [
+                "embed_dim": .int(dim), "num_heads": .int(heads), "decoder_embed_dim": .int(decoder.dim),
+                "decoder_depth": .int(decoder.depth), "decoder_num_heads": .int(decoder.heads),
+            ])
     }
 
     // Parameter counts from make_parity.py's MAEReference with these settings, position embeddings excluded.
     public static let entries: [MaskedAutoencoderEntry] = [
-        entry("mae_vit_tiny_patch16", encoder: "vit_tiny_patch16_224", dim: 192, heads: 3, decoder: (128, 4, 4), parameters: 6_403_840),
-        entry("mae_vit_small_patch16", encoder: "vit_small_patch16_224", dim: 384, heads: 6, decoder: (256, 4, 8), parameters: 25_045_760),
-        entry("mae_vit_base_patch16", encoder: "vit_base_patch16_224", dim: 768, heads: 12, decoder: (512, 8, 16), parameters: 111_655_680),
+        entry(
+            "mae_vit_tiny_patch16", encoder: "vit_tiny_patch16_224", dim: 192, heads: 3, decoder: (128, 4, 4),
+            parameters: 6_403_840),
+        entry(
+            "mae_vit_small_patch16", encoder: "vit_small_patch16_224", dim: 384, heads: 6, decoder: (256, 4, 8),
+            parameters: 25_045_760),
+        entry(
+            "mae_vit_base_patch16", encoder: "vit_base_patch16_224", dim: 768, heads: 12, decoder: (512, 8, 16),
+            parameters: 111_655_680),
     ]
 
     public static func create(_ name: String, _ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
         guard let entry = entries.first(where: { $0.name == name }) else {
             let names = entries.map(\.name)
-            throw ModelError.unknownModel(name: name, suggestions: names.filter { editDistance($0, name) <= max(3, name.count / 3) })
+            throw ModelError.unknownModel(
+                name: name, suggestions: names.filter { editDistance($0, name) <= max(3, name.count / 3) })
         }
         return try entry.create(arguments)
     }

@@ -28,7 +28,9 @@ public struct MlpMixerConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard patchSize > 0, imageSize % patchSize == 0, blocks >= 1 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/patch_size", reason: "needs img_size divisible by patch_size")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "img_size/patch_size",
+                reason: "needs img_size divisible by patch_size")
         }
     }
 }
@@ -45,8 +47,10 @@ final class MixerBlock: Module, Layer {
         mlpChannels = try Mlp(inFeatures: dim, hiddenFeatures: channelHidden)
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("norm1", norm1); register("mlp_tokens", mlpTokens)
-        register("norm2", norm2); register("mlp_channels", mlpChannels)
+        register("norm1", norm1)
+        register("mlp_tokens", mlpTokens)
+        register("norm2", norm2)
+        register("mlp_channels", mlpChannels)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -68,14 +72,18 @@ public final class MlpMixer: Module, ImageClassifier {
         let dim = config.embedDim
         stem = try PatchEmbed(patchSize: config.patchSize, embedDim: dim)
         // timm: drop_path_rate is applied uniformly to every block.
-        blocks = ModuleList(try (0..<config.blocks).map { _ in
-            try MixerBlock(dim: dim, tokens: config.tokens, tokenHidden: Int(config.tokenMlpRatio * Float(dim)),
-                       channelHidden: Int(config.channelMlpRatio * Float(dim)), dropPath: config.dropPathRate)
-        })
+        blocks = ModuleList(
+            try (0..<config.blocks).map { _ in
+                try MixerBlock(
+                    dim: dim, tokens: config.tokens, tokenHidden: Int(config.tokenMlpRatio * Float(dim)),
+                    channelHidden: Int(config.channelMlpRatio * Float(dim)), dropPath: config.dropPathRate)
+            })
         norm = try LayerNorm(dim, epsilon: 1e-6)
         head = config.numClasses > 0 ? try Linear(dim, config.numClasses) : nil
         super.init()
-        register("stem", stem); register("blocks", blocks); register("norm", norm)
+        register("stem", stem)
+        register("blocks", blocks)
+        register("norm", norm)
         if let head { register("head", head) }
     }
 
@@ -83,9 +91,12 @@ public final class MlpMixer: Module, ImageClassifier {
     public var numFeatures: Int { config.embedDim }
 
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
-        guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize, input.shape[3] == config.imageSize else {
-            throw ModelError.unsupportedInput(model: "mixer", shape: input.shape,
-                                              reason: "must be (B, 3, \(config.imageSize), \(config.imageSize)): the token MLP fixes the patch count")
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize,
+            input.shape[3] == config.imageSize
+        else {
+            throw ModelError.unsupportedInput(
+                model: "mixer", shape: input.shape,
+                reason: "must be (B, 3, \(config.imageSize), \(config.imageSize)): the token MLP fixes the patch count")
         }
         var x = try stem(input)
         for block in blocks.items { x = try block(x) }
@@ -102,12 +113,16 @@ public final class MlpMixer: Module, ImageClassifier {
 public enum MlpMixerFamily {
     static let accepted: Set<String> = ["img_size", "patch_size", "num_blocks", "embed_dim", "drop_path_rate"]
 
-    static func entry(_ name: String, blocks: Int, dim: Int, tag: String, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "mixer",
-                   pretrained: .init(tag: tag, mean: PretrainedConfig.inceptionMean, std: PretrainedConfig.inceptionStd, cropPct: 0.875),
-                   parameterCount: parameters, gflops: gflops,
-                   defaults: ["patch_size": 16, "num_blocks": .int(blocks), "embed_dim": .int(dim)],
-                   accepted: accepted) { try MlpMixer(MlpMixerConfig($0)) }
+    static func entry(_ name: String, blocks: Int, dim: Int, tag: String, parameters: Int, gflops: Double) -> ModelEntry
+    {
+        ModelEntry(
+            name: name, family: "mixer",
+            pretrained: .init(
+                tag: tag, mean: PretrainedConfig.inceptionMean, std: PretrainedConfig.inceptionStd, cropPct: 0.875),
+            parameterCount: parameters, gflops: gflops,
+            defaults: ["patch_size": 16, "num_blocks": .int(blocks), "embed_dim": .int(dim)],
+            accepted: accepted
+        ) { try MlpMixer(MlpMixerConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

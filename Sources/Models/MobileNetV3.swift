@@ -27,8 +27,9 @@ public struct MobileNetV3Config: Equatable, Sendable {
         dropRate = try arguments.float("drop_rate", default: 0)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard channelMultiplier > 0, depthMultiplier > 0, numClasses >= 0 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "channel_multiplier/depth_multiplier/num_classes",
-                                             reason: "must be positive")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "channel_multiplier/depth_multiplier/num_classes",
+                reason: "must be positive")
         }
     }
 
@@ -36,20 +37,24 @@ public struct MobileNetV3Config: Equatable, Sendable {
     var architecture: [[String]] {
         switch size {
         case .small:
-            return [["ds_r1_k3_s2_e1_c16_se0.25_nre"],
-                    ["ir_r1_k3_s2_e4.5_c24_nre", "ir_r1_k3_s1_e3.67_c24_nre"],
-                    ["ir_r1_k5_s2_e4_c40_se0.25", "ir_r2_k5_s1_e6_c40_se0.25"],
-                    ["ir_r2_k5_s1_e3_c48_se0.25"],
-                    ["ir_r3_k5_s2_e6_c96_se0.25"],
-                    ["cn_r1_k1_s1_c576"]]
+            return [
+                ["ds_r1_k3_s2_e1_c16_se0.25_nre"],
+                ["ir_r1_k3_s2_e4.5_c24_nre", "ir_r1_k3_s1_e3.67_c24_nre"],
+                ["ir_r1_k5_s2_e4_c40_se0.25", "ir_r2_k5_s1_e6_c40_se0.25"],
+                ["ir_r2_k5_s1_e3_c48_se0.25"],
+                ["ir_r3_k5_s2_e6_c96_se0.25"],
+                ["cn_r1_k1_s1_c576"],
+            ]
         case .large:
-            return [["ds_r1_k3_s1_e1_c16_nre"],
-                    ["ir_r1_k3_s2_e4_c24_nre", "ir_r1_k3_s1_e3_c24_nre"],
-                    ["ir_r3_k5_s2_e3_c40_se0.25_nre"],
-                    ["ir_r1_k3_s2_e6_c80", "ir_r1_k3_s1_e2.5_c80", "ir_r2_k3_s1_e2.3_c80"],
-                    ["ir_r2_k3_s1_e6_c112_se0.25"],
-                    ["ir_r3_k5_s2_e6_c160_se0.25"],
-                    ["cn_r1_k1_s1_c960"]]
+            return [
+                ["ds_r1_k3_s1_e1_c16_nre"],
+                ["ir_r1_k3_s2_e4_c24_nre", "ir_r1_k3_s1_e3_c24_nre"],
+                ["ir_r3_k5_s2_e3_c40_se0.25_nre"],
+                ["ir_r1_k3_s2_e6_c80", "ir_r1_k3_s1_e2.5_c80", "ir_r2_k3_s1_e2.3_c80"],
+                ["ir_r2_k3_s1_e6_c112_se0.25"],
+                ["ir_r3_k5_s2_e6_c160_se0.25"],
+                ["cn_r1_k1_s1_c960"],
+            ]
         }
     }
 
@@ -73,17 +78,20 @@ public final class MobileNetV3: Module, ImageClassifier {
         let stemChannels = config.channelMultiplier < 0.75 ? 16 : round(16)
         convStem = try Conv2d(3, stemChannels, kernel: 3, stride: 2, bias: false)
         bn1 = try BatchNorm2d(stemChannels)
-        let definitions = try decodeArchitecture(config.architecture, depthMultiplier: config.depthMultiplier, fixFirstLast: false)
-        let options = BlockBuildOptions(padding: nil, bnEpsilon: 1e-5, activation: Self.activation, roundChannels: round,
-                                        seFromExpansion: true, seGate: .hardSigmoid, seActivation: .relu,
-                                        seReducedChannels: { makeDivisible($0) }, dropPathRate: config.dropPathRate)
+        let definitions = try decodeArchitecture(
+            config.architecture, depthMultiplier: config.depthMultiplier, fixFirstLast: false)
+        let options = BlockBuildOptions(
+            padding: nil, bnEpsilon: 1e-5, activation: Self.activation, roundChannels: round,
+            seFromExpansion: true, seGate: .hardSigmoid, seActivation: .relu,
+            seReducedChannels: { makeDivisible($0) }, dropPathRate: config.dropPathRate)
         let (stages, trunkChannels) = try buildStages(inChannels: stemChannels, stages: definitions, options: options)
         blocks = ModuleList(stages)
         convHead = try Conv2d(trunkChannels, config.headChannels, kernel: 1, bias: true)
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(config.headChannels, config.numClasses) : nil
         super.init()
-        register("conv_stem", convStem); register("bn1", bn1)
+        register("conv_stem", convStem)
+        register("bn1", bn1)
         register("blocks", blocks)
         register("conv_head", convHead)
         if let classifier { register("classifier", classifier) }
@@ -116,20 +124,33 @@ public final class MobileNetV3: Module, ImageClassifier {
 public enum MobileNetV3Family {
     static let accepted: Set<String> = ["channel_multiplier", "depth_multiplier", "drop_rate", "drop_path_rate"]
 
-    static func entry(_ name: String, size: MobileNetV3Config.Size, channels: Double, tag: String,
-                      interpolation: PretrainedConfig.Interpolation = .bicubic, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "mobilenetv3", pretrained: .init(tag: tag, interpolation: interpolation),
-                   parameterCount: parameters, gflops: gflops,
-                   defaults: ["size": .string(size.rawValue), "channel_multiplier": .double(channels)],
-                   accepted: accepted) { try MobileNetV3(MobileNetV3Config($0)) }
+    static func entry(
+        _ name: String, size: MobileNetV3Config.Size, channels: Double, tag: String,
+        interpolation: PretrainedConfig.Interpolation = .bicubic, parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: "mobilenetv3", pretrained: .init(tag: tag, interpolation: interpolation),
+            parameterCount: parameters, gflops: gflops,
+            defaults: ["size": .string(size.rawValue), "channel_multiplier": .double(channels)],
+            accepted: accepted
+        ) { try MobileNetV3(MobileNetV3Config($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
-        entry("mobilenetv3_small_050", size: .small, channels: 0.5, tag: "lamb_in1k", parameters: 1_593_224, gflops: 0.048),
-        entry("mobilenetv3_small_075", size: .small, channels: 0.75, tag: "lamb_in1k", parameters: 2_041_872, gflops: 0.087),
-        entry("mobilenetv3_small_100", size: .small, channels: 1.0, tag: "lamb_in1k", parameters: 2_542_856, gflops: 0.113),
-        entry("mobilenetv3_large_075", size: .large, channels: 0.75, tag: "untrained", interpolation: .bilinear, parameters: 3_993_528, gflops: 0.309),
-        entry("mobilenetv3_large_100", size: .large, channels: 1.0, tag: "ra_in1k", parameters: 5_483_032, gflops: 0.433),
+        entry(
+            "mobilenetv3_small_050", size: .small, channels: 0.5, tag: "lamb_in1k", parameters: 1_593_224, gflops: 0.048
+        ),
+        entry(
+            "mobilenetv3_small_075", size: .small, channels: 0.75, tag: "lamb_in1k", parameters: 2_041_872,
+            gflops: 0.087),
+        entry(
+            "mobilenetv3_small_100", size: .small, channels: 1.0, tag: "lamb_in1k", parameters: 2_542_856, gflops: 0.113
+        ),
+        entry(
+            "mobilenetv3_large_075", size: .large, channels: 0.75, tag: "untrained", interpolation: .bilinear,
+            parameters: 3_993_528, gflops: 0.309),
+        entry(
+            "mobilenetv3_large_100", size: .large, channels: 1.0, tag: "ra_in1k", parameters: 5_483_032, gflops: 0.433),
     ]
 }

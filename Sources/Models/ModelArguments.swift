@@ -2,8 +2,13 @@ import Foundation
 
 /// A timm keyword-argument value (`layers=(1, 1, 1, 1)`, `drop_path_rate=0.1`, `global_pool='avg'`).
 public enum ArgumentValue: Equatable, Codable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByBooleanLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral {
-    case int(Int), double(Double), bool(Bool), string(String), list([ArgumentValue])
+    ExpressibleByBooleanLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral
+{
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case string(String)
+    case list([ArgumentValue])
 
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
@@ -13,11 +18,17 @@ public enum ArgumentValue: Equatable, Codable, Sendable, ExpressibleByIntegerLit
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let v = try? c.decode(Bool.self) { self = .bool(v) }
-        else if let v = try? c.decode(Int.self) { self = .int(v) }
-        else if let v = try? c.decode(Double.self) { self = .double(v) }
-        else if let v = try? c.decode(String.self) { self = .string(v) }
-        else { self = .list(try c.decode([ArgumentValue].self)) }
+        if let v = try? c.decode(Bool.self) {
+            self = .bool(v)
+        } else if let v = try? c.decode(Int.self) {
+            self = .int(v)
+        } else if let v = try? c.decode(Double.self) {
+            self = .double(v)
+        } else if let v = try? c.decode(String.self) {
+            self = .string(v)
+        } else {
+            self = .list(try c.decode([ArgumentValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -77,10 +88,15 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
     }
 
     @discardableResult
-    private func checked(_ key: String, _ value: Double, bounds: ClosedRange<Double>?, shown: String? = nil) throws -> Double {
+    private func checked(
+        _ key: String, _ value: Double, bounds: ClosedRange<Double>?, shown: String? = nil
+    ) throws -> Double {
         guard value.isFinite else { throw invalid(key, "must be a finite number") }
         if let bounds, !bounds.contains(value) {
-            throw invalid(key, "must be between \(bounds.lowerBound.formatted) and \(bounds.upperBound.formatted), got \(shown ?? value.formatted)")
+            throw invalid(
+                key,
+                "must be between \(bounds.lowerBound.formatted) and \(bounds.upperBound.formatted), got \(shown ?? value.formatted)"
+            )
         }
         return value
     }
@@ -128,7 +144,8 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
     }
 
     /// A string argument naming one case of `T`; the error lists the accepted names.
-    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T where T.RawValue == String {
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T
+    where T.RawValue == String {
         let name = try string(key, default: fallback.rawValue)
         guard let value = T(rawValue: name) else {
             throw invalid(key, "must be " + T.allCases.map(\.rawValue).joined(separator: " or "))

@@ -13,12 +13,18 @@ public struct ModelEntry: Sendable {
     public let accepted: Set<String>
     let build: @Sendable (ModelArguments) throws -> any ImageClassifier
 
-    public init(name: String, family: String, pretrained: PretrainedConfig, parameterCount: Int, gflops: Double,
-                defaults: ModelArguments, accepted: Set<String>,
-                build: @escaping @Sendable (ModelArguments) throws -> any ImageClassifier) {
-        self.name = name; self.family = family; self.pretrained = pretrained
-        self.parameterCount = parameterCount; self.gflops = gflops
-        self.defaults = defaults; self.accepted = accepted.union(["num_classes"])
+    public init(
+        name: String, family: String, pretrained: PretrainedConfig, parameterCount: Int, gflops: Double,
+        defaults: ModelArguments, accepted: Set<String>,
+        build: @escaping @Sendable (ModelArguments) throws -> any ImageClassifier
+    ) {
+        self.name = name
+        self.family = family
+        self.pretrained = pretrained
+        self.parameterCount = parameterCount
+        self.gflops = gflops
+        self.defaults = defaults
+        self.accepted = accepted.union(["num_classes"])
         self.build = build
     }
 
@@ -35,7 +41,8 @@ public struct ModelEntry: Sendable {
 
 /// Every model of the zoo by timm name.
 public enum ModelRegistry {
-    public static let entries: [ModelEntry] = ResNetFamily.entries + EfficientNetFamily.entries + MobileNetV3Family.entries
+    public static let entries: [ModelEntry] =
+        ResNetFamily.entries + EfficientNetFamily.entries + MobileNetV3Family.entries
         + DenseNetFamily.entries + VisionTransformerFamily.entries + MlpMixerFamily.entries + PoolFormerFamily.entries
         + SwinTransformerFamily.entries + VoloFamily.entries
 
@@ -80,7 +87,6 @@ extension ModelRegistry {
         return (entry, try entry.pretrained(tag: parts.count > 1 ? parts[1] : nil))
     }
 }
-
 
 /// timm's make_divisible: round to a multiple of `divisor`, never below 90 % of the value.
 public func makeDivisible(_ value: Double, divisor: Int = 8, minValue: Int? = nil, roundLimit: Double = 0.9) -> Int {

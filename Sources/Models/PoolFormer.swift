@@ -25,7 +25,8 @@ public struct PoolFormerConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard !depths.isEmpty, depths.count == dims.count, depths.allSatisfy({ $0 >= 1 }) else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "depths/dims", reason: "must list one depth and one width per stage")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "depths/dims", reason: "must list one depth and one width per stage")
         }
     }
 }
@@ -51,14 +52,17 @@ final class PoolFormerBlock: Module, Layer {
         norm1 = try GroupNorm(groups: 1, channels: dim)
         layerScale1 = try ChannelScale(dim, initialValue: layerScaleInit)
         norm2 = try GroupNorm(groups: 1, channels: dim)
-        fc1 = try Conv2d(dim, hidden, kernel: 1); fc2 = try Conv2d(hidden, dim, kernel: 1)
+        fc1 = try Conv2d(dim, hidden, kernel: 1)
+        fc2 = try Conv2d(hidden, dim, kernel: 1)
         layerScale2 = try ChannelScale(dim, initialValue: layerScaleInit)
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("norm1", norm1); register("layer_scale1", layerScale1)
+        register("norm1", norm1)
+        register("layer_scale1", layerScale1)
         register("norm2", norm2)
         let mlp = Module()
-        mlp.register("fc1", fc1); mlp.register("fc2", fc2)
+        mlp.register("fc1", fc1)
+        mlp.register("fc2", fc2)
         register("mlp", mlp)
         register("layer_scale2", layerScale2)
     }
@@ -78,7 +82,9 @@ final class PoolFormerStage: Module, Layer {
     let blocks: ModuleList<PoolFormerBlock>
 
     init(inChannels: Int, outChannels: Int, blocks: [PoolFormerBlock]) throws {
-        downsample = inChannels == outChannels ? nil : try Conv2d(inChannels, outChannels, kernel: 3, stride: 2, padding: .symmetric(1))
+        downsample =
+            inChannels == outChannels
+            ? nil : try Conv2d(inChannels, outChannels, kernel: 3, stride: 2, padding: .symmetric(1))
         self.blocks = ModuleList(blocks)
         super.init()
         if let downsample {
@@ -107,12 +113,15 @@ public final class PoolFormer: Module, ImageClassifier {
         self.config = config
         stemConv = try Conv2d(3, config.dims[0], kernel: 7, stride: 4, padding: .symmetric(2))
         let total = config.depths.reduce(0, +)
-        var stages: [PoolFormerStage] = [], previous = config.dims[0], index = 0
+        var stages: [PoolFormerStage] = []
+        var previous = config.dims[0]
+        var index = 0
         for (depth, dim) in zip(config.depths, config.dims) {
             let blocks = try (0..<depth).map { _ -> PoolFormerBlock in
                 defer { index += 1 }
-                return try PoolFormerBlock(dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
-                                       dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
+                return try PoolFormerBlock(
+                    dim: dim, hidden: dim * config.mlpRatio, layerScaleInit: config.layerScaleInit,
+                    dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
             }
             stages.append(try PoolFormerStage(inChannels: previous, outChannels: dim, blocks: blocks))
             previous = dim
@@ -153,10 +162,16 @@ public final class PoolFormer: Module, ImageClassifier {
 public enum PoolFormerFamily {
     static let accepted: Set<String> = ["depths", "dims", "layer_scale_init_values", "drop_path_rate"]
 
-    static func entry(_ name: String, depths: [Int], layerScale: Double = 1e-5, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "poolformer", pretrained: .init(tag: "sail_in1k", cropPct: 0.9), parameterCount: parameters,
-                   gflops: gflops, defaults: ["depths": .list(depths.map { .int($0) }), "layer_scale_init_values": .double(layerScale)],
-                   accepted: accepted) { try PoolFormer(PoolFormerConfig($0)) }
+    static func entry(
+        _ name: String, depths: [Int], layerScale: Double = 1e-5, parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: "poolformer", pretrained: .init(tag: "sail_in1k", cropPct: 0.9),
+            parameterCount: parameters,
+            gflops: gflops,
+            defaults: ["depths": .list(depths.map { .int($0) }), "layer_scale_init_values": .double(layerScale)],
+            accepted: accepted
+        ) { try PoolFormer(PoolFormerConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -3,7 +3,7 @@ public struct PretrainedConfig: Equatable, Codable, Sendable {
     public enum Interpolation: String, Codable, Sendable { case bilinear, bicubic, nearest }
 
     public var tag: String
-    public var inputSize: [Int]   // (3, H, W)
+    public var inputSize: [Int]  // (3, H, W)
     public var mean: [Float]
     public var std: [Float]
     public var cropPct: Float
@@ -17,11 +17,16 @@ public struct PretrainedConfig: Equatable, Codable, Sendable {
     public static let inceptionMean: [Float] = [0.5, 0.5, 0.5]
     public static let inceptionStd: [Float] = [0.5, 0.5, 0.5]
 
-    public init(tag: String, inputSize: Int = 224, mean: [Float] = imagenetMean, std: [Float] = imagenetStd,
-                cropPct: Float = 0.875, interpolation: Interpolation = .bicubic, numClasses: Int = 1000, hubID: String? = nil) {
+    public init(
+        tag: String, inputSize: Int = 224, mean: [Float] = imagenetMean, std: [Float] = imagenetStd,
+        cropPct: Float = 0.875, interpolation: Interpolation = .bicubic, numClasses: Int = 1000, hubID: String? = nil
+    ) {
         self.tag = tag
         self.inputSize = [3, inputSize, inputSize]
-        self.mean = mean; self.std = std; self.cropPct = cropPct; self.interpolation = interpolation
+        self.mean = mean
+        self.std = std
+        self.cropPct = cropPct
+        self.interpolation = interpolation
         self.numClasses = numClasses
         self.hubID = hubID
     }

@@ -22,7 +22,8 @@ extension ModelEntry {
             return model
         } catch WeightsError.shapeMismatch(_, let expected, let actual)
             where arguments.values["num_classes"] == nil && expected.first == model.numClasses
-            && actual.count == expected.count && Array(actual.dropFirst()) == Array(expected.dropFirst()) {
+            && actual.count == expected.count && Array(actual.dropFirst()) == Array(expected.dropFirst())
+        {
             var resized = arguments
             resized.values["num_classes"] = .int(actual[0])
             let headed = try Initialization.skipping { try create(resized) }

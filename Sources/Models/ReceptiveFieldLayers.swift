@@ -13,10 +13,12 @@ extension Conv2d {
         let padding: RFPaddingMode
         switch self.padding {
         case .same: padding = .same
-        case .explicit(let p): padding = .explicit(RFPadding(top: p.top, left: p.left, bottom: p.bottom, right: p.right))
+        case .explicit(let p):
+            padding = .explicit(RFPadding(top: p.top, left: p.left, bottom: p.bottom, right: p.right))
         }
-        return RFLayer(name: name, kind: .conv, kernel: RFPair(kernelSize.0, kernelSize.1), stride: RFPair(stride.0, stride.1),
-                       padding: padding, dilation: RFPair(dilation.0, dilation.1))
+        return RFLayer(
+            name: name, kind: .conv, kernel: RFPair(kernelSize.0, kernelSize.1), stride: RFPair(stride.0, stride.1),
+            padding: padding, dilation: RFPair(dilation.0, dilation.1))
     }
 }
 
@@ -36,12 +38,20 @@ private func builderBlockLayers(_ block: any Layer, name: String) -> [RFLayer] {
     let skip: Bool
     switch block {
     case let b as DepthwiseSeparableBlock:
-        main = [b.convDepthwise.receptiveFieldLayer("\(name).conv_dw")] + (b.se != nil ? [RFLayer(name: "\(name).se", kind: .global)] : [])
+        main =
+            [b.convDepthwise.receptiveFieldLayer("\(name).conv_dw")]
+            + (b.se != nil ? [RFLayer(name: "\(name).se", kind: .global)] : [])
             + [b.convPointwise.receptiveFieldLayer("\(name).conv_pw")]
         skip = b.hasSkip
     case let b as InvertedResidualBlock:
-        main = [b.convPointwise.receptiveFieldLayer("\(name).conv_pw"), b.convDepthwise.receptiveFieldLayer("\(name).conv_dw")]
-            + (b.se != nil ? [RFLayer(name: "\(name).se", kind: .global)] : []) + [b.convProject.receptiveFieldLayer("\(name).conv_pwl")]
+        main =
+            [
+                b.convPointwise.receptiveFieldLayer("\(name).conv_pw"),
+                b.convDepthwise.receptiveFieldLayer("\(name).conv_dw"),
+            ]
+            + (b.se != nil ? [RFLayer(name: "\(name).se", kind: .global)] : []) + [
+                b.convProject.receptiveFieldLayer("\(name).conv_pwl")
+            ]
         skip = b.hasSkip
     case let b as ConvNormActBlock:
         main = [b.conv.receptiveFieldLayer("\(name).conv")]
@@ -75,11 +85,21 @@ extension MobileNetV3: ReceptiveFieldDescribing {
 extension DenseNet: ReceptiveFieldDescribing {
     /// Each dense layer's output is concatenated with its input: a branch beside the identity.
     public func receptiveFieldLayers() -> [RFLayer] {
-        var layers = [conv0.receptiveFieldLayer("features.conv0"), .pool("features.pool0", kernel: 3, stride: 2, padding: 1)]
+        var layers = [
+            conv0.receptiveFieldLayer("features.conv0"), .pool("features.pool0", kernel: 3, stride: 2, padding: 1),
+        ]
         for (i, block) in blocks.enumerated() {
             for (j, layer) in block.layers.enumerated() {
                 let name = "features.denseblock\(i + 1).denselayer\(j + 1)"
-                layers.append(.branches(name, [[layer.conv1.receptiveFieldLayer(name + ".conv1"), layer.conv2.receptiveFieldLayer(name + ".conv2")], []]))
+                layers.append(
+                    .branches(
+                        name,
+                        [
+                            [
+                                layer.conv1.receptiveFieldLayer(name + ".conv1"),
+                                layer.conv2.receptiveFieldLayer(name + ".conv2"),
+                            ], [],
+                        ]))
             }
             if i < transitions.count {
                 layers.append(transitions[i].conv.receptiveFieldLayer("features.transition\(i + 1).conv"))

@@ -32,7 +32,8 @@ public struct ResNetConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         for (key, list) in [("layers", layers), ("channels", channels)] where list.count != 4 {
-            throw ModelError.invalidArgument(model: arguments.model, argument: key, reason: "must list 4 stages, got \(list.count)")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: key, reason: "must list 4 stages, got \(list.count)")
         }
     }
 }
@@ -44,22 +45,37 @@ final class ResNetBlock: Module, Layer {
     let downsample: (conv: Conv2d, norm: BatchNorm2d)?
     let dropPath: DropPath
 
-    init(kind: ResNetConfig.BlockKind, inChannels: Int, planes: Int, stride: Int, squeezeExcite: Bool, dropPath: Float) throws {
+    init(
+        kind: ResNetConfig.BlockKind, inChannels: Int, planes: Int, stride: Int, squeezeExcite: Bool, dropPath: Float
+    ) throws {
         let out = planes * (kind == .basic ? 1 : 4)
         switch kind {
         case .basic:
-            convs = [try Conv2d(inChannels, planes, kernel: 3, stride: stride, bias: false), try Conv2d(planes, planes, kernel: 3, bias: false)]
+            convs = [
+                try Conv2d(inChannels, planes, kernel: 3, stride: stride, bias: false),
+                try Conv2d(planes, planes, kernel: 3, bias: false),
+            ]
         case .bottleneck:
-            convs = [try Conv2d(inChannels, planes, kernel: 1, bias: false), try Conv2d(planes, planes, kernel: 3, stride: stride, bias: false),
-                     try Conv2d(planes, out, kernel: 1, bias: false)]
+            convs = [
+                try Conv2d(inChannels, planes, kernel: 1, bias: false),
+                try Conv2d(planes, planes, kernel: 3, stride: stride, bias: false),
+                try Conv2d(planes, out, kernel: 1, bias: false),
+            ]
         }
         norms = try convs.map { try BatchNorm2d($0.outChannels) }
         se = squeezeExcite ? try SqueezeExcite(channels: out, reducedChannels: makeDivisible(Double(out) / 16)) : nil
-        downsample = stride != 1 || inChannels != out
-            ? (try Conv2d(inChannels, out, kernel: 1, stride: stride, padding: .symmetric(0), bias: false), try BatchNorm2d(out)) : nil
+        downsample =
+            stride != 1 || inChannels != out
+            ? (
+                try Conv2d(inChannels, out, kernel: 1, stride: stride, padding: .symmetric(0), bias: false),
+                try BatchNorm2d(out)
+            ) : nil
         self.dropPath = DropPath(dropPath)
         super.init()
-        for (i, (conv, norm)) in zip(convs, norms).enumerated() { register("conv\(i + 1)", conv); register("bn\(i + 1)", norm) }
+        for (i, (conv, norm)) in zip(convs, norms).enumerated() {
+            register("conv\(i + 1)", conv)
+            register("bn\(i + 1)", norm)
+        }
         if let se { register("se", se) }
         if let downsample { register("downsample", Sequential([downsample.conv, downsample.norm])) }
         // Zero-init the last BN gamma, as timm does, so fresh residual blocks start as identities.
@@ -100,8 +116,10 @@ public final class ResNet: Module, ImageClassifier {
             var blocks: [ResNetBlock] = []
             for i in 0..<depth {
                 let rate = DropPath.linearRate(config.dropPathRate, block: blockIndex, of: totalBlocks)
-                blocks.append(try ResNetBlock(kind: config.block, inChannels: inChannels, planes: planes,
-                                          stride: i == 0 && stage > 0 ? 2 : 1, squeezeExcite: config.squeezeExcite, dropPath: rate))
+                blocks.append(
+                    try ResNetBlock(
+                        kind: config.block, inChannels: inChannels, planes: planes,
+                        stride: i == 0 && stage > 0 ? 2 : 1, squeezeExcite: config.squeezeExcite, dropPath: rate))
                 inChannels = planes * config.expansion
                 blockIndex += 1
             }
@@ -110,11 +128,14 @@ public final class ResNet: Module, ImageClassifier {
         self.stages = stages
         fc = config.numClasses > 0 ? try Linear(inChannels, config.numClasses) : nil
         super.init()
-        register("conv1", conv1); register("bn1", bn1)
+        register("conv1", conv1)
+        register("bn1", bn1)
         for (i, stage) in stages.enumerated() { register("layer\(i + 1)", stage) }
         if let fc { register("fc", fc) }
         guard !Initialization.isSkipping else { return }  // zeros stay untouched (no memory) until loaded
-        for conv in descendants(ofType: Conv2d.self) { try conv.weight.assign(Initialization.kaimingNormalFanOut(conv.weight.shape)) }
+        for conv in descendants(ofType: Conv2d.self) {
+            try conv.weight.assign(Initialization.kaimingNormalFanOut(conv.weight.shape))
+        }
     }
 
     public var numClasses: Int { fc?.outFeatures ?? 0 }
@@ -143,7 +164,9 @@ extension ResNet: ReceptiveFieldDescribing {
         for (s, stage) in stages.enumerated() {
             for (b, block) in stage.items.enumerated() {
                 let name = "layer\(s + 1).\(b)"
-                var main = block.convs.enumerated().map { $0.element.receptiveFieldLayer("\(name).conv\($0.offset + 1)") }
+                var main = block.convs.enumerated().map {
+                    $0.element.receptiveFieldLayer("\(name).conv\($0.offset + 1)")
+                }
                 if block.se != nil { main.append(RFLayer(name: "\(name).se", kind: .global)) }
                 let shortcut = block.downsample.map { [$0.conv.receptiveFieldLayer("\(name).downsample")] } ?? []
                 layers.append(.branches(name, [main, shortcut]))
@@ -156,21 +179,40 @@ extension ResNet: ReceptiveFieldDescribing {
 public enum ResNetFamily {
     static let accepted: Set<String> = ["layers", "channels", "stem_width", "drop_path_rate"]
 
-    static func entry(_ name: String, block: String, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,
-                      parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: se ? "seresnet" : "resnet", pretrained: pretrained, parameterCount: parameters,
-                   gflops: gflops, defaults: ["block": .string(block), "layers": .list(layers.map { .int($0) }), "se": .bool(se)],
-                   accepted: accepted) { try ResNet(ResNetConfig($0)) }
+    static func entry(
+        _ name: String, block: String, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,
+        parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: se ? "seresnet" : "resnet", pretrained: pretrained, parameterCount: parameters,
+            gflops: gflops,
+            defaults: ["block": .string(block), "layers": .list(layers.map { .int($0) }), "se": .bool(se)],
+            accepted: accepted
+        ) { try ResNet(ResNetConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
-        entry("resnet18", block: "basic", layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 11_689_512, gflops: 3.628),
-        entry("resnet34", block: "basic", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 21_797_672, gflops: 7.328),
-        entry("resnet50", block: "bottleneck", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 25_557_032, gflops: 8.178),
-        entry("resnet101", block: "bottleneck", layers: [3, 4, 23, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95), parameters: 44_549_160, gflops: 15.603),
-        entry("resnet152", block: "bottleneck", layers: [3, 8, 36, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95), parameters: 60_192_808, gflops: 23.027),
-        entry("seresnet50", block: "bottleneck", layers: [3, 4, 6, 3], se: true, pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 28_088_024, gflops: 8.183),
-        entry("seresnet101", block: "bottleneck", layers: [3, 4, 23, 3], se: true, pretrained: .init(tag: "untrained", cropPct: 0.875), parameters: 49_326_872, gflops: 15.612),
+        entry(
+            "resnet18", block: "basic", layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            parameters: 11_689_512, gflops: 3.628),
+        entry(
+            "resnet34", block: "basic", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            parameters: 21_797_672, gflops: 7.328),
+        entry(
+            "resnet50", block: "bottleneck", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            parameters: 25_557_032, gflops: 8.178),
+        entry(
+            "resnet101", block: "bottleneck", layers: [3, 4, 23, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
+            parameters: 44_549_160, gflops: 15.603),
+        entry(
+            "resnet152", block: "bottleneck", layers: [3, 8, 36, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
+            parameters: 60_192_808, gflops: 23.027),
+        entry(
+            "seresnet50", block: "bottleneck", layers: [3, 4, 6, 3], se: true,
+            pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 28_088_024, gflops: 8.183),
+        entry(
+            "seresnet101", block: "bottleneck", layers: [3, 4, 23, 3], se: true,
+            pretrained: .init(tag: "untrained", cropPct: 0.875), parameters: 49_326_872, gflops: 15.612),
     ]
 }

@@ -34,9 +34,11 @@ public struct SwinTransformerConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard !depths.isEmpty, depths.count == heads.count, windowSize >= 1, patchSize >= 1,
-              heads.enumerated().allSatisfy({ (embedDim << $0.offset) % $0.element == 0 }) else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "depths/num_heads/window_size",
-                                             reason: "needs one head count per stage dividing its width, and a positive window")
+            heads.enumerated().allSatisfy({ (embedDim << $0.offset) % $0.element == 0 })
+        else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "depths/num_heads/window_size",
+                reason: "needs one head count per stage dividing its width, and a positive window")
         }
     }
 }
@@ -56,10 +58,12 @@ final class WindowAttention: Module {
         self.window = window
         biasTable = try Initialization.truncatedNormal([(2 * window - 1) * (2 * window - 1), heads], std: 0.02)
         let n = window * window
-        var index = [Int](); index.reserveCapacity(n * n * heads)
+        var index = [Int]()
+        index.reserveCapacity(n * n * heads)
         for i in 0..<n {
             for j in 0..<n {
-                let row = (i / window - j / window + window - 1) * (2 * window - 1) + (i % window - j % window + window - 1)
+                let row =
+                    (i / window - j / window + window - 1) * (2 * window - 1) + (i % window - j % window + window - 1)
                 index.append(contentsOf: repeatElement(row, count: heads))
             }
         }
@@ -73,7 +77,8 @@ final class WindowAttention: Module {
     /// (heads, N, N) bias; cached for gradient-free inference.
     func relativePositionBias() throws -> Tensor {
         if !GradMode.isEnabled, let cachedBias { return cachedBias }
-        let n = window * window, heads = attention.heads
+        let n = window * window
+        let heads = attention.heads
         let bias = try biasTable.gather(axis: 0, indices: tableIndex, indexShape: [n * n, heads])
             .reshaped([n, n, heads]).permuted([2, 0, 1])
         cachedBias = GradMode.isEnabled ? nil : bias
@@ -104,7 +109,10 @@ final class SwinBlock: Module, Layer {
         mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("norm1", norm1); register("attn", attn); register("norm2", norm2); register("mlp", mlp)
+        register("norm1", norm1)
+        register("attn", attn)
+        register("norm2", norm2)
+        register("mlp", mlp)
     }
 
     /// (B, H, W, C) → (B, H, W, C).
@@ -125,7 +133,9 @@ final class SwinBlock: Module, Layer {
         let windows = try x.reshaped([b, rows, window, columns, window, c]).permuted([0, 1, 3, 2, 4, 5])
             .reshaped([b * rows * columns, window * window, c])
         let attended = try attn(windows, mask: shift > 0 ? shiftMask(height: hp, width: wp, shift: shift) : nil)
-        x = try attended.reshaped([b, rows, columns, window, window, c]).permuted([0, 1, 3, 2, 4, 5]).reshaped([b, hp, wp, c])
+        x = try attended.reshaped([b, rows, columns, window, window, c]).permuted([0, 1, 3, 2, 4, 5]).reshaped([
+            b, hp, wp, c,
+        ])
         if hp > h { x = try x.slice(axis: 1, 0..<h) }
         if wp > w { x = try x.slice(axis: 2, 0..<w) }
         return shift > 0 ? try x.rolled(shifts: [shift, shift], axes: [1, 2]) : x
@@ -139,7 +149,9 @@ final class SwinBlock: Module, Layer {
         var values = [Float](repeating: 0, count: rows * columns * n * n)
         for r in 0..<rows {
             for col in 0..<columns {
-                let labels = (0..<n).map { p in region(r * window + p / window, height) * 3 + region(col * window + p % window, width) }
+                let labels = (0..<n).map { p in
+                    region(r * window + p / window, height) * 3 + region(col * window + p % window, width)
+                }
                 let base = (r * columns + col) * n * n
                 for i in 0..<n { for j in 0..<n where labels[i] != labels[j] { values[base + i * n + j] = -100 } }
             }
@@ -158,7 +170,8 @@ final class PatchMerging: Module, Layer {
         norm = try LayerNorm(4 * dim)
         reduction = try Linear(4 * dim, 2 * dim, bias: false)
         super.init()
-        register("norm", norm); register("reduction", reduction)
+        register("norm", norm)
+        register("reduction", reduction)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -202,15 +215,18 @@ public final class SwinTransformer: Module, ImageClassifier {
         self.config = config
         patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim, norm: true)
         let total = config.depths.reduce(0, +)
-        var stages: [SwinStage] = [], index = 0
+        var stages: [SwinStage] = []
+        var index = 0
         var resolution = config.imageSize / config.patchSize
         for (i, (depth, heads)) in zip(config.depths, config.heads).enumerated() {
             let dim = config.embedDim << i
             if i > 0 { resolution = (resolution + 1) / 2 }
             let blocks = try (0..<depth).map { j -> SwinBlock in
                 defer { index += 1 }
-                return try SwinBlock(dim: dim, heads: heads, window: config.windowSize, shifted: j % 2 == 1, resolution: resolution,
-                                 mlpRatio: config.mlpRatio, dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
+                return try SwinBlock(
+                    dim: dim, heads: heads, window: config.windowSize, shifted: j % 2 == 1, resolution: resolution,
+                    mlpRatio: config.mlpRatio,
+                    dropPath: DropPath.linearRate(config.dropPathRate, block: index, of: total))
             }
             stages.append(SwinStage(downsample: i > 0 ? try PatchMerging(dim: dim / 2) : nil, blocks: blocks))
         }
@@ -234,10 +250,16 @@ public final class SwinTransformer: Module, ImageClassifier {
 
     /// (B, H/32, W/32, C) normalised features (NHWC, as timm).
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
-        guard input.rank == 4, input.shape[1] == 3, input.shape[2] % config.patchSize == 0, input.shape[3] % config.patchSize == 0 else {
-            throw ModelError.unsupportedInput(model: "swin", shape: input.shape, reason: "must be (B, 3, H, W) with H, W multiples of \(config.patchSize)")
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] % config.patchSize == 0,
+            input.shape[3] % config.patchSize == 0
+        else {
+            throw ModelError.unsupportedInput(
+                model: "swin", shape: input.shape,
+                reason: "must be (B, 3, H, W) with H, W multiples of \(config.patchSize)")
         }
-        var x = try patchEmbed(input).reshaped([input.shape[0], input.shape[2] / config.patchSize, input.shape[3] / config.patchSize, config.embedDim])
+        var x = try patchEmbed(input).reshaped([
+            input.shape[0], input.shape[2] / config.patchSize, input.shape[3] / config.patchSize, config.embedDim,
+        ])
         for stage in layers.items { x = try stage(x) }
         return try norm(x)
     }
@@ -256,22 +278,37 @@ public final class SwinTransformer: Module, ImageClassifier {
 }
 
 public enum SwinTransformerFamily {
-    static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depths", "num_heads", "window_size", "mlp_ratio", "drop_path_rate"]
+    static let accepted: Set<String> = [
+        "img_size", "patch_size", "embed_dim", "depths", "num_heads", "window_size", "mlp_ratio", "drop_path_rate",
+    ]
 
-    static func entry(_ name: String, dim: Int, depths: [Int], heads: [Int], tag: String, parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "swin", pretrained: .init(tag: tag, cropPct: 0.9), parameterCount: parameters, gflops: gflops,
-                   defaults: ["embed_dim": .int(dim), "depths": .list(depths.map { .int($0) }), "num_heads": .list(heads.map { .int($0) }),
-                              "window_size": 7],
-                   accepted: accepted) { try SwinTransformer(SwinTransformerConfig($0)) }
+    static func entry(
+        _ name: String, dim: Int, depths: [Int], heads: [Int], tag: String, parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: "swin", pretrained: .init(tag: tag, cropPct: 0.9), parameterCount: parameters,
+            gflops: gflops,
+            defaults: [
+                "embed_dim": .int(dim), "depths": .list(depths.map { .int($0) }),
+                "num_heads": .list(heads.map { .int($0) }),
+                "window_size": 7,
+            ],
+            accepted: accepted
+        ) { try SwinTransformer(SwinTransformerConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
-        entry("swin_tiny_patch4_window7_224", dim: 96, depths: [2, 2, 6, 2], heads: [3, 6, 12, 24], tag: "ms_in1k",
-              parameters: 28_288_354, gflops: 8.981),
-        entry("swin_small_patch4_window7_224", dim: 96, depths: [2, 2, 18, 2], heads: [3, 6, 12, 24], tag: "ms_in22k_ft_in1k",
-              parameters: 49_606_258, gflops: 17.482),
-        entry("swin_base_patch4_window7_224", dim: 128, depths: [2, 2, 18, 2], heads: [4, 8, 16, 32], tag: "ms_in22k_ft_in1k",
-              parameters: 87_768_224, gflops: 30.862),
+        entry(
+            "swin_tiny_patch4_window7_224", dim: 96, depths: [2, 2, 6, 2], heads: [3, 6, 12, 24], tag: "ms_in1k",
+            parameters: 28_288_354, gflops: 8.981),
+        entry(
+            "swin_small_patch4_window7_224", dim: 96, depths: [2, 2, 18, 2], heads: [3, 6, 12, 24],
+            tag: "ms_in22k_ft_in1k",
+            parameters: 49_606_258, gflops: 17.482),
+        entry(
+            "swin_base_patch4_window7_224", dim: 128, depths: [2, 2, 18, 2], heads: [4, 8, 16, 32],
+            tag: "ms_in22k_ft_in1k",
+            parameters: 87_768_224, gflops: 30.862),
     ]
 }

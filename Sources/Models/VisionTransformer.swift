@@ -39,16 +39,20 @@ public struct VisionTransformerConfig: Equatable, Sendable {
         classToken = try arguments.bool("class_token", default: classToken)
         let pool = try arguments.string("global_pool", default: "token")
         guard let globalPool = GlobalPool(rawValue: pool), globalPool == .avg || classToken else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "global_pool", reason: "must be 'token' (with a class token) or 'avg'")
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "global_pool", reason: "must be 'token' (with a class token) or 'avg'"
+            )
         }
         self.globalPool = globalPool
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         // Accepted for timm compatibility; other input sizes always get a resampled position embedding.
         _ = try arguments.bool("dynamic_img_size", default: true)
-        guard patchSize > 0, imageHeight % patchSize == 0, imageWidth % patchSize == 0, heads > 0, embedDim % heads == 0 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "img_size/patch_size/num_heads",
-                                             reason: "needs img_size divisible by patch_size and embed_dim by num_heads")
+        guard patchSize > 0, imageHeight % patchSize == 0, imageWidth % patchSize == 0, heads > 0, embedDim % heads == 0
+        else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "img_size/patch_size/num_heads",
+                reason: "needs img_size divisible by patch_size and embed_dim by num_heads")
         }
     }
 }
@@ -64,15 +68,18 @@ public final class VisionTransformer: Module, ImageClassifier {
 
     public init(_ config: VisionTransformerConfig) throws {
         self.config = config
-        let dim = config.embedDim, (gh, gw) = config.gridSize
+        let dim = config.embedDim
+        let (gh, gw) = config.gridSize
         let prefix = config.classToken ? 1 : 0
         patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: dim)
         classToken = config.classToken ? try Initialization.truncatedNormal([1, 1, dim], std: 1e-6) : nil
         positionEmbedding = try Initialization.truncatedNormal([1, prefix + gh * gw, dim], std: 0.02)
-        blocks = ModuleList(try (0..<config.depth).map { i in
-            try TransformerBlock(dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
-                             dropPath: DropPath.linearRate(config.dropPathRate, block: i, of: config.depth))
-        })
+        blocks = ModuleList(
+            try (0..<config.depth).map { i in
+                try TransformerBlock(
+                    dim: dim, heads: config.heads, mlpRatio: config.mlpRatio, qkvBias: config.qkvBias,
+                    dropPath: DropPath.linearRate(config.dropPathRate, block: i, of: config.depth))
+            })
         // timm: average pooling normalises after pooling (`fc_norm`), class-token pooling before (`norm`).
         norm = config.globalPool == .token ? try LayerNorm(dim, epsilon: 1e-6) : nil
         fcNorm = config.globalPool == .avg ? try LayerNorm(dim, epsilon: 1e-6) : nil
@@ -93,12 +100,17 @@ public final class VisionTransformer: Module, ImageClassifier {
 
     /// Patch tokens with class token and position embedding added: (B, prefix + N, C).
     func embed(_ input: Tensor) throws -> Tensor {
-        guard input.rank == 4, input.shape[1] == 3, input.shape[2] % config.patchSize == 0, input.shape[3] % config.patchSize == 0 else {
-            throw ModelError.unsupportedInput(model: "vit", shape: input.shape, reason: "must be (B, 3, H, W) with H, W multiples of \(config.patchSize)")
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] % config.patchSize == 0,
+            input.shape[3] % config.patchSize == 0
+        else {
+            throw ModelError.unsupportedInput(
+                model: "vit", shape: input.shape,
+                reason: "must be (B, 3, H, W) with H, W multiples of \(config.patchSize)")
         }
         let grid = (input.shape[2] / config.patchSize, input.shape[3] / config.patchSize)
         var x = try patchEmbed(input)
-        let position = try resamplePositionEmbedding(positionEmbedding, prefixTokens: prefixTokens, from: config.gridSize, to: grid)
+        let position = try resamplePositionEmbedding(
+            positionEmbedding, prefixTokens: prefixTokens, from: config.gridSize, to: grid)
         if let classToken {
             x = try Tensor.concat([classToken.expanded(to: [x.shape[0], 1, config.embedDim]), x], axis: 1)
         }
@@ -126,13 +138,16 @@ public final class VisionTransformer: Module, ImageClassifier {
     /// A checkpoint for another `img_size` made loadable here: its `pos_embed` grid (assumed square, as timm's
     /// `checkpoint_filter_fn` does) resampled to this model's grid. Other entries pass through unchanged.
     public func adaptingPositionEmbedding(_ dict: StateDict) throws -> StateDict {
-        guard let stored = dict["pos_embed"], stored.shape.count == 3, stored.shape != positionEmbedding.shape else { return dict }
+        guard let stored = dict["pos_embed"], stored.shape.count == 3, stored.shape != positionEmbedding.shape else {
+            return dict
+        }
         let side = Int(Double(stored.shape[1] - prefixTokens).squareRoot().rounded())
         guard side * side == stored.shape[1] - prefixTokens, stored.shape[2] == config.embedDim else {
             throw WeightsError.shapeMismatch(key: "pos_embed", expected: positionEmbedding.shape, actual: stored.shape)
         }
-        let resampled = try resamplePositionEmbedding(Tensor(shape: stored.shape, scalars: stored.values), prefixTokens: prefixTokens,
-                                                      from: (side, side), to: config.gridSize)
+        let resampled = try resamplePositionEmbedding(
+            Tensor(shape: stored.shape, scalars: stored.values), prefixTokens: prefixTokens,
+            from: (side, side), to: config.gridSize)
         var adapted = dict
         adapted["pos_embed"] = WeightTensor(shape: resampled.shape, values: resampled.scalars)
         return adapted
@@ -146,17 +161,20 @@ public final class VisionTransformer: Module, ImageClassifier {
 /// cubic (a = −0.5), widened by the scale when shrinking, truncated at the borders and renormalised.
 func bicubicResizeMatrix(from inSize: Int, to outSize: Int) -> [Float] {
     func cubic(_ x: Double) -> Double {
-        let a = -0.5, x = abs(x)
+        let a = -0.5
+        let x = abs(x)
         if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
         if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
         return 0
     }
     var matrix = [Float](repeating: 0, count: outSize * inSize)
     let scale = Double(inSize) / Double(outSize)
-    let support = scale >= 1 ? 2 * scale : 2, inverseScale = scale >= 1 ? 1 / scale : 1
+    let support = scale >= 1 ? 2 * scale : 2
+    let inverseScale = scale >= 1 ? 1 / scale : 1
     for i in 0..<outSize {
         let center = scale * (Double(i) + 0.5)
-        let first = max(Int(center - support + 0.5), 0), last = min(Int(center + support + 0.5), inSize)
+        let first = max(Int(center - support + 0.5), 0)
+        let last = min(Int(center + support + 0.5), inSize)
         let weights = (first..<last).map { cubic((Double($0) - center + 0.5) * inverseScale) }
         let total = weights.reduce(0, +)
         for (j, w) in zip(first..<last, weights) { matrix[i * inSize + j] = Float(w / total) }
@@ -166,10 +184,13 @@ func bicubicResizeMatrix(from inSize: Int, to outSize: Int) -> [Float] {
 
 /// timm's `resample_abs_pos_embed`: the grid part of (1, prefix + gh·gw, C) resized bicubically to `newGrid`,
 /// prefix (class token) rows kept. Two matrix products (rows, then columns), so gradients flow through it.
-func resamplePositionEmbedding(_ embedding: Tensor, prefixTokens: Int, from grid: (Int, Int), to newGrid: (Int, Int)) throws -> Tensor {
+func resamplePositionEmbedding(
+    _ embedding: Tensor, prefixTokens: Int, from grid: (Int, Int), to newGrid: (Int, Int)
+) throws -> Tensor {
     if grid == newGrid { return embedding }
     let c = embedding.shape[2]
-    let (gh, gw) = grid, (nh, nw) = newGrid
+    let (gh, gw) = grid
+    let (nh, nw) = newGrid
     let rows = try Tensor(shape: [nh, gh], scalars: bicubicResizeMatrix(from: gh, to: nh))
     let columns = try Tensor(shape: [nw, gw], scalars: bicubicResizeMatrix(from: gw, to: nw))
     let patches = try embedding.slice(axis: 1, prefixTokens..<embedding.shape[1]).reshaped([gh, gw * c])
@@ -180,25 +201,34 @@ func resamplePositionEmbedding(_ embedding: Tensor, prefixTokens: Int, from grid
 }
 
 public enum VisionTransformerFamily {
-    static let accepted: Set<String> = ["img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
-                                        "class_token", "global_pool", "drop_path_rate", "dynamic_img_size"]
-    static let inception = PretrainedConfig(tag: "augreg_in21k_ft_in1k", mean: PretrainedConfig.inceptionMean,
-                                            std: PretrainedConfig.inceptionStd, cropPct: 0.9)
+    static let accepted: Set<String> = [
+        "img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
+        "class_token", "global_pool", "drop_path_rate", "dynamic_img_size",
+    ]
+    static let inception = PretrainedConfig(
+        tag: "augreg_in21k_ft_in1k", mean: PretrainedConfig.inceptionMean,
+        std: PretrainedConfig.inceptionStd, cropPct: 0.9)
 
-    static func entry(_ name: String, patch: Int, dim: Int, heads: Int, tag: String = "augreg_in21k_ft_in1k",
-                      parameters: Int, gflops: Double) -> ModelEntry {
+    static func entry(
+        _ name: String, patch: Int, dim: Int, heads: Int, tag: String = "augreg_in21k_ft_in1k",
+        parameters: Int, gflops: Double
+    ) -> ModelEntry {
         var pretrained = inception
         pretrained.tag = tag
-        return ModelEntry(name: name, family: "vit", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
-                          defaults: ["patch_size": .int(patch), "embed_dim": .int(dim), "depth": 12, "num_heads": .int(heads)],
-                          accepted: accepted) { try VisionTransformer(VisionTransformerConfig($0)) }
+        return ModelEntry(
+            name: name, family: "vit", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
+            defaults: ["patch_size": .int(patch), "embed_dim": .int(dim), "depth": 12, "num_heads": .int(heads)],
+            accepted: accepted
+        ) { try VisionTransformer(VisionTransformerConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry("vit_tiny_patch16_224", patch: 16, dim: 192, heads: 3, parameters: 5_717_416, gflops: 2.507),
         entry("vit_small_patch16_224", patch: 16, dim: 384, heads: 6, parameters: 22_050_664, gflops: 9.198),
-        entry("vit_base_patch16_224", patch: 16, dim: 768, heads: 12, tag: "augreg2_in21k_ft_in1k", parameters: 86_567_656, gflops: 35.128),
+        entry(
+            "vit_base_patch16_224", patch: 16, dim: 768, heads: 12, tag: "augreg2_in21k_ft_in1k",
+            parameters: 86_567_656, gflops: 35.128),
         entry("vit_base_patch32_224", patch: 32, dim: 768, heads: 12, parameters: 88_224_232, gflops: 8.818),
     ]
 }

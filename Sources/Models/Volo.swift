@@ -37,10 +37,13 @@ public struct VoloConfig: Equatable, Sendable {
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
         guard layers.count == 4, embedDims.count == 4, heads.count == 4, [4, 8, 16].contains(patchSize),
-              zip(embedDims, heads).allSatisfy({ $0 % $1 == 0 }), embedDims[1...].allSatisfy({ $0 == embedDims[1] }),
-              imageSize % (patchSize * poolingScale) == 0 else {
-            throw ModelError.invalidArgument(model: arguments.model, argument: "layers/embed_dims/num_heads/img_size",
-                                             reason: "needs 4 stages (stages 1…3 of equal width), widths divisible by heads, img_size by 2·patch_size")
+            zip(embedDims, heads).allSatisfy({ $0 % $1 == 0 }), embedDims[1...].allSatisfy({ $0 == embedDims[1] }),
+            imageSize % (patchSize * poolingScale) == 0
+        else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "layers/embed_dims/num_heads/img_size",
+                reason:
+                    "needs 4 stages (stages 1…3 of equal width), widths divisible by heads, img_size by 2·patch_size")
         }
     }
 }
@@ -56,24 +59,34 @@ final class OutlookAttention: Module {
         v = try Linear(dim, dim, bias: false)
         attn = try Linear(dim, kernel * kernel * kernel * kernel * heads)
         proj = try Linear(dim, dim)
-        self.heads = heads; self.kernel = kernel; self.padding = padding; self.stride = stride
+        self.heads = heads
+        self.kernel = kernel
+        self.padding = padding
+        self.stride = stride
         scale = 1 / Float(dim / heads).squareRoot()
         super.init()
-        register("v", v); register("attn", attn); register("proj", proj)
+        register("v", v)
+        register("attn", attn)
+        register("proj", proj)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
         let (b, height, width, c) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let kk = kernel * kernel, headDim = c / heads
+        let kk = kernel * kernel
+        let headDim = c / heads
         let (h, w) = ((height + stride - 1) / stride, (width + stride - 1) / stride)
         let windows = try v(input).permuted([0, 3, 1, 2])
             .unfold(kernel: (kernel, kernel), stride: (stride, stride), padding: Padding2d(padding))
-            .reshaped([b, heads, headDim, kk, h * w]).permuted([0, 1, 4, 3, 2])          // B, heads, L, k², D
-        let pooled = try input.permuted([0, 3, 1, 2]).avgPool2d(kernel: (stride, stride), stride: (stride, stride), ceilMode: true)
-        let weights = try (attn(pooled.permuted([0, 2, 3, 1])).reshaped([b, h * w, heads, kk, kk])
-            .permuted([0, 2, 1, 3, 4]) * scale).softmax()                                    // B, heads, L, k², k²
+            .reshaped([b, heads, headDim, kk, h * w]).permuted([0, 1, 4, 3, 2])  // B, heads, L, k², D
+        let pooled = try input.permuted([0, 3, 1, 2]).avgPool2d(
+            kernel: (stride, stride), stride: (stride, stride), ceilMode: true)
+        let weights = try
+            (attn(pooled.permuted([0, 2, 3, 1])).reshaped([b, h * w, heads, kk, kk])
+            .permuted([0, 2, 1, 3, 4]) * scale).softmax()  // B, heads, L, k², k²
         let folded = try weights.matmul(windows).permuted([0, 1, 4, 3, 2]).reshaped([b, c * kk, h * w])
-            .fold(outputSize: (height, width), kernel: (kernel, kernel), stride: (stride, stride), padding: Padding2d(padding))
+            .fold(
+                outputSize: (height, width), kernel: (kernel, kernel), stride: (stride, stride),
+                padding: Padding2d(padding))
         return try proj(folded.permuted([0, 2, 3, 1]))
     }
 }
@@ -85,12 +98,16 @@ final class Outlooker: Module, Layer {
 
     init(dim: Int, heads: Int, config: VoloConfig, mlpRatio: Float, dropPath: Float) throws {
         norm1 = try LayerNorm(dim)
-        attn = try OutlookAttention(dim: dim, heads: heads, kernel: config.kernel, padding: config.padding, stride: config.stride)
+        attn = try OutlookAttention(
+            dim: dim, heads: heads, kernel: config.kernel, padding: config.padding, stride: config.stride)
         norm2 = try LayerNorm(dim)
         mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("norm1", norm1); register("attn", attn); register("norm2", norm2); register("mlp", mlp)
+        register("norm1", norm1)
+        register("attn", attn)
+        register("norm2", norm2)
+        register("mlp", mlp)
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -106,16 +123,21 @@ final class ClassAttentionBlock: Module, Layer {
 
     init(dim: Int, heads: Int, mlpRatio: Float) throws {
         norm1 = try LayerNorm(dim)
-        q = try Linear(dim, dim, bias: false); kv = try Linear(dim, 2 * dim, bias: false); proj = try Linear(dim, dim)
+        q = try Linear(dim, dim, bias: false)
+        kv = try Linear(dim, 2 * dim, bias: false)
+        proj = try Linear(dim, dim)
         norm2 = try LayerNorm(dim)
         mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.heads = heads
         super.init()
         register("norm1", norm1)
         let attn = Module()
-        attn.register("kv", kv); attn.register("q", q); attn.register("proj", proj)
+        attn.register("kv", kv)
+        attn.register("q", q)
+        attn.register("proj", proj)
         register("attn", attn)
-        register("norm2", norm2); register("mlp", mlp)
+        register("norm2", norm2)
+        register("mlp", mlp)
     }
 
     /// (B, 1 + N, C) → the same with the class token updated.
@@ -147,43 +169,60 @@ public final class Volo: Module, ImageClassifier {
 
     public init(_ config: VoloConfig) throws {
         self.config = config
-        let hidden = config.stemHiddenDim, dims = config.embedDims
-        stemConvs = [try Conv2d(3, hidden, kernel: 7, stride: 2, padding: .symmetric(3), bias: false),
-                     try Conv2d(hidden, hidden, kernel: 3, bias: false), try Conv2d(hidden, hidden, kernel: 3, bias: false)]
+        let hidden = config.stemHiddenDim
+        let dims = config.embedDims
+        stemConvs = [
+            try Conv2d(3, hidden, kernel: 7, stride: 2, padding: .symmetric(3), bias: false),
+            try Conv2d(hidden, hidden, kernel: 3, bias: false), try Conv2d(hidden, hidden, kernel: 3, bias: false),
+        ]
         stemNorms = try (0..<3).map { _ in try BatchNorm2d(hidden) }
-        patchProjection = try Conv2d(hidden, dims[0], kernel: config.patchSize / 2, stride: config.patchSize / 2, padding: .symmetric(0))
+        patchProjection = try Conv2d(
+            hidden, dims[0], kernel: config.patchSize / 2, stride: config.patchSize / 2, padding: .symmetric(0))
         let total = config.layers.reduce(0, +)
         // timm passes drop_path_rate to the Transformer stages only; the Outlookers keep rate 0.
-        outlookers = ModuleList(try (0..<config.layers[0]).map { _ in
-            try Outlooker(dim: dims[0], heads: config.heads[0], config: config, mlpRatio: config.mlpRatio, dropPath: 0)
-        })
+        outlookers = ModuleList(
+            try (0..<config.layers[0]).map { _ in
+                try Outlooker(
+                    dim: dims[0], heads: config.heads[0], config: config, mlpRatio: config.mlpRatio, dropPath: 0)
+            })
         downsample = try Conv2d(dims[0], dims[1], kernel: 2, stride: 2, padding: .symmetric(0))
         transformerStages = try (1..<4).map { stage in
             let before = config.layers[..<stage].reduce(0, +)
-            return ModuleList(try (0..<config.layers[stage]).map { i in
-                try TransformerBlock(dim: dims[stage], heads: config.heads[stage], mlpRatio: config.mlpRatio, qkvBias: false, normEpsilon: 1e-5,
-                                 dropPath: DropPath.linearRate(config.dropPathRate, block: before + i, of: total))
-            })
+            return ModuleList(
+                try (0..<config.layers[stage]).map { i in
+                    try TransformerBlock(
+                        dim: dims[stage], heads: config.heads[stage], mlpRatio: config.mlpRatio, qkvBias: false,
+                        normEpsilon: 1e-5,
+                        dropPath: DropPath.linearRate(config.dropPathRate, block: before + i, of: total))
+                })
         }
         let grid = config.imageSize / config.patchSize / config.poolingScale
         positionEmbedding = try Initialization.truncatedNormal([1, grid, grid, dims[3]], std: 0.02)
         classToken = try Initialization.truncatedNormal([1, 1, dims[3]], std: 0.02)
-        postNetwork = ModuleList(try (0..<config.classAttentionBlocks).map { _ in
-            try ClassAttentionBlock(dim: dims[3], heads: config.heads[3], mlpRatio: config.mlpRatio)
-        })
+        postNetwork = ModuleList(
+            try (0..<config.classAttentionBlocks).map { _ in
+                try ClassAttentionBlock(dim: dims[3], heads: config.heads[3], mlpRatio: config.mlpRatio)
+            })
         norm = try LayerNorm(dims[3])
         head = config.numClasses > 0 ? try Linear(dims[3], config.numClasses) : nil
         auxHead = config.numClasses > 0 ? try Linear(dims[3], config.numClasses) : nil
         super.init()
         register(parameter: "pos_embed", positionEmbedding)
         register(parameter: "cls_token", classToken)
-        let patchEmbed = Module(), stem = Module()
-        for (i, (conv, bn)) in zip(stemConvs, stemNorms).enumerated() { stem.register("\(3 * i)", conv); stem.register("\(3 * i + 1)", bn) }
-        patchEmbed.register("conv", stem); patchEmbed.register("proj", patchProjection)
+        let patchEmbed = Module()
+        let stem = Module()
+        for (i, (conv, bn)) in zip(stemConvs, stemNorms).enumerated() {
+            stem.register("\(3 * i)", conv)
+            stem.register("\(3 * i + 1)", bn)
+        }
+        patchEmbed.register("conv", stem)
+        patchEmbed.register("proj", patchProjection)
         register("patch_embed", patchEmbed)
-        let network = Module(), downsampleWrapper = Module()
+        let network = Module()
+        let downsampleWrapper = Module()
         downsampleWrapper.register("proj", downsample)
-        network.register("0", outlookers); network.register("1", downsampleWrapper)
+        network.register("0", outlookers)
+        network.register("1", downsampleWrapper)
         for (i, stage) in transformerStages.enumerated() { network.register("\(i + 2)", stage) }
         register("network", network)
         register("post_network", postNetwork)
@@ -197,16 +236,21 @@ public final class Volo: Module, ImageClassifier {
 
     /// (B, 1 + N, C): the class token then the N tokens of the 1/16 grid, normalised.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
-        guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize, input.shape[3] == config.imageSize else {
-            throw ModelError.unsupportedInput(model: "volo", shape: input.shape,
-                                              reason: "must be (B, 3, \(config.imageSize), \(config.imageSize)): the position grid is fixed by img_size")
+        guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize,
+            input.shape[3] == config.imageSize
+        else {
+            throw ModelError.unsupportedInput(
+                model: "volo", shape: input.shape,
+                reason:
+                    "must be (B, 3, \(config.imageSize), \(config.imageSize)): the position grid is fixed by img_size")
         }
         var x = input
         for (conv, bn) in zip(stemConvs, stemNorms) { x = try bn.fused(after: conv, activation: .relu, x) }
-        x = try patchProjection(x).permuted([0, 2, 3, 1])                      // B, H, W, C
+        x = try patchProjection(x).permuted([0, 2, 3, 1])  // B, H, W, C
         for block in outlookers.items { x = try block(x) }
         x = try downsample(x.permuted([0, 3, 1, 2])).permuted([0, 2, 3, 1]) + positionEmbedding
-        let b = x.shape[0], c = x.shape[3]
+        let b = x.shape[0]
+        let c = x.shape[3]
         x = try x.reshaped([b, -1, c])
         for stage in transformerStages { for block in stage.items { x = try block(x) } }
         x = try Tensor.concat([classToken.expanded(to: [b, 1, c]), x], axis: 1)
@@ -219,27 +263,42 @@ public final class Volo: Module, ImageClassifier {
         let pooled = try features.slice(axis: 1, 0..<1).reshaped([b, c])
         guard !preLogits, let head, let auxHead else { return pooled }
         // Token labelling: each class also scores its best-matching token.
-        let tokenLogits = try auxHead(features.slice(axis: 1, 1..<n)).transposed(1, 2)   // B, classes, N
+        let tokenLogits = try auxHead(features.slice(axis: 1, 1..<n)).transposed(1, 2)  // B, classes, N
         let best = tokenLogits.argmaxLastAxis()
         let classes = tokenLogits.shape[1]
-        let tokenMax = try tokenLogits.gather(axis: 2, indices: best, indexShape: [b, classes, 1]).reshaped([b, classes])
+        let tokenMax = try tokenLogits.gather(axis: 2, indices: best, indexShape: [b, classes, 1]).reshaped([
+            b, classes,
+        ])
         return try head(pooled) + tokenMax * 0.5
     }
 }
 
 public enum VoloFamily {
-    static let accepted: Set<String> = ["img_size", "layers", "embed_dims", "num_heads", "patch_size", "stem_hidden_dim", "mlp_ratio", "drop_path_rate"]
+    static let accepted: Set<String> = [
+        "img_size", "layers", "embed_dims", "num_heads", "patch_size", "stem_hidden_dim", "mlp_ratio", "drop_path_rate",
+    ]
 
-    static func entry(_ name: String, layers: [Int], dims: [Int], heads: [Int], parameters: Int, gflops: Double) -> ModelEntry {
-        ModelEntry(name: name, family: "volo", pretrained: .init(tag: "sail_in1k", cropPct: 0.96), parameterCount: parameters, gflops: gflops,
-                   defaults: ["layers": .list(layers.map { .int($0) }), "embed_dims": .list(dims.map { .int($0) }),
-                              "num_heads": .list(heads.map { .int($0) })],
-                   accepted: accepted) { try Volo(VoloConfig($0)) }
+    static func entry(
+        _ name: String, layers: [Int], dims: [Int], heads: [Int], parameters: Int, gflops: Double
+    ) -> ModelEntry {
+        ModelEntry(
+            name: name, family: "volo", pretrained: .init(tag: "sail_in1k", cropPct: 0.96), parameterCount: parameters,
+            gflops: gflops,
+            defaults: [
+                "layers": .list(layers.map { .int($0) }), "embed_dims": .list(dims.map { .int($0) }),
+                "num_heads": .list(heads.map { .int($0) }),
+            ],
+            accepted: accepted
+        ) { try Volo(VoloConfig($0)) }
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
-        entry("volo_d1_224", layers: [4, 4, 8, 2], dims: [192, 384, 384, 384], heads: [6, 12, 12, 12], parameters: 26_632_040, gflops: 13.837),
-        entry("volo_d2_224", layers: [6, 4, 10, 4], dims: [256, 512, 512, 512], heads: [8, 16, 16, 16], parameters: 58_678_336, gflops: 28.611),
+        entry(
+            "volo_d1_224", layers: [4, 4, 8, 2], dims: [192, 384, 384, 384], heads: [6, 12, 12, 12],
+            parameters: 26_632_040, gflops: 13.837),
+        entry(
+            "volo_d2_224", layers: [6, 4, 10, 4], dims: [256, 512, 512, 512], heads: [8, 16, 16, 16],
+            parameters: 58_678_336, gflops: 28.611),
     ]
 }

@@ -14,7 +14,8 @@ public final class MultiHeadAttention: Module, Layer {
         self.heads = heads
         scale = 1 / Float(inner / heads).squareRoot()
         super.init()
-        register("qkv", qkv); register("proj", proj)
+        register("qkv", qkv)
+        register("proj", proj)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {

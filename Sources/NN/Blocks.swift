@@ -7,7 +7,9 @@ public final class PatchEmbed: Module, Layer {
     public let patchSize: Int
     public let norm: LayerNorm?
 
-    public init(patchSize: Int, inChannels: Int = 3, embedDim: Int, norm: Bool = false, normEpsilon: Float = 1e-5) throws {
+    public init(
+        patchSize: Int, inChannels: Int = 3, embedDim: Int, norm: Bool = false, normEpsilon: Float = 1e-5
+    ) throws {
         proj = try Conv2d(inChannels, embedDim, kernel: patchSize, stride: patchSize, padding: .symmetric(0))
         self.patchSize = patchSize
         self.norm = norm ? try LayerNorm(embedDim, epsilon: normEpsilon) : nil
@@ -19,7 +21,9 @@ public final class PatchEmbed: Module, Layer {
     /// Tokens (B, N, C) in row-major patch order.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[2] % patchSize == 0, input.shape[3] % patchSize == 0 else {
-            throw TensorError.invalidArgument(op: "PatchEmbed", reason: "input \(input.shape) is not divisible into \(patchSize)×\(patchSize) patches")
+            throw TensorError.invalidArgument(
+                op: "PatchEmbed", reason: "input \(input.shape) is not divisible into \(patchSize)×\(patchSize) patches"
+            )
         }
         let x = try proj(input)
         let tokens = try x.flattened(from: 2).transposed(1, 2)
@@ -33,13 +37,17 @@ public final class SqueezeExcite: Module, Layer {
     public let reduce: Conv2d, expand: Conv2d
     public let activation: Activation, gate: Activation
 
-    public init(channels: Int, reducedChannels: Int, activation: Activation = .relu, gate: Activation = .sigmoid,
-                names: (reduce: String, expand: String) = ("fc1", "fc2")) throws {
+    public init(
+        channels: Int, reducedChannels: Int, activation: Activation = .relu, gate: Activation = .sigmoid,
+        names: (reduce: String, expand: String) = ("fc1", "fc2")
+    ) throws {
         reduce = try Conv2d(channels, reducedChannels, kernel: 1)
         expand = try Conv2d(reducedChannels, channels, kernel: 1)
-        self.activation = activation; self.gate = gate
+        self.activation = activation
+        self.gate = gate
         super.init()
-        register(names.reduce, reduce); register(names.expand, expand)
+        register(names.reduce, reduce)
+        register(names.expand, expand)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -56,8 +64,10 @@ public final class TransformerBlock: Module, Layer {
     public let layerScale1: LayerScale?, layerScale2: LayerScale?
     public let dropPath: DropPath
 
-    public init(dim: Int, heads: Int, mlpRatio: Float = 4, qkvBias: Bool = true, normEpsilon: Float = 1e-6,
-                layerScaleInit: Float? = nil, dropPath: Float = 0) throws {
+    public init(
+        dim: Int, heads: Int, mlpRatio: Float = 4, qkvBias: Bool = true, normEpsilon: Float = 1e-6,
+        layerScaleInit: Float? = nil, dropPath: Float = 0
+    ) throws {
         norm1 = try LayerNorm(dim, epsilon: normEpsilon)
         attn = try MultiHeadAttention(dim: dim, heads: heads, qkvBias: qkvBias)
         norm2 = try LayerNorm(dim, epsilon: normEpsilon)
@@ -66,9 +76,11 @@ public final class TransformerBlock: Module, Layer {
         layerScale2 = try layerScaleInit.map { try LayerScale(dim, initialValue: $0) }
         self.dropPath = DropPath(dropPath)
         super.init()
-        register("norm1", norm1); register("attn", attn)
+        register("norm1", norm1)
+        register("attn", attn)
         if let ls = layerScale1 { register("ls1", ls) }
-        register("norm2", norm2); register("mlp", mlp)
+        register("norm2", norm2)
+        register("mlp", mlp)
         if let ls = layerScale2 { register("ls2", ls) }
     }
 

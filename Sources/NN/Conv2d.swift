@@ -23,9 +23,13 @@ public final class Conv2d: Module, Layer {
     public let stride: (Int, Int), dilation: (Int, Int), groups: Int
     public let padding: ConvPadding
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: ConvPadding? = nil,
-                dilation: Int = 1, groups: Int = 1, bias: Bool = true) throws {
-        self.stride = (stride, stride); self.dilation = (dilation, dilation); self.groups = groups
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: ConvPadding? = nil,
+        dilation: Int = 1, groups: Int = 1, bias: Bool = true
+    ) throws {
+        self.stride = (stride, stride)
+        self.dilation = (dilation, dilation)
+        self.groups = groups
         // PyTorch's usual default: keep the size for odd kernels at stride 1 ("padding = k // 2 · d").
         self.padding = padding ?? .symmetric((kernel - 1) / 2 * dilation)
         let fanIn = inChannels / max(groups, 1) * kernel * kernel
@@ -53,22 +57,27 @@ public final class Conv2d: Module, Layer {
 
     /// Whether `input` goes through the inference path: no gradient is wanted from this call.
     func runsInference(_ input: Tensor) -> Bool {
-        input.rank == 4 && !input.requiresGrad && !(GradMode.isEnabled && (weight.requiresGrad || bias?.requiresGrad == true))
+        input.rank == 4 && !input.requiresGrad
+            && !(GradMode.isEnabled && (weight.requiresGrad || bias?.requiresGrad == true))
     }
 
     /// activation(conv(x) · scale[o] + shift[o] + residual) in one pass over the output, the weights packed
     /// once for the GEMM; the caller folds this conv's bias into `shift`. No autograd record.
-    func inference(_ input: Tensor, scale: [Float]? = nil, shift: [Float]?, residual: Tensor? = nil,
-                   activation: Activation = .identity) throws -> Tensor {
+    func inference(
+        _ input: Tensor, scale: [Float]? = nil, shift: [Float]?, residual: Tensor? = nil,
+        activation: Activation = .identity
+    ) throws -> Tensor {
         let pad = resolvedPadding(height: input.shape[2], width: input.shape[3])
-        return try input.conv2dInference(weight: weight, scale: scale, shift: shift, residual: residual, activation: activation,
-                                         stride: stride, padding: pad, dilation: dilation, groups: groups)
+        return try input.conv2dInference(
+            weight: weight, scale: scale, shift: shift, residual: residual, activation: activation,
+            stride: stride, padding: pad, dilation: dilation, groups: groups)
     }
 
     /// This conv's geometry applied with other (e.g. BatchNorm-folded) weights.
     func convolve(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
         guard input.rank == 4 else { return try input.conv2d(weight: weight, bias: bias) }
         let pad = resolvedPadding(height: input.shape[2], width: input.shape[3])
-        return try input.conv2d(weight: weight, bias: bias, stride: stride, padding: pad, dilation: dilation, groups: groups)
+        return try input.conv2d(
+            weight: weight, bias: bias, stride: stride, padding: pad, dilation: dilation, groups: groups)
     }
 }

@@ -7,14 +7,17 @@ public final class Mlp: Module, Layer {
     public let activation: Activation
     public let drop: Dropout
 
-    public init(inFeatures: Int, hiddenFeatures: Int, outFeatures: Int? = nil, activation: Activation = .gelu,
-                bias: Bool = true, dropout: Float = 0) throws {
+    public init(
+        inFeatures: Int, hiddenFeatures: Int, outFeatures: Int? = nil, activation: Activation = .gelu,
+        bias: Bool = true, dropout: Float = 0
+    ) throws {
         fc1 = try Linear(inFeatures, hiddenFeatures, bias: bias)
         fc2 = try Linear(hiddenFeatures, outFeatures ?? inFeatures, bias: bias)
         self.activation = activation
         drop = Dropout(dropout)
         super.init()
-        register("fc1", fc1); register("fc2", fc2)
+        register("fc1", fc1)
+        register("fc2", fc2)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {

@@ -8,20 +8,26 @@ public final class BatchNorm2d: Module, Layer {
     public let epsilon: Float, momentum: Float
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
-        weight = try Tensor(repeating: 1, shape: [channels]); bias = try Tensor(zeros: [channels])
-        runningMean = try Tensor(zeros: [channels]); runningVar = try Tensor(repeating: 1, shape: [channels])
+        weight = try Tensor(repeating: 1, shape: [channels])
+        bias = try Tensor(zeros: [channels])
+        runningMean = try Tensor(zeros: [channels])
+        runningVar = try Tensor(repeating: 1, shape: [channels])
         batchesTracked = try Tensor(zeros: [])
-        self.epsilon = epsilon; self.momentum = momentum
+        self.epsilon = epsilon
+        self.momentum = momentum
         super.init()
-        register(parameter: "weight", weight); register(parameter: "bias", bias)
-        register(buffer: "running_mean", runningMean); register(buffer: "running_var", runningVar)
+        register(parameter: "weight", weight)
+        register(parameter: "bias", bias)
+        register(buffer: "running_mean", runningMean)
+        register(buffer: "running_var", runningVar)
         register(buffer: "num_batches_tracked", batchesTracked)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         if isTraining { batchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
-        return try input.batchNorm(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                                   training: isTraining, momentum: momentum, epsilon: epsilon)
+        return try input.batchNorm(
+            weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+            training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     /// activation(bn(x)); in evaluation mode without gradients, one pass over x.
@@ -32,9 +38,12 @@ public final class BatchNorm2d: Module, Layer {
     /// activation(bn(conv(x)) + residual). In evaluation mode without gradients the norm is folded into the
     /// conv's per-channel scale and shift, and the GEMM applies them, the residual and the activation as it
     /// stores the output: one pass, and no folded copy of the weights.
-    public func fused(after conv: Conv2d, activation: Activation = .identity, _ input: Tensor, residual: Tensor? = nil) throws -> Tensor {
+    public func fused(
+        after conv: Conv2d, activation: Activation = .identity, _ input: Tensor, residual: Tensor? = nil
+    ) throws -> Tensor {
         guard !isTraining, conv.runsInference(input), residual?.requiresGrad != true,
-              !(GradMode.isEnabled && weight.requiresGrad) else {
+            !(GradMode.isEnabled && weight.requiresGrad)
+        else {
             let normalized = try self(conv(input))
             return try (residual.map { try normalized + $0 } ?? normalized).activation(activation)
         }
@@ -46,7 +55,8 @@ public final class BatchNorm2d: Module, Layer {
     private func folded(convBias: Tensor?) -> (scale: [Float], shift: [Float]) {
         let (gamma, beta, mean, variance) = (weight.scalars, bias.scalars, runningMean.scalars, runningVar.scalars)
         let convBias = convBias?.scalars
-        var scale = [Float](repeating: 0, count: gamma.count), shift = scale
+        var scale = [Float](repeating: 0, count: gamma.count)
+        var shift = scale
         for c in gamma.indices {
             scale[c] = gamma[c] / (variance[c] + epsilon).squareRoot()
             shift[c] = beta[c] - mean[c] * scale[c] + (convBias?[c] ?? 0) * scale[c]
@@ -58,16 +68,18 @@ public final class BatchNorm2d: Module, Layer {
     /// without building the concatenation.
     public func concatenated(_ parts: [Tensor], activation: Activation) throws -> Tensor {
         precondition(!isTraining && !GradMode.isEnabled, "concatenated batch norm is for inference")
-        return try Tensor.concatenatedBatchNormInference(parts, weight: weight, bias: bias, runningMean: runningMean,
-                                                         runningVar: runningVar, epsilon: epsilon, activation: activation)
+        return try Tensor.concatenatedBatchNormInference(
+            parts, weight: weight, bias: bias, runningMean: runningMean,
+            runningVar: runningVar, epsilon: epsilon, activation: activation)
     }
 
     private func normalized(_ input: Tensor, activation: Activation, inPlace: Bool) throws -> Tensor {
         if isTraining || input.requiresGrad || GradMode.isEnabled && weight.requiresGrad {
             return try self(input).activation(activation)
         }
-        return try input.batchNormInference(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-                                            epsilon: epsilon, activation: activation, inPlace: inPlace)
+        return try input.batchNormInference(
+            weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+            epsilon: epsilon, activation: activation, inPlace: inPlace)
     }
 }
 
@@ -76,9 +88,12 @@ public final class LayerNorm: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let epsilon: Float
     public init(_ dim: Int, epsilon: Float = 1e-5) throws {
-        weight = try Tensor(repeating: 1, shape: [dim]); bias = try Tensor(zeros: [dim]); self.epsilon = epsilon
+        weight = try Tensor(repeating: 1, shape: [dim])
+        bias = try Tensor(zeros: [dim])
+        self.epsilon = epsilon
         super.init()
-        register(parameter: "weight", weight); register(parameter: "bias", bias)
+        register(parameter: "weight", weight)
+        register(parameter: "bias", bias)
     }
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
@@ -90,10 +105,13 @@ public final class GroupNorm: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let groups: Int, epsilon: Float
     public init(groups: Int, channels: Int, epsilon: Float = 1e-5) throws {
-        weight = try Tensor(repeating: 1, shape: [channels]); bias = try Tensor(zeros: [channels])
-        self.groups = groups; self.epsilon = epsilon
+        weight = try Tensor(repeating: 1, shape: [channels])
+        bias = try Tensor(zeros: [channels])
+        self.groups = groups
+        self.epsilon = epsilon
         super.init()
-        register(parameter: "weight", weight); register(parameter: "bias", bias)
+        register(parameter: "weight", weight)
+        register(parameter: "bias", bias)
     }
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.groupNorm(groups: groups, weight: weight, bias: bias, epsilon: epsilon)

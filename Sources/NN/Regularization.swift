@@ -8,7 +8,10 @@ public enum TrainingRandomness {
 /// Stochastic depth on a residual branch (timm DropPath); identity in evaluation mode.
 public final class DropPath: Module, Layer {
     public let probability: Float
-    public init(_ probability: Float) { self.probability = probability; super.init() }
+    public init(_ probability: Float) {
+        self.probability = probability
+        super.init()
+    }
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.dropPath(probability, training: isTraining, using: &TrainingRandomness.generator)
     }
@@ -16,7 +19,10 @@ public final class DropPath: Module, Layer {
 
 public final class Dropout: Module, Layer {
     public let probability: Float
-    public init(_ probability: Float) { self.probability = probability; super.init() }
+    public init(_ probability: Float) {
+        self.probability = probability
+        super.init()
+    }
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.dropout(probability, training: isTraining, using: &TrainingRandomness.generator)
     }

@@ -18,7 +18,8 @@ func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
 
 /// Strides of `shape` read through the (larger) broadcast shape `target`: 0 along broadcast axes.
 func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-    let own = contiguousStrides(shape), pad = target.count - shape.count
+    let own = contiguousStrides(shape)
+    let pad = target.count - shape.count
     return (0..<target.count).map { i in i < pad || shape[i - pad] == 1 ? 0 : own[i - pad] }
 }
 
@@ -27,19 +28,27 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
 @inline(__always)
 func forEachRow(_ shape: [Int], _ stridesA: [Int], _ stridesB: [Int], _ body: (Int, Int, Int) -> Void) {
     let rank = shape.count
-    guard rank > 0 else { body(0, 0, 0); return }
+    guard rank > 0 else {
+        body(0, 0, 0)
+        return
+    }
     let inner = shape[rank - 1]
     let rows = inner == 0 ? 0 : shape.reduce(1, *) / inner
     var index = [Int](repeating: 0, count: rank)
-    var offsetA = 0, offsetB = 0
+    var offsetA = 0
+    var offsetB = 0
     for row in 0..<rows {
         body(offsetA, offsetB, row * inner)
         // Advance the multi-index over the outer dimensions.
         var d = rank - 2
         while d >= 0 {
-            index[d] += 1; offsetA += stridesA[d]; offsetB += stridesB[d]
+            index[d] += 1
+            offsetA += stridesA[d]
+            offsetB += stridesB[d]
             if index[d] < shape[d] { break }
-            offsetA -= stridesA[d] * shape[d]; offsetB -= stridesB[d] * shape[d]; index[d] = 0
+            offsetA -= stridesA[d] * shape[d]
+            offsetB -= stridesB[d] * shape[d]
+            index[d] = 0
             d -= 1
         }
     }
@@ -52,69 +61,77 @@ extension Tensor {
         guard let shape = broadcastShape(a.shape, b.shape) else {
             throw TensorError.shapeMismatch(op: name, shapes: [a.shape, b.shape])
         }
-        let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+        let sa = broadcastStrides(a.shape, to: shape)
+        let sb = broadcastStrides(b.shape, to: shape)
         let inner = shape.last ?? 1
-        let ia = sa.last ?? 0, ib = sb.last ?? 0
+        let ia = sa.last ?? 0
+        let ib = sb.last ?? 0
         let (pa, pb) = (a.pointer, b.pointer)
-        return try result(shape: shape, inputs: [a, b], compute: { out in
-            if a.shape == b.shape {
-                let n = a.count
-                parallelFor(n, minimumPerThread: 1 << 15) { r in
-                    switch op {
-                    case .add: for i in r { out[i] = pa[i] + pb[i] }
-                    case .subtract: for i in r { out[i] = pa[i] - pb[i] }
-                    case .multiply: for i in r { out[i] = pa[i] * pb[i] }
-                    case .divide: for i in r { out[i] = pa[i] / pb[i] }
+        return try result(
+            shape: shape, inputs: [a, b],
+            compute: { out in
+                if a.shape == b.shape {
+                    let n = a.count
+                    parallelFor(n, minimumPerThread: 1 << 15) { r in
+                        switch op {
+                        case .add: for i in r { out[i] = pa[i] + pb[i] }
+                        case .subtract: for i in r { out[i] = pa[i] - pb[i] }
+                        case .multiply: for i in r { out[i] = pa[i] * pb[i] }
+                        case .divide: for i in r { out[i] = pa[i] / pb[i] }
+                        }
                     }
+                    return
                 }
-                return
-            }
-            forEachRow(shape, sa, sb) { oa, ob, o in
-                for i in 0..<inner {
-                    let x = pa[oa + i * ia], y = pb[ob + i * ib]
-                    switch op {
-                    case .add: out[o + i] = x + y
-                    case .subtract: out[o + i] = x - y
-                    case .multiply: out[o + i] = x * y
-                    case .divide: out[o + i] = x / y
-                    }
-                }
-            }
-        }, backward: { grad in
-            let g = grad.pointer
-            // Each input's gradient is the output gradient times ∂out/∂input, summed over broadcast axes.
-            if a.requiresGrad {
-                try a.accumulateGrad { ga in
-                    forEachRow(shape, sa, sb) { oa, ob, o in
-                        for i in 0..<inner {
-                            let d: Float
-                            switch op {
-                            case .add, .subtract: d = g[o + i]
-                            case .multiply: d = g[o + i] * pb[ob + i * ib]
-                            case .divide: d = g[o + i] / pb[ob + i * ib]
-                            }
-                            ga[oa + i * ia] += d
+                forEachRow(shape, sa, sb) { oa, ob, o in
+                    for i in 0..<inner {
+                        let x = pa[oa + i * ia]
+                        let y = pb[ob + i * ib]
+                        switch op {
+                        case .add: out[o + i] = x + y
+                        case .subtract: out[o + i] = x - y
+                        case .multiply: out[o + i] = x * y
+                        case .divide: out[o + i] = x / y
                         }
                     }
                 }
-            }
-            if b.requiresGrad {
-                try b.accumulateGrad { gb in
-                    forEachRow(shape, sa, sb) { oa, ob, o in
-                        for i in 0..<inner {
-                            let d: Float
-                            switch op {
-                            case .add: d = g[o + i]
-                            case .subtract: d = -g[o + i]
-                            case .multiply: d = g[o + i] * pa[oa + i * ia]
-                            case .divide: let y = pb[ob + i * ib]; d = -g[o + i] * pa[oa + i * ia] / (y * y)
+            },
+            backward: { grad in
+                let g = grad.pointer
+                // Each input's gradient is the output gradient times ∂out/∂input, summed over broadcast axes.
+                if a.requiresGrad {
+                    try a.accumulateGrad { ga in
+                        forEachRow(shape, sa, sb) { oa, ob, o in
+                            for i in 0..<inner {
+                                let d: Float
+                                switch op {
+                                case .add, .subtract: d = g[o + i]
+                                case .multiply: d = g[o + i] * pb[ob + i * ib]
+                                case .divide: d = g[o + i] / pb[ob + i * ib]
+                                }
+                                ga[oa + i * ia] += d
                             }
-                            gb[ob + i * ib] += d
                         }
                     }
                 }
-            }
-        })
+                if b.requiresGrad {
+                    try b.accumulateGrad { gb in
+                        forEachRow(shape, sa, sb) { oa, ob, o in
+                            for i in 0..<inner {
+                                let d: Float
+                                switch op {
+                                case .add: d = g[o + i]
+                                case .subtract: d = -g[o + i]
+                                case .multiply: d = g[o + i] * pa[oa + i * ia]
+                                case .divide:
+                                    let y = pb[ob + i * ib]
+                                    d = -g[o + i] * pa[oa + i * ia] / (y * y)
+                                }
+                                gb[ob + i * ib] += d
+                            }
+                        }
+                    }
+                }
+            })
     }
 
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try binary(.add, a, b, name: "add") }
@@ -124,13 +141,17 @@ extension Tensor {
 
     /// y = scale · x + shift, elementwise.
     public func affine(scale: Float, shift: Float = 0) throws -> Tensor {
-        let x = pointer, n = count
-        return try Tensor.result(shape: shape, inputs: [self], compute: { out in
-            parallelFor(n, minimumPerThread: 1 << 15) { r in for i in r { out[i] = x[i] * scale + shift } }
-        }, backward: { grad in
-            let g = grad.pointer
-            try self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * scale } }
-        })
+        let x = pointer
+        let n = count
+        return try Tensor.result(
+            shape: shape, inputs: [self],
+            compute: { out in
+                parallelFor(n, minimumPerThread: 1 << 15) { r in for i in r { out[i] = x[i] * scale + shift } }
+            },
+            backward: { grad in
+                let g = grad.pointer
+                try self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * scale } }
+            })
     }
 
     public static func + (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1, shift: b) }
@@ -141,15 +162,21 @@ extension Tensor {
     public static prefix func - (a: Tensor) throws -> Tensor { try a.affine(scale: -1) }
 
     /// A pointwise function with its derivative written in terms of input x and output y.
-    func pointwise(_ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float) throws -> Tensor {
-        let x = pointer, n = count
-        let out = try Tensor.result(shape: shape, inputs: [self], compute: { out in
-            parallelFor(n, minimumPerThread: 1 << 13) { r in for i in r { out[i] = f(x[i]) } }
-        }, backward: { _ in })
+    func pointwise(
+        _ f: @escaping (Float) -> Float, derivative: @escaping (_ x: Float, _ y: Float) -> Float
+    ) throws -> Tensor {
+        let x = pointer
+        let n = count
+        let out = try Tensor.result(
+            shape: shape, inputs: [self],
+            compute: { out in
+                parallelFor(n, minimumPerThread: 1 << 13) { r in for i in r { out[i] = f(x[i]) } }
+            }, backward: { _ in })
         guard let node = out.gradNode else { return out }
         let y = out.storage  // the output's values, without a reference cycle to the output tensor
         out.gradNode = GradNode(inputs: node.inputs) { grad in
-            let g = grad.pointer, yp = y.pointer
+            let g = grad.pointer
+            let yp = y.pointer
             try self.accumulateGrad { d in for i in 0..<n { d[i] += g[i] * derivative(x[i], yp[i]) } }
         }
         return out
@@ -166,12 +193,18 @@ extension Tensor {
     /// An activation function applied elementwise (kernel forward / backward).
     public func activation(_ f: Activation) throws -> Tensor {
         if f == .identity { return self }
-        let x = pointer, n = count
-        return try Tensor.result(shape: shape, inputs: [self], compute: { out in
-            activationForward(f, input: x, output: out, count: n)
-        }, backward: { grad in
-            try self.accumulateGrad { d in activationBackward(f, input: x, outputGrad: grad.pointer, inputGrad: d, count: n) }
-        })
+        let x = pointer
+        let n = count
+        return try Tensor.result(
+            shape: shape, inputs: [self],
+            compute: { out in
+                activationForward(f, input: x, output: out, count: n)
+            },
+            backward: { grad in
+                try self.accumulateGrad { d in
+                    activationBackward(f, input: x, outputGrad: grad.pointer, inputGrad: d, count: n)
+                }
+            })
     }
 
     /// Applies the activation to this tensor's own values when no graph needs them (inference on a

@@ -13,77 +13,113 @@ extension Tensor {
         guard rank >= 2, other.rank >= 2, shape[rank - 1] == other.shape[other.rank - 2] else {
             throw TensorError.shapeMismatch(op: "matmul", shapes: [shape, other.shape])
         }
-        let m = shape[rank - 2], k = shape[rank - 1], n = other.shape[other.rank - 1]
+        let m = shape[rank - 2]
+        let k = shape[rank - 1]
+        let n = other.shape[other.rank - 1]
         let batchShape = Array(shape.dropLast(2))
         let sharedRight = other.rank == 2
         guard sharedRight || Array(other.shape.dropLast(2)) == batchShape else {
             throw TensorError.shapeMismatch(op: "matmul", shapes: [shape, other.shape])
         }
         let batch = batchShape.reduce(1, *)
-        let a = pointer, b = other.pointer
-        return try Tensor.result(shape: batchShape + [m, n], inputs: [self, other], compute: { out in
-            if sharedRight {
-                gemm(m: batch * m, n: n, k: k, a: a, b: b, c: out)  // one GEMM over all rows
-            } else {
-                batched(batch) { i in gemm(m: m, n: n, k: k, a: a + i * m * k, b: b + i * k * n, c: out + i * m * n) }
-            }
-        }, backward: { grad in
-            let g = grad.pointer
-            if self.requiresGrad {
-                try self.accumulateGrad { da in
-                    if sharedRight {
-                        gemm(transposeB: true, m: batch * m, n: k, k: n, a: g, b: b, beta: 1, c: da)
-                    } else {
-                        batched(batch) { i in gemm(transposeB: true, m: m, n: k, k: n, a: g + i * m * n, b: b + i * k * n, beta: 1, c: da + i * m * k) }
+        let a = pointer
+        let b = other.pointer
+        return try Tensor.result(
+            shape: batchShape + [m, n], inputs: [self, other],
+            compute: { out in
+                if sharedRight {
+                    gemm(m: batch * m, n: n, k: k, a: a, b: b, c: out)  // one GEMM over all rows
+                } else {
+                    batched(batch) { i in gemm(m: m, n: n, k: k, a: a + i * m * k, b: b + i * k * n, c: out + i * m * n)
                     }
                 }
-            }
-            if other.requiresGrad {
-                try other.accumulateGrad { db in
-                    if sharedRight {
-                        gemm(transposeA: true, m: k, n: n, k: batch * m, a: a, b: g, beta: 1, c: db)
-                    } else {
-                        batched(batch) { i in gemm(transposeA: true, m: k, n: n, k: m, a: a + i * m * k, b: g + i * m * n, beta: 1, c: db + i * k * n) }
+            },
+            backward: { grad in
+                let g = grad.pointer
+                if self.requiresGrad {
+                    try self.accumulateGrad { da in
+                        if sharedRight {
+                            gemm(transposeB: true, m: batch * m, n: k, k: n, a: g, b: b, beta: 1, c: da)
+                        } else {
+                            batched(batch) { i in
+                                gemm(
+                                    transposeB: true, m: m, n: k, k: n, a: g + i * m * n, b: b + i * k * n, beta: 1,
+                                    c: da + i * m * k)
+                            }
+                        }
                     }
                 }
-            }
-        })
+                if other.requiresGrad {
+                    try other.accumulateGrad { db in
+                        if sharedRight {
+                            gemm(transposeA: true, m: k, n: n, k: batch * m, a: a, b: g, beta: 1, c: db)
+                        } else {
+                            batched(batch) { i in
+                                gemm(
+                                    transposeA: true, m: k, n: n, k: m, a: a + i * m * k, b: g + i * m * n, beta: 1,
+                                    c: db + i * k * n)
+                            }
+                        }
+                    }
+                }
+            })
     }
 
     /// y = x·Wᵀ + b over the last axis, as torch.nn.functional.linear: weight (out, in), bias (out).
     public func linear(weight: Tensor, bias: Tensor?) throws -> Tensor {
         let inFeatures = shape.last ?? 0
-        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
-            throw TensorError.shapeMismatch(op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
+        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures,
+            bias.map({ $0.shape == [weight.shape[0]] }) ?? true
+        else {
+            throw TensorError.shapeMismatch(
+                op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
         }
-        let outFeatures = weight.shape[0], rows = count / max(1, inFeatures)
-        let x = pointer, w = weight.pointer, b = bias?.pointer
+        let outFeatures = weight.shape[0]
+        let rows = count / max(1, inFeatures)
+        let x = pointer
+        let w = weight.pointer
+        let b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return try Tensor.result(shape: Array(shape.dropLast()) + [outFeatures], inputs: inputs, compute: { out in
-            if let b { for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) } }
-            gemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: w, beta: b == nil ? 0 : 1, c: out)
-        }, backward: { grad in
-            let g = grad.pointer
-            if self.requiresGrad {
-                try self.accumulateGrad { dx in gemm(m: rows, n: inFeatures, k: outFeatures, a: g, b: w, beta: 1, c: dx) }
-            }
-            if weight.requiresGrad {
-                try weight.accumulateGrad { dw in gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: g, b: x, beta: 1, c: dw) }
-            }
-            if let bias, bias.requiresGrad {
-                try bias.accumulateGrad { db in for r in 0..<rows { for o in 0..<outFeatures { db[o] += g[r * outFeatures + o] } } }
-            }
-        })
+        return try Tensor.result(
+            shape: Array(shape.dropLast()) + [outFeatures], inputs: inputs,
+            compute: { out in
+                if let b { for r in 0..<rows { (out + r * outFeatures).update(from: b, count: outFeatures) } }
+                gemm(
+                    transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x, b: w, beta: b == nil ? 0 : 1, c: out
+                )
+            },
+            backward: { grad in
+                let g = grad.pointer
+                if self.requiresGrad {
+                    try self.accumulateGrad { dx in
+                        gemm(m: rows, n: inFeatures, k: outFeatures, a: g, b: w, beta: 1, c: dx)
+                    }
+                }
+                if weight.requiresGrad {
+                    try weight.accumulateGrad { dw in
+                        gemm(transposeA: true, m: outFeatures, n: inFeatures, k: rows, a: g, b: x, beta: 1, c: dw)
+                    }
+                }
+                if let bias, bias.requiresGrad {
+                    try bias.accumulateGrad { db in
+                        for r in 0..<rows { for o in 0..<outFeatures { db[o] += g[r * outFeatures + o] } }
+                    }
+                }
+            })
     }
 
     /// Inference only (no autograd record): activation(x·Wᵀ + b) in one pass, W packed once for the GEMM
     /// (per weight version and instruction-set path), the bias and activation applied as the GEMM stores.
     public func linearInference(weight: Tensor, bias: Tensor?, activation: Activation = .identity) throws -> Tensor {
         let inFeatures = shape.last ?? 0
-        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures, bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
-            throw TensorError.shapeMismatch(op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
+        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures,
+            bias.map({ $0.shape == [weight.shape[0]] }) ?? true
+        else {
+            throw TensorError.shapeMismatch(
+                op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
         }
-        let outFeatures = weight.shape[0], rows = count / max(1, inFeatures)
+        let outFeatures = weight.shape[0]
+        let rows = count / max(1, inFeatures)
         let packed = weight.derived("linear.\(KernelPath.active.name)") {
             PackedMatrix(side: .right, outer: outFeatures, depth: inFeatures, source: $0, transposed: true)
         }

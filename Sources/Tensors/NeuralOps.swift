@@ -3,15 +3,25 @@ import Kernels
 /// Padding of the two spatial axes; `same(...)` resolves TF "same" padding for an input size.
 public struct Padding2d: Equatable, Sendable {
     public var top: Int, left: Int, bottom: Int, right: Int
-    public init(top: Int, left: Int, bottom: Int, right: Int) { self.top = top; self.left = left; self.bottom = bottom; self.right = right }
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top
+        self.left = left
+        self.bottom = bottom
+        self.right = right
+    }
     public init(_ p: Int) { self.init(top: p, left: p, bottom: p, right: p) }
     public init(_ h: Int, _ w: Int) { self.init(top: h, left: w, bottom: h, right: w) }
     public static let zero = Padding2d(0)
 
     /// TensorFlow "same": total = max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the extra pixel at the end.
-    public static func same(height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1)) -> Padding2d {
-        func total(_ n: Int, _ k: Int, _ s: Int, _ d: Int) -> Int { max(((n + s - 1) / s - 1) * s + (k - 1) * d + 1 - n, 0) }
-        let th = total(height, kernel.0, stride.0, dilation.0), tw = total(width, kernel.1, stride.1, dilation.1)
+    public static func same(
+        height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int) = (1, 1)
+    ) -> Padding2d {
+        func total(_ n: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+            max(((n + s - 1) / s - 1) * s + (k - 1) * d + 1 - n, 0)
+        }
+        let th = total(height, kernel.0, stride.0, dilation.0)
+        let tw = total(width, kernel.1, stride.1, dilation.1)
         return Padding2d(top: th / 2, left: tw / 2, bottom: th - th / 2, right: tw - tw / 2)
     }
     var tuple: (top: Int, left: Int, bottom: Int, right: Int) { (top, left, bottom, right) }
@@ -19,66 +29,94 @@ public struct Padding2d: Equatable, Sendable {
 
 extension Tensor {
     func requireRank(_ r: Int, _ op: String) throws {
-        guard rank == r else { throw TensorError.invalidArgument(op: op, reason: "expects a rank-\(r) tensor, got shape \(shape)") }
+        guard rank == r else {
+            throw TensorError.invalidArgument(op: op, reason: "expects a rank-\(r) tensor, got shape \(shape)")
+        }
     }
 
     // MARK: Convolution
 
     /// torch.nn.functional.conv2d on NCHW input with OIHW weight.
-    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
-                       dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
-        let g = try convolutionGeometry(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        let x = pointer, w = weight.pointer, b = bias?.pointer
+    public func conv2d(
+        weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) throws -> Tensor {
+        let g = try convolutionGeometry(
+            weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let x = pointer
+        let w = weight.pointer
+        let b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
-        return try Tensor.result(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs, compute: { out in
-            conv2dForward(g, input: x, weight: w, bias: b, output: out)
-        }, backward: { grad in
-            let dx = self.requiresGrad ? try self.gradPointer() : nil
-            let dw = weight.requiresGrad ? try weight.gradPointer() : nil
-            let db = (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil
-            conv2dBackward(g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
-        })
+        return try Tensor.result(
+            shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs,
+            compute: { out in
+                conv2dForward(g, input: x, weight: w, bias: b, output: out)
+            },
+            backward: { grad in
+                let dx = self.requiresGrad ? try self.gradPointer() : nil
+                let dw = weight.requiresGrad ? try weight.gradPointer() : nil
+                let db = (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil
+                conv2dBackward(
+                    g, input: x, weight: w, outputGrad: grad.pointer, inputGrad: dx, weightGrad: dw, biasGrad: db)
+            })
     }
 
     /// Inference only (no autograd record): activation(conv2d(self) · scale[o] + shift[o] + residual) in one
     /// pass, the weights packed for the GEMM once per weight version and instruction-set path.
-    public func conv2dInference(weight: Tensor, scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil,
-                                activation: Activation = .identity, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
-                                dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
-        let g = try convolutionGeometry(weight: weight, bias: nil, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    public func conv2dInference(
+        weight: Tensor, scale: [Float]? = nil, shift: [Float]? = nil, residual: Tensor? = nil,
+        activation: Activation = .identity, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+        dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) throws -> Tensor {
+        let g = try convolutionGeometry(
+            weight: weight, bias: nil, stride: stride, padding: padding, dilation: dilation, groups: groups)
         let shape = [g.batch, g.outChannels, g.outHeight, g.outWidth]
         guard scale.map({ $0.count == g.outChannels }) ?? true, shift.map({ $0.count == g.outChannels }) ?? true,
-              residual.map({ $0.shape == shape }) ?? true else {
-            throw TensorError.shapeMismatch(op: "conv2dInference", shapes: [shape] + (residual.map { [$0.shape] } ?? []))
+            residual.map({ $0.shape == shape }) ?? true
+        else {
+            throw TensorError.shapeMismatch(
+                op: "conv2dInference", shapes: [shape] + (residual.map { [$0.shape] } ?? []))
         }
-        let packed = g.isDepthwise ? nil : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
-            PackedConvWeights(g, weight: $0)
-        }
+        let packed =
+            g.isDepthwise
+            ? nil
+            : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
+                PackedConvWeights(g, weight: $0)
+            }
         let output = try Tensor(uninitializedShape: shape)
         withExtendedLifetime(residual) {
             (scale ?? []).withUnsafeBufferPointer { scale in
                 (shift ?? []).withUnsafeBufferPointer { shift in
-                    let epilogue = ConvEpilogue(scale: scale.isEmpty ? nil : scale.baseAddress, shift: shift.isEmpty ? nil : shift.baseAddress,
-                                                residual: residual.map { UnsafePointer($0.pointer) }, activation: activation)
-                    Kernels.conv2dInference(g, input: pointer, weight: weight.pointer, packed: packed, epilogue: epilogue, output: output.pointer)
+                    let epilogue = ConvEpilogue(
+                        scale: scale.isEmpty ? nil : scale.baseAddress, shift: shift.isEmpty ? nil : shift.baseAddress,
+                        residual: residual.map { UnsafePointer($0.pointer) }, activation: activation)
+                    Kernels.conv2dInference(
+                        g, input: pointer, weight: weight.pointer, packed: packed, epilogue: epilogue,
+                        output: output.pointer)
                 }
             }
         }
         return output
     }
 
-    private func convolutionGeometry(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2d,
-                                     dilation: (Int, Int), groups: Int) throws -> Conv2dGeometry {
+    private func convolutionGeometry(
+        weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2d,
+        dilation: (Int, Int), groups: Int
+    ) throws -> Conv2dGeometry {
         try requireRank(4, "conv2d")
         guard weight.rank == 4, groups > 0, shape[1] % groups == 0, weight.shape[0] % groups == 0,
-              weight.shape[1] * groups == shape[1], bias.map({ $0.shape == [weight.shape[0]] }) ?? true else {
-            throw TensorError.shapeMismatch(op: "conv2d", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
+            weight.shape[1] * groups == shape[1], bias.map({ $0.shape == [weight.shape[0]] }) ?? true
+        else {
+            throw TensorError.shapeMismatch(
+                op: "conv2d", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
         }
-        let g = Conv2dGeometry(batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3],
-                               outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: stride,
-                               padding: padding.tuple, dilation: dilation, groups: groups)
+        let g = Conv2dGeometry(
+            batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3],
+            outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]), stride: stride,
+            padding: padding.tuple, dilation: dilation, groups: groups)
         guard g.outHeight > 0, g.outWidth > 0, stride.0 > 0, stride.1 > 0 else {
-            throw TensorError.invalidArgument(op: "conv2d", reason: "input \(shape) is too small for kernel \(weight.shape) with padding \(padding)")
+            throw TensorError.invalidArgument(
+                op: "conv2d", reason: "input \(shape) is too small for kernel \(weight.shape) with padding \(padding)")
         }
         return g
     }
@@ -90,94 +128,146 @@ extension Tensor {
     }
 
     /// torch.nn.functional.unfold: (N, C, H, W) → (N, C·kh·kw, L) sliding-window columns.
-    public func unfold(kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero, dilation: (Int, Int) = (1, 1)) throws -> Tensor {
+    public func unfold(
+        kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero, dilation: (Int, Int) = (1, 1)
+    ) throws -> Tensor {
         try requireRank(4, "unfold")
-        let g = Conv2dGeometry(batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3], outChannels: shape[1],
-                               kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
+        let g = Conv2dGeometry(
+            batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3], outChannels: shape[1],
+            kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
         guard g.outHeight > 0, g.outWidth > 0 else {
             throw TensorError.invalidArgument(op: "unfold", reason: "input \(shape) is too small for kernel \(kernel)")
         }
-        let c = shape[1], rows = c * kernel.0 * kernel.1, l = g.outHeight * g.outWidth, plane = c * shape[2] * shape[3]
+        let c = shape[1]
+        let rows = c * kernel.0 * kernel.1
+        let l = g.outHeight * g.outWidth
+        let plane = c * shape[2] * shape[3]
         let x = pointer
-        return try Tensor.result(shape: [g.batch, rows, l], inputs: [self], compute: { out in
-            for n in 0..<g.batch { im2col(x + n * plane, channels: c, g, columns: out + n * rows * l) }
-        }, backward: { grad in
-            try self.accumulateGrad { d in for n in 0..<g.batch { col2im(grad.pointer + n * rows * l, channels: c, g, imageGrad: d + n * plane) } }
-        })
+        return try Tensor.result(
+            shape: [g.batch, rows, l], inputs: [self],
+            compute: { out in
+                for n in 0..<g.batch { im2col(x + n * plane, channels: c, g, columns: out + n * rows * l) }
+            },
+            backward: { grad in
+                try self.accumulateGrad { d in
+                    for n in 0..<g.batch {
+                        col2im(grad.pointer + n * rows * l, channels: c, g, imageGrad: d + n * plane)
+                    }
+                }
+            })
     }
 
     /// torch.nn.functional.fold: (N, C·kh·kw, L) → (N, C, H, W), summing overlapping windows (unfold's adjoint).
-    public func fold(outputSize: (Int, Int), kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
-                     dilation: (Int, Int) = (1, 1)) throws -> Tensor {
+    public func fold(
+        outputSize: (Int, Int), kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
+        dilation: (Int, Int) = (1, 1)
+    ) throws -> Tensor {
         try requireRank(3, "fold")
         let kk = kernel.0 * kernel.1
-        guard kk > 0, shape[1] % kk == 0 else { throw TensorError.invalidArgument(op: "fold", reason: "\(shape[1]) rows are not a multiple of \(kk)") }
-        let c = shape[1] / kk
-        let g = Conv2dGeometry(batch: shape[0], inChannels: c, height: outputSize.0, width: outputSize.1, outChannels: c,
-                               kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
-        guard g.outHeight * g.outWidth == shape[2] else {
-            throw TensorError.invalidArgument(op: "fold", reason: "\(shape[2]) columns do not match \(g.outHeight)×\(g.outWidth) windows of output \(outputSize)")
+        guard kk > 0, shape[1] % kk == 0 else {
+            throw TensorError.invalidArgument(op: "fold", reason: "\(shape[1]) rows are not a multiple of \(kk)")
         }
-        let rows = shape[1], l = shape[2], plane = c * outputSize.0 * outputSize.1
+        let c = shape[1] / kk
+        let g = Conv2dGeometry(
+            batch: shape[0], inChannels: c, height: outputSize.0, width: outputSize.1, outChannels: c,
+            kernel: kernel, stride: stride, padding: padding.tuple, dilation: dilation)
+        guard g.outHeight * g.outWidth == shape[2] else {
+            throw TensorError.invalidArgument(
+                op: "fold",
+                reason: "\(shape[2]) columns do not match \(g.outHeight)×\(g.outWidth) windows of output \(outputSize)")
+        }
+        let rows = shape[1]
+        let l = shape[2]
+        let plane = c * outputSize.0 * outputSize.1
         let x = pointer
-        return try Tensor.result(shape: [g.batch, c, outputSize.0, outputSize.1], zeroed: true, inputs: [self], compute: { out in
-            for n in 0..<g.batch { col2im(x + n * rows * l, channels: c, g, imageGrad: out + n * plane) }
-        }, backward: { grad in
-            try withScratch(rows * l) { scratch in
-                try self.accumulateGrad { d in
-                    for n in 0..<g.batch {
-                        im2col(grad.pointer + n * plane, channels: c, g, columns: scratch!)
-                        for i in 0..<rows * l { d[n * rows * l + i] += scratch![i] }
+        return try Tensor.result(
+            shape: [g.batch, c, outputSize.0, outputSize.1], zeroed: true, inputs: [self],
+            compute: { out in
+                for n in 0..<g.batch { col2im(x + n * rows * l, channels: c, g, imageGrad: out + n * plane) }
+            },
+            backward: { grad in
+                try withScratch(rows * l) { scratch in
+                    try self.accumulateGrad { d in
+                        for n in 0..<g.batch {
+                            im2col(grad.pointer + n * plane, channels: c, g, columns: scratch!)
+                            for i in 0..<rows * l { d[n * rows * l + i] += scratch![i] }
+                        }
                     }
                 }
-            }
-        })
+            })
     }
 
     // MARK: Pooling
 
-    public func maxPool2d(kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false) throws -> Tensor {
+    public func maxPool2d(
+        kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false
+    ) throws -> Tensor {
         try requireRank(4, "maxPool2d")
-        let g = Pool2dGeometry(planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
-                               padding: padding.tuple, ceilMode: ceilMode)
-        guard g.outHeight > 0, g.outWidth > 0 else { throw TensorError.invalidArgument(op: "maxPool2d", reason: "input \(shape) is smaller than the window") }
+        let g = Pool2dGeometry(
+            planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
+            padding: padding.tuple, ceilMode: ceilMode)
+        guard g.outHeight > 0, g.outWidth > 0 else {
+            throw TensorError.invalidArgument(op: "maxPool2d", reason: "input \(shape) is smaller than the window")
+        }
         let keepArgmax = Tensor.needsGraph(self)
-        let argmax = keepArgmax ? UnsafeMutablePointer<Int32>.allocate(capacity: g.planes * g.outHeight * g.outWidth) : nil
+        let argmax =
+            keepArgmax ? UnsafeMutablePointer<Int32>.allocate(capacity: g.planes * g.outHeight * g.outWidth) : nil
         let owner = argmax.map { IndexBuffer($0) }
         let x = pointer
-        return try Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
-            maxPool2dForward(g, input: x, output: out, argmax: argmax)
-        }, backward: { grad in
-            guard let owner else { return }
-            try self.accumulateGrad { d in maxPool2dBackward(g, argmax: owner.pointer, outputGrad: grad.pointer, inputGrad: d) }
-        })
+        return try Tensor.result(
+            shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self],
+            compute: { out in
+                maxPool2dForward(g, input: x, output: out, argmax: argmax)
+            },
+            backward: { grad in
+                guard let owner else { return }
+                try self.accumulateGrad { d in
+                    maxPool2dBackward(g, argmax: owner.pointer, outputGrad: grad.pointer, inputGrad: d)
+                }
+            })
     }
 
-    public func avgPool2d(kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false,
-                          countIncludePad: Bool = true) throws -> Tensor {
+    public func avgPool2d(
+        kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false,
+        countIncludePad: Bool = true
+    ) throws -> Tensor {
         try requireRank(4, "avgPool2d")
-        let g = Pool2dGeometry(planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
-                               padding: padding.tuple, ceilMode: ceilMode)
-        guard g.outHeight > 0, g.outWidth > 0 else { throw TensorError.invalidArgument(op: "avgPool2d", reason: "input \(shape) is smaller than the window") }
+        let g = Pool2dGeometry(
+            planes: shape[0] * shape[1], height: shape[2], width: shape[3], kernel: kernel, stride: stride,
+            padding: padding.tuple, ceilMode: ceilMode)
+        guard g.outHeight > 0, g.outWidth > 0 else {
+            throw TensorError.invalidArgument(op: "avgPool2d", reason: "input \(shape) is smaller than the window")
+        }
         let x = pointer
-        return try Tensor.result(shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self], compute: { out in
-            avgPool2dForward(g, countIncludePad: countIncludePad, input: x, output: out)
-        }, backward: { grad in
-            try self.accumulateGrad { d in avgPool2dBackward(g, countIncludePad: countIncludePad, outputGrad: grad.pointer, inputGrad: d) }
-        })
+        return try Tensor.result(
+            shape: [shape[0], shape[1], g.outHeight, g.outWidth], inputs: [self],
+            compute: { out in
+                avgPool2dForward(g, countIncludePad: countIncludePad, input: x, output: out)
+            },
+            backward: { grad in
+                try self.accumulateGrad { d in
+                    avgPool2dBackward(g, countIncludePad: countIncludePad, outputGrad: grad.pointer, inputGrad: d)
+                }
+            })
     }
 
     public func adaptiveAvgPool2d(_ size: (Int, Int)) throws -> Tensor {
         try requireRank(4, "adaptiveAvgPool2d")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let x = pointer
-        return try Tensor.result(shape: [n, c, size.0, size.1], inputs: [self], compute: { out in
-            adaptiveAvgPool2dForward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, input: x, output: out)
-        }, backward: { grad in
-            try self.accumulateGrad { d in
-                adaptiveAvgPool2dBackward(planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, outputGrad: grad.pointer, inputGrad: d)
-            }
-        })
+        return try Tensor.result(
+            shape: [n, c, size.0, size.1], inputs: [self],
+            compute: { out in
+                adaptiveAvgPool2dForward(
+                    planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1, input: x, output: out)
+            },
+            backward: { grad in
+                try self.accumulateGrad { d in
+                    adaptiveAvgPool2dBackward(
+                        planes: n * c, height: h, width: w, outHeight: size.0, outWidth: size.1,
+                        outputGrad: grad.pointer, inputGrad: d)
+                }
+            })
     }
 
     /// Mean over H and W: (N, C, H, W) → (N, C).
@@ -189,63 +279,89 @@ extension Tensor {
     // MARK: Normalization
 
     /// torch.nn.functional.batch_norm on (N, C, …). In training mode the running statistics are updated in place.
-    public func batchNorm(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor, training: Bool,
-                          momentum: Float = 0.1, epsilon: Float = 1e-5) throws -> Tensor {
+    public func batchNorm(
+        weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor, training: Bool,
+        momentum: Float = 0.1, epsilon: Float = 1e-5
+    ) throws -> Tensor {
         guard rank >= 2, runningMean.shape == [shape[1]], runningVar.shape == [shape[1]],
-              weight.map({ $0.shape == [shape[1]] }) ?? true, bias.map({ $0.shape == [shape[1]] }) ?? true else {
+            weight.map({ $0.shape == [shape[1]] }) ?? true, bias.map({ $0.shape == [shape[1]] }) ?? true
+        else {
             throw TensorError.shapeMismatch(op: "batchNorm", shapes: [shape, runningMean.shape])
         }
-        let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
-        let x = pointer, w = weight?.pointer, b = bias?.pointer
-        let mean = try Tensor(uninitializedShape: [c]), invStd = try Tensor(uninitializedShape: [c])
+        let (n, c) = (shape[0], shape[1])
+        let spatial = count / max(1, n * c)
+        let x = pointer
+        let w = weight?.pointer
+        let b = bias?.pointer
+        let mean = try Tensor(uninitializedShape: [c])
+        let invStd = try Tensor(uninitializedShape: [c])
         let inputs = [self] + [weight, bias].compactMap { $0 }
-        return try Tensor.result(shape: shape, inputs: inputs, compute: { out in
-            if training {
-                batchNormTrainForward(batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
-                                      momentum: momentum, runningMean: runningMean.pointer, runningVar: runningVar.pointer,
-                                      output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
-            } else {
-                batchNormEvalForward(batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
-                                     runningMean: runningMean.pointer, runningVar: runningVar.pointer, output: out)
-                for i in 0..<c { mean.pointer[i] = runningMean.pointer[i]; invStd.pointer[i] = 1 / (runningVar.pointer[i] + epsilon).squareRoot() }
-            }
-        }, backward: { grad in
-            batchNormBackward(batch: n, channels: c, spatial: spatial, training: training, input: x, weight: w,
-                              mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
-                              inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
-        })
+        return try Tensor.result(
+            shape: shape, inputs: inputs,
+            compute: { out in
+                if training {
+                    batchNormTrainForward(
+                        batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
+                        momentum: momentum, runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+                        output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
+                } else {
+                    batchNormEvalForward(
+                        batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
+                        runningMean: runningMean.pointer, runningVar: runningVar.pointer, output: out)
+                    for i in 0..<c {
+                        mean.pointer[i] = runningMean.pointer[i]
+                        invStd.pointer[i] = 1 / (runningVar.pointer[i] + epsilon).squareRoot()
+                    }
+                }
+            },
+            backward: { grad in
+                batchNormBackward(
+                    batch: n, channels: c, spatial: spatial, training: training, input: x, weight: w,
+                    mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
+                    inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                    weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                    biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
+            })
     }
 
     /// Inference only: batch norm with running statistics, then `activation`, in one pass and with no
     /// autograd record; `inPlace` overwrites this tensor (a conv output nobody else holds).
-    public func batchNormInference(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                   epsilon: Float, activation: Activation, inPlace: Bool) throws -> Tensor {
+    public func batchNormInference(
+        weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
+        epsilon: Float, activation: Activation, inPlace: Bool
+    ) throws -> Tensor {
         guard rank >= 2, [weight, bias, runningMean, runningVar].allSatisfy({ $0.shape == [shape[1]] }) else {
             throw TensorError.shapeMismatch(op: "batchNorm", shapes: [shape, runningMean.shape])
         }
         precondition(!inPlace || !requiresGrad && gradNode == nil, "an in-place batch norm is for inference")
         let (n, c) = (shape[0], shape[1])
         let output = inPlace ? self : try Tensor(uninitializedShape: shape)
-        batchNormEvalForward(batch: n, channels: c, spatial: count / max(1, n * c), input: pointer,
-                             weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
-                             runningMean: runningMean.pointer, runningVar: runningVar.pointer,
-                             activation: activation, output: output.pointer)
+        batchNormEvalForward(
+            batch: n, channels: c, spatial: count / max(1, n * c), input: pointer,
+            weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
+            runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+            activation: activation, output: output.pointer)
         return output
     }
 
     /// Inference only: `batchNormInference` of the channel concatenation of `parts` (each (N, Cᵢ, …) with the
     /// same N and trailing sizes), read from the parts in place instead of concatenated first. No autograd record.
-    public static func concatenatedBatchNormInference(_ parts: [Tensor], weight: Tensor, bias: Tensor, runningMean: Tensor,
-                                                      runningVar: Tensor, epsilon: Float, activation: Activation) throws -> Tensor {
+    public static func concatenatedBatchNormInference(
+        _ parts: [Tensor], weight: Tensor, bias: Tensor, runningMean: Tensor,
+        runningVar: Tensor, epsilon: Float, activation: Activation
+    ) throws -> Tensor {
         guard let first = parts.first, first.rank >= 2,
-              parts.allSatisfy({ $0.rank == first.rank && $0.shape[0] == first.shape[0] && $0.shape.dropFirst(2) == first.shape.dropFirst(2) }) else {
+            parts.allSatisfy({
+                $0.rank == first.rank && $0.shape[0] == first.shape[0]
+                    && $0.shape.dropFirst(2) == first.shape.dropFirst(2)
+            })
+        else {
             throw TensorError.shapeMismatch(op: "concatenatedBatchNorm", shapes: parts.map(\.shape))
         }
-        let n = first.shape[0], spatial = first.shape.dropFirst(2).reduce(1, *)
-        var planeStart: [UnsafePointer<Float>] = []   // per output channel: its plane in image 0
-        var imageStride: [Int] = []                    // per output channel: elements between images of its part
+        let n = first.shape[0]
+        let spatial = first.shape.dropFirst(2).reduce(1, *)
+        var planeStart: [UnsafePointer<Float>] = []  // per output channel: its plane in image 0
+        var imageStride: [Int] = []  // per output channel: elements between images of its part
         for part in parts {
             for c in 0..<part.shape[1] {
                 planeStart.append(UnsafePointer(part.pointer) + c * spatial)
@@ -257,11 +373,12 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: "concatenatedBatchNorm", shapes: [[channels], runningMean.shape])
         }
         let output = try Tensor(uninitializedShape: [n, channels] + Array(first.shape.dropFirst(2)))
-        batchNormEvalForward(batch: n, channels: channels, spatial: spatial,
-                             planes: { planeStart[$0 % channels] + ($0 / channels) * imageStride[$0 % channels] },
-                             weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
-                             runningMean: runningMean.pointer, runningVar: runningVar.pointer,
-                             activation: activation, output: output.pointer)
+        batchNormEvalForward(
+            batch: n, channels: channels, spatial: spatial,
+            planes: { planeStart[$0 % channels] + ($0 / channels) * imageStride[$0 % channels] },
+            weight: weight.pointer, bias: bias.pointer, epsilon: epsilon,
+            runningMean: runningMean.pointer, runningVar: runningVar.pointer,
+            activation: activation, output: output.pointer)
         return withExtendedLifetime(parts) { output }
     }
 
@@ -271,51 +388,72 @@ extension Tensor {
         guard dim > 0, weight.map({ $0.shape == [dim] }) ?? true, bias.map({ $0.shape == [dim] }) ?? true else {
             throw TensorError.shapeMismatch(op: "layerNorm", shapes: [shape] + [weight, bias].compactMap { $0?.shape })
         }
-        let rows = count / dim, x = pointer, w = weight?.pointer, b = bias?.pointer
+        let rows = count / dim
+        let x = pointer
+        let w = weight?.pointer
+        let b = bias?.pointer
         let save = Tensor.needsGraph(self, weight ?? self, bias ?? self)
-        let mean = save ? try Tensor(uninitializedShape: [rows]) : nil, invStd = save ? try Tensor(uninitializedShape: [rows]) : nil
-        return try Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
-            layerNormForward(rows: rows, dim: dim, input: x, weight: w, bias: b, epsilon: epsilon, output: out,
-                             savedMean: mean?.pointer, savedInvStd: invStd?.pointer)
-        }, backward: { grad in
-            layerNormBackward(rows: rows, dim: dim, input: x, weight: w, mean: mean!.pointer, invStd: invStd!.pointer,
-                              outputGrad: grad.pointer, inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
-        })
+        let mean = save ? try Tensor(uninitializedShape: [rows]) : nil
+        let invStd = save ? try Tensor(uninitializedShape: [rows]) : nil
+        return try Tensor.result(
+            shape: shape, inputs: [self] + [weight, bias].compactMap { $0 },
+            compute: { out in
+                layerNormForward(
+                    rows: rows, dim: dim, input: x, weight: w, bias: b, epsilon: epsilon, output: out,
+                    savedMean: mean?.pointer, savedInvStd: invStd?.pointer)
+            },
+            backward: { grad in
+                layerNormBackward(
+                    rows: rows, dim: dim, input: x, weight: w, mean: mean!.pointer, invStd: invStd!.pointer,
+                    outputGrad: grad.pointer, inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                    weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                    biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
+            })
     }
 
     /// torch.nn.functional.group_norm on (N, C, …).
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) throws -> Tensor {
         guard rank >= 2, groups > 0, shape[1] % groups == 0, weight.map({ $0.shape == [shape[1]] }) ?? true,
-              bias.map({ $0.shape == [shape[1]] }) ?? true else {
+            bias.map({ $0.shape == [shape[1]] }) ?? true
+        else {
             throw TensorError.invalidArgument(op: "groupNorm", reason: "shape \(shape) with \(groups) groups")
         }
-        let (n, c) = (shape[0], shape[1]), spatial = count / max(1, n * c)
-        let x = pointer, w = weight?.pointer, b = bias?.pointer
-        let mean = try Tensor(uninitializedShape: [n * groups]), invStd = try Tensor(uninitializedShape: [n * groups])
-        return try Tensor.result(shape: shape, inputs: [self] + [weight, bias].compactMap { $0 }, compute: { out in
-            groupNormForward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w, bias: b,
-                             epsilon: epsilon, output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
-        }, backward: { grad in
-            groupNormBackward(batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w,
-                              mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
-                              inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
-                              weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
-                              biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
-        })
+        let (n, c) = (shape[0], shape[1])
+        let spatial = count / max(1, n * c)
+        let x = pointer
+        let w = weight?.pointer
+        let b = bias?.pointer
+        let mean = try Tensor(uninitializedShape: [n * groups])
+        let invStd = try Tensor(uninitializedShape: [n * groups])
+        return try Tensor.result(
+            shape: shape, inputs: [self] + [weight, bias].compactMap { $0 },
+            compute: { out in
+                groupNormForward(
+                    batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w, bias: b,
+                    epsilon: epsilon, output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
+            },
+            backward: { grad in
+                groupNormBackward(
+                    batch: n, channels: c, spatial: spatial, groups: groups, input: x, weight: w,
+                    mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
+                    inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
+                    weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
+                    biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
+            })
     }
 
     // MARK: Softmax
 
     public func softmax() throws -> Tensor {
-        try rowwiseFromOutput(forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
-                          backward: { softmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
+        try rowwiseFromOutput(
+            forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+            backward: { softmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
     public func logSoftmax() throws -> Tensor {
-        try rowwiseFromOutput(forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
-                          backward: { logSoftmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
+        try rowwiseFromOutput(
+            forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
+            backward: { logSoftmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
     /// An op over rows of the last axis whose backward needs only its own output (rows, dim, y, dy, dx).
@@ -323,8 +461,11 @@ extension Tensor {
         forward: @escaping (Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
         backward: @escaping (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     ) throws -> Tensor {
-        let dim = shape.last ?? 1, rows = count / max(dim, 1), x = pointer
-        let out = try Tensor.result(shape: shape, inputs: [self], compute: { out in forward(rows, dim, x, out) }, backward: { _ in })
+        let dim = shape.last ?? 1
+        let rows = count / max(dim, 1)
+        let x = pointer
+        let out = try Tensor.result(
+            shape: shape, inputs: [self], compute: { out in forward(rows, dim, x, out) }, backward: { _ in })
         guard let node = out.gradNode else { return out }
         let y = out.storage
         out.gradNode = GradNode(inputs: node.inputs) { grad in
@@ -356,7 +497,9 @@ extension Tensor {
 
     /// Mean cross-entropy of logits (N, C) against soft targets (N, C) (rows sum to 1).
     public func crossEntropy(softTargets: Tensor) throws -> Tensor {
-        guard rank == 2, softTargets.shape == shape else { throw TensorError.shapeMismatch(op: "crossEntropy", shapes: [shape, softTargets.shape]) }
+        guard rank == 2, softTargets.shape == shape else {
+            throw TensorError.shapeMismatch(op: "crossEntropy", shapes: [shape, softTargets.shape])
+        }
         return try -((logSoftmax() * softTargets).sum() * (1 / Float(shape[0])))
     }
 

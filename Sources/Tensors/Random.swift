@@ -19,7 +19,10 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     public mutating func next() -> UInt64 {
         let result = rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17
-        state[2] ^= state[0]; state[3] ^= state[1]; state[1] ^= state[2]; state[0] ^= state[3]
+        state[2] ^= state[0]
+        state[3] ^= state[1]
+        state[1] ^= state[2]
+        state[0] ^= state[3]
         state[2] ^= t
         state[3] = rotl(state[3], 45)
         return result
@@ -59,7 +62,10 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
             let m = s1 &* 5
             let result = ((m << 7) | (m >> 57)) &* 9
             let t = s1 << 17
-            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
             s2 ^= t
             s3 = (s3 << 45) | (s3 >> 19)
             return result
@@ -75,13 +81,17 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
 }
 
 extension Tensor {
-    public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1, using rng: inout RandomGenerator) throws -> Tensor {
+    public static func uniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1, using rng: inout RandomGenerator
+    ) throws -> Tensor {
         let t = try Tensor(uninitializedShape: shape)
         rng.fillUniform(t.pointer, count: t.count, low: low, high: high)
         return t
     }
 
-    public static func normal(_ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout RandomGenerator) throws -> Tensor {
+    public static func normal(
+        _ shape: [Int], mean: Float = 0, std: Float = 1, using rng: inout RandomGenerator
+    ) throws -> Tensor {
         let t = try Tensor(uninitializedShape: shape)
         rng.fillNormal(t.pointer, count: t.count, mean: mean, std: std)
         return t

@@ -19,7 +19,8 @@ final class Storage: @unchecked Sendable {
         // loaded) costs no page until it is written.
         guard let raw = zeroed ? calloc(1, bytes) : malloc(bytes) else {
             TensorMemory.release(bytes)
-            throw TensorError.outOfMemory(shape: shape, bytes: bytes, limit: TensorMemory.budget, inUse: TensorMemory.inUse)
+            throw TensorError.outOfMemory(
+                shape: shape, bytes: bytes, limit: TensorMemory.budget, inUse: TensorMemory.inUse)
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
@@ -41,7 +42,8 @@ public enum TensorMemory {
             limits.append(Int(clamping: addressSpace.rlim_cur))
         }
         if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
-           let cgroup = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let cgroup = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             limits.append(cgroup)
         }
         return limits.filter { $0 > 0 }.min().map { $0 / 4 * 3 } ?? Int.max
@@ -84,7 +86,9 @@ func elementCount(_ shape: [Int]) throws -> Int {
     for size in shape {
         guard size >= 0 else { throw TensorError.invalidShape(shape: shape, reason: "has a negative size") }
         let (product, overflow) = count.multipliedReportingOverflow(by: size)
-        guard !overflow else { throw TensorError.invalidShape(shape: shape, reason: "has more elements than memory can address") }
+        guard !overflow else {
+            throw TensorError.invalidShape(shape: shape, reason: "has more elements than memory can address")
+        }
         count = product
     }
     return count
@@ -94,7 +98,10 @@ func elementCount(_ shape: [Int]) throws -> Int {
 final class GradNode {
     let inputs: [Tensor]
     let backward: (Tensor) throws -> Void
-    init(inputs: [Tensor], backward: @escaping (Tensor) throws -> Void) { self.inputs = inputs; self.backward = backward }
+    init(inputs: [Tensor], backward: @escaping (Tensor) throws -> Void) {
+        self.inputs = inputs
+        self.backward = backward
+    }
 }
 
 /// A contiguous row-major Float32 tensor (NCHW for images, (B, N, C) for tokens) with reverse-mode autograd.
@@ -143,7 +150,9 @@ public final class Tensor: CustomStringConvertible {
     /// Copies `scalars` (row-major); throws when their number does not match the shape.
     public convenience init(shape: [Int], scalars: [Float], requiresGrad: Bool = false) throws {
         let expected = try elementCount(shape)
-        guard scalars.count == expected else { throw TensorError.scalarCountMismatch(shape: shape, count: scalars.count) }
+        guard scalars.count == expected else {
+            throw TensorError.scalarCountMismatch(shape: shape, count: scalars.count)
+        }
         try self.init(uninitializedShape: shape)
         scalars.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: expected) }
         self.requiresGrad = requiresGrad
@@ -167,7 +176,8 @@ public final class Tensor: CustomStringConvertible {
     }
 
     /// In-place write access (optimizers, weight loading). Bypasses autograd.
-    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R
+    {
         storage.version &+= 1
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
@@ -175,7 +185,9 @@ public final class Tensor: CustomStringConvertible {
     /// A value derived from this tensor's current values, built once and kept until they change
     /// (weights packed for inference). `key` names what is derived and everything else it depends on.
     public func derived<T: AnyObject>(_ key: String, _ build: (UnsafePointer<Float>) -> T) -> T {
-        if let cached = storage.derived[key], cached.version == storage.version, let value = cached.value as? T { return value }
+        if let cached = storage.derived[key], cached.version == storage.version, let value = cached.value as? T {
+            return value
+        }
         let value = build(storage.pointer)
         storage.derived[key] = (storage.version, value)
         return value
@@ -235,9 +247,11 @@ public func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
 
 extension Tensor {
     /// Creates the result of an op and, when any input needs gradients, the node that routes them.
-    static func result(shape: [Int], zeroed: Bool = false, inputs: [Tensor],
-                       compute: (UnsafeMutablePointer<Float>) -> Void,
-                       backward: @escaping (Tensor) throws -> Void) throws -> Tensor {
+    static func result(
+        shape: [Int], zeroed: Bool = false, inputs: [Tensor],
+        compute: (UnsafeMutablePointer<Float>) -> Void,
+        backward: @escaping (Tensor) throws -> Void
+    ) throws -> Tensor {
         let out = try Tensor(uninitializedShape: shape, zeroed: zeroed)
         compute(out.pointer)
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {

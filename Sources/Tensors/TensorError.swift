@@ -13,23 +13,25 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .shapeMismatch(op, shapes):
+        case .shapeMismatch(let op, let shapes):
             return "\(op): incompatible shapes \(shapes.map { "\($0)" }.joined(separator: " and "))"
-        case let .scalarCountMismatch(shape, count):
+        case .scalarCountMismatch(let shape, let count):
             return "tensor of shape \(shape) needs \(shape.reduce(1, *)) values, got \(count)"
-        case let .invalidAxis(op, axis, rank):
+        case .invalidAxis(let op, let axis, let rank):
             return "\(op): axis \(axis) is out of range for a tensor of rank \(rank)"
-        case let .invalidArgument(op, reason):
+        case .invalidArgument(let op, let reason):
             return "\(op): \(reason)"
-        case let .backwardOfNonScalar(shape):
+        case .backwardOfNonScalar(let shape):
             return "backward() needs a scalar loss or an explicit gradient; the tensor has shape \(shape)"
-        case let .invalidShape(shape, reason):
+        case .invalidShape(let shape, let reason):
             return "tensor shape \(shape) \(reason)"
-        case let .outOfMemory(shape, bytes, limit, inUse):
-            return "cannot allocate a tensor of shape \(shape) (\(formatBytes(bytes))): tensors may use \(formatBytes(limit)) "
+        case .outOfMemory(let shape, let bytes, let limit, let inUse):
+            return
+                "cannot allocate a tensor of shape \(shape) (\(formatBytes(bytes))): tensors may use \(formatBytes(limit)) "
                 + "on this machine and \(formatBytes(inUse)) are in use"
         case .noGradient:
-            return "backward(): the tensor does not require gradients (no input requires them, or it was computed without grad)"
+            return
+                "backward(): the tensor does not require gradients (no input requires them, or it was computed without grad)"
         }
     }
 }
@@ -44,14 +46,21 @@ func normalizedAxis(_ axis: Int, rank: Int, op: String) throws -> Int {
 func contiguousStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var acc = 1
-    for i in stride(from: shape.count - 1, through: 0, by: -1) { strides[i] = acc; acc *= shape[i] }
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[i] = acc
+        acc *= shape[i]
+    }
     return strides
 }
 
 /// "1.5 GB", "12.0 MB": sizes in messages.
 public func formatBytes(_ bytes: Int) -> String {
     let units = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"]
-    var value = Double(bytes), unit = 0
-    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
     return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
 }

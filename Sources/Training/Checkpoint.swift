@@ -7,20 +7,25 @@ import Weights
 /// Everything needed to resume training bit for bit: model, optimizer state, position and RNG states,
 /// in one safetensors file (`model.*`, `optimizer.*` tensors; the rest in `__metadata__`).
 public struct TrainingCheckpoint {
-    public var epoch: Int            // epochs completed
-    public var step: Int             // optimizer steps taken
+    public var epoch: Int  // epochs completed
+    public var step: Int  // optimizer steps taken
     public var generators: [String: RandomGenerator]
     public var extra: [String: String]
 
     public init(epoch: Int, step: Int, generators: [String: RandomGenerator], extra: [String: String] = [:]) {
-        self.epoch = epoch; self.step = step; self.generators = generators; self.extra = extra
+        self.epoch = epoch
+        self.step = step
+        self.generators = generators
+        self.extra = extra
     }
 
     /// Writes atomically (temporary file, then rename): an interrupted save never corrupts the last checkpoint.
     public func save(model: Module, optimizer: (any Optimizer)?, to url: URL) throws {
         var dict = StateDict()
         for (name, t) in model.stateDict() { dict["model." + name] = WeightTensor(shape: t.shape, values: t.scalars) }
-        for (name, t) in optimizer?.stateTensors() ?? [] { dict["optimizer." + name] = WeightTensor(shape: t.shape, values: t.scalars) }
+        for (name, t) in optimizer?.stateTensors() ?? [] {
+            dict["optimizer." + name] = WeightTensor(shape: t.shape, values: t.scalars)
+        }
         var metadata = extra
         metadata["epoch"] = String(epoch)
         metadata["step"] = String(step)
@@ -31,17 +36,23 @@ public struct TrainingCheckpoint {
     /// Restores model and optimizer in place and returns the position and generators.
     public static func load(from url: URL, model: Module, optimizer: (any Optimizer)?) throws -> TrainingCheckpoint {
         let dict = try loadSafetensors(url)
-        var modelPart = StateDict(), optimizerPart: [String: Tensor] = [:]
+        var modelPart = StateDict()
+        var optimizerPart: [String: Tensor] = [:]
         for (key, tensor) in dict {
-            if key.hasPrefix("model.") { modelPart[String(key.dropFirst(6))] = tensor }
-            else if key.hasPrefix("optimizer.") { optimizerPart[String(key.dropFirst(10))] = try Tensor(shape: tensor.shape, scalars: tensor.values) }
+            if key.hasPrefix("model.") {
+                modelPart[String(key.dropFirst(6))] = tensor
+            } else if key.hasPrefix("optimizer.") {
+                optimizerPart[String(key.dropFirst(10))] = try Tensor(shape: tensor.shape, scalars: tensor.values)
+            }
         }
         try model.load(modelPart)
         if let optimizer { try optimizer.loadState(optimizerPart) }
         guard let epoch = dict.metadata["epoch"].flatMap(Int.init), let step = dict.metadata["step"].flatMap(Int.init),
-              let generatorText = dict.metadata["generators"],
-              let generators = try? JSONDecoder().decode([String: RandomGenerator].self, from: Data(generatorText.utf8)) else {
-            throw WeightsError.invalidHeader(path: url.path, reason: "not a zoo training checkpoint (epoch/step/generators missing)")
+            let generatorText = dict.metadata["generators"],
+            let generators = try? JSONDecoder().decode([String: RandomGenerator].self, from: Data(generatorText.utf8))
+        else {
+            throw WeightsError.invalidHeader(
+                path: url.path, reason: "not a zoo training checkpoint (epoch/step/generators missing)")
         }
         let extra = dict.metadata.filter { !["epoch", "step", "generators"].contains($0.key) }
         return TrainingCheckpoint(epoch: epoch, step: step, generators: generators, extra: extra)

@@ -12,7 +12,10 @@ public enum Interruption {
         flag = 0
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in
-                if Interruption.flag != 0 { signal(received, SIG_DFL); raise(received) }
+                if Interruption.flag != 0 {
+                    signal(received, SIG_DFL)
+                    raise(received)
+                }
                 Interruption.flag = 1
             }
         }

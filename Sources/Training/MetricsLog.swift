@@ -14,7 +14,9 @@ public final class MetricsLog {
         self.url = url
         var text = columns.joined(separator: ",") + "\n"
         if resume, let existing = try? String(contentsOf: url, encoding: .utf8) {
-            for row in existing.split(separator: "\n").dropFirst() where keep(row.split(separator: ",")) { text += row + "\n" }
+            for row in existing.split(separator: "\n").dropFirst() where keep(row.split(separator: ",")) {
+                text += row + "\n"
+            }
         }
         do {
             try Data(text.utf8).write(to: url, options: .atomic)

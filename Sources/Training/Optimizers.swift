@@ -9,7 +9,9 @@ public struct ParameterGroup {
     public var parameters: [Tensor]
     public var weightDecay: Float
     public init(names: [String], parameters: [Tensor], weightDecay: Float) {
-        self.names = names; self.parameters = parameters; self.weightDecay = weightDecay
+        self.names = names
+        self.parameters = parameters
+        self.weightDecay = weightDecay
     }
 }
 
@@ -20,9 +22,11 @@ public func weightDecayGroups(_ module: Module, weightDecay: Float, skip: Set<St
     var noDecay = ParameterGroup(names: [], parameters: [], weightDecay: 0)
     for (name, p) in module.namedParameters() {
         if p.rank <= 1 || name.hasSuffix(".bias") || skip.contains(name) {
-            noDecay.names.append(name); noDecay.parameters.append(p)
+            noDecay.names.append(name)
+            noDecay.parameters.append(p)
         } else {
-            decay.names.append(name); decay.parameters.append(p)
+            decay.names.append(name)
+            decay.parameters.append(p)
         }
     }
     return [noDecay, decay].filter { !$0.parameters.isEmpty }
@@ -67,7 +71,10 @@ public final class SGD: Optimizer {
     private var started: Tensor
 
     public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0.9, nesterov: Bool = false) throws {
-        self.groups = groups; self.learningRate = learningRate; self.momentum = momentum; self.nesterov = nesterov
+        self.groups = groups
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
         buffers = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
         started = try Tensor(zeros: [1])
     }
@@ -77,7 +84,8 @@ public final class SGD: Optimizer {
         for (g, group) in groups.enumerated() {
             for (i, p) in group.parameters.enumerated() {
                 guard let grad = p.grad else { continue }
-                let gradient = grad.scalars, buffer = buffers[g][i]
+                let gradient = grad.scalars
+                let buffer = buffers[g][i]
                 let (lr, wd, mu) = (learningRate, group.weightDecay, momentum)
                 p.withUnsafeMutableBufferPointer { w in
                     buffer.withUnsafeMutableBufferPointer { b in
@@ -98,7 +106,10 @@ public final class SGD: Optimizer {
     }
 
     public func stateTensors() -> [(String, Tensor)] {
-        [("started", started)] + buffers.enumerated().flatMap { g, list in list.enumerated().map { ("\(g).\($0.offset).momentum", $0.element) } }
+        [("started", started)]
+            + buffers.enumerated().flatMap { g, list in
+                list.enumerated().map { ("\(g).\($0.offset).momentum", $0.element) }
+            }
     }
 
     public func loadState(_ tensors: [String: Tensor]) throws { try restore(stateTensors(), from: tensors) }
@@ -112,9 +123,14 @@ public final class AdamW: Optimizer {
     private var firstMoments: [[Tensor]], secondMoments: [[Tensor]]
     private var stepCount: Tensor
 
-    public init(groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8) throws {
-        self.groups = groups; self.learningRate = learningRate
-        beta1 = betas.0; beta2 = betas.1; self.epsilon = epsilon
+    public init(
+        groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8
+    ) throws {
+        self.groups = groups
+        self.learningRate = learningRate
+        beta1 = betas.0
+        beta2 = betas.1
+        self.epsilon = epsilon
         firstMoments = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
         secondMoments = try groups.map { try $0.parameters.map { try Tensor(zeros: $0.shape) } }
         stepCount = try Tensor(zeros: [1])
@@ -123,14 +139,17 @@ public final class AdamW: Optimizer {
     public func step() throws {
         let t = stepCount.item + 1
         try stepCount.assign(Tensor(repeating: t, shape: [1]))
-        let correction1 = 1 - powf(beta1, t), correction2 = 1 - powf(beta2, t)
-        let stepSize = learningRate / correction1, rootCorrection2 = correction2.squareRoot()
+        let correction1 = 1 - powf(beta1, t)
+        let correction2 = 1 - powf(beta2, t)
+        let stepSize = learningRate / correction1
+        let rootCorrection2 = correction2.squareRoot()
         for (g, group) in groups.enumerated() {
             let decay = 1 - learningRate * group.weightDecay
             for (i, p) in group.parameters.enumerated() {
                 guard let grad = p.grad else { continue }
-                let constants = AdamWStep(decay: decay, beta1: beta1, beta2: beta2, stepSize: stepSize,
-                                          rootCorrection2: rootCorrection2, epsilon: epsilon)
+                let constants = AdamWStep(
+                    decay: decay, beta1: beta1, beta2: beta2, stepSize: stepSize,
+                    rootCorrection2: rootCorrection2, epsilon: epsilon)
                 grad.withUnsafeBufferPointer { gr in
                     p.withUnsafeMutableBufferPointer { w in
                         firstMoments[g][i].withUnsafeMutableBufferPointer { m in
@@ -138,8 +157,10 @@ public final class AdamW: Optimizer {
                                 // Element-wise, so splitting across threads changes no result.
                                 parallelFor(w.count, minimumPerThread: 1 << 16) { range in
                                     let k = range.lowerBound
-                                    constants.apply(weights: w.baseAddress! + k, firstMoment: m.baseAddress! + k,
-                                                    secondMoment: v.baseAddress! + k, gradient: gr.baseAddress! + k, count: range.count)
+                                    constants.apply(
+                                        weights: w.baseAddress! + k, firstMoment: m.baseAddress! + k,
+                                        secondMoment: v.baseAddress! + k, gradient: gr.baseAddress! + k,
+                                        count: range.count)
                                 }
                             }
                         }
@@ -171,7 +192,10 @@ public final class SAM: Optimizer {
     public let rho: Float
     private var perturbations: [Tensor?] = []
 
-    public init(base: any Optimizer, rho: Float = 0.05) { self.base = base; self.rho = rho }
+    public init(base: any Optimizer, rho: Float = 0.05) {
+        self.base = base
+        self.rho = rho
+    }
 
     public var groups: [ParameterGroup] { base.groups }
     public var learningRate: Float {

@@ -17,7 +17,9 @@ public final class OutputFolder {
         }
         let lockPath = url.appendingPathComponent(".lock").path
         lockDescriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockDescriptor >= 0 else { throw OutputFolderError.cannotCreate(path: lockPath, reason: String(cString: strerror(errno))) }
+        guard lockDescriptor >= 0 else {
+            throw OutputFolderError.cannotCreate(path: lockPath, reason: String(cString: strerror(errno)))
+        }
         guard flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(lockDescriptor)
             throw OutputFolderError.inUse(path: url.path)
@@ -38,8 +40,8 @@ public enum OutputFolderError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .cannotCreate(path, reason): return "\(path): cannot create the output folder (\(reason))"
-        case let .inUse(path): return "\(path): the output folder is in use by another zoo run"
+        case .cannotCreate(let path, let reason): return "\(path): cannot create the output folder (\(reason))"
+        case .inUse(let path): return "\(path): the output folder is in use by another zoo run"
         }
     }
 }

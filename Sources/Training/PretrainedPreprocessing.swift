@@ -17,8 +17,9 @@ extension ResampleFilter {
 extension PreprocessConfig {
     /// timm's eval transform for weights with this pretrained config, optionally at another square size.
     public init(_ pretrained: PretrainedConfig, imageSize: Int? = nil) {
-        self.init(inputSize: (3, imageSize ?? pretrained.inputSize[1], imageSize ?? pretrained.inputSize[2]),
-                  mean: pretrained.mean, std: pretrained.std, cropPct: Double(pretrained.cropPct),
-                  interpolation: ResampleFilter(pretrained.interpolation))
+        self.init(
+            inputSize: (3, imageSize ?? pretrained.inputSize[1], imageSize ?? pretrained.inputSize[2]),
+            mean: pretrained.mean, std: pretrained.std, cropPct: Double(pretrained.cropPct),
+            interpolation: ResampleFilter(pretrained.interpolation))
     }
 }

@@ -8,7 +8,10 @@ public final class ProgressReporter {
     private var lastPrint = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    public init(total: Int, label: String) { self.total = max(total, 1); self.label = label }
+    public init(total: Int, label: String) {
+        self.total = max(total, 1)
+        self.label = label
+    }
 
     public func update(done: Int, items: Int, detail: String) {
         let now = Date()
@@ -18,9 +21,12 @@ public final class ProgressReporter {
         let rate = Double(items) / max(elapsed, 1e-9)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
         let fraction = Double(done) / Double(total)
-        let text = String(format: "%@ %3.0f%% %d/%d %@ %.1f img/s ETA %@", label, fraction * 100, done, total, detail, rate, Self.clock(eta))
+        let text = String(
+            format: "%@ %3.0f%% %d/%d %@ %.1f img/s ETA %@", label, fraction * 100, done, total, detail, rate,
+            Self.clock(eta))
         if interactive {
-            let width = 24, filled = Int(fraction * Double(width))
+            let width = 24
+            let filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(text)".utf8))
             if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
@@ -31,6 +37,7 @@ public final class ProgressReporter {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }

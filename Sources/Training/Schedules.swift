@@ -9,8 +9,10 @@ public struct WarmupCosineSchedule: Equatable, Sendable {
     public var totalSteps: Int
 
     public init(baseLearningRate: Float, minLearningRate: Float = 0, warmupSteps: Int, totalSteps: Int) {
-        self.baseLearningRate = baseLearningRate; self.minLearningRate = minLearningRate
-        self.warmupSteps = warmupSteps; self.totalSteps = max(totalSteps, 1)
+        self.baseLearningRate = baseLearningRate
+        self.minLearningRate = minLearningRate
+        self.warmupSteps = warmupSteps
+        self.totalSteps = max(totalSteps, 1)
     }
 
     public func learningRate(atStep step: Int) -> Float {

@@ -34,7 +34,9 @@ public struct SupervisedTrainingConfig: Sendable {
     /// The peak learning rate: the one given, else the default per 256 images scaled to the batch.
     var resolvedLearningRate: Float {
         let scale = Float(batchSize) / 256
-        return learningRate ?? (optimizer == .adamw ? max(1e-4, Self.adamWLearningRatePer256 * scale) : Self.sgdLearningRatePer256 * scale)
+        return learningRate
+            ?? (optimizer == .adamw
+                ? max(1e-4, Self.adamWLearningRatePer256 * scale) : Self.sgdLearningRatePer256 * scale)
     }
 
     /// The weight decay: the one given, else 0.05 for AdamW and 1e-4 for SGD / SAM.
@@ -54,17 +56,24 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
 /// Scores `model` on every batch of `loader` in evaluation mode (no graph, no saved activations).
 public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws -> EvaluationResult {
     model.eval()
-    var correct1 = 0, correct5 = 0, total = 0, nonFinite = 0
+    var correct1 = 0
+    var correct5 = 0
+    var total = 0
+    var nonFinite = 0
     var lossSum = 0.0
     for batch in loader.epoch(0) where batch.count > 0 {
         let x = try Tensor(shape: batch.shape, scalars: batch.images)
         let logits = try withoutGrad { try model(x) }
         lossSum += Double(try withoutGrad { try logits.crossEntropy(labels: batch.labels) }.item) * Double(batch.count)
-        let classes = logits.shape[1], values = logits.scalars
+        let classes = logits.shape[1]
+        let values = logits.scalars
         for (row, label) in batch.labels.enumerated() {
             let scores = values[row * classes..<(row + 1) * classes]
             // NaN compares false with everything, so it would rank first: never count it as correct.
-            guard scores.allSatisfy(\.isFinite) else { nonFinite += 1; continue }
+            guard scores.allSatisfy(\.isFinite) else {
+                nonFinite += 1
+                continue
+            }
             let rank = scores.filter { $0 > scores[row * classes + label] }.count
             if rank < 1 { correct1 += 1 }
             if rank < 5 { correct5 += 1 }
@@ -73,8 +82,9 @@ public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws
     }
     guard total > 0 else { throw TrainingError.noUsableImages(loader.dataset.root.path) }
     let n = Double(total)
-    return EvaluationResult(top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total,
-                            nonFinite: nonFinite)
+    return EvaluationResult(
+        top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total,
+        nonFinite: nonFinite)
 }
 
 /// One epoch's numbers, as written to metrics.csv and printed with --json.
@@ -98,26 +108,38 @@ public final class SupervisedTrainer {
     let optimizer: any Optimizer
     let mixup: Mixup
 
-    public init(model: any ImageClassifier, train: ImageDataset, val: ImageDataset, pretrained: PretrainedConfig,
-                config: SupervisedTrainingConfig, output: URL) throws {
-        self.model = model; self.config = config; self.output = output
+    public init(
+        model: any ImageClassifier, train: ImageDataset, val: ImageDataset, pretrained: PretrainedConfig,
+        config: SupervisedTrainingConfig, output: URL
+    ) throws {
+        self.model = model
+        self.config = config
+        self.output = output
         folder = try OutputFolder(output)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
         let filter = ResampleFilter(pretrained.interpolation)
-        trainLoader = DataLoader.training(dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
-                                          std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,
-                                          scale: config.minScale...1.0)
+        trainLoader = DataLoader.training(
+            dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
+            std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,
+            scale: config.minScale...1.0)
         let evalConfig = PreprocessConfig(pretrained, imageSize: config.imageSize)
-        valLoader = DataLoader.evaluation(dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
+        valLoader = DataLoader.evaluation(
+            dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
         let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
         switch config.optimizer {
-        case .sgd: optimizer = try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum, nesterov: true)
+        case .sgd:
+            optimizer = try SGD(
+                groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum, nesterov: true)
         case .adamw: optimizer = try AdamW(groups: groups, learningRate: config.resolvedLearningRate)
-        case .sam: optimizer = SAM(base: try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum), rho: config.samRho)
+        case .sam:
+            optimizer = SAM(
+                base: try SGD(groups: groups, learningRate: config.resolvedLearningRate, momentum: config.momentum),
+                rho: config.samRho)
         }
         // With both alphas 0 this only smooths the labels (λ stays 1).
-        mixup = Mixup(mixupAlpha: Double(config.mixupAlpha), cutmixAlpha: Double(config.cutmixAlpha),
-                      labelSmoothing: Double(config.labelSmoothing), classes: model.numClasses)
+        mixup = Mixup(
+            mixupAlpha: Double(config.mixupAlpha), cutmixAlpha: Double(config.cutmixAlpha),
+            labelSmoothing: Double(config.labelSmoothing), classes: model.numClasses)
     }
 
     var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
@@ -125,27 +147,35 @@ public final class SupervisedTrainer {
     /// Trains the remaining epochs (resuming from OUT/checkpoint.safetensors when asked), evaluating each;
     /// writes last/best weights, the checkpoint and metrics.csv. Returns the per-epoch summaries run now.
     public func run(resume: Bool, report: (EpochSummary) -> Void) throws -> [EpochSummary] {
-        var startEpoch = 0, step = 0, best = 0.0
+        var startEpoch = 0
+        var step = 0
+        var best = 0.0
         var rng = RandomGenerator(seed: config.seed)
         if resume {
             let position = try TrainingCheckpoint.load(from: checkpointURL, model: model, optimizer: optimizer)
-            startEpoch = position.epoch; step = position.step
+            startEpoch = position.epoch
+            step = position.step
             rng = position.generators["mixup"] ?? rng
             TrainingRandomness.generator = position.generators["dropout"] ?? TrainingRandomness.generator
             best = position.extra["best_top1"].flatMap(Double.init) ?? 0
         }
-        let log = try MetricsLog(url: output.appendingPathComponent("metrics.csv"),
-                                 columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
-                                 resume: resume) { row in Int(row[0]).map { $0 <= startEpoch } == true }
+        let log = try MetricsLog(
+            url: output.appendingPathComponent("metrics.csv"),
+            columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
+            resume: resume
+        ) { row in Int(row[0]).map { $0 <= startEpoch } == true }
         let stepsPerEpoch = trainLoader.batchCount()
-        let schedule = WarmupCosineSchedule(baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
-                                            warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
+        let schedule = WarmupCosineSchedule(
+            baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
+            warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
         Interruption.install()
         var summaries: [EpochSummary] = []
         for epoch in startEpoch..<config.epochs {
             model.train()
             let progress = ProgressReporter(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
-            var lossSum = 0.0, seen = 0, done = 0
+            var lossSum = 0.0
+            var seen = 0
+            var done = 0
             let start = Date()
             for batch in trainLoader.epoch(epoch) where batch.count > 0 {
                 optimizer.learningRate = schedule.learningRate(atStep: step)
@@ -157,7 +187,9 @@ public final class SupervisedTrainer {
                     optimizer.zeroGrad()
                     let loss = try model(x).crossEntropy(softTargets: targets)
                     // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
-                    guard loss.item.isFinite else { throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: step + 1) }
+                    guard loss.item.isFinite else {
+                        throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: step + 1)
+                    }
                     try loss.backward()
                     return loss.item
                 }
@@ -167,8 +199,10 @@ public final class SupervisedTrainer {
                     _ = try lossAndBackward()
                 }
                 try optimizer.step()
-                step += 1; done += 1
-                lossSum += Double(loss) * Double(batch.count); seen += batch.count
+                step += 1
+                done += 1
+                lossSum += Double(loss) * Double(batch.count)
+                seen += batch.count
                 progress.update(done: done, items: seen, detail: String(format: "loss %.4f", loss))
                 if Interruption.requested { break }
             }
@@ -182,15 +216,24 @@ public final class SupervisedTrainer {
                 throw TrainingError.diverged(loss: Float(result.loss), epoch: epoch + 1, step: step)
             }
             best = max(best, result.top1)
-            let summary = EpochSummary(epoch: epoch + 1, train_loss: lossSum / Double(max(seen, 1)), val_top1: result.top1, val_top5: result.top5,
-                                       val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
-                                       images_per_s: Double(seen) / Date().timeIntervalSince(start))
+            let summary = EpochSummary(
+                epoch: epoch + 1, train_loss: lossSum / Double(max(seen, 1)), val_top1: result.top1,
+                val_top5: result.top5,
+                val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
+                images_per_s: Double(seen) / Date().timeIntervalSince(start))
             try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("last.safetensors"))
-            if result.top1 >= best { try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("best.safetensors")) }
-            try TrainingCheckpoint(epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
-                                   extra: ["best_top1": String(best)]).save(model: model, optimizer: optimizer, to: checkpointURL)
-            try log.append([String(epoch + 1), String(format: "%.5f", summary.train_loss), String(format: "%.3f", result.top1),
-                            String(format: "%.3f", result.top5), String(format: "%.5f", result.loss), String(format: "%.6g", summary.lr)])
+            if result.top1 >= best {
+                try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("best.safetensors"))
+            }
+            try TrainingCheckpoint(
+                epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
+                extra: ["best_top1": String(best)]
+            ).save(model: model, optimizer: optimizer, to: checkpointURL)
+            try log.append([
+                String(epoch + 1), String(format: "%.5f", summary.train_loss), String(format: "%.3f", result.top1),
+                String(format: "%.3f", result.top5), String(format: "%.5f", result.loss),
+                String(format: "%.6g", summary.lr),
+            ])
             summaries.append(summary)
             report(summary)
         }
@@ -210,10 +253,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .noUsableImages(let folder): return "\(folder): no usable images (every file failed to decode)"
-        case let .diverged(loss, epoch, step):
+        case .diverged(let loss, let epoch, let step):
             return "training diverged: loss is \(loss) at epoch \(epoch), step \(step); lower the learning rate "
                 + "(the last checkpoint is kept)"
-        case let .noOptimizerStep(images, batchSize, accumulation):
+        case .noOptimizerStep(let images, let batchSize, let accumulation):
             return "\(images) images make no optimizer step at batch size \(batchSize)"
                 + (accumulation > 1 ? " with \(accumulation) accumulation steps" : "")
         }

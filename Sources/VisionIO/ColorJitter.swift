@@ -20,9 +20,11 @@ public struct ColorJitter: Sendable {
         var image = image
         for step in [0, 1, 2, 3].shuffled(using: &rng) {
             switch step {
-            case 0 where brightness > 0: image = image.adjustingBrightness(rng.uniform(max(0, 1 - brightness), 1 + brightness))
+            case 0 where brightness > 0:
+                image = image.adjustingBrightness(rng.uniform(max(0, 1 - brightness), 1 + brightness))
             case 1 where contrast > 0: image = image.adjustingContrast(rng.uniform(max(0, 1 - contrast), 1 + contrast))
-            case 2 where saturation > 0: image = image.adjustingSaturation(rng.uniform(max(0, 1 - saturation), 1 + saturation))
+            case 2 where saturation > 0:
+                image = image.adjustingSaturation(rng.uniform(max(0, 1 - saturation), 1 + saturation))
             case 3 where hue > 0: image = image.adjustingHue(rng.uniform(-hue, hue))
             default: break
             }
@@ -36,17 +38,30 @@ extension Image {
     public func adjustingHue(_ shift: Double) -> Image {
         var out = pixels
         for i in 0..<(width * height) {
-            let r = Double(pixels[3 * i]) / 255, g = Double(pixels[3 * i + 1]) / 255, b = Double(pixels[3 * i + 2]) / 255
-            let maxC = max(r, g, b), minC = min(r, g, b), delta = maxC - minC
+            let r = Double(pixels[3 * i]) / 255
+            let g = Double(pixels[3 * i + 1]) / 255
+            let b = Double(pixels[3 * i + 2]) / 255
+            let maxC = max(r, g, b)
+            let minC = min(r, g, b)
+            let delta = maxC - minC
             guard delta > 0 else { continue }  // gray: hue undefined, unchanged
             var h: Double
-            if maxC == r { h = ((g - b) / delta).truncatingRemainder(dividingBy: 6) }
-            else if maxC == g { h = (b - r) / delta + 2 }
-            else { h = (r - g) / delta + 4 }
+            if maxC == r {
+                h = ((g - b) / delta).truncatingRemainder(dividingBy: 6)
+            } else if maxC == g {
+                h = (b - r) / delta + 2
+            } else {
+                h = (r - g) / delta + 4
+            }
             h = (h / 6 + shift + 2).truncatingRemainder(dividingBy: 1)
-            let s = delta / maxC, v = maxC
-            let sector = h * 6, index = Int(sector) % 6, f = sector - Double(Int(sector))
-            let p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f))
+            let s = delta / maxC
+            let v = maxC
+            let sector = h * 6
+            let index = Int(sector) % 6
+            let f = sector - Double(Int(sector))
+            let p = v * (1 - s)
+            let q = v * (1 - s * f)
+            let t = v * (1 - s * (1 - f))
             let rgb: (Double, Double, Double)
             switch index {
             case 0: rgb = (v, t, p)

@@ -31,10 +31,12 @@ public final class DataLoader: @unchecked Sendable {
     private let warnedLock = NSLock()
     private var warned = Set<String>()
 
-    public init(dataset: ImageDataset, batchSize: Int, outputSize: (height: Int, width: Int),
-                shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, workers: Int = 2,
-                prefetchBatches: Int = 4, maxPixels: UInt64 = Image.defaultMaxPixels,
-                applyExifOrientation: Bool = true, transform: @escaping SampleTransform) {
+    public init(
+        dataset: ImageDataset, batchSize: Int, outputSize: (height: Int, width: Int),
+        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, workers: Int = 2,
+        prefetchBatches: Int = 4, maxPixels: UInt64 = Image.defaultMaxPixels,
+        applyExifOrientation: Bool = true, transform: @escaping SampleTransform
+    ) {
         precondition(batchSize > 0 && workers > 0 && prefetchBatches > 0, "DataLoader: sizes must be positive")
         self.dataset = dataset
         self.batchSize = batchSize
@@ -50,13 +52,17 @@ public final class DataLoader: @unchecked Sendable {
     }
 
     /// Training loader: RandomResizedCrop + horizontal flip (p = 0.5) + normalize.
-    public static func training(dataset: ImageDataset, batchSize: Int, size: Int, mean: [Float] = PreprocessConfig.imagenetMean,
-                                std: [Float] = PreprocessConfig.imagenetStd, seed: UInt64 = 0, workers: Int = 2,
-                                filter: ResampleFilter = .bilinear, scale: ClosedRange<Double> = 0.08...1.0,
-                                dropLast: Bool = false) -> DataLoader {
+    public static func training(
+        dataset: ImageDataset, batchSize: Int, size: Int, mean: [Float] = PreprocessConfig.imagenetMean,
+        std: [Float] = PreprocessConfig.imagenetStd, seed: UInt64 = 0, workers: Int = 2,
+        filter: ResampleFilter = .bilinear, scale: ClosedRange<Double> = 0.08...1.0,
+        dropLast: Bool = false
+    ) -> DataLoader {
         let crop = RandomResizedCrop(width: size, height: size, scale: scale, filter: filter)
-        return DataLoader(dataset: dataset, batchSize: batchSize, outputSize: (size, size), shuffle: true,
-                          dropLast: dropLast, seed: seed, workers: workers) { image, rng in
+        return DataLoader(
+            dataset: dataset, batchSize: batchSize, outputSize: (size, size), shuffle: true,
+            dropLast: dropLast, seed: seed, workers: workers
+        ) { image, rng in
             var out = crop(image, using: &rng)
             if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
             return out.normalizedCHW(mean: mean, std: std)
@@ -64,10 +70,14 @@ public final class DataLoader: @unchecked Sendable {
     }
 
     /// Evaluation loader: timm's eval transform for `config`, dataset order.
-    public static func evaluation(dataset: ImageDataset, batchSize: Int, config: PreprocessConfig,
-                                  workers: Int = 2, applyExifOrientation: Bool = true) -> DataLoader {
-        DataLoader(dataset: dataset, batchSize: batchSize, outputSize: (config.height, config.width), shuffle: false,
-                   workers: workers, applyExifOrientation: applyExifOrientation) { image, _ in try config.evalTransform(image) }
+    public static func evaluation(
+        dataset: ImageDataset, batchSize: Int, config: PreprocessConfig,
+        workers: Int = 2, applyExifOrientation: Bool = true
+    ) -> DataLoader {
+        DataLoader(
+            dataset: dataset, batchSize: batchSize, outputSize: (config.height, config.width), shuffle: false,
+            workers: workers, applyExifOrientation: applyExifOrientation
+        ) { image, _ in try config.evalTransform(image) }
     }
 
     /// Sample order for `epoch`: a seeded Fisher–Yates shuffle, or dataset order.
@@ -92,24 +102,29 @@ public final class DataLoader: @unchecked Sendable {
         let sampleSize = 3 * outputSize.height * outputSize.width
         var images = [Float]()
         images.reserveCapacity(indices.count * sampleSize)
-        var labels = [Int](), kept = [Int]()
+        var labels = [Int]()
+        var kept = [Int]()
         for index in indices {
             let url = dataset.url(at: index)
             do {
                 let image = try Image(contentsOf: url, maxPixels: maxPixels, applyExifOrientation: applyExifOrientation)
                 var rng = SplitMix64.derived(seed: seed, UInt64(epoch), UInt64(index))
                 let values = try transform(image, &rng)
-                precondition(values.count == sampleSize, "DataLoader transform returned \(values.count) values, expected \(sampleSize)")
+                precondition(
+                    values.count == sampleSize,
+                    "DataLoader transform returned \(values.count) values, expected \(sampleSize)")
                 images += values
                 labels.append(dataset.label(at: index))
                 kept.append(index)
             } catch {
                 let message = "\(error)"
-                warnOnce(url.path, "warning: skipping " + (message.contains(url.path) ? message : "\(url.path): \(message)"))
+                warnOnce(
+                    url.path, "warning: skipping " + (message.contains(url.path) ? message : "\(url.path): \(message)"))
             }
         }
-        return Batch(images: images, shape: [labels.count, 3, outputSize.height, outputSize.width],
-                     labels: labels, indices: kept)
+        return Batch(
+            images: images, shape: [labels.count, 3, outputSize.height, outputSize.width],
+            labels: labels, indices: kept)
     }
 
     private func warnOnce(_ key: String, _ line: String) {

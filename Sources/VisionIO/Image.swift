@@ -10,8 +10,9 @@ public struct Image: Equatable, Sendable {
     public static let channels = 3
 
     public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width >= 0 && height >= 0 && pixels.count == width * height * 3,
-                     "Image: pixel count must be width * height * 3")
+        precondition(
+            width >= 0 && height >= 0 && pixels.count == width * height * 3,
+            "Image: pixel count must be width * height * 3")
         self.width = width
         self.height = height
         self.pixels = pixels

@@ -12,13 +12,13 @@ public enum ImageDecodeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unsupportedFormat(path, reason): return "\(path): unsupported image format (\(reason))"
-        case let .corrupt(path, reason): return "\(path): corrupt image (\(reason))"
-        case let .truncated(path, reason): return "\(path): truncated image (\(reason))"
-        case let .tooLarge(path, pixels, limit):
+        case .unsupportedFormat(let path, let reason): return "\(path): unsupported image format (\(reason))"
+        case .corrupt(let path, let reason): return "\(path): corrupt image (\(reason))"
+        case .truncated(let path, let reason): return "\(path): truncated image (\(reason))"
+        case .tooLarge(let path, let pixels, let limit):
             return "\(path): image has \(pixels) pixels, more than the limit of \(limit)"
-        case let .unreadable(path, reason): return "\(path): cannot read file (\(reason))"
-        case let .outOfMemory(path): return "\(path): out of memory while decoding"
+        case .unreadable(let path, let reason): return "\(path): cannot read file (\(reason))"
+        case .outOfMemory(let path): return "\(path): out of memory while decoding"
         }
     }
 }
@@ -29,8 +29,8 @@ public enum ImageEncodeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .failed(format, reason): return "cannot encode \(format): \(reason)"
-        case let .writeFailed(path, reason): return "\(path): cannot write image (\(reason))"
+        case .failed(let format, let reason): return "cannot encode \(format): \(reason)"
+        case .writeFailed(let path, let reason): return "\(path): cannot write image (\(reason))"
         }
     }
 }
@@ -42,9 +42,10 @@ public enum ImageResizeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .targetTooLarge(width, height, targetWidth, targetHeight, limit):
+        case .targetTooLarge(let width, let height, let targetWidth, let targetHeight, let limit):
             let problem = targetWidth < 1 || targetHeight < 1 ? "empty" : "more than the limit of \(limit) pixels"
-            return "a \(width)×\(height) image resized for the model would be \(targetWidth)×\(targetHeight) pixels (\(problem))"
+            return
+                "a \(width)×\(height) image resized for the model would be \(targetWidth)×\(targetHeight) pixels (\(problem))"
         }
     }
 }

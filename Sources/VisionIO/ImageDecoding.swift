@@ -24,26 +24,32 @@ extension Image {
     /// Decodes a PNG or JPEG file.
     /// - Parameter applyExifOrientation: rotate/flip as `ImageOps.exif_transpose` would.
     ///   timm's and torchvision's loaders do not do this; pass `false` to match them on rotated photos.
-    public init(contentsOf url: URL, maxPixels: UInt64 = Image.defaultMaxPixels,
-                applyExifOrientation: Bool = true) throws {
+    public init(
+        contentsOf url: URL, maxPixels: UInt64 = Image.defaultMaxPixels,
+        applyExifOrientation: Bool = true
+    ) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw ImageDecodeError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        try self.init(bytes: [UInt8](data), path: url.path, maxPixels: maxPixels,
-                      applyExifOrientation: applyExifOrientation)
+        try self.init(
+            bytes: [UInt8](data), path: url.path, maxPixels: maxPixels,
+            applyExifOrientation: applyExifOrientation)
     }
 
     public init(data: Data, maxPixels: UInt64 = Image.defaultMaxPixels, applyExifOrientation: Bool = true) throws {
-        try self.init(bytes: [UInt8](data), path: "<data>", maxPixels: maxPixels,
-                      applyExifOrientation: applyExifOrientation)
+        try self.init(
+            bytes: [UInt8](data), path: "<data>", maxPixels: maxPixels,
+            applyExifOrientation: applyExifOrientation)
     }
 
     /// `path` only names the source in errors.
-    public init(bytes: [UInt8], path: String = "<data>", maxPixels: UInt64 = Image.defaultMaxPixels,
-                applyExifOrientation: Bool = true) throws {
+    public init(
+        bytes: [UInt8], path: String = "<data>", maxPixels: UInt64 = Image.defaultMaxPixels,
+        applyExifOrientation: Bool = true
+    ) throws {
         guard let format = ImageFormat(signatureOf: bytes) else {
             throw ImageDecodeError.unsupportedFormat(path: path, reason: "not a PNG or JPEG signature")
         }
@@ -67,7 +73,8 @@ extension Image {
         case ZOO_IMAGE_NO_MEMORY: throw ImageDecodeError.outOfMemory(path: path)
         default: throw ImageDecodeError.corrupt(path: path, reason: reason)
         }
-        let width = Int(decoded.width), height = Int(decoded.height)
+        let width = Int(decoded.width)
+        let height = Int(decoded.height)
         guard let source = decoded.pixels, width > 0, height > 0 else {
             throw ImageDecodeError.corrupt(path: path, reason: "decoder returned no pixels")
         }

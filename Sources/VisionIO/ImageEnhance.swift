@@ -8,10 +8,14 @@ extension Image {
         let interpolate = alpha >= 0 && alpha <= 1
         var out = [UInt8](repeating: 0, count: pixels.count)
         for i in 0..<pixels.count {
-            let a = Int(degenerate.pixels[i]), b = Int(pixels[i])
+            let a = Int(degenerate.pixels[i])
+            let b = Int(pixels[i])
             let value = Float(a) + alpha * Float(b - a)
-            if interpolate { out[i] = UInt8(value) }
-            else { out[i] = value <= 0 ? 0 : value >= 255 ? 255 : UInt8(value) }
+            if interpolate {
+                out[i] = UInt8(value)
+            } else {
+                out[i] = value <= 0 ? 0 : value >= 255 ? 255 : UInt8(value)
+            }
         }
         return Image(width: width, height: height, pixels: out)
     }
@@ -19,7 +23,9 @@ extension Image {
     /// Pillow's RGB → "L": ITU-R 601-2 luma in 16-bit fixed point.
     public func luma() -> [UInt8] {
         (0..<(width * height)).map { i in
-            let r = Int(pixels[3 * i]), g = Int(pixels[3 * i + 1]), b = Int(pixels[3 * i + 2])
+            let r = Int(pixels[3 * i])
+            let g = Int(pixels[3 * i + 1])
+            let b = Int(pixels[3 * i + 2])
             return UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
         }
     }
@@ -54,7 +60,11 @@ extension Image {
     public func adjustingSaturation(_ factor: Double) -> Image {
         let l = luma()
         var gray = [UInt8](repeating: 0, count: pixels.count)
-        for i in 0..<l.count { gray[3 * i] = l[i]; gray[3 * i + 1] = l[i]; gray[3 * i + 2] = l[i] }
+        for i in 0..<l.count {
+            gray[3 * i] = l[i]
+            gray[3 * i + 1] = l[i]
+            gray[3 * i + 2] = l[i]
+        }
         return blended(from: Image(width: width, height: height, pixels: gray), factor: factor)
     }
 
@@ -73,7 +83,8 @@ extension Image {
                             }
                         }
                         // Pillow rounds the normalized sum to nearest.
-                        smooth[(y * width + x) * 3 + c] = UInt8(min(255, max(0, (Float(sum) / 13 + 0.5).rounded(.down))))
+                        smooth[(y * width + x) * 3 + c] = UInt8(
+                            min(255, max(0, (Float(sum) / 13 + 0.5).rounded(.down))))
                     }
                 }
             }
@@ -111,7 +122,8 @@ extension Image {
             guard let lo = h.firstIndex(where: { $0 != 0 }), let hi = h.lastIndex(where: { $0 != 0 }), hi > lo else {
                 return (0..<256).map { UInt8($0) }
             }
-            let scale = 255.0 / Double(hi - lo), offset = -Double(lo) * scale
+            let scale = 255.0 / Double(hi - lo)
+            let offset = -Double(lo) * scale
             return (0..<256).map { i in UInt8(max(0, min(255, Int(Double(i) * scale + offset)))) }
         }
         return mappedPerChannel(tables)

@@ -17,9 +17,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .notADirectory(path): return "\(path): not a directory"
-        case let .noClasses(path): return "\(path): no class subfolders found"
-        case let .noImages(path): return "\(path): no image files found"
+        case .notADirectory(let path): return "\(path): not a directory"
+        case .noClasses(let path): return "\(path): no class subfolders found"
+        case .noImages(let path): return "\(path): no image files found"
         }
     }
 }
@@ -44,8 +44,11 @@ private func isDirectory(_ url: URL) -> Bool {
 
 /// `sorted(os.walk(dir, followlinks=True))` then sorted file names: every file under `directory`.
 private func walkSorted(_ directory: URL, depth: Int = 0) -> [URL] {
-    guard depth < 64, let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
-    var files = [URL](), subdirectories = [String]()
+    guard depth < 64, let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else {
+        return []
+    }
+    var files = [URL]()
+    var subdirectories = [String]()
     for name in pythonSorted(names) {
         let url = directory.appendingPathComponent(name)
         if isDirectory(url) { subdirectories.append(name) } else { files.append(url) }
@@ -74,7 +77,8 @@ public struct ImageFolder: ImageDataset {
         guard !classes.isEmpty else { throw DatasetError.noClasses(path: root.path) }
         var samples = [(url: URL, label: Int)]()
         for (label, name) in classes.enumerated() {
-            for url in walkSorted(root.appendingPathComponent(name)) where hasImageExtension(url.lastPathComponent, extensions) {
+            for url in walkSorted(root.appendingPathComponent(name))
+            where hasImageExtension(url.lastPathComponent, extensions) {
                 samples.append((url, label))
             }
         }
@@ -95,15 +99,18 @@ public struct UnlabeledImageFolder: ImageDataset {
     public let root: URL
     public let urls: [URL]
 
-    public init(root: URL, extensions: [String] = [".png", ".jpg", ".jpeg"], warn: (String) -> Void = printWarning) throws {
+    public init(
+        root: URL, extensions: [String] = [".png", ".jpg", ".jpeg"], warn: (String) -> Void = printWarning
+    ) throws {
         guard isDirectory(root) else { throw DatasetError.notADirectory(path: root.path) }
         var urls = [URL]()
         for url in walkSorted(root) {
             guard hasImageExtension(url.lastPathComponent, extensions) else { continue }
-            let head = (try? FileHandle(forReadingFrom: url)).map { handle -> [UInt8] in
-                defer { try? handle.close() }
-                return [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
-            } ?? []
+            let head =
+                (try? FileHandle(forReadingFrom: url)).map { handle -> [UInt8] in
+                    defer { try? handle.close() }
+                    return [UInt8]((try? handle.read(upToCount: 8)) ?? Data())
+                } ?? []
             if ImageFormat(signatureOf: head) == nil {
                 warn("warning: skipping \(url.path): not a PNG or JPEG file")
                 continue

@@ -28,7 +28,9 @@ extension Image {
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for c in 0..<3 {
-                    let m = mean[c], s = std[c], base = offset + c * plane
+                    let m = mean[c]
+                    let s = std[c]
+                    let base = offset + c * plane
                     for i in 0..<plane { dst[base + i] = (Float(src[3 * i + c]) / 255 - m) / s }
                 }
             }

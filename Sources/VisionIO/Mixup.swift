@@ -4,7 +4,8 @@ import Foundation
 /// Label-smoothed one-hot rows: `1 - smoothing + smoothing / classes` on the label, `smoothing / classes` elsewhere.
 public func smoothedOneHot(labels: [Int], classes: Int, smoothing: Double = 0) -> [Float] {
     // Computed in Double and rounded once, like timm (Python floats, then a float32 tensor).
-    let off = Float(smoothing / Double(classes)), on = Float(1 - smoothing + smoothing / Double(classes))
+    let off = Float(smoothing / Double(classes))
+    let on = Float(1 - smoothing + smoothing / Double(classes))
     var out = [Float](repeating: off, count: labels.count * classes)
     for (row, label) in labels.enumerated() where label >= 0 && label < classes { out[row * classes + label] = on }
     return out
@@ -18,8 +19,10 @@ public struct Mixup: Sendable {
     public var labelSmoothing: Double
     public var classes: Int
 
-    public init(mixupAlpha: Double = 0.8, cutmixAlpha: Double = 1.0, probability: Double = 1.0,
-                switchProbability: Double = 0.5, labelSmoothing: Double = 0.1, classes: Int) {
+    public init(
+        mixupAlpha: Double = 0.8, cutmixAlpha: Double = 1.0, probability: Double = 1.0,
+        switchProbability: Double = 0.5, labelSmoothing: Double = 0.1, classes: Int
+    ) {
         self.mixupAlpha = mixupAlpha
         self.cutmixAlpha = cutmixAlpha
         self.probability = probability
@@ -40,7 +43,9 @@ public struct Mixup: Sendable {
 
     /// Mixes `batch` in place with its reverse (row i with row B-1-i) and returns (B, classes) soft targets.
     @discardableResult
-    public func apply<G: RandomNumberGenerator>(to batch: inout Batch, using rng: inout G) -> (targets: [Float], decision: Decision) {
+    public func apply<G: RandomNumberGenerator>(
+        to batch: inout Batch, using rng: inout G
+    ) -> (targets: [Float], decision: Decision) {
         precondition(batch.shape.count == 4, "Mixup expects (B, C, H, W)")
         let (b, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
         var lambda = 1.0
@@ -63,10 +68,14 @@ public struct Mixup: Sendable {
             if useCutmix {
                 // timm rand_bbox: cut = int(side * sqrt(1 - lam)), centre uniform, clipped; lam from the real area.
                 let ratio = (1 - lambda).squareRoot()
-                let cutH = Int(Double(h) * ratio), cutW = Int(Double(w) * ratio)
-                let cy = rng.int(in: 0...(h - 1)), cx = rng.int(in: 0...(w - 1))
-                let top = max(0, min(h, cy - cutH / 2)), bottom = max(0, min(h, cy + cutH / 2))
-                let left = max(0, min(w, cx - cutW / 2)), right = max(0, min(w, cx + cutW / 2))
+                let cutH = Int(Double(h) * ratio)
+                let cutW = Int(Double(w) * ratio)
+                let cy = rng.int(in: 0...(h - 1))
+                let cx = rng.int(in: 0...(w - 1))
+                let top = max(0, min(h, cy - cutH / 2))
+                let bottom = max(0, min(h, cy + cutH / 2))
+                let left = max(0, min(w, cx - cutW / 2))
+                let right = max(0, min(w, cx + cutW / 2))
                 box = (top, bottom, left, right)
                 lambda = 1 - Double((bottom - top) * (right - left)) / Double(h * w)
                 for i in 0..<b {
@@ -74,15 +83,20 @@ public struct Mixup: Sendable {
                     for ch in 0..<c {
                         for y in top..<bottom {
                             let row = (ch * h + y) * w
-                            for x in left..<right { batch.images[i * sample + row + x] = original[j * sample + row + x] }
+                            for x in left..<right {
+                                batch.images[i * sample + row + x] = original[j * sample + row + x]
+                            }
                         }
                     }
                 }
             } else {
-                let l = Float(lambda), m = Float(1 - lambda)
+                let l = Float(lambda)
+                let m = Float(1 - lambda)
                 for i in 0..<b {
                     let j = b - 1 - i
-                    for k in 0..<sample { batch.images[i * sample + k] = original[i * sample + k] * l + original[j * sample + k] * m }
+                    for k in 0..<sample {
+                        batch.images[i * sample + k] = original[i * sample + k] * l + original[j * sample + k] * m
+                    }
                 }
             }
         }
@@ -95,7 +109,8 @@ public struct Mixup: Sendable {
 
     /// Beta(a, a) as X / (X + Y) with Gamma(a) draws.
     static func beta<G: RandomNumberGenerator>(_ a: Double, using rng: inout G) -> Double {
-        let x = gamma(a, using: &rng), y = gamma(a, using: &rng)
+        let x = gamma(a, using: &rng)
+        let y = gamma(a, using: &rng)
         return x + y > 0 ? x / (x + y) : 0.5
     }
 
@@ -104,9 +119,11 @@ public struct Mixup: Sendable {
         if shape < 1 {
             return gamma(shape + 1, using: &rng) * pow(max(rng.nextUnit(), 1e-300), 1 / shape)
         }
-        let d = shape - 1.0 / 3.0, c = 1 / (9 * d).squareRoot()
+        let d = shape - 1.0 / 3.0
+        let c = 1 / (9 * d).squareRoot()
         while true {
-            var x: Double, v: Double
+            var x: Double
+            var v: Double
             repeat {
                 x = rng.standardNormal()
                 v = 1 + c * x

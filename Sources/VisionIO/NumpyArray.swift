@@ -13,14 +13,14 @@ public enum NumpyError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason): return "\(path): cannot read .npy (\(reason))"
-        case let .unwritable(path, reason): return "\(path): cannot write .npy (\(reason))"
-        case let .badMagic(path): return "\(path): not a .npy file"
-        case let .unsupportedVersion(path, major): return "\(path): unsupported .npy version \(major)"
-        case let .badHeader(path, reason): return "\(path): malformed .npy header (\(reason))"
-        case let .unsupportedDType(path, dtype): return "\(path): dtype \(dtype) is not float32 ('<f4')"
-        case let .fortranOrder(path): return "\(path): Fortran-ordered arrays are not supported"
-        case let .sizeMismatch(path, expected, actual):
+        case .unreadable(let path, let reason): return "\(path): cannot read .npy (\(reason))"
+        case .unwritable(let path, let reason): return "\(path): cannot write .npy (\(reason))"
+        case .badMagic(let path): return "\(path): not a .npy file"
+        case .unsupportedVersion(let path, let major): return "\(path): unsupported .npy version \(major)"
+        case .badHeader(let path, let reason): return "\(path): malformed .npy header (\(reason))"
+        case .unsupportedDType(let path, let dtype): return "\(path): dtype \(dtype) is not float32 ('<f4')"
+        case .fortranOrder(let path): return "\(path): Fortran-ordered arrays are not supported"
+        case .sizeMismatch(let path, let expected, let actual):
             return "\(path): header needs \(expected) data bytes, file has \(actual)"
         }
     }
@@ -48,14 +48,16 @@ public enum NumpyArray {
     }
 
     public static func write(_ array: FloatArray, to url: URL) throws {
-        do { try Data(encode(array)).write(to: url) }
-        catch { throw NumpyError.unwritable(path: url.path, reason: (error as NSError).localizedDescription) }
+        do { try Data(encode(array)).write(to: url) } catch {
+            throw NumpyError.unwritable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
     }
 
     public static func read(contentsOf url: URL) throws -> FloatArray {
         let data: Data
-        do { data = try Data(contentsOf: url) }
-        catch { throw NumpyError.unreadable(path: url.path, reason: (error as NSError).localizedDescription) }
+        do { data = try Data(contentsOf: url) } catch {
+            throw NumpyError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        }
         return try decode([UInt8](data), path: url.path)
     }
 
@@ -63,7 +65,8 @@ public enum NumpyArray {
     public static func decode(_ bytes: [UInt8], path: String = "<data>") throws -> FloatArray {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw NumpyError.badMagic(path: path) }
         let major = bytes[6]
-        let headerLength: Int, headerStart: Int
+        let headerLength: Int
+        let headerStart: Int
         switch major {
         case 1:
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
@@ -104,14 +107,16 @@ public enum NumpyArray {
         }
         let dataStart = headerStart + headerLength
         guard !overflow, count <= (bytes.count - dataStart) / 4, bytes.count - dataStart == count * 4 else {
-            throw NumpyError.sizeMismatch(path: path, expected: overflow ? Int.max : count * 4,
-                                          actual: bytes.count - dataStart)
+            throw NumpyError.sizeMismatch(
+                path: path, expected: overflow ? Int.max : count * 4,
+                actual: bytes.count - dataStart)
         }
         var values = [Float](repeating: 0, count: count)
         bytes.withUnsafeBufferPointer { raw in
             for i in 0..<count {
                 let p = dataStart + 4 * i
-                let bits = UInt32(raw[p]) | UInt32(raw[p + 1]) << 8 | UInt32(raw[p + 2]) << 16 | UInt32(raw[p + 3]) << 24
+                let bits =
+                    UInt32(raw[p]) | UInt32(raw[p + 1]) << 8 | UInt32(raw[p + 2]) << 16 | UInt32(raw[p + 3]) << 24
                 values[i] = Float(bitPattern: bits)
             }
         }

@@ -19,9 +19,11 @@ public struct PreprocessConfig: Equatable, Sendable {
     public static let inceptionMean: [Float] = [0.5, 0.5, 0.5]
     public static let inceptionStd: [Float] = [0.5, 0.5, 0.5]
 
-    public init(inputSize: (channels: Int, height: Int, width: Int) = (3, 224, 224),
-                mean: [Float] = PreprocessConfig.imagenetMean, std: [Float] = PreprocessConfig.imagenetStd,
-                cropPct: Double = 0.875, interpolation: ResampleFilter = .bicubic, cropMode: CropMode = .center) {
+    public init(
+        inputSize: (channels: Int, height: Int, width: Int) = (3, 224, 224),
+        mean: [Float] = PreprocessConfig.imagenetMean, std: [Float] = PreprocessConfig.imagenetStd,
+        cropPct: Double = 0.875, interpolation: ResampleFilter = .bicubic, cropMode: CropMode = .center
+    ) {
         precondition(inputSize.channels == 3, "VisionIO produces RGB (3-channel) input")
         channels = inputSize.channels
         height = inputSize.height
@@ -47,14 +49,20 @@ public struct PreprocessConfig: Equatable, Sendable {
         let squash = scale.height != scale.width
         // torchvision Resize(int): shorter side to scale_size; timm passes a (h, w) tuple when the
         // sides differ, which squashes to exactly that size.
-        let target = squash ? (width: scale.width, height: scale.height)
+        let target =
+            squash
+            ? (width: scale.width, height: scale.height)
             : Image.shorterSideSize(width: image.width, height: image.height, size: scale.height)
         let pixels = target.width.multipliedFullWidth(by: target.height)
-        guard target.width >= 1, target.height >= 1, pixels.high == 0, UInt64(pixels.low) <= Image.defaultMaxPixels else {
-            throw ImageResizeError.targetTooLarge(width: image.width, height: image.height,
-                                                  targetWidth: target.width, targetHeight: target.height, limit: Image.defaultMaxPixels)
+        guard target.width >= 1, target.height >= 1, pixels.high == 0, UInt64(pixels.low) <= Image.defaultMaxPixels
+        else {
+            throw ImageResizeError.targetTooLarge(
+                width: image.width, height: image.height,
+                targetWidth: target.width, targetHeight: target.height, limit: Image.defaultMaxPixels)
         }
-        let resized = squash ? image.resized(width: target.width, height: target.height, filter: interpolation)
+        let resized =
+            squash
+            ? image.resized(width: target.width, height: target.height, filter: interpolation)
             : image.resizedShorterSide(to: scale.height, filter: interpolation)
         return resized.centerCropped(width: width, height: height)
     }

@@ -5,7 +5,7 @@
 public struct RandAugment: Sendable {
     public enum Op: String, CaseIterable, Sendable {
         case autoContrast, equalize, invert, rotate, posterize, solarize, solarizeAdd, color, contrast,
-             brightness, sharpness, shearX, shearY, translateXRel, translateYRel
+            brightness, sharpness, shearX, shearY, translateXRel, translateYRel
     }
 
     public var ops: [Op]
@@ -17,9 +17,11 @@ public struct RandAugment: Sendable {
     public var translatePct: Double
     public var fill: (UInt8, UInt8, UInt8)
 
-    public init(ops: [Op] = Op.allCases, numLayers: Int = 2, magnitude: Double = 9, magnitudeStd: Double = 0.5,
-                magnitudeMax: Double = 10, probability: Double = 0.5, translatePct: Double = 0.45,
-                fill: (UInt8, UInt8, UInt8) = (124, 116, 104)) {
+    public init(
+        ops: [Op] = Op.allCases, numLayers: Int = 2, magnitude: Double = 9, magnitudeStd: Double = 0.5,
+        magnitudeMax: Double = 10, probability: Double = 0.5, translatePct: Double = 0.45,
+        fill: (UInt8, UInt8, UInt8) = (124, 116, 104)
+    ) {
         self.ops = ops
         self.numLayers = numLayers
         self.magnitude = magnitude
@@ -36,13 +38,22 @@ public struct RandAugment: Sendable {
         guard parts.first == "rand" else { return nil }
         self.init()
         for part in parts.dropFirst() {
-            if part.hasPrefix("mstd"), let v = Double(part.dropFirst(4)) { magnitudeStd = v }
-            else if part.hasPrefix("mmax"), let v = Double(part.dropFirst(4)) { magnitudeMax = v }
-            else if part.hasPrefix("m"), let v = Double(part.dropFirst()) { magnitude = v }
-            else if part.hasPrefix("n"), let v = Int(part.dropFirst()) { numLayers = v }
-            else if part.hasPrefix("p"), let v = Double(part.dropFirst()) { probability = v }
-            else if part.hasPrefix("inc") { continue }  // increasing-severity variants not modelled
-            else { return nil }
+            if part.hasPrefix("mstd"), let v = Double(part.dropFirst(4)) {
+                magnitudeStd = v
+            } else if part.hasPrefix("mmax"), let v = Double(part.dropFirst(4)) {
+                magnitudeMax = v
+            } else if part.hasPrefix("m"), let v = Double(part.dropFirst()) {
+                magnitude = v
+            } else if part.hasPrefix("n"), let v = Int(part.dropFirst()) {
+                numLayers = v
+            } else if part.hasPrefix("p"), let v = Double(part.dropFirst()) {
+                probability = v
+            } else if part.hasPrefix("inc") {
+                continue
+            }  // increasing-severity variants not modelled
+            else {
+                return nil
+            }
         }
     }
 
@@ -53,8 +64,11 @@ public struct RandAugment: Sendable {
             let op = ops[rng.int(in: 0...(ops.count - 1))]
             if probability < 1 && rng.nextUnit() > probability { continue }
             var level = magnitude
-            if magnitudeStd.isInfinite { level = rng.uniform(0, magnitude) }
-            else if magnitudeStd > 0 { level = magnitude + magnitudeStd * rng.standardNormal() }
+            if magnitudeStd.isInfinite {
+                level = rng.uniform(0, magnitude)
+            } else if magnitudeStd > 0 {
+                level = magnitude + magnitudeStd * rng.standardNormal()
+            }
             level = max(0, min(magnitudeMax, level))
             image = apply(op, level: level, to: image, using: &rng)
         }
@@ -81,9 +95,11 @@ public struct RandAugment: Sendable {
         case .shearX: return image.affineTransformed([1, signed(fraction * 0.3), 0, 0, 1, 0], fill: fill)
         case .shearY: return image.affineTransformed([1, 0, 0, signed(fraction * 0.3), 1, 0], fill: fill)
         case .translateXRel:
-            return image.affineTransformed([1, 0, signed(fraction * translatePct) * Double(image.width), 0, 1, 0], fill: fill)
+            return image.affineTransformed(
+                [1, 0, signed(fraction * translatePct) * Double(image.width), 0, 1, 0], fill: fill)
         case .translateYRel:
-            return image.affineTransformed([1, 0, 0, 0, 1, signed(fraction * translatePct) * Double(image.height)], fill: fill)
+            return image.affineTransformed(
+                [1, 0, 0, 0, 1, signed(fraction * translatePct) * Double(image.height)], fill: fill)
         }
     }
 }

@@ -9,8 +9,10 @@ public struct RandomErasing: Sendable {
     public var aspect: ClosedRange<Double>
     public var maxCount: Int
 
-    public init(probability: Double = 0.25, minArea: Double = 0.02, maxArea: Double = 1.0 / 3.0,
-                aspect: ClosedRange<Double> = 0.3...(1 / 0.3), maxCount: Int = 1) {
+    public init(
+        probability: Double = 0.25, minArea: Double = 0.02, maxArea: Double = 1.0 / 3.0,
+        aspect: ClosedRange<Double> = 0.3...(1 / 0.3), maxCount: Int = 1
+    ) {
         self.probability = probability
         self.minArea = minArea
         self.maxArea = maxArea
@@ -19,8 +21,10 @@ public struct RandomErasing: Sendable {
     }
 
     /// Erases in place inside `values` (3 × height × width floats starting at `offset`).
-    public func apply(to values: inout [Float], offset: Int = 0, channels: Int = 3, height: Int, width: Int,
-                      using rng: inout SplitMix64) {
+    public func apply(
+        to values: inout [Float], offset: Int = 0, channels: Int = 3, height: Int, width: Int,
+        using rng: inout SplitMix64
+    ) {
         guard rng.nextUnit() < probability else { return }
         let area = Double(height * width)
         let count = maxCount <= 1 ? 1 : rng.int(in: 1...maxCount)
@@ -32,7 +36,8 @@ public struct RandomErasing: Sendable {
                 let h = Int((targetArea * ratio).squareRoot().rounded(.toNearestOrEven))
                 let w = Int((targetArea / ratio).squareRoot().rounded(.toNearestOrEven))
                 guard w < width && h < height else { continue }
-                let top = rng.int(in: 0...(height - h)), left = rng.int(in: 0...(width - w))
+                let top = rng.int(in: 0...(height - h))
+                let left = rng.int(in: 0...(width - w))
                 for c in 0..<channels {
                     for y in top..<(top + h) {
                         let row = offset + (c * height + y) * width

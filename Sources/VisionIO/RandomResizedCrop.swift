@@ -9,8 +9,10 @@ public struct RandomResizedCrop: Sendable {
     public var ratio: ClosedRange<Double>
     public var filter: ResampleFilter
 
-    public init(width: Int, height: Int, scale: ClosedRange<Double> = 0.08...1.0,
-                ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), filter: ResampleFilter = .bilinear) {
+    public init(
+        width: Int, height: Int, scale: ClosedRange<Double> = 0.08...1.0,
+        ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), filter: ResampleFilter = .bilinear
+    ) {
         self.width = width
         self.height = height
         self.scale = scale
@@ -21,8 +23,10 @@ public struct RandomResizedCrop: Sendable {
     public init(size: Int, filter: ResampleFilter = .bilinear) { self.init(width: size, height: size, filter: filter) }
 
     /// `get_params`: (top, left, height, width) of the crop in the source image.
-    public func parameters(imageWidth: Int, imageHeight: Int,
-                           using rng: inout SplitMix64) -> (top: Int, left: Int, height: Int, width: Int) {
+    public func parameters(
+        imageWidth: Int, imageHeight: Int,
+        using rng: inout SplitMix64
+    ) -> (top: Int, left: Int, height: Int, width: Int) {
         let area = Double(imageWidth * imageHeight)
         let logRatio = (log(ratio.lowerBound), log(ratio.upperBound))
         for _ in 0..<10 {
@@ -37,7 +41,8 @@ public struct RandomResizedCrop: Sendable {
             }
         }
         let inRatio = Double(imageWidth) / Double(imageHeight)
-        var w = imageWidth, h = imageHeight
+        var w = imageWidth
+        var h = imageHeight
         if inRatio < ratio.lowerBound {
             h = Int((Double(w) / ratio.lowerBound).rounded(.toNearestOrEven))
         } else if inRatio > ratio.upperBound {
@@ -61,8 +66,11 @@ extension Image {
                 for y in 0..<height {
                     let row = y * width * 3
                     for x in 0..<width {
-                        let s = row + x * 3, d = row + (width - 1 - x) * 3
-                        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
+                        let s = row + x * 3
+                        let d = row + (width - 1 - x) * 3
+                        dst[d] = src[s]
+                        dst[d + 1] = src[s + 1]
+                        dst[d + 2] = src[s + 2]
                     }
                 }
             }
@@ -74,7 +82,8 @@ extension Image {
         var out = pixels
         let row = width * 3
         for y in 0..<height {
-            out.replaceSubrange((y * row)..<((y + 1) * row), with: pixels[((height - 1 - y) * row)..<((height - y) * row)])
+            out.replaceSubrange(
+                (y * row)..<((y + 1) * row), with: pixels[((height - 1 - y) * row)..<((height - y) * row)])
         }
         return Image(width: width, height: height, pixels: out)
     }

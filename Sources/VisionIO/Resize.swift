@@ -31,7 +31,10 @@ public enum ResampleFilter: String, Sendable, CaseIterable {
 public struct ResizeBox: Equatable, Sendable {
     public var x0: Float, y0: Float, x1: Float, y1: Float
     public init(x0: Float, y0: Float, x1: Float, y1: Float) {
-        self.x0 = x0; self.y0 = y0; self.x1 = x1; self.y1 = y1
+        self.x0 = x0
+        self.y0 = y0
+        self.x1 = x1
+        self.y1 = y1
     }
 }
 
@@ -81,15 +84,19 @@ private struct Coefficients {
 
 extension Image {
     /// `Image.resize((width, height), filter, box)` with Pillow's exact arithmetic.
-    public func resized(width outWidth: Int, height outHeight: Int, filter: ResampleFilter,
-                        box: ResizeBox? = nil) -> Image {
+    public func resized(
+        width outWidth: Int, height outHeight: Int, filter: ResampleFilter,
+        box: ResizeBox? = nil
+    ) -> Image {
         precondition(outWidth > 0 && outHeight > 0, "resize target must be positive")
         let box = box ?? ResizeBox(x0: 0, y0: 0, x1: Float(width), y1: Float(height))
-        precondition(box.x0 >= 0 && box.y0 >= 0 && box.x1 <= Float(width) && box.y1 <= Float(height)
-                     && box.x1 >= box.x0 && box.y1 >= box.y0, "resize box outside the image")
+        precondition(
+            box.x0 >= 0 && box.y0 >= 0 && box.x1 <= Float(width) && box.y1 <= Float(height)
+                && box.x1 >= box.x0 && box.y1 >= box.y0, "resize box outside the image")
         // Pillow crops instead of resampling when an integral box already has the target size.
         if box.x0 == box.x0.rounded(.towardZero), box.y0 == box.y0.rounded(.towardZero),
-           box.x1 - box.x0 == Float(outWidth), box.y1 - box.y0 == Float(outHeight) {
+            box.x1 - box.x0 == Float(outWidth), box.y1 - box.y0 == Float(outHeight)
+        {
             return cropped(x: Int(box.x0), y: Int(box.y0), width: outWidth, height: outHeight)
         }
         if filter == .nearest { return resizedNearest(width: outWidth, height: outHeight, box: box) }
@@ -107,15 +114,20 @@ extension Image {
                 let firstRow = vertical.bounds[0]
                 let lastRow = vertical.bounds[outHeight * 2 - 2] + vertical.bounds[outHeight * 2 - 1]
                 for i in 0..<outHeight { vertical.bounds[2 * i] -= firstRow }
-                source = resampleHorizontal(horizontal, outWidth: outWidth, firstRow: firstRow, rows: lastRow - firstRow)
+                source = resampleHorizontal(
+                    horizontal, outWidth: outWidth, firstRow: firstRow, rows: lastRow - firstRow)
             }
-            if needVertical { source = source.resampleVertical(vertical, outHeight: outHeight, columns: 0..<source.width) }
+            if needVertical {
+                source = source.resampleVertical(vertical, outHeight: outHeight, columns: 0..<source.width)
+            }
         } else {
             if needVertical {
                 // Only the columns the horizontal pass reads; the values are those of a full-width pass.
                 var columns = 0..<width
                 if needHorizontal {
-                    columns = horizontal.bounds[0]..<(horizontal.bounds[outWidth * 2 - 2] + horizontal.bounds[outWidth * 2 - 1])
+                    columns =
+                        horizontal.bounds[
+                            0]..<(horizontal.bounds[outWidth * 2 - 2] + horizontal.bounds[outWidth * 2 - 1])
                     for i in 0..<outWidth { horizontal.bounds[2 * i] -= columns.lowerBound }
                 }
                 source = resampleVertical(vertical, outHeight: outHeight, columns: columns)
@@ -129,16 +141,22 @@ extension Image {
 
     private func resampleHorizontal(_ c: Coefficients, outWidth: Int, firstRow: Int, rows: Int) -> Image {
         var out = [UInt8](repeating: 0, count: outWidth * rows * 3)
-        let k = c.kernelSize, inWidth = width
+        let k = c.kernelSize
+        let inWidth = width
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 c.weights.withUnsafeBufferPointer { weights in
                     c.bounds.withUnsafeBufferPointer { bounds in
                         for yy in 0..<rows {
-                            let inRow = (yy + firstRow) * inWidth * 3, outRow = yy * outWidth * 3
+                            let inRow = (yy + firstRow) * inWidth * 3
+                            let outRow = yy * outWidth * 3
                             for xx in 0..<outWidth {
-                                let xmin = bounds[2 * xx], count = bounds[2 * xx + 1], w = xx * k
-                                var s0 = 1 << (precisionBits - 1), s1 = s0, s2 = s0
+                                let xmin = bounds[2 * xx]
+                                let count = bounds[2 * xx + 1]
+                                let w = xx * k
+                                var s0 = 1 << (precisionBits - 1)
+                                var s1 = s0
+                                var s2 = s0
                                 var p = inRow + xmin * 3
                                 for x in 0..<count {
                                     let weight = Int(weights[w + x])
@@ -160,14 +178,18 @@ extension Image {
     }
 
     private func resampleVertical(_ c: Coefficients, outHeight: Int, columns: Range<Int>) -> Image {
-        let rowLength = columns.count * 3, k = c.kernelSize, inRowLength = width * 3, first = columns.lowerBound * 3
+        let rowLength = columns.count * 3
+        let k = c.kernelSize
+        let inRowLength = width * 3
+        let first = columns.lowerBound * 3
         var out = [UInt8](repeating: 0, count: rowLength * outHeight)
         var sums = [Int](repeating: 0, count: rowLength)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 sums.withUnsafeMutableBufferPointer { sums in
                     for yy in 0..<outHeight {
-                        let ymin = c.bounds[2 * yy], count = c.bounds[2 * yy + 1]
+                        let ymin = c.bounds[2 * yy]
+                        let count = c.bounds[2 * yy + 1]
                         for i in 0..<rowLength { sums[i] = 1 << (precisionBits - 1) }
                         // Row-at-a-time accumulation: same sums as Pillow's per-pixel loop, cache-friendly.
                         for y in 0..<count {
@@ -202,8 +224,11 @@ extension Image {
             let yi = coordinate(yo)
             if yi >= 0 && yi < height {
                 for x in 0..<outWidth where columns[x] >= 0 {
-                    let s = (yi * width + columns[x]) * 3, d = (y * outWidth + x) * 3
-                    out[d] = pixels[s]; out[d + 1] = pixels[s + 1]; out[d + 2] = pixels[s + 2]
+                    let s = (yi * width + columns[x]) * 3
+                    let d = (y * outWidth + x) * 3
+                    out[d] = pixels[s]
+                    out[d + 1] = pixels[s + 1]
+                    out[d + 2] = pixels[s + 2]
                 }
             }
             yo += a4

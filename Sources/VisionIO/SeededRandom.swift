@@ -42,7 +42,8 @@ extension RandomNumberGenerator {
 
     /// A standard normal sample (Box–Muller).
     public mutating func standardNormal() -> Double {
-        let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
+        let u1 = max(nextUnit(), 1e-300)
+        let u2 = nextUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

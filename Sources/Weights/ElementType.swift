@@ -3,8 +3,16 @@ import Foundation
 /// Element types a checkpoint may store; every one is widened (or narrowed) to Float32 on load.
 /// Integer tensors (e.g. BatchNorm's int64 `num_batches_tracked`) become Float too.
 enum ElementType: String, CaseIterable, Sendable {
-    case float32 = "F32", float16 = "F16", bfloat16 = "BF16", float64 = "F64"
-    case int64 = "I64", int32 = "I32", int16 = "I16", int8 = "I8", uint8 = "U8", bool = "BOOL"
+    case float32 = "F32"
+    case float16 = "F16"
+    case bfloat16 = "BF16"
+    case float64 = "F64"
+    case int64 = "I64"
+    case int32 = "I32"
+    case int16 = "I16"
+    case int8 = "I8"
+    case uint8 = "U8"
+    case bool = "BOOL"
 
     var byteCount: Int {
         switch self {
@@ -41,7 +49,10 @@ enum ElementType: String, CaseIterable, Sendable {
         precondition(count >= 0 && raw.count >= count * byteCount, "decode: buffer too small")
         guard count > 0, let source = raw.baseAddress else { return [] }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            guard let destination = out.baseAddress else { initialized = 0; return }
+            guard let destination = out.baseAddress else {
+                initialized = 0
+                return
+            }
             decode(from: source, into: destination, count: count)
             initialized = count
         }
@@ -53,7 +64,10 @@ enum ElementType: String, CaseIterable, Sendable {
             #if _endian(little)
             memcpy(out, source, count * 4)
             #else
-            for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+            for i in 0..<count {
+                out[i] = Float(
+                    bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+            }
             #endif
         case .float16:
             for i in 0..<count {
@@ -72,11 +86,17 @@ enum ElementType: String, CaseIterable, Sendable {
                 out[i] = Float(Double(bitPattern: bits))
             }
         case .int64:
-            for i in 0..<count { out[i] = Float(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))) }
+            for i in 0..<count {
+                out[i] = Float(Int64(littleEndian: source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)))
+            }
         case .int32:
-            for i in 0..<count { out[i] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))) }
+            for i in 0..<count {
+                out[i] = Float(Int32(littleEndian: source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)))
+            }
         case .int16:
-            for i in 0..<count { out[i] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self))) }
+            for i in 0..<count {
+                out[i] = Float(Int16(littleEndian: source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)))
+            }
         case .int8:
             for i in 0..<count { out[i] = Float(source.load(fromByteOffset: i, as: Int8.self)) }
         case .uint8:

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,7 +24,9 @@ final class MappedFile {
         defer { close(descriptor) }
 
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw WeightsError.unreadable(path: path, reason: Self.lastError()) }
+        guard fstat(descriptor, &status) == 0 else {
+            throw WeightsError.unreadable(path: path, reason: Self.lastError())
+        }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             throw WeightsError.unreadable(path: path, reason: "not a regular file")
         }

@@ -62,29 +62,43 @@ private func validateZipDirectory(_ bytes: UnsafeRawBufferPointer, path: String)
         (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
     }
     let size = UInt64(bytes.count)
-    let recordSize = 22, longestComment = 0xFFFF
-    guard let end = stride(from: bytes.count - recordSize, through: max(0, bytes.count - recordSize - longestComment), by: -1)
-        .first(where: { uint($0, 4) == 0x0605_4b50 }) else {
+    let recordSize = 22
+    let longestComment = 0xFFFF
+    guard
+        let end = stride(
+            from: bytes.count - recordSize, through: max(0, bytes.count - recordSize - longestComment), by: -1
+        )
+        .first(where: { uint($0, 4) == 0x0605_4b50 })
+    else {
         throw fail("truncated zip archive (no end-of-central-directory record at its end)")
     }
     var (entries, directoryOffset) = (uint(end + 10, 2), uint(end + 16, 4))
     // Zip64: a locator just before the record points at the 64-bit record.
     if end >= 20, uint(end - 20, 4) == 0x0706_4b50 {
         let record = uint(end - 20 + 8, 8)
-        guard record <= size - 56, uint(Int(record), 4) == 0x0606_4b50 else { throw fail("zip64 end record lies outside the file") }
+        guard record <= size - 56, uint(Int(record), 4) == 0x0606_4b50 else {
+            throw fail("zip64 end record lies outside the file")
+        }
         (entries, directoryOffset) = (uint(Int(record) + 32, 8), uint(Int(record) + 48, 8))
     }
     guard entries <= size / 46 else { throw fail("zip directory claims \(entries) entries") }
     var at = directoryOffset
     for _ in 0..<entries {
-        guard at <= size - 46, uint(Int(at), 4) == 0x0201_4b50 else { throw fail("zip directory entry lies outside the file") }
+        guard at <= size - 46, uint(Int(at), 4) == 0x0201_4b50 else {
+            throw fail("zip directory entry lies outside the file")
+        }
         let header = Int(at)
-        var compressed = uint(header + 20, 4), uncompressed = uint(header + 24, 4), local = uint(header + 42, 4)
-        let (nameLength, extraLength, commentLength) = (uint(header + 28, 2), uint(header + 30, 2), uint(header + 32, 2))
+        var compressed = uint(header + 20, 4)
+        var uncompressed = uint(header + 24, 4)
+        var local = uint(header + 42, 4)
+        let (nameLength, extraLength, commentLength) = (
+            uint(header + 28, 2), uint(header + 30, 2), uint(header + 32, 2)
+        )
         at += 46 + nameLength + extraLength + commentLength
         guard at <= size else { throw fail("zip directory entry lies outside the file") }
         // Zip64 extended information: 8-byte values for the fields that hold 0xFFFFFFFF, in this order.
-        var extra = header + 46 + Int(nameLength), extraEnd = extra + Int(extraLength)
+        var extra = header + 46 + Int(nameLength)
+        var extraEnd = extra + Int(extraLength)
         while extra + 4 <= extraEnd {
             let (id, length) = (uint(extra, 2), Int(uint(extra + 2, 2)))
             if id == 1 {
@@ -99,7 +113,9 @@ private func validateZipDirectory(_ bytes: UnsafeRawBufferPointer, path: String)
             }
             extra += 4 + length
         }
-        guard local <= size - 30, uint(Int(local), 4) == 0x0403_4b50 else { throw fail("zip entry's local header lies outside the file") }
+        guard local <= size - 30, uint(Int(local), 4) == 0x0403_4b50 else {
+            throw fail("zip entry's local header lies outside the file")
+        }
         let dataStart = local + 30 + uint(Int(local) + 26, 2) + uint(Int(local) + 28, 2)
         // Deflate cannot expand more than 1032 times: a larger claim is a forgery.
         guard compressed <= size, dataStart <= size - compressed, uncompressed / 1032 <= compressed else {
@@ -123,21 +139,25 @@ private func loadZipCheckpoint(url: URL, file: MappedFile) throws -> StateDict {
     let reader = ZipEntryReader(archive: archive, path: path, fileSize: fileSize)
 
     // The pickle sits at `<name>/data.pkl` where <name> is whatever the writer chose.
-    guard let pickleEntry = archive.first(where: { entry in
-        let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
-        return components.count == 2 && components[1] == "data.pkl"
-    }) else {
+    guard
+        let pickleEntry = archive.first(where: { entry in
+            let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
+            return components.count == 2 && components[1] == "data.pkl"
+        })
+    else {
         throw WeightsError.unreadable(path: path, reason: "zip archive has no <name>/data.pkl; not a torch.save file")
     }
     let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
     if let byteOrderEntry = entries[prefix + "byteorder"] {
         let byteOrder = String(decoding: try reader.read(byteOrderEntry, verifyChecksum: true), as: UTF8.self)
         guard byteOrder.trimmingCharacters(in: .whitespacesAndNewlines) == "little" else {
-            throw WeightsError.unreadable(path: path, reason: "storages are \(byteOrder)-endian; only little-endian is supported")
+            throw WeightsError.unreadable(
+                path: path, reason: "storages are \(byteOrder)-endian; only little-endian is supported")
         }
     }
     guard pickleEntry.uncompressedSize <= maxPickleBytes else {
-        throw WeightsError.malformedPickle(path: path, offset: 0, reason: "data.pkl claims \(pickleEntry.uncompressedSize) bytes")
+        throw WeightsError.malformedPickle(
+            path: path, offset: 0, reason: "data.pkl claims \(pickleEntry.uncompressedSize) bytes")
     }
     let pickle = try reader.read(pickleEntry, verifyChecksum: true)
     return try pickle.withUnsafeBytes { pickleBytes in
@@ -165,7 +185,9 @@ private struct ZipEntryReader {
         // A stored entry is never larger than the file; don't let a forged size reserve more.
         data.reserveCapacity(Int(min(entry.uncompressedSize, UInt64(fileSize))))
         do {
-            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: !verifyChecksum) { chunk in data.append(chunk) }
+            _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: !verifyChecksum) { chunk in
+                data.append(chunk)
+            }
         } catch {
             throw WeightsError.unreadable(path: path, reason: "zip entry \(entry.path): \(error)")
         }
@@ -195,7 +217,8 @@ private func loadLegacyCheckpoint(_ file: MappedFile) throws -> StateDict {
     }
     let (infoUnpickler, info) = try nextPickle()
     if case .dict(let infoID) = info, case .bool(false)? = infoUnpickler.dicts[infoID].value(forKey: "little_endian") {
-        throw WeightsError.unreadable(path: path, reason: "written on a big-endian machine; only little-endian is supported")
+        throw WeightsError.unreadable(
+            path: path, reason: "written on a big-endian machine; only little-endian is supported")
     }
     let (unpickler, root) = try nextPickle()
     let (keysUnpickler, keysValue) = try nextPickle()
@@ -209,13 +232,17 @@ private func loadLegacyCheckpoint(_ file: MappedFile) throws -> StateDict {
     var storageBytes: [String: UnsafeRawBufferPointer] = [:]
     for keyValue in keysUnpickler.lists[keysID] {
         guard case .string(let key) = keyValue, let type = rootTypes[key] else {
-            throw WeightsError.malformedPickle(path: path, offset: position, reason: "storage key list names a storage no tensor uses")
+            throw WeightsError.malformedPickle(
+                path: path, offset: position, reason: "storage key list names a storage no tensor uses")
         }
-        guard bytes.count - position >= 8 else { throw WeightsError.truncated(path: path, needed: position + 8, available: bytes.count) }
+        guard bytes.count - position >= 8 else {
+            throw WeightsError.truncated(path: path, needed: position + 8, available: bytes.count)
+        }
         let count = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: Int64.self))
         position += 8
         guard count >= 0, let size = byteCount(elements: Int(count), of: type) else {
-            throw WeightsError.malformedPickle(path: path, offset: position - 8, reason: "storage '\(key)' has element count \(count)")
+            throw WeightsError.malformedPickle(
+                path: path, offset: position - 8, reason: "storage '\(key)' has element count \(count)")
         }
         guard size <= bytes.count - position else {
             throw WeightsError.truncated(path: path, needed: position + size, available: bytes.count)
@@ -226,7 +253,9 @@ private func loadLegacyCheckpoint(_ file: MappedFile) throws -> StateDict {
 
     let entries = try stateDictEntries(root, in: unpickler, path: path)
     return try materialize(entries, from: unpickler, path: path) { storage, body in
-        guard let raw = storageBytes[storage.key] else { throw WeightsError.missingStorage(path: path, key: storage.key) }
+        guard let raw = storageBytes[storage.key] else {
+            throw WeightsError.missingStorage(path: path, key: storage.key)
+        }
         try body(raw)
     }
 }
@@ -242,7 +271,9 @@ private let maxNesting = 8
 private let maxEntries = 1 << 20
 
 /// The (key, tensor) pairs of the checkpoint's state dict, in pickle order.
-private func stateDictEntries(_ root: PickleValue, in unpickler: RestrictedUnpickler, path: String) throws -> [(String, Int)] {
+private func stateDictEntries(
+    _ root: PickleValue, in unpickler: RestrictedUnpickler, path: String
+) throws -> [(String, Int)] {
     guard case .dict(var dictID) = root else {
         throw WeightsError.malformedPickle(path: path, offset: 0, reason: "the checkpoint is not a dict")
     }
@@ -263,8 +294,9 @@ private func stateDictEntries(_ root: PickleValue, in unpickler: RestrictedUnpic
         let dict = unpickler.dicts[id]
         visited += dict.keys.count
         guard visited <= maxEntries else {
-            throw WeightsError.malformedPickle(path: path, offset: 0,
-                                               reason: "nested dicts name more than \(maxEntries) entries; not a state dict")
+            throw WeightsError.malformedPickle(
+                path: path, offset: 0,
+                reason: "nested dicts name more than \(maxEntries) entries; not a state dict")
         }
         for (key, value) in zip(dict.keys, dict.values) {
             let name: String
@@ -317,7 +349,9 @@ private func materialize(
                 for position in entriesByStorage[storage] ?? [] {
                     let (key, tensorID) = entries[position]
                     let tensor = unpickler.tensors[tensorID]
-                    if decoded[tensor] == nil { decoded[tensor] = try contiguousTensor(tensor, type: type, raw: raw, key: key, path: path) }
+                    if decoded[tensor] == nil {
+                        decoded[tensor] = try contiguousTensor(tensor, type: type, raw: raw, key: key, path: path)
+                    }
                     results[position] = decoded[tensor]
                 }
             }
@@ -332,8 +366,10 @@ private func materialize(
 
 /// Copies a (possibly strided) view of a storage into a row-major Float32 tensor, after checking
 /// that every element it addresses lies inside the storage.
-private func contiguousTensor(_ tensor: TensorReference, type: ElementType, raw: UnsafeRawBufferPointer,
-                              key: String, path: String) throws -> WeightTensor {
+private func contiguousTensor(
+    _ tensor: TensorReference, type: ElementType, raw: UnsafeRawBufferPointer,
+    key: String, path: String
+) throws -> WeightTensor {
     guard let count = elementCount(of: tensor.shape) else {
         throw WeightsError.malformedPickle(path: path, offset: 0, reason: "tensor '\(key)' has shape \(tensor.shape)")
     }
@@ -342,8 +378,9 @@ private func contiguousTensor(_ tensor: TensorReference, type: ElementType, raw:
     // A view never has more elements than its storage, except by repeating them (stride 0), which no
     // saved state dict does; refusing it bounds what a file can make us allocate by the file's size.
     guard count <= available else {
-        throw WeightsError.malformedPickle(path: path, offset: 0,
-                                           reason: "tensor '\(key)' has \(count) elements but its storage holds \(available)")
+        throw WeightsError.malformedPickle(
+            path: path, offset: 0,
+            reason: "tensor '\(key)' has \(count) elements but its storage holds \(available)")
     }
     var lastIndex = tensor.offset
     var overflow = false
@@ -354,8 +391,9 @@ private func contiguousTensor(_ tensor: TensorReference, type: ElementType, raw:
         lastIndex = sum
     }
     guard !overflow, lastIndex < available else {
-        throw WeightsError.offsetOutOfRange(path: path, key: key, begin: tensor.offset * type.byteCount,
-                                            end: overflow ? Int.max : (lastIndex + 1) * type.byteCount, limit: raw.count)
+        throw WeightsError.offsetOutOfRange(
+            path: path, key: key, begin: tensor.offset * type.byteCount,
+            end: overflow ? Int.max : (lastIndex + 1) * type.byteCount, limit: raw.count)
     }
 
     var contiguousStride = 1
@@ -373,8 +411,9 @@ private func contiguousTensor(_ tensor: TensorReference, type: ElementType, raw:
     // Strided view (efficientnet_pytorch's weights were saved channels-last, _fc.weight transposed):
     // decode the span it covers once, then gather rows along the innermost dimension.
     let spanStart = tensor.offset * type.byteCount
-    let span = type.decode(UnsafeRawBufferPointer(rebasing: raw[spanStart..<((lastIndex + 1) * type.byteCount)]),
-                           count: lastIndex - tensor.offset + 1)
+    let span = type.decode(
+        UnsafeRawBufferPointer(rebasing: raw[spanStart..<((lastIndex + 1) * type.byteCount)]),
+        count: lastIndex - tensor.offset + 1)
     let rank = tensor.shape.count
     let (innerSize, innerStride) = (tensor.shape[rank - 1], tensor.strides[rank - 1])
     let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in

@@ -51,7 +51,10 @@ enum PickleGlobal: Equatable {
 
 /// An ordered dict; `index` finds string and int keys (all a state dict uses) in O(1).
 struct PickleDict {
-    enum IndexKey: Hashable { case string(String), int(Int) }
+    enum IndexKey: Hashable {
+        case string(String)
+        case int(Int)
+    }
     var keys: [PickleValue] = []
     var values: [PickleValue] = []
     var index: [IndexKey: Int] = [:]
@@ -126,7 +129,9 @@ final class RestrictedUnpickler {
         while true {
             opcodeOffset = position
             opcodesLeft -= 1
-            guard opcodesLeft >= 0 else { throw malformed("more than \(Self.maxOpcodes) pickle operations; not a state dict") }
+            guard opcodesLeft >= 0 else {
+                throw malformed("more than \(Self.maxOpcodes) pickle operations; not a state dict")
+            }
             let opcode = try readByte()
             if opcode == Opcode.stop {
                 let result = try pop()
@@ -263,7 +268,9 @@ final class RestrictedUnpickler {
         case .rebuildTensor, .rebuildTensorV2:
             return try rebuildTensor(args)
         case .rebuildParameter, .rebuildParameterWithState:
-            guard let data = args.first, case .tensor = data else { throw malformed("_rebuild_parameter without a tensor") }
+            guard let data = args.first, case .tensor = data else {
+                throw malformed("_rebuild_parameter without a tensor")
+            }
             return data
         case .rebuildFromTypeV2:  // (function, type, arguments, state)
             guard args.count >= 3, case .global(.tensorClass) = args[1] else {
@@ -282,7 +289,8 @@ final class RestrictedUnpickler {
         let shape = try integers(args[2], what: "size")
         let strides = try integers(args[3], what: "stride")
         guard shape.count == strides.count, offset >= 0,
-              shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
+            shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 })
+        else {
             throw malformed("tensor size \(shape) / stride \(strides) / offset \(offset) are inconsistent")
         }
         let (absoluteOffset, overflow) = storages[storage].viewOffset.addingReportingOverflow(offset)
@@ -295,8 +303,9 @@ final class RestrictedUnpickler {
         guard case .tuple(let tupleID) = id else { throw malformed("persistent id is not a tuple") }
         let fields = tuples[tupleID]
         guard fields.count >= 5, case .string("storage") = fields[0],
-              case .global(.storageType(let type)) = fields[1],
-              case .string(let key) = fields[2], case .int = fields[4] else {
+            case .global(.storageType(let type)) = fields[1],
+            case .string(let key) = fields[2], case .int = fields[4]
+        else {
             throw malformed("persistent id is not ('storage', type, key, location, numel)")
         }
         var viewOffset = 0
@@ -404,7 +413,9 @@ final class RestrictedUnpickler {
     /// A length prefix of `lengthBytes` bytes, then that many bytes.
     private func readCounted(lengthBytes: Int) throws -> UnsafeRawBufferPointer.SubSequence {
         let length = try readInteger(byteCount: lengthBytes)
-        guard length <= UInt64(bytes.count - position) else { throw malformed("length \(length) runs past the end of the pickle") }
+        guard length <= UInt64(bytes.count - position) else {
+            throw malformed("length \(length) runs past the end of the pickle")
+        }
         return try readCounted(exactly: Int(length))
     }
 

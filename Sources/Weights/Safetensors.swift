@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -22,7 +23,9 @@ public func loadSafetensors(_ url: URL) throws -> StateDict {
 }
 
 /// `converted` is told how far (an offset into `bytes`) the data has been converted, in increasing order.
-func parseSafetensors(_ bytes: UnsafeRawBufferPointer, path: String, converted: (Int) -> Void = { _ in }) throws -> StateDict {
+func parseSafetensors(
+    _ bytes: UnsafeRawBufferPointer, path: String, converted: (Int) -> Void = { _ in }
+) throws -> StateDict {
     let header = try SafetensorsHeader(bytes, path: path)
     let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataStart...])
     var dict = StateDict()
@@ -55,7 +58,8 @@ struct SafetensorsHeader {
         guard bytes.count >= 8 else { throw WeightsError.truncated(path: path, needed: 8, available: bytes.count) }
         let declaredLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard declaredLength <= UInt64(safetensorsMaxHeaderBytes) else {
-            throw WeightsError.invalidHeader(path: path, reason: "header length \(declaredLength) exceeds the \(safetensorsMaxHeaderBytes)-byte cap")
+            throw WeightsError.invalidHeader(
+                path: path, reason: "header length \(declaredLength) exceeds the \(safetensorsMaxHeaderBytes)-byte cap")
         }
         let headerLength = Int(declaredLength)
         guard 8 + headerLength <= bytes.count else {
@@ -90,14 +94,16 @@ struct SafetensorsHeader {
             throw WeightsError.invalidHeader(path: path, reason: "tensor '\(key)': invalid shape \(raw.shape)")
         }
         guard raw.dataOffsets.count == 2 else {
-            throw WeightsError.invalidHeader(path: path, reason: "tensor '\(key)': data_offsets must hold 2 numbers, has \(raw.dataOffsets.count)")
+            throw WeightsError.invalidHeader(
+                path: path, reason: "tensor '\(key)': data_offsets must hold 2 numbers, has \(raw.dataOffsets.count)")
         }
         let (begin, end) = (raw.dataOffsets[0], raw.dataOffsets[1])
         guard 0 <= begin, begin <= end, end <= dataSize else {
             throw WeightsError.offsetOutOfRange(path: path, key: key, begin: begin, end: end, limit: dataSize)
         }
         guard end - begin == expectedBytes else {
-            throw WeightsError.sizeMismatch(path: path, key: key, expectedBytes: expectedBytes, actualBytes: end - begin)
+            throw WeightsError.sizeMismatch(
+                path: path, key: key, expectedBytes: expectedBytes, actualBytes: end - begin)
         }
         return Entry(key: key, type: type, shape: raw.shape, elementCount: count, begin: begin, end: end)
     }
@@ -121,12 +127,12 @@ struct SafetensorsHeader {
             return "tensor '\(first.stringValue)'"
         }
         switch decodingError {
-        case let .keyNotFound(key, context):
+        case .keyNotFound(let key, let context):
             return "\(location(context)): missing '\(key.stringValue)'"
-        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
             let field = context.codingPath.dropFirst().map(\.stringValue).joined(separator: ".")
             return "\(location(context)): wrong type for '\(field)'"
-        case let .dataCorrupted(context):
+        case .dataCorrupted(let context):
             return context.codingPath.isEmpty ? "not valid JSON" : "\(location(context)): \(context.debugDescription)"
         @unknown default:
             return "\(error)"
@@ -176,7 +182,8 @@ private struct RawEntry: Decodable {
 /// `metadata` is merged over `dict.metadata` into `__metadata__`.
 public func saveSafetensors(_ dict: StateDict, to url: URL, metadata: [String: String] = [:]) throws {
     guard !dict.contains("__metadata__") else {
-        throw WeightsError.unwritable(path: url.path, reason: "'__metadata__' is reserved by the format and cannot name a tensor")
+        throw WeightsError.unwritable(
+            path: url.path, reason: "'__metadata__' is reserved by the format and cannot name a tensor")
     }
     let header = safetensorsHeaderBytes(for: dict, metadata: dict.metadata.merging(metadata) { _, new in new })
     let path = url.path
@@ -199,7 +206,9 @@ public func saveSafetensors(_ dict: StateDict, to url: URL, metadata: [String: S
             try swapped.withUnsafeBytes { try writeAll(descriptor, $0, path: path) }
             #endif
         }
-        guard fsync(descriptor) == 0 else { throw WeightsError.unwritable(path: path, reason: String(cString: strerror(errno))) }
+        guard fsync(descriptor) == 0 else {
+            throw WeightsError.unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
     }
     guard rename(temporaryPath, path) == 0 else {
         throw WeightsError.unwritable(path: path, reason: "rename: " + String(cString: strerror(errno)))

@@ -5,8 +5,9 @@ public struct WeightTensor: Equatable, Sendable {
     public var values: [Float]
 
     public init(shape: [Int], values: [Float]) {
-        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
-                     "WeightTensor: \(values.count) values do not fill shape \(shape)")
+        precondition(
+            shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
+            "WeightTensor: \(values.count) values do not fill shape \(shape)")
         self.shape = shape
         self.values = values
     }

@@ -37,40 +37,40 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             return "\(path): cannot read: \(reason)"
-        case let .unwritable(path, reason):
+        case .unwritable(let path, let reason):
             return "\(path): cannot write: \(reason)"
-        case let .unrecognizedFormat(path):
+        case .unrecognizedFormat(let path):
             return "\(path): not a safetensors file or a PyTorch checkpoint"
-        case let .truncated(path, needed, available):
+        case .truncated(let path, let needed, let available):
             return "\(path): truncated: needs \(needed) bytes, has \(available)"
-        case let .invalidHeader(path, reason):
+        case .invalidHeader(let path, let reason):
             return "\(path): invalid safetensors header: \(reason)"
-        case let .offsetOutOfRange(path, key, begin, end, limit):
+        case .offsetOutOfRange(let path, let key, let begin, let end, let limit):
             return "\(path): tensor '\(key)': byte range \(begin)..<\(end) is outside 0..<\(limit) (file truncated?)"
-        case let .overlappingData(path, key, otherKey):
+        case .overlappingData(let path, let key, let otherKey):
             return "\(path): tensor '\(key)' overlaps the bytes of '\(otherKey)'"
-        case let .sizeMismatch(path, key, expectedBytes, actualBytes):
+        case .sizeMismatch(let path, let key, let expectedBytes, let actualBytes):
             return "\(path): tensor '\(key)': shape and dtype need \(expectedBytes) bytes, file gives \(actualBytes)"
-        case let .unsupportedDType(path, key, dtype):
+        case .unsupportedDType(let path, let key, let dtype):
             return "\(path): tensor '\(key)': unsupported dtype \(dtype)"
-        case let .forbiddenPickleGlobal(path, module, name):
+        case .forbiddenPickleGlobal(let path, let module, let name):
             return "\(path): pickle refers to \(module).\(name), which a state dict never needs; refusing to load"
-        case let .forbiddenPickleOpcode(path, opcode, offset):
+        case .forbiddenPickleOpcode(let path, let opcode, let offset):
             let hex = String(opcode, radix: 16)
             return "\(path): pickle opcode 0x\(hex) at byte \(offset) is not allowed in a state dict; refusing to load"
-        case let .malformedPickle(path, offset, reason):
+        case .malformedPickle(let path, let offset, let reason):
             return "\(path): malformed pickle at byte \(offset): \(reason)"
-        case let .missingStorage(path, key):
+        case .missingStorage(let path, let key):
             return "\(path): storage '\(key)' referenced by the pickle is missing"
-        case let .duplicateKey(key):
+        case .duplicateKey(let key):
             return "two weights map to the key '\(key)'"
-        case let .missingKeys(keys):
+        case .missingKeys(let keys):
             return "missing \(keys.count) key(s): \(Self.preview(keys))"
-        case let .unexpectedKeys(keys):
+        case .unexpectedKeys(let keys):
             return "unexpected \(keys.count) key(s): \(Self.preview(keys))"
-        case let .shapeMismatch(key, expected, actual):
+        case .shapeMismatch(let key, let expected, let actual):
             return "'\(key)': expected shape \(expected), got \(actual)"
         }
     }

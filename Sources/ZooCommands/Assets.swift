@@ -8,14 +8,18 @@ import VisionIO
 enum Assets {
     static var registryDirectory: URL? {
         var candidates: [URL] = []
-        if let home = ProcessInfo.processInfo.environment["ZOO_HOME"] { candidates.append(URL(fileURLWithPath: home).appendingPathComponent("zoo")) }
+        if let home = ProcessInfo.processInfo.environment["ZOO_HOME"] {
+            candidates.append(URL(fileURLWithPath: home).appendingPathComponent("zoo"))
+        }
         candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("zoo"))
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
             candidates.append(dir.appendingPathComponent("zoo"))
             dir = dir.deletingLastPathComponent()
         }
-        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("imagenet_labels.txt").path) }
+        return candidates.first {
+            FileManager.default.fileExists(atPath: $0.appendingPathComponent("imagenet_labels.txt").path)
+        }
     }
 
     /// The model `classify` uses when none is given, with the real weights fetched by setup.
@@ -32,8 +36,11 @@ enum Assets {
 
     static func defaultWeights() throws -> URL {
         guard let url = registryDirectory?.appendingPathComponent(defaultWeightsFile),
-              FileManager.default.fileExists(atPath: url.path) else {
-            throw CommandError("missing zoo/\(defaultWeightsFile): the default EfficientNet-Lite0 weights; run `bash scripts/setup.sh` to fetch them")
+            FileManager.default.fileExists(atPath: url.path)
+        else {
+            throw CommandError(
+                "missing zoo/\(defaultWeightsFile): the default EfficientNet-Lite0 weights; run `bash scripts/setup.sh` to fetch them"
+            )
         }
         return url
     }
@@ -41,16 +48,25 @@ enum Assets {
 
 /// Options shared by the commands that run a model.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model name, with a pretrained tag as timm spells it or without (the pinned default): resnet50.a1_in1k, resnet50.")
+    @Option(
+        help:
+            "Model name, with a pretrained tag as timm spells it or without (the pinned default): resnet50.a1_in1k, resnet50."
+    )
     var model: String = Assets.defaultModel
 
-    @Option(help: "Weights: a timm/Hugging Face model.safetensors or a PyTorch .pth (default: the model's pretrained weights from the Hugging Face Hub, or the bundled EfficientNet-Lite0 weights for the default model).")
+    @Option(
+        help:
+            "Weights: a timm/Hugging Face model.safetensors or a PyTorch .pth (default: the model's pretrained weights from the Hugging Face Hub, or the bundled EfficientNet-Lite0 weights for the default model)."
+    )
     var weights: String?
 
     @Flag(help: "Use the pretrained weights from the Hugging Face Hub, also for the default model.")
     var pretrained = false
 
-    @Option(help: ArgumentHelp("timm keyword arguments as JSON, e.g. '{\"layers\": [1, 1, 1, 1], \"num_classes\": 10}'.", valueName: "json"))
+    @Option(
+        help: ArgumentHelp(
+            "timm keyword arguments as JSON, e.g. '{\"layers\": [1, 1, 1, 1], \"num_classes\": 10}'.", valueName: "json"
+        ))
     var modelArgs: String?
 
     func validate() throws {

@@ -42,7 +42,9 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let target, target != "kernels" { throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M") }
+        if let target, target != "kernels" {
+            throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M")
+        }
         if target == nil && model == nil { throw ValidationError("give --model M (or 'kernels')") }
         try requireOption("--batch", batch, in: OptionBounds.batchSize)
         try requireOption("--iterations", iterations, in: OptionBounds.iterations)
@@ -76,10 +78,13 @@ struct BenchCommand: ParsableCommand {
         var rows: [KernelBenchmarkRow] = []
         for path in paths { rows += try KernelPath.with(path) { KernelBenchmarks(iterations: iterations).run() } }
         rows.append(KernelBenchmarks(iterations: iterations).openBLASRow())
-        let report = KernelReport(cpu: KernelPath.cpuModel, isa: chosen.name, openblas_core: openBLASCoreName,
-                                  threads: Threads.count, rows: rows)
+        let report = KernelReport(
+            cpu: KernelPath.cpuModel, isa: chosen.name, openblas_core: openBLASCoreName,
+            threads: Threads.count, rows: rows)
         if json { return print(try jsonString(report)) }
-        print("cpu: \(report.cpu)\npath chosen: \(chosen) (of \(KernelPath.available.map(\.name).joined(separator: ", ")))")
+        print(
+            "cpu: \(report.cpu)\npath chosen: \(chosen) (of \(KernelPath.available.map(\.name).joined(separator: ", ")))"
+        )
         print("openblas kernel: \(report.openblas_core)\nthreads: \(report.threads)")
         for row in rows {
             let share = row.percentOfGemm.map { String(format: "  (%.0f%% of SGEMM at the same shape)", $0) } ?? ""
@@ -108,13 +113,20 @@ struct KernelBenchmarks {
 
     private func row(_ name: String, flops: Double, _ body: () -> Void) -> KernelBenchmarkRow {
         let t = TimingSummary.measure(iterations: iterations, body)
-        return KernelBenchmarkRow(name: name, isa: KernelPath.active.name, milliseconds: t.medianMilliseconds,
-                                  gflops: flops / t.medianMilliseconds / 1e6)
+        return KernelBenchmarkRow(
+            name: name, isa: KernelPath.active.name, milliseconds: t.medianMilliseconds,
+            gflops: flops / t.medianMilliseconds / 1e6)
     }
 
     private func gemmRow(_ name: String, m: Int, n: Int, k: Int) -> KernelBenchmarkRow {
-        let a = buffer(m * k), b = buffer(k * n), c = buffer(m * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        let a = buffer(m * k)
+        let b = buffer(k * n)
+        let c = buffer(m * n)
+        defer {
+            a.deallocate()
+            b.deallocate()
+            c.deallocate()
+        }
         return row(name, flops: 2.0 * Double(m * n * k)) { gemm(m: m, n: n, k: k, a: a, b: b, c: c) }
     }
 
@@ -122,15 +134,28 @@ struct KernelBenchmarks {
         let x = buffer(g.batch * g.inChannels * g.height * g.width)
         let w = buffer(g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth)
         let y = buffer(g.batch * g.outChannels * g.outHeight * g.outWidth)
-        defer { x.deallocate(); w.deallocate(); y.deallocate() }
+        defer {
+            x.deallocate()
+            w.deallocate()
+            y.deallocate()
+        }
         return row(name, flops: g.flops) { conv2dForward(g, input: x, weight: w, bias: nil, output: y) }
     }
 
     /// SGEMM 1024³ on one thread through OpenBLAS, with whichever kernel it picked for this CPU.
     func openBLASRow() -> KernelBenchmarkRow {
-        let n = 1024, a = buffer(n * n), b = buffer(n * n), c = buffer(n * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        var result = row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) { openBLASGemm(m: n, n: n, k: n, a: a, b: b, c: c) }
+        let n = 1024
+        let a = buffer(n * n)
+        let b = buffer(n * n)
+        let c = buffer(n * n)
+        defer {
+            a.deallocate()
+            b.deallocate()
+            c.deallocate()
+        }
+        var result = row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) {
+            openBLASGemm(m: n, n: n, k: n, a: a, b: b, c: c)
+        }
         result.isa = "openblas \(openBLASCoreName)"
         return result
     }
@@ -138,28 +163,59 @@ struct KernelBenchmarks {
     func run() -> [KernelBenchmarkRow] {
         var rows: [KernelBenchmarkRow] = []
         rows.append(gemmRow("sgemm 1024×1024×1024", m: 1024, n: 1024, k: 1024))
-        let n = 1024, a = buffer(n * n), b = buffer(n * n), c = buffer(n * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        rows.append(row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) {
-            withSingleThreadedGemm { gemm(m: n, n: n, k: n, a: a, b: b, c: c) }
-        })
+        let n = 1024
+        let a = buffer(n * n)
+        let b = buffer(n * n)
+        let c = buffer(n * n)
+        defer {
+            a.deallocate()
+            b.deallocate()
+            c.deallocate()
+        }
+        rows.append(
+            row("sgemm 1024³, 1 thread", flops: 2.0 * Double(n * n * n)) {
+                withSingleThreadedGemm { gemm(m: n, n: n, k: n, a: a, b: b, c: c) }
+            })
         // ResNet-50 stage-1 3×3 conv: its GEMM is 64 × 3136 × 576.
-        let resnet = Conv2dGeometry(batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
+        let resnet = Conv2dGeometry(
+            batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
         let sameShape = gemmRow("sgemm 64×3136×576 (that conv's GEMM)", m: 64, n: 3136, k: 576)
         rows.append(sameShape)
         var conv = convRow("conv 3×3 64→64 @56×56 (im2col + GEMM)", resnet)
         conv.percentOfGemm = 100 * conv.gflops / sameShape.gflops
         rows.append(conv)
-        rows.append(convRow("conv 1×1 256→64 @56×56", Conv2dGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 64, kernel: (1, 1))))
-        rows.append(convRow("depthwise 3×3 96ch @112×112", Conv2dGeometry(batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3), padding: (1, 1, 1, 1), groups: 96)))
-        rows.append(convRow("depthwise 3×3 s2 96ch @112×112", Conv2dGeometry(batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3), stride: (2, 2), padding: (0, 0, 1, 1), groups: 96)))
+        rows.append(
+            convRow(
+                "conv 1×1 256→64 @56×56",
+                Conv2dGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 64, kernel: (1, 1))))
+        rows.append(
+            convRow(
+                "depthwise 3×3 96ch @112×112",
+                Conv2dGeometry(
+                    batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 96)))
+        rows.append(
+            convRow(
+                "depthwise 3×3 s2 96ch @112×112",
+                Conv2dGeometry(
+                    batch: 1, inChannels: 96, height: 112, width: 112, outChannels: 96, kernel: (3, 3), stride: (2, 2),
+                    padding: (0, 0, 1, 1), groups: 96)))
         // ViT-S/16 attention core: 6 heads, 197 tokens, 64 dims per head.
         let g = AttentionGeometry(batch: 1, heads: 6, queries: 197, keys: 197, headDim: 64)
-        let q = buffer(6 * 197 * 64), k = buffer(6 * 197 * 64), v = buffer(6 * 197 * 64), o = buffer(6 * 197 * 64)
-        defer { q.deallocate(); k.deallocate(); v.deallocate(); o.deallocate() }
-        rows.append(row("attention ViT-S (6 heads × 197 × 64)", flops: g.flops) {
-            attentionForward(g, q: q, k: k, v: v, output: o, probabilities: nil)
-        })
+        let q = buffer(6 * 197 * 64)
+        let k = buffer(6 * 197 * 64)
+        let v = buffer(6 * 197 * 64)
+        let o = buffer(6 * 197 * 64)
+        defer {
+            q.deallocate()
+            k.deallocate()
+            v.deallocate()
+            o.deallocate()
+        }
+        rows.append(
+            row("attention ViT-S (6 heads × 197 × 64)", flops: g.flops) {
+                attentionForward(g, q: q, k: k, v: v, output: o, probabilities: nil)
+            })
         return rows
     }
 }
@@ -197,7 +253,8 @@ extension BenchCommand {
         if train {
             // One optimizer step as the training loops take it: forward, loss, backward, AdamW update.
             model.module.train()
-            let optimizer = try AdamW(groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
+            let optimizer = try AdamW(
+                groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
             timing = try TimingSummary.measure(warmup: 1, iterations: iterations) {
                 optimizer.zeroGrad()
                 try model.forward(input).backward()
@@ -205,15 +262,22 @@ extension BenchCommand {
             }
         } else {
             model.module.eval()
-            timing = try withoutGrad { try TimingSummary.measure(iterations: iterations) { _ = try model.forward(input) } }
+            timing = try withoutGrad {
+                try TimingSummary.measure(iterations: iterations) { _ = try model.forward(input) }
+            }
         }
-        let result = ModelResult(model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference", input_size: model.inputSize,
-                                 ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
-                                 images_per_s: Double(batch) / timing.medianMilliseconds * 1000,
-                                 isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
+        let result = ModelResult(
+            model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference",
+            input_size: model.inputSize,
+            ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
+            images_per_s: Double(batch) / timing.medianMilliseconds * 1000,
+            isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
         if json { return print(try jsonString(result)) }
-        print(String(format: "%@  batch %d  %@  %d threads, %@ on %@: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
-                     name, batch, result.mode, Threads.count, result.isa, result.cpu, result.ms_median, result.ms_min, result.ms_max,
-                     result.images_per_s))
+        print(
+            String(
+                format: "%@  batch %d  %@  %d threads, %@ on %@: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
+                name, batch, result.mode, Threads.count, result.isa, result.cpu, result.ms_median, result.ms_min,
+                result.ms_max,
+                result.images_per_s))
     }
 }

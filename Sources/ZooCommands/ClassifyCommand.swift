@@ -24,7 +24,10 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "A labels file (one class name per line) for models not trained on ImageNet-1k.")
     var labels: String?
 
-    @Flag(help: "Print JSON: [{\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]}] or {\"file\", \"error\"} per failed file.")
+    @Flag(
+        help:
+            "Print JSON: [{\"file\", \"top\": [{\"index\", \"label\", \"prob\"}]}] or {\"file\", \"error\"} per failed file."
+    )
     var json = false
 
     @Argument(help: "Image files or folders (searched recursively for images).")
@@ -35,7 +38,11 @@ struct ClassifyCommand: ParsableCommand {
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
     }
 
-    struct Prediction: Encodable { var index: Int; var label: String; var prob: Float }
+    struct Prediction: Encodable {
+        var index: Int
+        var label: String
+        var prob: Float
+    }
     struct Classification: Encodable {
         var file: String
         var top: [Prediction]?
@@ -45,7 +52,8 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         let (files, missing) = expandInputs(inputs)
         let (pretrained, model) = try modelOptions.loadModel()
-        let classNames = try labels.map { try classNamesFile($0, classes: model.numClasses) }
+        let classNames =
+            try labels.map { try classNamesFile($0, classes: model.numClasses) }
             ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])
         let config = PreprocessConfig(pretrained)
         let progress = files.count > batchSize ? ProgressReporter(total: files.count, label: "classify") : nil
@@ -70,19 +78,24 @@ struct ClassifyCommand: ParsableCommand {
                 }
             }
             if !ok.isEmpty {
-                let input = try Tensor(shape: [ok.count, 3, config.height, config.width], scalars: ok.flatMap(\.values))
+                let input = try Tensor(
+                    shape: [ok.count, 3, config.height, config.width], scalars: ok.flatMap(\.values))
                 let probabilities = try withoutGrad { try model(input).softmax() }.scalars
                 let classes = model.numClasses
                 for (row, item) in ok.enumerated() {
                     let p = probabilities[row * classes..<(row + 1) * classes]
                     let top = p.indices.sorted { p[$0] > p[$1] }.prefix(topK).map { i in
-                        Prediction(index: i - row * classes, label: i - row * classes < classNames.count ? classNames[i - row * classes] : "class \(i - row * classes)", prob: p[i])
+                        Prediction(
+                            index: i - row * classes,
+                            label: i - row * classes < classNames.count
+                                ? classNames[i - row * classes] : "class \(i - row * classes)", prob: p[i])
                     }
                     results.append(Classification(file: item.file, top: top))
                     if !json { printResult(results.last!) }
                 }
             }
-            progress?.update(done: min(start + batchSize, files.count), items: min(start + batchSize, files.count), detail: "")
+            progress?.update(
+                done: min(start + batchSize, files.count), items: min(start + batchSize, files.count), detail: "")
         }
         if json { print(try jsonString(results)) }
         if failed { throw ExitCode.failure }
@@ -91,10 +104,13 @@ struct ClassifyCommand: ParsableCommand {
     /// One class name per line, exactly as many as the model predicts (a mismatch is an error, not "class N").
     private func classNamesFile(_ path: String, classes: Int) throws -> [String] {
         let text = String(decoding: try readInputFile(path), as: UTF8.self)
-        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let names = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            String($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         let lines = names.last == "" ? Array(names.dropLast()) : names
         guard lines.count == classes else {
-            throw InputFileError(file: path, problem: "\(lines.count) labels, but the model predicts \(classes) classes")
+            throw InputFileError(
+                file: path, problem: "\(lines.count) labels, but the model predicts \(classes) classes")
         }
         return lines
     }
@@ -129,17 +145,22 @@ struct ClassifyCommand: ParsableCommand {
 /// Files as given, folders expanded to their images (recursively, sorted); paths that are missing or
 /// hold no images come back separately, so the rest of the batch still runs.
 func expandInputs(_ inputs: [String]) -> (files: [String], problems: [(path: String, problem: String)]) {
-    var files: [String] = [], problems: [(String, String)] = []
+    var files: [String] = []
+    var problems: [(String, String)] = []
     for input in inputs {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
             problems.append((input, "no such file or folder"))
             continue
         }
-        guard isDirectory.boolValue else { files.append(input); continue }
+        guard isDirectory.boolValue else {
+            files.append(input)
+            continue
+        }
         let root = URL(fileURLWithPath: input).standardizedFileURL
         let prefix = input.hasSuffix("/") ? input : input + "/"
-        let found = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+        let found =
+            (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
             .filter { torchvisionImageExtensions.contains("." + $0.pathExtension.lowercased()) }
             .map { prefix + $0.standardizedFileURL.path.dropFirst(root.path.count + 1) }
             .sorted()

@@ -9,7 +9,9 @@ struct InputFileError: Error, CustomStringConvertible {
 
 /// Reads `path`, turning I/O failures into a one-line `InputFileError`.
 func readInputFile(_ path: String) throws -> Data {
-    guard FileManager.default.fileExists(atPath: path) else { throw InputFileError(file: path, problem: "no such file") }
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw InputFileError(file: path, problem: "no such file")
+    }
     do {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {

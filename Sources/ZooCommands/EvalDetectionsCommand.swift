@@ -22,8 +22,9 @@ struct EvalDetectionsCommand: ParsableCommand {
     @Flag(help: "Print {\"AP\", \"AP50\", …, \"ARl\"} as JSON.")
     var json = false
 
-    @Option(name: .customLong("iou-thresholds"),
-            help: "Comma-separated IoU thresholds replacing 0.50:0.05:0.95 (AP50/AP75 are -1 unless listed).")
+    @Option(
+        name: .customLong("iou-thresholds"),
+        help: "Comma-separated IoU thresholds replacing 0.50:0.05:0.95 (AP50/AP75 are -1 unless listed).")
     var iouThresholds: String?
 
     @Flag(name: .customLong("class-agnostic"), help: "Pool categories (pycocotools useCats = 0).")
@@ -68,22 +69,32 @@ struct EvalDetectionsCommand: ParsableCommand {
         if let thresholds = try parsedThresholds() { parameters.iouThresholds = thresholds }
         parameters.useCategories = !classAgnostic
         let coco = evaluateCOCO(groundTruth: groundTruth, detections: detections, parameters: parameters)
-        let vocResult = (voc || voc11Point)
-            ? evaluateVOC(groundTruth: groundTruth, detections: detections, method: voc11Point ? .elevenPoint : .allPoint)
+        let vocResult =
+            (voc || voc11Point)
+            ? evaluateVOC(
+                groundTruth: groundTruth, detections: detections, method: voc11Point ? .elevenPoint : .allPoint)
             : nil
 
         if json {
             var fields: [(String, JSONOutput)] = coco.namedStats.map { ($0.name, .number($0.value)) }
             if let vocResult {
                 let classes: [JSONOutput] = vocResult.classes.map { c in
-                    .object([("category_id", .int(c.categoryID)), ("name", .string(c.name)),
-                             ("ap", c.averagePrecision.map { .number($0) } ?? .null),
-                             ("positives", .int(c.positives)), ("detections", .int(c.detections))])
+                    .object([
+                        ("category_id", .int(c.categoryID)), ("name", .string(c.name)),
+                        ("ap", c.averagePrecision.map { .number($0) } ?? .null),
+                        ("positives", .int(c.positives)), ("detections", .int(c.detections)),
+                    ])
                 }
-                fields.append(("voc", .object([
-                    ("method", .string(vocResult.method.rawValue)), ("iou_threshold", .number(vocResult.iouThreshold)),
-                    ("mAP", vocResult.meanAveragePrecision.map { .number($0) } ?? .null), ("classes", .array(classes)),
-                ])))
+                fields.append(
+                    (
+                        "voc",
+                        .object([
+                            ("method", .string(vocResult.method.rawValue)),
+                            ("iou_threshold", .number(vocResult.iouThreshold)),
+                            ("mAP", vocResult.meanAveragePrecision.map { .number($0) } ?? .null),
+                            ("classes", .array(classes)),
+                        ])
+                    ))
             }
             return JSONOutput.object(fields).text
         }

@@ -6,8 +6,9 @@ import Models
 /// `zoo download NAME…`: fetches the pretrained weights of models (timm names, with or without a tag)
 /// into the Hugging Face cache ahead of time, and prints where each file is.
 struct DownloadCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "download",
-                                                    abstract: "Fetch pretrained weights from the Hugging Face Hub into its cache.")
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Fetch pretrained weights from the Hugging Face Hub into its cache.")
 
     @Argument(help: "Model names, e.g. resnet50.a1_in1k or resnet50 (its pinned default tag).") var names: [String]
 
@@ -34,7 +35,8 @@ struct DownloadCommand: ParsableCommand {
 /// cache or downloaded into it, with a progress line on a terminal.
 func fetchPretrainedWeights(_ model: String, _ config: PretrainedConfig) throws -> URL {
     guard let repository = config.hubID else {
-        throw CommandError("\(model).\(config.tag): timm publishes no weights for this tag on the Hub; pass --weights W")
+        throw CommandError(
+            "\(model).\(config.tag): timm publishes no weights for this tag on the Hub; pass --weights W")
     }
     let client = HubClient(progress: isatty(STDERR_FILENO) != 0 ? DownloadProgress(repository).update : nil)
     do {
@@ -61,8 +63,9 @@ final class DownloadProgress: @unchecked Sendable {
         let eta = rate > 0 ? Int(Double(total - done) / rate) : 0
         let filled = Int(fraction * 20)
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
-        let line = String(format: "\r\u{1B}[K%@  [%@]  %.1f/%.1f MB  %.1f MB/s  ETA %d:%02d", label, bar,
-                          Double(done) / 1e6, Double(total) / 1e6, rate / 1e6, eta / 60, eta % 60)
+        let line = String(
+            format: "\r\u{1B}[K%@  [%@]  %.1f/%.1f MB  %.1f MB/s  ETA %d:%02d", label, bar,
+            Double(done) / 1e6, Double(total) / 1e6, rate / 1e6, eta / 60, eta % 60)
         FileHandle.standardError.write(Data((line + (done >= total ? "\n" : "")).utf8))
     }
 }

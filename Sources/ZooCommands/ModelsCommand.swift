@@ -21,23 +21,39 @@ struct ModelsCommand: ParsableCommand {
         var mean: [Float], std: [Float], num_classes: Int
 
         init(model: String, _ c: PretrainedConfig) {
-            name = model + "." + c.tag; hf_hub_id = c.hubID; input_size = c.inputSize; crop_pct = c.cropPct
-            interpolation = c.interpolation.rawValue; mean = c.mean; std = c.std; num_classes = c.numClasses
+            name = model + "." + c.tag
+            hf_hub_id = c.hubID
+            input_size = c.inputSize
+            crop_pct = c.cropPct
+            interpolation = c.interpolation.rawValue
+            mean = c.mean
+            std = c.std
+            num_classes = c.numClasses
         }
     }
 
     func run() throws {
         let rows = ModelRegistry.entries.map {
-            Row(name: $0.name, family: $0.family, params: $0.parameterCount, gflops: $0.gflops, input_size: $0.pretrained.inputSize,
-                pretrained_tag: $0.pretrained.tag, crop_pct: $0.pretrained.cropPct, interpolation: $0.pretrained.interpolation.rawValue,
-                mean: $0.pretrained.mean, std: $0.pretrained.std, tags: $0.tags.map { [name = $0.name] in Tag(model: name, $0) })
+            Row(
+                name: $0.name, family: $0.family, params: $0.parameterCount, gflops: $0.gflops,
+                input_size: $0.pretrained.inputSize,
+                pretrained_tag: $0.pretrained.tag, crop_pct: $0.pretrained.cropPct,
+                interpolation: $0.pretrained.interpolation.rawValue,
+                mean: $0.pretrained.mean, std: $0.pretrained.std,
+                tags: $0.tags.map { [name = $0.name] in Tag(model: name, $0) })
         }
         if json { return print(try jsonString(rows)) }
-        print("name".padding(toLength: 32, withPad: " ", startingAt: 0) + "family".padding(toLength: 12, withPad: " ", startingAt: 0)
-              + "params (M)   GFLOPs   input")
+        print(
+            "name".padding(toLength: 32, withPad: " ", startingAt: 0)
+                + "family".padding(toLength: 12, withPad: " ", startingAt: 0)
+                + "params (M)   GFLOPs   input")
         for r in rows {
-            print(r.name.padding(toLength: 32, withPad: " ", startingAt: 0) + r.family.padding(toLength: 12, withPad: " ", startingAt: 0)
-                  + String(format: "%10.3f %8.3f   %d×%d", Double(r.params) / 1e6, r.gflops, r.input_size[1], r.input_size[2]))
+            print(
+                r.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                    + r.family.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%10.3f %8.3f   %d×%d", Double(r.params) / 1e6, r.gflops, r.input_size[1],
+                        r.input_size[2]))
         }
     }
 }

@@ -28,8 +28,9 @@ func requireOption<T: Comparable>(_ name: String, _ value: T, in range: ClosedRa
 func requireBatchFits(batch: Int, size: Int) throws {
     let bytes = batch * 3 * size * size * MemoryLayout<Float>.stride
     guard bytes <= TensorMemory.budget else {
-        throw ValidationError("--batch-size \(batch) at --img-size \(size) needs \(formatBytes(bytes)) for the input alone; "
-                              + "tensors may use \(formatBytes(TensorMemory.budget)) on this machine")
+        throw ValidationError(
+            "--batch-size \(batch) at --img-size \(size) needs \(formatBytes(bytes)) for the input alone; "
+                + "tensors may use \(formatBytes(TensorMemory.budget)) on this machine")
     }
 }
 

@@ -11,18 +11,21 @@ struct PretrainMAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain-mae",
         abstract: "Pretrain a masked autoencoder on a folder of unlabeled images.",
-        discussion: "Writes OUT/checkpoint.safetensors (every epoch and on Ctrl-C), OUT/metrics.csv, reconstruction PNGs, "
+        discussion:
+            "Writes OUT/checkpoint.safetensors (every epoch and on Ctrl-C), OUT/metrics.csv, reconstruction PNGs, "
             + "OUT/loss_curve.png and, at the end, OUT/encoder.safetensors (a timm ViT state dict).")
 
     @Argument(help: "Folder of images (searched recursively).") var folder: String
-    @Option(help: "mae_vit_tiny_patch16, mae_vit_small_patch16 or mae_vit_base_patch16.") var model = "mae_vit_base_patch16"
+    @Option(help: "mae_vit_tiny_patch16, mae_vit_small_patch16 or mae_vit_base_patch16.") var model =
+        "mae_vit_base_patch16"
     @Option(help: "Output folder.") var output: String
     @Option(parsing: .unconditional) var epochs = 20
     @Option(parsing: .unconditional) var batchSize = 16
     @Option(parsing: .unconditional, help: "Image size (a multiple of 16).") var imgSize = 224
     @Option(parsing: .unconditional) var maskRatio: Float = 0.75
     @Option(parsing: .unconditional, help: "Absolute learning rate (overrides --blr).") var lr: Float?
-    @Option(parsing: .unconditional, help: "Base learning rate: lr = blr · batch · accum / 256.") var blr: Float = 1.5e-4
+    @Option(parsing: .unconditional, help: "Base learning rate: lr = blr · batch · accum / 256.") var blr: Float =
+        1.5e-4
     @Option(parsing: .unconditional) var weightDecay: Float = 0.05
     @Option(parsing: .unconditional) var warmupEpochs = 2
     @Option(parsing: .unconditional, help: "Gradient accumulation steps.") var accumSteps = 1
@@ -32,7 +35,9 @@ struct PretrainMAECommand: ParsableCommand {
 
     func validate() throws {
         guard MaskedAutoencoderRegistry.entries.contains(where: { $0.name == model }) else {
-            throw ValidationError("\(ModelError.unknownModel(name: model, suggestions: nearestNames(to: model, among: MaskedAutoencoderRegistry.entries.map(\.name))))")
+            throw ValidationError(
+                "\(ModelError.unknownModel(name: model, suggestions: nearestNames(to: model, among: MaskedAutoencoderRegistry.entries.map(\.name))))"
+            )
         }
         try requireOption("--epochs", epochs, in: OptionBounds.epochs)
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
@@ -50,25 +55,42 @@ struct PretrainMAECommand: ParsableCommand {
 
     func run() throws {
         let out = URL(fileURLWithPath: output)
-        if resume && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path) {
+        if resume && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path)
+        {
             throw CommandError("\(output)/checkpoint.safetensors: nothing to resume (no checkpoint)")
         }
         let dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder))  // its errors name the folder
         guard dataset.count > 0 else { throw CommandError("\(folder): no images found") }
         Initialization.generator = RandomGenerator(seed: seed)
         TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1)
-        let mae = try MaskedAutoencoderRegistry.create(model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
+        let mae = try MaskedAutoencoderRegistry.create(
+            model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
         var config = MaskedAutoencoderPretrainingConfig()
-        config.epochs = epochs; config.batchSize = min(batchSize, dataset.count); config.imageSize = imgSize; config.maskRatio = maskRatio
-        config.learningRate = lr; config.baseLearningRate = blr; config.weightDecay = weightDecay
-        config.warmupEpochs = warmupEpochs; config.accumulationSteps = accumSteps; config.seed = seed; config.previewEvery = previewEvery
+        config.epochs = epochs
+        config.batchSize = min(batchSize, dataset.count)
+        config.imageSize = imgSize
+        config.maskRatio = maskRatio
+        config.learningRate = lr
+        config.baseLearningRate = blr
+        config.weightDecay = weightDecay
+        config.warmupEpochs = warmupEpochs
+        config.accumulationSteps = accumSteps
+        config.seed = seed
+        config.previewEvery = previewEvery
         let trainer = try MaskedAutoencoderPretrainer(model: mae, dataset: dataset, config: config, output: out)
-        FileHandle.standardError.write(Data(String(format: "%@: %d images, %.1fM parameters, lr %.3g\n", model, dataset.count,
-                                                   Double(mae.parameterCount) / 1e6, config.effectiveLearningRate).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "%@: %d images, %.1fM parameters, lr %.3g\n", model, dataset.count,
+                    Double(mae.parameterCount) / 1e6, config.effectiveLearningRate
+                ).utf8))
         let losses = try trainer.run(resume: resume) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         if let first = losses.first, let last = losses.last {
-            print(String(format: "mean loss %.4f (epoch %d) → %.4f (epoch %d); encoder: %@", first.loss, first.epoch, last.loss, last.epoch,
-                         out.appendingPathComponent("encoder.safetensors").path))
+            print(
+                String(
+                    format: "mean loss %.4f (epoch %d) → %.4f (epoch %d); encoder: %@", first.loss, first.epoch,
+                    last.loss, last.epoch,
+                    out.appendingPathComponent("encoder.safetensors").path))
         }
     }
 }

@@ -20,7 +20,9 @@ struct ReceptiveFieldCommand: ParsableCommand {
     @Option(help: "A model of the registry (timm name, see `zoo models`), e.g. resnet50.")
     var model: String?
 
-    @Option(name: .customLong("input-size"), help: "Input size N or H,W: enables output sizes and input-dependent 'same' padding.")
+    @Option(
+        name: .customLong("input-size"),
+        help: "Input size N or H,W: enables output sizes and input-dependent 'same' padding.")
     var inputSize: String?
 
     @Flag(help: "Print {\"rf\", \"stride\", \"padding\", \"layers\": […]} as JSON.")
@@ -39,9 +41,12 @@ struct ReceptiveFieldCommand: ParsableCommand {
         case (.some, .some): throw ValidationError("give either --spec or --model, not both")
         case (nil, .some(let name)) where Self.layersForModel(name) == nil:
             if let entry = try? ModelRegistry.entry(named: name) {
-                throw ValidationError("\(name): the \(entry.family) family has no receptive-field description (attention mixes the whole image); describe the layers with --spec layers.json")
+                throw ValidationError(
+                    "\(name): the \(entry.family) family has no receptive-field description (attention mixes the whole image); describe the layers with --spec layers.json"
+                )
             }
-            throw ValidationError("\(ModelError.unknownModel(name: name, suggestions: ModelRegistry.nearestNames(to: name)))")
+            throw ValidationError(
+                "\(ModelError.unknownModel(name: name, suggestions: ModelRegistry.nearestNames(to: name)))")
         default: break
         }
         _ = try parsedInputSize()
@@ -79,7 +84,9 @@ struct ReceptiveFieldCommand: ParsableCommand {
         if json { return report.json.text }
         var lines = [report.table, ""]
         let rf = report.receptiveField?.description ?? "whole input"
-        lines.append("receptive field \(rf), stride \(report.effectiveStride), padding \(report.effectivePadding?.description ?? "-")")
+        lines.append(
+            "receptive field \(rf), stride \(report.effectiveStride), padding \(report.effectivePadding?.description ?? "-")"
+        )
         if let globalFrom = report.globalFrom { lines.append("global from layer '\(globalFrom)' on") }
         lines += report.warnings.map { "warning: \($0)" }
         return lines.joined(separator: "\n")

@@ -6,7 +6,8 @@ import VisionIO
 
 /// `zoo preprocess --model M FILE --output X.npy`: the exact (1, 3, H, W) tensor classify feeds the model.
 struct PreprocessCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "preprocess", abstract: "Write the model input tensor of an image as .npy.")
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess", abstract: "Write the model input tensor of an image as .npy.")
 
     @Option(help: "Model whose pretrained preprocessing to apply.")
     var model: String = Assets.defaultModel
@@ -22,15 +23,19 @@ struct PreprocessCommand: ParsableCommand {
         do { pretrained = try ModelRegistry.resolve(model).pretrained } catch { throw ValidationError("\(error)") }
         let config = PreprocessConfig(pretrained)
         let image: Image
-        do { image = try Image(contentsOf: URL(fileURLWithPath: file)) } catch { throw CommandError("\(file): \(error)") }
-        try NumpyArray.write(FloatArray(shape: [1, 3, config.height, config.width], values: config.evalTransform(image)),
-                             to: URL(fileURLWithPath: output))
+        do { image = try Image(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw CommandError("\(file): \(error)")
+        }
+        try NumpyArray.write(
+            FloatArray(shape: [1, 3, config.height, config.width], values: config.evalTransform(image)),
+            to: URL(fileURLWithPath: output))
     }
 }
 
 /// `zoo forward --model M --weights W --input X.npy --output Y.npy`: raw NCHW float32 in, model output out.
 struct ForwardCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "forward", abstract: "Run a model on a .npy tensor and write its output as .npy.")
+    static let configuration = CommandConfiguration(
+        commandName: "forward", abstract: "Run a model on a .npy tensor and write its output as .npy.")
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -42,7 +47,9 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         let array: FloatArray
-        do { array = try NumpyArray.read(contentsOf: URL(fileURLWithPath: input)) } catch { throw CommandError("\(input): \(error)") }
+        do { array = try NumpyArray.read(contentsOf: URL(fileURLWithPath: input)) } catch {
+            throw CommandError("\(input): \(error)")
+        }
         guard array.shape.count == 4, array.shape[1] == 3 else {
             throw CommandError("\(input): expected a (N, 3, H, W) array, got shape \(array.shape)")
         }

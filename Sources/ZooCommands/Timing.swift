@@ -15,6 +15,8 @@ struct TimingSummary: Codable {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         samples.sort()
-        return TimingSummary(medianMilliseconds: samples[samples.count / 2], minMilliseconds: samples[0], maxMilliseconds: samples[samples.count - 1])
+        return TimingSummary(
+            medianMilliseconds: samples[samples.count / 2], minMilliseconds: samples[0],
+            maxMilliseconds: samples[samples.count - 1])
     }
 }

@@ -7,8 +7,11 @@ public struct Zoo: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
-        subcommands: [ClassifyCommand.self, DownloadCommand.self, ForwardCommand.self, PreprocessCommand.self, ModelsCommand.self, TrainCommand.self, EvalCommand.self, PretrainMAECommand.self,
-                      ReceptiveFieldCommand.self, EvalDetectionsCommand.self, BenchCommand.self]
+        subcommands: [
+            ClassifyCommand.self, DownloadCommand.self, ForwardCommand.self, PreprocessCommand.self, ModelsCommand.self,
+            TrainCommand.self, EvalCommand.self, PretrainMAECommand.self,
+            ReceptiveFieldCommand.self, EvalDetectionsCommand.self, BenchCommand.self,
+        ]
     )
     public init() {}
 
@@ -56,9 +59,12 @@ func reportError(_ message: String) {
 /// as JavaScript's JSON.stringify does, instead of failing after the work is done.
 func jsonString<T: Encodable>(_ value: T, pretty: Bool = true) throws -> String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting =
+        pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     // A marker no real string holds (a file name cannot contain NUL), replaced by null after encoding.
     let marker = "\u{0}non-finite"
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)
-    return String(decoding: try encoder.encode(value), as: UTF8.self).replacingOccurrences(of: "\"\\u0000non-finite\"", with: "null")
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: marker, negativeInfinity: marker, nan: marker)
+    return String(decoding: try encoder.encode(value), as: UTF8.self).replacingOccurrences(
+        of: "\"\\u0000non-finite\"", with: "null")
 }

@@ -1,7 +1,7 @@
 import Foundation
-import XCTest
 import Models
 import Weights
+import XCTest
 
 /// Locations and loaders shared by the test targets (not part of the library product).
 public enum Fixtures {
@@ -70,11 +70,14 @@ public enum Fixtures {
     }
 
     /// The DESIGN.md criterion: max |diff| ≤ 1e-4 × max(1, max |expected|).
-    public static func assertParity(_ actual: [Float], _ expected: [Float], _ name: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
+    public static func assertParity(
+        _ actual: [Float], _ expected: [Float], _ name: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.count, expected.count, "\(name): element count", file: file, line: line)
         let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? .infinity
         let scale = max(1, expected.map(abs).max() ?? 0)
-        XCTAssertLessThanOrEqual(worst, 1e-4 * scale, "\(name): max |diff| \(worst), allowed \(1e-4 * scale)", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            worst, 1e-4 * scale, "\(name): max |diff| \(worst), allowed \(1e-4 * scale)", file: file, line: line)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Kernels
 
 /// The packed GEMM against a Double-precision triple loop, on every instruction-set path this CPU runs:
@@ -9,13 +10,17 @@ final class GemmTests: XCTestCase {
     }
 
     /// op(A)·op(B) in Double, with A stored (transposeA ? K×lda : M×lda) and B likewise.
-    func reference(_ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int) -> [Double] {
+    func reference(
+        _ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int, b: [Float], ldb: Int
+    ) -> [Double] {
         var c = [Double](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
                 var sum = 0.0
                 for p in 0..<k {
-                    sum += Double(transposeA ? a[p * lda + i] : a[i * lda + p]) * Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
+                    sum +=
+                        Double(transposeA ? a[p * lda + i] : a[i * lda + p])
+                        * Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
                 }
                 c[i * n + j] = sum
             }
@@ -23,7 +28,10 @@ final class GemmTests: XCTestCase {
         return c
     }
 
-    func assertClose(_ fast: [Float], _ expected: [Double], ldc: Int, n: Int, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ fast: [Float], _ expected: [Double], ldc: Int, n: Int, _ message: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         var worst = 0.0
         for (index, value) in expected.enumerated() {
             let got = Double(fast[index / n * ldc + index % n])
@@ -40,15 +48,26 @@ final class GemmTests: XCTestCase {
                 for (m, n, k) in shapes {
                     for transposeA in [false, true] {
                         for transposeB in [false, true] {
-                            let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 2, ldc = n + 5
-                            let a = values((transposeA ? k : m) * lda, seed: 1), b = values((transposeB ? n : k) * ldb, seed: 2)
+                            let lda = (transposeA ? m : k) + 3
+                            let ldb = (transposeB ? k : n) + 2
+                            let ldc = n + 5
+                            let a = values((transposeA ? k : m) * lda, seed: 1)
+                            let b = values((transposeB ? n : k) * ldb, seed: 2)
                             let old = values(m * ldc, seed: 3)
                             var c = old
-                            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
-                                 b: b, ldb: ldb, beta: 2, c: &c, ldc: ldc)
-                            var expected = reference(transposeA, transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb)
-                            for i in 0..<m { for j in 0..<n { expected[i * n + j] = 0.5 * expected[i * n + j] + 2 * Double(old[i * ldc + j]) } }
-                            assertClose(c, expected, ldc: ldc, n: n, "\(path) \(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB)")
+                            gemm(
+                                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a,
+                                lda: lda,
+                                b: b, ldb: ldb, beta: 2, c: &c, ldc: ldc)
+                            var expected = reference(
+                                transposeA, transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb)
+                            for i in 0..<m {
+                                for j in 0..<n {
+                                    expected[i * n + j] = 0.5 * expected[i * n + j] + 2 * Double(old[i * ldc + j])
+                                }
+                            }
+                            assertClose(
+                                c, expected, ldc: ldc, n: n, "\(path) \(m)×\(n)×\(k) tA=\(transposeA) tB=\(transposeB)")
                             // Padding between rows of C is never written.
                             for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], old[i * ldc + j]) } }
                         }
@@ -62,10 +81,12 @@ final class GemmTests: XCTestCase {
         for path in KernelPath.available {
             try KernelPath.with(path) {
                 let (m, n, k) = (13, 40, 20)
-                let a = values(m * k, seed: 4), b = values(k * n, seed: 5)
+                let a = values(m * k, seed: 4)
+                let b = values(k * n, seed: 5)
                 var c = [Float](repeating: .nan, count: m * n)
                 gemm(m: m, n: n, k: k, a: a, b: b, beta: 0, c: &c)
-                assertClose(c, reference(false, false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n), ldc: n, n: n, "\(path)")
+                assertClose(
+                    c, reference(false, false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n), ldc: n, n: n, "\(path)")
             }
         }
     }
@@ -73,8 +94,12 @@ final class GemmTests: XCTestCase {
     func testPackedOperandsAndFusedEpilogueMatchSeparatePasses() throws {
         // Large enough for the thread split, with K in two blocks and ragged edges.
         let (m, n, k) = (75, 390, 600)
-        let a = values(m * k, seed: 6), b = values(k * n, seed: 7), weightT = values(n * k, seed: 8)
-        let rowScale = values(m, seed: 9), rowShift = values(m, seed: 10), columnShift = values(n, seed: 11)
+        let a = values(m * k, seed: 6)
+        let b = values(k * n, seed: 7)
+        let weightT = values(n * k, seed: 8)
+        let rowScale = values(m, seed: 9)
+        let rowShift = values(m, seed: 10)
+        let columnShift = values(n, seed: 11)
         let residual = values(m * (n + 4), seed: 12)
         for path in KernelPath.available {
             try KernelPath.with(path) {
@@ -83,7 +108,8 @@ final class GemmTests: XCTestCase {
                     var expected = product
                     for i in 0..<m {
                         for j in 0..<n {
-                            let v = product[i * n + j] * Double(rowScale[i]) + Double(rowShift[i]) + Double(columnShift[j])
+                            let v =
+                                product[i * n + j] * Double(rowScale[i]) + Double(rowShift[i]) + Double(columnShift[j])
                                 + Double(residual[i * (n + 4) + j])
                             expected[i * n + j] = Double(activation.apply(Float(v)))
                         }
@@ -94,9 +120,10 @@ final class GemmTests: XCTestCase {
                         rowShift.withUnsafeBufferPointer { shift in
                             columnShift.withUnsafeBufferPointer { columns in
                                 residual.withUnsafeBufferPointer { res in
-                                    let epilogue = GemmEpilogue(rowScale: scale.baseAddress, rowShift: shift.baseAddress,
-                                                                columnShift: columns.baseAddress, residual: res.baseAddress,
-                                                                residualStride: n + 4, activation: activation)
+                                    let epilogue = GemmEpilogue(
+                                        rowScale: scale.baseAddress, rowShift: shift.baseAddress,
+                                        columnShift: columns.baseAddress, residual: res.baseAddress,
+                                        residualStride: n + 4, activation: activation)
                                     gemm(packedA: packedA, n: n, b: b, c: &c, epilogue: epilogue)
                                 }
                             }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Metrics
 
 private struct BoxFixture: Decodable {
@@ -14,7 +15,8 @@ final class BoxesTests: XCTestCase {
     /// Matrices from torchvision.ops in float64 (Fixtures/make_box_fixtures.py).
     func testIoUFamilyMatchesTorchvision() throws {
         let f = try loadFixture(BoxFixture.self, "boxes_fixture.json")
-        let a = boxes(f.boxes1), b = boxes(f.boxes2)
+        let a = boxes(f.boxes1)
+        let b = boxes(f.boxes2)
         assertMatrix(boxIoU(a, b), f.iou, accuracy: 1e-12, "iou")
         assertMatrix(generalizedBoxIoU(a, b), f.giou, accuracy: 1e-12, "giou")
         assertMatrix(distanceBoxIoU(a, b), f.diou, accuracy: 1e-12, "diou")
@@ -25,7 +27,8 @@ final class BoxesTests: XCTestCase {
         let f = try loadFixture(BoxFixture.self, "boxes_fixture.json")
         for (i, row) in f.convert_xyxy.enumerated() {
             let box = Box(SIMD4(row[0], row[1], row[2], row[3]), format: .xyxy)
-            let xywh = box.coordinates(in: .xywh), cxcywh = box.coordinates(in: .cxcywh)
+            let xywh = box.coordinates(in: .xywh)
+            let cxcywh = box.coordinates(in: .cxcywh)
             for k in 0..<4 {
                 XCTAssertEqual(xywh[k], f.convert_xywh[i][k], accuracy: 1e-12)
                 XCTAssertEqual(cxcywh[k], f.convert_cxcywh[i][k], accuracy: 1e-12)
@@ -38,13 +41,15 @@ final class BoxesTests: XCTestCase {
     /// Hand computation: [0,0,2,2] vs [1,1,3,3]: inter 1, union 7; enclosing 3×3 = 9;
     /// centres (1,1),(2,2): ρ² = 2, c² = 18; equal aspect ratios → v = 0 so CIoU = DIoU.
     func testHandComputedPair() {
-        let a = Box(x1: 0, y1: 0, x2: 2, y2: 2), b = Box(x1: 1, y1: 1, x2: 3, y2: 3)
+        let a = Box(x1: 0, y1: 0, x2: 2, y2: 2)
+        let b = Box(x1: 1, y1: 1, x2: 3, y2: 3)
         XCTAssertEqual(iou(a, b), 1.0 / 7.0, accuracy: 1e-15)
         XCTAssertEqual(generalizedIoU(a, b), 1.0 / 7.0 - 2.0 / 9.0, accuracy: 1e-15)
         XCTAssertEqual(distanceIoU(a, b, eps: 0), 1.0 / 7.0 - 2.0 / 18.0, accuracy: 1e-15)
         XCTAssertEqual(completeIoU(a, b, eps: 0), 1.0 / 7.0 - 2.0 / 18.0, accuracy: 1e-15)
         // Disjoint [0,0,1,1] vs [2,0,3,1]: IoU 0, enclosing 3, union 2 → GIoU = −1/3.
-        let c = Box(x1: 0, y1: 0, x2: 1, y2: 1), d = Box(x1: 2, y1: 0, x2: 3, y2: 1)
+        let c = Box(x1: 0, y1: 0, x2: 1, y2: 1)
+        let d = Box(x1: 2, y1: 0, x2: 3, y2: 1)
         XCTAssertEqual(iou(c, d), 0)
         XCTAssertEqual(generalizedIoU(c, d), -1.0 / 3.0, accuracy: 1e-15)
     }
@@ -52,7 +57,8 @@ final class BoxesTests: XCTestCase {
     func testCIoUAspectPenalty() {
         // [0,0,2,1] vs [0,0,1,2]: inter 1, union 3, enclosing 2×2, centres (1,.5),(.5,1): ρ²=.5, c²=8.
         // v = 4/π²·(atan 2 − atan .5)², α = v/(1 − 1/3 + v).
-        let a = Box(x1: 0, y1: 0, x2: 2, y2: 1), b = Box(x1: 0, y1: 0, x2: 1, y2: 2)
+        let a = Box(x1: 0, y1: 0, x2: 2, y2: 1)
+        let b = Box(x1: 0, y1: 0, x2: 1, y2: 2)
         let angle = atan(2.0) - atan(0.5)
         let v = 4 / (Double.pi * Double.pi) * angle * angle
         let expected = 1.0 / 3.0 - 0.5 / 8.0 - v / (2.0 / 3.0 + v) * v

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Metrics
 
 /// A case from Fixtures/coco_fixtures.json: inputs plus pycocotools' 12 stats.
@@ -19,13 +20,14 @@ func loadCOCOCases() throws -> [COCOCase] {
     let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let cases = try XCTUnwrap(root["cases"] as? [[String: Any]])
     return try cases.map { c in
-        COCOCase(name: try XCTUnwrap(c["name"] as? String),
-                 groundTruth: try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["gt"])),
-                 detections: try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["dt"])),
-                 useCategories: (c["useCats"] as? Int) == 1,
-                 iouThresholds: c["iouThrs"] as? [Double],
-                 stats: try XCTUnwrap(c["stats"] as? [Double]),
-                 voc: c["voc"] as? [String: [String: Double]])
+        COCOCase(
+            name: try XCTUnwrap(c["name"] as? String),
+            groundTruth: try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["gt"])),
+            detections: try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["dt"])),
+            useCategories: (c["useCats"] as? Int) == 1,
+            iouThresholds: c["iouThrs"] as? [Double],
+            stats: try XCTUnwrap(c["stats"] as? [Double]),
+            voc: c["voc"] as? [String: [String: Double]])
     }
 }
 
@@ -78,8 +80,9 @@ final class COCOEvalTests: XCTestCase {
 
     func testLinspaceMatchesNumpy() {
         // repr() of numpy.linspace(.5, .95, 10): note 0.8999999999999999.
-        XCTAssertEqual(numpyLinspace(0.5, 0.95, count: 10),
-                       [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95])
+        XCTAssertEqual(
+            numpyLinspace(0.5, 0.95, count: 10),
+            [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95])
         let recall = numpyLinspace(0, 1, count: 101)
         XCTAssertEqual(recall[50], 0.5)
         XCTAssertEqual(recall.last, 1)
@@ -93,15 +96,18 @@ final class COCOEvalTests: XCTestCase {
     func testCrowdIoUUsesDetectionArea() {
         // Detection [0,0,10,10] inside a crowd region [0,0,100,100]: 100 / 100 = 1.
         XCTAssertEqual(cocoBoxIoU(detection: SIMD4(0, 0, 10, 10), groundTruth: SIMD4(0, 0, 100, 100), crowd: true), 1)
-        XCTAssertEqual(cocoBoxIoU(detection: SIMD4(0, 0, 10, 10), groundTruth: SIMD4(0, 0, 100, 100), crowd: false), 0.01)
+        XCTAssertEqual(
+            cocoBoxIoU(detection: SIMD4(0, 0, 10, 10), groundTruth: SIMD4(0, 0, 100, 100), crowd: false), 0.01)
     }
 
     func testNoDetectionsGivesZeroAndNoGroundTruthGivesMinusOne() throws {
         let gt = try twoBoxGroundTruth()
         XCTAssertEqual(evaluateCOCO(groundTruth: gt, detections: []).stats[0], 0)
-        let empty = try COCOGroundTruth(images: [COCOImage(id: 1)], categories: [COCOCategory(id: 1, name: "a")],
-                                        annotations: [])
-        XCTAssertEqual(evaluateCOCO(groundTruth: empty, detections: rankedTPFPTP()).stats, [Double](repeating: -1, count: 12))
+        let empty = try COCOGroundTruth(
+            images: [COCOImage(id: 1)], categories: [COCOCategory(id: 1, name: "a")],
+            annotations: [])
+        XCTAssertEqual(
+            evaluateCOCO(groundTruth: empty, detections: rankedTPFPTP()).stats, [Double](repeating: -1, count: 12))
     }
 
     func testSummaryLinesMatchPycocotoolsFormat() throws {
@@ -117,13 +123,17 @@ final class COCOEvalTests: XCTestCase {
 func twoBoxGroundTruth() throws -> COCOGroundTruth {
     try COCOGroundTruth(
         images: [COCOImage(id: 1)], categories: [COCOCategory(id: 1, name: "a")],
-        annotations: [COCOAnnotation(id: 1, imageID: 1, categoryID: 1, bbox: SIMD4(0, 0, 50, 50)),
-                      COCOAnnotation(id: 2, imageID: 1, categoryID: 1, bbox: SIMD4(100, 100, 50, 50))])
+        annotations: [
+            COCOAnnotation(id: 1, imageID: 1, categoryID: 1, bbox: SIMD4(0, 0, 50, 50)),
+            COCOAnnotation(id: 2, imageID: 1, categoryID: 1, bbox: SIMD4(100, 100, 50, 50)),
+        ])
 }
 
 /// Exact hit, a miss, exact hit — in descending score order.
 func rankedTPFPTP() -> [COCODetection] {
-    [COCODetection(id: 1, imageID: 1, categoryID: 1, bbox: SIMD4(0, 0, 50, 50), score: 0.9),
-     COCODetection(id: 2, imageID: 1, categoryID: 1, bbox: SIMD4(300, 300, 50, 50), score: 0.8),
-     COCODetection(id: 3, imageID: 1, categoryID: 1, bbox: SIMD4(100, 100, 50, 50), score: 0.7)]
+    [
+        COCODetection(id: 1, imageID: 1, categoryID: 1, bbox: SIMD4(0, 0, 50, 50), score: 0.9),
+        COCODetection(id: 2, imageID: 1, categoryID: 1, bbox: SIMD4(300, 300, 50, 50), score: 0.8),
+        COCODetection(id: 3, imageID: 1, categoryID: 1, bbox: SIMD4(100, 100, 50, 50), score: 0.7),
+    ]
 }

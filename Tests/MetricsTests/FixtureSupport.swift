@@ -11,8 +11,10 @@ func loadFixture<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
     try JSONDecoder().decode(T.self, from: Data(contentsOf: fixtureURL(name)))
 }
 
-func assertMatrix(_ actual: [[Double]], _ expected: [[Double]], accuracy: Double,
-                  _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertMatrix(
+    _ actual: [[Double]], _ expected: [[Double]], accuracy: Double,
+    _ label: String, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "\(label): rows", file: file, line: line)
     for (i, (a, e)) in zip(actual, expected).enumerated() {
         XCTAssertEqual(a.count, e.count, "\(label): row \(i) length", file: file, line: line)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Metrics
 
 private struct NMSFixture: Decodable {
@@ -21,8 +22,9 @@ final class NMSTests: XCTestCase {
         }
         for (threshold, expected) in f.batched_nms {
             let t = try XCTUnwrap(Double(threshold))
-            XCTAssertEqual(batchedNMS(boxes: boxes, scores: f.nms_scores, classes: f.nms_classes, iouThreshold: t),
-                           expected, "batched_nms @\(threshold)")
+            XCTAssertEqual(
+                batchedNMS(boxes: boxes, scores: f.nms_scores, classes: f.nms_classes, iouThreshold: t),
+                expected, "batched_nms @\(threshold)")
         }
     }
 
@@ -35,7 +37,8 @@ final class NMSTests: XCTestCase {
 
     func testThresholdEqualityDoesNotSuppress() {
         // IoU exactly 0.5 ([0,0,2,1] vs [0,0,1,1]: inter 1, union 2) is not "> 0.5".
-        let a = Box(x1: 0, y1: 0, x2: 2, y2: 1), b = Box(x1: 0, y1: 0, x2: 1, y2: 1)
+        let a = Box(x1: 0, y1: 0, x2: 2, y2: 1)
+        let b = Box(x1: 0, y1: 0, x2: 1, y2: 1)
         XCTAssertEqual(iou(a, b), 0.5)
         XCTAssertEqual(nms(boxes: [a, b], scores: [0.9, 0.8], iouThreshold: 0.5), [0, 1])
         XCTAssertEqual(nms(boxes: [a, b], scores: [0.9, 0.8], iouThreshold: 0.49), [0])
@@ -43,15 +46,18 @@ final class NMSTests: XCTestCase {
 
     func testBatchedNMSSeparatesClasses() {
         let b = Box(x1: 0, y1: 0, x2: 10, y2: 10)
-        XCTAssertEqual(batchedNMS(boxes: [b, b, b], scores: [0.3, 0.9, 0.6], classes: [1, 0, 1], iouThreshold: 0.5),
-                       [1, 2])
+        XCTAssertEqual(
+            batchedNMS(boxes: [b, b, b], scores: [0.3, 0.9, 0.6], classes: [1, 0, 1], iouThreshold: 0.5),
+            [1, 2])
         XCTAssertEqual(nms(boxes: [], scores: [], iouThreshold: 0.5), [])
     }
 
     /// Hand-checked: A=[0,0,10,10] s=.9, B=[0,0,10,5] s=.8 (IoU(A,B)=.5), C=[20,20,30,30] s=.7.
     func testSoftNMSLinear() {
-        let boxes = [Box(x1: 0, y1: 0, x2: 10, y2: 10), Box(x1: 0, y1: 0, x2: 10, y2: 5),
-                     Box(x1: 20, y1: 20, x2: 30, y2: 30)]
+        let boxes = [
+            Box(x1: 0, y1: 0, x2: 10, y2: 10), Box(x1: 0, y1: 0, x2: 10, y2: 5),
+            Box(x1: 20, y1: 20, x2: 30, y2: 30),
+        ]
         let kept = softNMS(boxes: boxes, scores: [0.9, 0.8, 0.7], method: .linear, iouThreshold: 0.3)
         // B decays to .8·(1−.5) = .4 and falls behind C.
         XCTAssertEqual(kept.map(\.index), [0, 2, 1])
@@ -60,14 +66,17 @@ final class NMSTests: XCTestCase {
         let loose = softNMS(boxes: boxes, scores: [0.9, 0.8, 0.7], method: .linear, iouThreshold: 0.6)
         XCTAssertEqual(loose.map(\.score), [0.9, 0.8, 0.7])
         // A score threshold above .4 drops B.
-        let strict = softNMS(boxes: boxes, scores: [0.9, 0.8, 0.7], method: .linear, iouThreshold: 0.3,
-                             scoreThreshold: 0.5)
+        let strict = softNMS(
+            boxes: boxes, scores: [0.9, 0.8, 0.7], method: .linear, iouThreshold: 0.3,
+            scoreThreshold: 0.5)
         XCTAssertEqual(strict.map(\.index), [0, 2])
     }
 
     func testSoftNMSGaussian() {
-        let boxes = [Box(x1: 0, y1: 0, x2: 10, y2: 10), Box(x1: 0, y1: 0, x2: 10, y2: 5),
-                     Box(x1: 20, y1: 20, x2: 30, y2: 30)]
+        let boxes = [
+            Box(x1: 0, y1: 0, x2: 10, y2: 10), Box(x1: 0, y1: 0, x2: 10, y2: 5),
+            Box(x1: 20, y1: 20, x2: 30, y2: 30),
+        ]
         let kept = softNMS(boxes: boxes, scores: [0.9, 0.8, 0.7], method: .gaussian(sigma: 0.5))
         // B: .8·exp(−.25/.5) = .485225…; C does not overlap anything: exp(0) = 1.
         XCTAssertEqual(kept.map(\.index), [0, 2, 1])

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Metrics
 import Tensors
+import XCTest
+
+@testable import Metrics
 
 /// tf-slim alexnet_v2 up to pool5 (conv1 VALID, conv2 SAME, pools VALID), as analysed in
 /// Araujo et al., Distill 2019, whose table gives r = 195, S = 32, P = 64.
@@ -65,8 +66,9 @@ final class ReceptiveFieldTests: XCTestCase {
     }
 
     func testNonSquareAndAsymmetricPadding() throws {
-        let layer = RFLayer(kind: .conv, kernel: RFPair(3, 5), stride: RFPair(2, 1),
-                            padding: .explicit(RFPadding(top: 0, left: 2, bottom: 1, right: 1)))
+        let layer = RFLayer(
+            kind: .conv, kernel: RFPair(3, 5), stride: RFPair(2, 1),
+            padding: .explicit(RFPadding(top: 0, left: 2, bottom: 1, right: 1)))
         let report = try receptiveFields(of: [layer], inputSize: RFPair(9, 9))
         XCTAssertEqual(report.receptiveField, RFPair(3, 5))
         XCTAssertEqual(report.effectiveStride, RFPair(2, 1))
@@ -94,10 +96,12 @@ final class ReceptiveFieldTests: XCTestCase {
 
     func testAlignedResidualBlock() throws {
         // ResNet downsampling block: 3×3/2 + 3×3 against a 1×1/2 shortcut, both centred on 0.
-        let block = RFLayer.branches("block", [
-            [.conv("conv1", kernel: 3, stride: 2, padding: 1), .conv("conv2", kernel: 3, padding: 1)],
-            [.conv("downsample", kernel: 1, stride: 2)],
-        ])
+        let block = RFLayer.branches(
+            "block",
+            [
+                [.conv("conv1", kernel: 3, stride: 2, padding: 1), .conv("conv2", kernel: 3, padding: 1)],
+                [.conv("downsample", kernel: 1, stride: 2)],
+            ])
         let report = try receptiveFields(of: [block], inputSize: 8)
         XCTAssertEqual(report.receptiveField, 7)
         XCTAssertEqual(report.effectiveStride, 2)
@@ -119,15 +123,19 @@ final class ReceptiveFieldTests: XCTestCase {
     }
 
     func testBranchStrideMismatchThrows() {
-        XCTAssertThrowsError(try receptiveFields(of: [.branches("bad", [[.conv(kernel: 3, stride: 2)], []])])) { error in
-            XCTAssertEqual((error as? ReceptiveFieldError)?.description,
-                           "bad: branch strides differ (2 vs 1); outputs cannot be combined")
+        XCTAssertThrowsError(try receptiveFields(of: [.branches("bad", [[.conv(kernel: 3, stride: 2)], []])])) {
+            error in
+            XCTAssertEqual(
+                (error as? ReceptiveFieldError)?.description,
+                "bad: branch strides differ (2 vs 1); outputs cannot be combined")
         }
     }
 
     func testGlobalLayers() throws {
-        let layers: [RFLayer] = [.conv("stem", kernel: 3, padding: 1), RFLayer(name: "attention", kind: .global),
-                                 .conv("proj", kernel: 3, padding: 1), RFLayer(name: "gap", kind: .globalPool)]
+        let layers: [RFLayer] = [
+            .conv("stem", kernel: 3, padding: 1), RFLayer(name: "attention", kind: .global),
+            .conv("proj", kernel: 3, padding: 1), RFLayer(name: "gap", kind: .globalPool),
+        ]
         let report = try receptiveFields(of: layers, inputSize: 32)
         XCTAssertEqual(report.globalFrom, "attention")
         XCTAssertEqual(report.rows.map(\.isGlobal), [false, true, true, true])
@@ -141,11 +149,13 @@ final class ReceptiveFieldTests: XCTestCase {
 
     func testInvalidLayersThrow() {
         XCTAssertThrowsError(try receptiveFields(of: [.conv(kernel: 0)])) { error in
-            XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 1: kernel must be between 1 and 2147483648, got 0")
+            XCTAssertEqual(
+                (error as? ReceptiveFieldError)?.description, "layer 1: kernel must be between 1 and 2147483648, got 0")
         }
         let huge = [RFLayer](repeating: .conv(kernel: 3, stride: 1000), count: 10)
         XCTAssertThrowsError(try receptiveFields(of: huge)) { error in
-            XCTAssertEqual((error as? ReceptiveFieldError)?.description, "layer 7: receptive field arithmetic overflows")
+            XCTAssertEqual(
+                (error as? ReceptiveFieldError)?.description, "layer 7: receptive field arithmetic overflows")
         }
         XCTAssertThrowsError(try receptiveFields(of: [.conv("big", kernel: 7)], inputSize: 5)) { error in
             XCTAssertEqual((error as? ReceptiveFieldError)?.layer, "big")
@@ -165,7 +175,8 @@ final class ReceptiveFieldTests: XCTestCase {
         }
         for c in cases {
             let name = try XCTUnwrap(c["name"] as? String)
-            let layers = try parseReceptiveFieldSpec(try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["spec"])))
+            let layers = try parseReceptiveFieldSpec(
+                try JSONSerialization.data(withJSONObject: try XCTUnwrap(c["spec"])))
             let report = try receptiveFields(of: layers, inputSize: try pair(c["input_size"]))
             XCTAssertEqual(report.receptiveField, try pair(c["rf"]), name)
             XCTAssertEqual(report.effectiveStride, try pair(c["stride"]), name)
@@ -194,15 +205,17 @@ final class ReceptiveFieldSpecTests: XCTestCase {
     }
 
     func testParsesSpec() throws {
-        let layers = try parseReceptiveFieldSpec(Data("""
-            [{"name": "conv1", "kind": "conv", "kernel": 11, "stride": 4, "padding": 0},
-             {"kind": "pool", "kernel": [3, 3], "stride": [2, 2], "padding": "valid"},
-             {"kind": "conv", "kernel": 5, "padding": "same", "dilation": 1},
-             {"kind": "conv", "kernel": [3, 1], "padding": [1, 0]},
-             {"kind": "conv", "kernel": 2, "padding": [0, 0, 1, 1]},
-             {"kind": "parallel", "branches": [[{"kind": "conv", "kernel": 3, "padding": 1}], []]},
-             {"kind": "global_pool"}]
-            """.utf8))
+        let layers = try parseReceptiveFieldSpec(
+            Data(
+                """
+                [{"name": "conv1", "kind": "conv", "kernel": 11, "stride": 4, "padding": 0},
+                 {"kind": "pool", "kernel": [3, 3], "stride": [2, 2], "padding": "valid"},
+                 {"kind": "conv", "kernel": 5, "padding": "same", "dilation": 1},
+                 {"kind": "conv", "kernel": [3, 1], "padding": [1, 0]},
+                 {"kind": "conv", "kernel": 2, "padding": [0, 0, 1, 1]},
+                 {"kind": "parallel", "branches": [[{"kind": "conv", "kernel": 3, "padding": 1}], []]},
+                 {"kind": "global_pool"}]
+                """.utf8))
         XCTAssertEqual(layers.count, 7)
         XCTAssertEqual(layers[0], .conv("conv1", kernel: 11, stride: 4))
         XCTAssertEqual(layers[1], .pool(kernel: 3, stride: 2))
@@ -218,18 +231,24 @@ final class ReceptiveFieldSpecTests: XCTestCase {
         XCTAssertEqual(specError(#"{"kind": "conv"}"#), "(top level): expected an array, got an object")
         XCTAssertEqual(specError(#"[{"kernel": 3}]"#), "[0].kind: missing field")
         XCTAssertEqual(specError(#"[{"kind": "conv"}]"#), "[0].kernel: missing field")
-        XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": 3}, {"kind": "deconv", "kernel": 3}]"#),
-                       #"[1].kind: unknown kind "deconv" (expected conv, pool, identity, global, global_pool or branches)"#)
+        XCTAssertEqual(
+            specError(#"[{"kind": "conv", "kernel": 3}, {"kind": "deconv", "kernel": 3}]"#),
+            #"[1].kind: unknown kind "deconv" (expected conv, pool, identity, global, global_pool or branches)"#)
         XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": 0}]"#), "[0].kernel: must be a positive integer, got 0")
-        XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": [3, 3, 3]}]"#), "[0].kernel: expected k or [h, w], got 3 values")
-        XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": 3, "padding": "full"}]"#),
-                       #"[0].padding: unknown padding "full" (expected a number, "same" or "valid")"#)
-        XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": 3, "padding": -1}]"#), "[0].padding: must not be negative, got -1")
+        XCTAssertEqual(
+            specError(#"[{"kind": "conv", "kernel": [3, 3, 3]}]"#), "[0].kernel: expected k or [h, w], got 3 values")
+        XCTAssertEqual(
+            specError(#"[{"kind": "conv", "kernel": 3, "padding": "full"}]"#),
+            #"[0].padding: unknown padding "full" (expected a number, "same" or "valid")"#)
+        XCTAssertEqual(
+            specError(#"[{"kind": "conv", "kernel": 3, "padding": -1}]"#), "[0].padding: must not be negative, got -1")
         XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": "3"}]"#), "[0].kernel: expected a number, got a string")
-        XCTAssertEqual(specError(#"[{"kind": "conv", "kernel": 3, "strides": 2}]"#),
-                       "[0].strides: unknown field (expected one of branches, dilation, kernel, kind, name, padding, stride)")
-        XCTAssertEqual(specError(#"[{"kind": "branches", "branches": [[{"kind": "pool"}]]}]"#),
-                       "[0].branches[0][0].kernel: missing field")
+        XCTAssertEqual(
+            specError(#"[{"kind": "conv", "kernel": 3, "strides": 2}]"#),
+            "[0].strides: unknown field (expected one of branches, dilation, kernel, kind, name, padding, stride)")
+        XCTAssertEqual(
+            specError(#"[{"kind": "branches", "branches": [[{"kind": "pool"}]]}]"#),
+            "[0].branches[0][0].kernel: missing field")
         XCTAssertTrue(specError("[{")?.hasPrefix("(top level): invalid JSON") ?? false)
     }
 }
@@ -248,10 +267,12 @@ final class ReceptiveFieldFuzzTests: XCTestCase {
             var kind = kinds[next(kinds.count)]
             if depth < 2 && next(6) == 0 { kind = .branches([[layer(depth: depth + 1)], []]) }
             let padding: RFPaddingMode = next(3) == 0 ? .same : .explicit(RFPadding(value()))
-            return RFLayer(kind: kind, kernel: RFPair(value(), value()), stride: RFPair(value(), value()), padding: padding,
-                           dilation: RFPair(value(), value()))
+            return RFLayer(
+                kind: kind, kernel: RFPair(value(), value()), stride: RFPair(value(), value()), padding: padding,
+                dilation: RFPair(value(), value()))
         }
-        var computed = 0, refused = 0
+        var computed = 0
+        var refused = 0
         for _ in 0..<20_000 {
             let layers = (0..<(1 + next(6))).map { _ in layer(depth: 0) }
             let size = next(2) == 0 ? nil : RFPair(next(3) == 0 ? value() : 1 << next(12), 1 << next(12))

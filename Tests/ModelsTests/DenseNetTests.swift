@@ -1,6 +1,7 @@
-import XCTest
 import Tensors
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 /// DenseNet reproduces timm's logits and trains.
@@ -18,6 +19,7 @@ final class DenseNetTests: XCTestCase {
     /// Channels grow by k per layer and halve at each transition (timm's num_features: 1024 and 32).
     func testFeatureWidth() throws {
         XCTAssertEqual(try ModelRegistry.create("densenet121").numFeatures, 1024)
-        XCTAssertEqual(try ModelRegistry.create("densenet121", ["growth_rate": 8, "block_config": [2, 2, 2, 2]]).numFeatures, 32)
+        XCTAssertEqual(
+            try ModelRegistry.create("densenet121", ["growth_rate": 8, "block_config": [2, 2, 2, 2]]).numFeatures, 32)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import XCTest
 import Tensors
 import Weights
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 /// EfficientNet-Lite and MobileNet-V2 reproduce timm's logits, train, and load the real Lite0 weights.
@@ -19,15 +20,18 @@ final class EfficientNetTests: XCTestCase {
         XCTAssertEqual(block.activation, .relu)
         XCTAssertThrowsError(try BlockDefinition("zz_r1_c8_s1"))
         // Depth 1.1 rounds up (timm: ceil): 2 → 3, 3 → 4; the first and last stages stay fixed.
-        let stages = try decodeArchitecture([["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r3_k3_s2_e6_c24"], ["ir_r1_k3_s1_e6_c32"]],
-                                            depthMultiplier: 1.1, fixFirstLast: true)
+        let stages = try decodeArchitecture(
+            [["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r3_k3_s2_e6_c24"], ["ir_r1_k3_s1_e6_c32"]],
+            depthMultiplier: 1.1, fixFirstLast: true)
         XCTAssertEqual(stages.map(\.count), [1, 3, 4, 1])
         XCTAssertEqual(stages[1].map(\.stride), [2, 1, 1])
     }
 
     /// timm's stage depths for the Lite presets (from timm.create_model(...).blocks).
     func testLiteDepthScaling() throws {
-        let expected: [String: [Int]] = ["tf_efficientnet_lite0": [1, 2, 2, 3, 3, 4, 1], "tf_efficientnet_lite4": [1, 4, 4, 6, 6, 8, 1]]
+        let expected: [String: [Int]] = [
+            "tf_efficientnet_lite0": [1, 2, 2, 3, 3, 4, 1], "tf_efficientnet_lite4": [1, 4, 4, 6, 6, 8, 1],
+        ]
         for (name, depths) in expected {
             let model = try XCTUnwrap(try ModelRegistry.create(name) as? EfficientNet)
             XCTAssertEqual(model.stageDepths, depths, name)
@@ -49,14 +53,23 @@ final class EfficientNetTests: XCTestCase {
     /// The efficientnet_pytorch names map one to one onto timm's, per stage.
     func testEfficientNetPyTorchKeysRemap() throws {
         let w = WeightTensor(shape: [1], values: [0])
-        let dict = StateDict([("_conv_stem.weight", w), ("_blocks.0._depthwise_conv.weight", w), ("_blocks.0._bn1.weight", w),
-                              ("_blocks.1._expand_conv.weight", w), ("_blocks.1._bn0.running_mean", w), ("_blocks.1._bn2.bias", w),
-                              ("_blocks.3._project_conv.weight", w), ("_bn1.weight", w), ("_fc.bias", w)])
+        let dict = StateDict([
+            ("_conv_stem.weight", w), ("_blocks.0._depthwise_conv.weight", w), ("_blocks.0._bn1.weight", w),
+            ("_blocks.1._expand_conv.weight", w), ("_blocks.1._bn0.running_mean", w), ("_blocks.1._bn2.bias", w),
+            ("_blocks.3._project_conv.weight", w), ("_bn1.weight", w), ("_fc.bias", w),
+        ])
         let remapped = try EfficientNet.remapEfficientNetPyTorchKeys(dict, stageDepths: [1, 2, 2])
-        XCTAssertEqual(remapped.keys, ["conv_stem.weight", "blocks.0.0.conv_dw.weight", "blocks.0.0.bn1.weight",
-                                       "blocks.1.0.conv_pw.weight", "blocks.1.0.bn1.running_mean", "blocks.1.0.bn3.bias",
-                                       "blocks.2.0.conv_pw.weight", "bn2.weight", "classifier.bias"])
-        XCTAssertThrowsError(try EfficientNet.remapEfficientNetPyTorchKeys(StateDict([("_blocks.9._bn0.weight", w)]), stageDepths: [1, 2])) {
+        XCTAssertEqual(
+            remapped.keys,
+            [
+                "conv_stem.weight", "blocks.0.0.conv_dw.weight", "blocks.0.0.bn1.weight",
+                "blocks.1.0.conv_pw.weight", "blocks.1.0.bn1.running_mean", "blocks.1.0.bn3.bias",
+                "blocks.2.0.conv_pw.weight", "bn2.weight", "classifier.bias",
+            ])
+        XCTAssertThrowsError(
+            try EfficientNet.remapEfficientNetPyTorchKeys(
+                StateDict([("_blocks.9._bn0.weight", w)]), stageDepths: [1, 2])
+        ) {
             XCTAssertEqual($0 as? WeightsError, .unexpectedKeys(["_blocks.9._bn0.weight"]))
         }
         // A checkpoint already in timm's naming passes through unchanged.
@@ -70,10 +83,12 @@ final class EfficientNetTests: XCTestCase {
     /// The real EfficientNet-Lite0 checkpoint (efficientnet_pytorch naming) gives timm's logits
     /// (Fixtures/make_efficientnet_lite0_reference.py) on a deterministic 224×224 pattern.
     func testRealLite0WeightsMatchTimm() throws {
-        let model = try ModelRegistry.entry(named: "tf_efficientnet_lite0").create(weightsAt: Fixtures.efficientNetLite0Weights())
+        let model = try ModelRegistry.entry(named: "tf_efficientnet_lite0").create(
+            weightsAt: Fixtures.efficientNetLite0Weights())
         model.eval()
-        let reference = try loadSafetensors(Fixtures.packageRoot
-            .appendingPathComponent("Tests/ModelsTests/Fixtures/efficientnet_lite0_reference.safetensors"))
+        let reference = try loadSafetensors(
+            Fixtures.packageRoot
+                .appendingPathComponent("Tests/ModelsTests/Fixtures/efficientnet_lite0_reference.safetensors"))
         let expected = try XCTUnwrap(reference["logits"])
         let logits = try withoutGrad { try model(Self.patternInput()) }
         XCTAssertEqual(logits.shape, expected.shape)

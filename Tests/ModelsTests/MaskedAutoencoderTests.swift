@@ -1,13 +1,16 @@
-import XCTest
 import NN
 import Tensors
 import Weights
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 final class MaskedAutoencoderTests: XCTestCase {
     func fixtureModel() throws -> MaskedAutoencoder {
-        guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == "mae_tiny" }) else { throw XCTSkip("no mae_tiny fixture") }
+        guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == "mae_tiny" }) else {
+            throw XCTSkip("no mae_tiny fixture")
+        }
         let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", parityArguments(fixture.timm_kwargs))
         try model.load(Fixtures.parityWeights("mae_tiny"))
         return model
@@ -24,7 +27,9 @@ final class MaskedAutoencoderTests: XCTestCase {
         XCTAssertEqual(pred.shape, io["pred"]!.shape)
         Fixtures.assertParity(pred.scalars, io["pred"]!.values, "mae_tiny pred")
         Fixtures.assertParity([loss.item], io["loss"]!.values, "mae_tiny loss")
-        print("parity mae_tiny: loss \(loss.item) vs \(io["loss"]!.values[0]); pred max |diff| \(zip(pred.scalars, io["pred"]!.values).map { abs($0 - $1) }.max() ?? .nan)")
+        print(
+            "parity mae_tiny: loss \(loss.item) vs \(io["loss"]!.values[0]); pred max |diff| \(zip(pred.scalars, io["pred"]!.values).map { abs($0 - $1) }.max() ?? .nan)"
+        )
     }
 
     /// Central finite differences of the loss against backward, for a few elements of several parameters.
@@ -37,8 +42,10 @@ final class MaskedAutoencoderTests: XCTestCase {
         let parameters = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.name, $0.tensor) })
         let lossValue = { try withoutGrad { Double(try model(images, noise: noise).loss.item) } }
         let epsilon: Float = 1e-2
-        for name in ["patch_embed.proj.weight", "cls_token", "blocks.1.attn.qkv.weight", "norm.weight", "decoder_embed.bias",
-                     "mask_token", "decoder_blocks.0.mlp.fc1.weight", "decoder_pred.weight"] {
+        for name in [
+            "patch_embed.proj.weight", "cls_token", "blocks.1.attn.qkv.weight", "norm.weight", "decoder_embed.bias",
+            "mask_token", "decoder_blocks.0.mlp.fc1.weight", "decoder_pred.weight",
+        ] {
             let parameter = try XCTUnwrap(parameters[name], name)
             let analytic = try XCTUnwrap(parameter.grad, name).scalars
             for i in stride(from: 0, to: parameter.count, by: max(1, parameter.count / 3)) {
@@ -55,9 +62,13 @@ final class MaskedAutoencoderTests: XCTestCase {
     }
 
     func testTrainingStepReachesEveryParameter() throws {
-        let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
-                                                                                  "num_heads": 2, "decoder_embed_dim": 8, "decoder_depth": 1,
-                                                                                  "decoder_num_heads": 2])
+        let model = try MaskedAutoencoderRegistry.create(
+            "mae_vit_tiny_patch16",
+            [
+                "img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
+                "num_heads": 2, "decoder_embed_dim": 8, "decoder_depth": 1,
+                "decoder_num_heads": 2,
+            ])
         model.train()
         var rng = RandomGenerator(seed: 11)
         let (loss, _, mask) = try model(Tensor.normal([2, 3, 32, 32], using: &rng))
@@ -67,19 +78,28 @@ final class MaskedAutoencoderTests: XCTestCase {
             let grad = try XCTUnwrap(parameter.grad, "\(name): no gradient")
             XCTAssertTrue(grad.scalars.contains { $0 != 0 }, "\(name): all-zero gradient")
         }
-        XCTAssertFalse(model.namedParameters().contains { $0.name.contains("pos_embed") }, "sin-cos position embeddings are fixed")
+        XCTAssertFalse(
+            model.namedParameters().contains { $0.name.contains("pos_embed") }, "sin-cos position embeddings are fixed")
     }
 
     /// The exported encoder loads strictly into the timm ViT and computes what the MAE encoder computes
     /// when nothing is masked (noise in patch order keeps the order).
     func testEncoderExportsAsTimmViT() throws {
         let mae = try fixtureModel()
-        let unmasked = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", ["img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2,
-                                                                                     "num_heads": 3, "decoder_embed_dim": 32, "decoder_depth": 1,
-                                                                                     "decoder_num_heads": 2, "mask_ratio": 0])
+        let unmasked = try MaskedAutoencoderRegistry.create(
+            "mae_vit_tiny_patch16",
+            [
+                "img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2,
+                "num_heads": 3, "decoder_embed_dim": 32, "decoder_depth": 1,
+                "decoder_num_heads": 2, "mask_ratio": 0,
+            ])
         try unmasked.load(mae.exportStateDict())
-        let vit = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2,
-                                                                    "num_heads": 3, "num_classes": 0])
+        let vit = try ModelRegistry.create(
+            "vit_tiny_patch16_224",
+            [
+                "img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2,
+                "num_heads": 3, "num_classes": 0,
+            ])
         try vit.load(mae.encoderStateDict())
         let io = try Fixtures.parityIO("mae_tiny")
         let images = try Tensor(shape: io["input"]!.shape, scalars: io["input"]!.values)
@@ -93,9 +113,13 @@ final class MaskedAutoencoderTests: XCTestCase {
     /// patchify matches the reference's einsum layout (first patch = top-left p×p pixels, channel fastest)
     /// and unpatchify undoes it.
     func testPatchifyRoundTrip() throws {
-        let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", ["img_size": 4, "patch_size": 2, "embed_dim": 8, "depth": 1,
-                                                                                  "num_heads": 2, "decoder_embed_dim": 4, "decoder_depth": 1,
-                                                                                  "decoder_num_heads": 1])
+        let model = try MaskedAutoencoderRegistry.create(
+            "mae_vit_tiny_patch16",
+            [
+                "img_size": 4, "patch_size": 2, "embed_dim": 8, "depth": 1,
+                "num_heads": 2, "decoder_embed_dim": 4, "decoder_depth": 1,
+                "decoder_num_heads": 1,
+            ])
         let images = try Tensor(shape: [1, 3, 4, 4], scalars: (0..<48).map(Float.init))
         let patches = try model.patchify(images)
         XCTAssertEqual(patches.shape, [1, 4, 12])

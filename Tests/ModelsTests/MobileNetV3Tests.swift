@@ -1,6 +1,7 @@
-import XCTest
 import Tensors
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 /// MobileNet-V3 reproduces timm's logits and trains.

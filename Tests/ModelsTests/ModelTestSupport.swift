@@ -1,15 +1,18 @@
-import XCTest
 import Foundation
-import ZooTestSupport
 import NN
 import Tensors
+import XCTest
+import ZooTestSupport
+
 @testable import Models
 
 extension XCTestCase {
     /// One training forward/backward on a small model: every parameter must receive a gradient that is
     /// not all zeros (a parameter left out of the graph, or cut off from the loss, fails here).
-    func assertEveryParameterGetsGradient(_ model: any ImageClassifier, inputSize: Int = 32, batch: Int = 2,
-                                          file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertEveryParameterGetsGradient(
+        _ model: any ImageClassifier, inputSize: Int = 32, batch: Int = 2,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         model.train()
         defer { model.eval() }
         var rng = RandomGenerator(seed: 7)
@@ -19,21 +22,27 @@ extension XCTestCase {
         try loss.backward()
         XCTAssertTrue(loss.item.isFinite, "loss \(loss.item)", file: file, line: line)
         for (name, parameter) in model.namedParameters() {
-            guard let grad = parameter.grad else { XCTFail("\(name): no gradient", file: file, line: line); continue }
+            guard let grad = parameter.grad else {
+                XCTFail("\(name): no gradient", file: file, line: line)
+                continue
+            }
             XCTAssertTrue(grad.scalars.contains { $0 != 0 }, "\(name): all-zero gradient", file: file, line: line)
             XCTAssertTrue(grad.scalars.allSatisfy(\.isFinite), "\(name): non-finite gradient", file: file, line: line)
         }
     }
 
     /// A no-grad forward of a full-size registry model on one random image: (1, 1000), all finite.
-    func assertFullSizeForward(_ name: String, size: Int, _ arguments: ModelArguments = [:],
-                               file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFullSizeForward(
+        _ name: String, size: Int, _ arguments: ModelArguments = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let model = try ModelRegistry.create(name, arguments)
         var rng = RandomGenerator(seed: 3)
         let input = try Tensor.normal([1, 3, size, size], using: &rng)
         let output = try withoutGrad { try model(input) }
         XCTAssertEqual(output.shape, [1, 1000], name, file: file, line: line)
-        XCTAssertTrue(output.scalars.allSatisfy(\.isFinite), "\(name) at \(size): non-finite logits", file: file, line: line)
+        XCTAssertTrue(
+            output.scalars.allSatisfy(\.isFinite), "\(name) at \(size): non-finite logits", file: file, line: line)
     }
 }
 
@@ -62,8 +71,10 @@ enum FormulaWeights {
     }
 
     /// Logits of `model` with formula weights on the formula input, against the reference script's values.
-    static func assertLogits(_ model: any ImageClassifier, inputSize: Int, expected: [Float], _ name: String,
-                             file: StaticString = #filePath, line: UInt = #line) throws {
+    static func assertLogits(
+        _ model: any ImageClassifier, inputSize: Int, expected: [Float], _ name: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         apply(to: model)
         model.eval()
         let output = try withoutGrad { try model(input([1, 3, inputSize, inputSize])) }
@@ -71,15 +82,19 @@ enum FormulaWeights {
     }
 
     /// A full-size registry model against the script's fingerprint: the first 8 logits, their sum and max |logit|.
-    static func assertFingerprint(_ modelName: String, inputSize: Int, first8: [Float], sum: Double, maxAbs: Float,
-                                  file: StaticString = #filePath, line: UInt = #line) throws {
+    static func assertFingerprint(
+        _ modelName: String, inputSize: Int, first8: [Float], sum: Double, maxAbs: Float,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let model = try ModelRegistry.create(modelName)
         apply(to: model)
         model.eval()
         let logits = try withoutGrad { try model(input([1, 3, inputSize, inputSize])) }.scalars
         XCTAssertEqual(logits.count, 1000, file: file, line: line)
         Fixtures.assertParity(Array(logits.prefix(8)), first8, "\(modelName) at \(inputSize)", file: file, line: line)
-        XCTAssertEqual(logits.reduce(0.0) { $0 + Double($1) }, sum, accuracy: 1e-3 * max(1, abs(sum)) + 5e-3, file: file, line: line)
+        XCTAssertEqual(
+            logits.reduce(0.0) { $0 + Double($1) }, sum, accuracy: 1e-3 * max(1, abs(sum)) + 5e-3, file: file,
+            line: line)
         XCTAssertEqual(logits.map(abs).max() ?? 0, maxAbs, accuracy: 1e-3, file: file, line: line)
     }
 }

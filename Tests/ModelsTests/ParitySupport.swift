@@ -1,8 +1,9 @@
-import XCTest
 import Kernels
 import Tensors
 import Weights
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 /// Builds a fixture's model by its timm name and keyword arguments, loads its weights and checks
@@ -12,7 +13,8 @@ extension XCTestCase {
     func parityArguments(_ kwargs: [String: ArgumentValue]) -> ModelArguments { ModelArguments(kwargs) }
 
     @discardableResult
-    func checkFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> any ImageClassifier {
+    func checkFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> any ImageClassifier
+    {
         guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == name }) else {
             throw XCTSkip("no fixture \(name) in the manifest")
         }
@@ -26,7 +28,9 @@ extension XCTestCase {
             let output = try KernelPath.with(path) { try withoutGrad { try model(input) } }
             XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
             Fixtures.assertParity(output.scalars, io["output"]!.values, "\(name) on \(path)", file: file, line: line)
-            print("parity \(name) on \(path): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)")
+            print(
+                "parity \(name) on \(path): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)"
+            )
         }
         return model
     }

@@ -1,21 +1,26 @@
-import XCTest
 import Metrics
 import NN
 import Tensors
+import XCTest
+
 @testable import Models
 
 /// The receptive-field calculator against a measurement: the input region whose pixels have a
 /// non-zero gradient for the centre unit of the last feature map (the zoo's own autograd).
 final class ReceptiveFieldTests: XCTestCase {
     /// Rows and columns of the input with a non-zero gradient for output unit (i, j) of `forwardFeatures`.
-    func measuredSupport(_ model: any ImageClassifier, inputSize: Int) throws -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>, unit: (Int, Int)) {
+    func measuredSupport(
+        _ model: any ImageClassifier, inputSize: Int
+    ) throws -> (rows: ClosedRange<Int>, cols: ClosedRange<Int>, unit: (Int, Int)) {
         // Positive weights and inputs keep every ReLU open, so the support is the full field. Each conv
         // output channel's weights sum to 0.5, which keeps activations (and residual sums) below ReLU6's 6.
         for (name, tensor) in model.stateDict() {
             tensor.withUnsafeMutableBufferPointer { b in
-                if name.hasSuffix("running_var") || (name.hasSuffix("weight") && tensor.rank == 1) { b.update(repeating: 1) }
-                else if name.hasSuffix("running_mean") || name.hasSuffix("bias") || tensor.rank == 0 { b.update(repeating: 0) }
-                else {
+                if name.hasSuffix("running_var") || (name.hasSuffix("weight") && tensor.rank == 1) {
+                    b.update(repeating: 1)
+                } else if name.hasSuffix("running_mean") || name.hasSuffix("bias") || tensor.rank == 0 {
+                    b.update(repeating: 0)
+                } else {
                     let perOutput = tensor.count / max(1, tensor.shape[0])
                     for o in 0..<tensor.shape[0] {
                         let row = o * perOutput..<(o + 1) * perOutput
@@ -32,15 +37,24 @@ final class ReceptiveFieldTests: XCTestCase {
         let input = try Tensor.uniform([1, 3, inputSize, inputSize], low: 0.1, high: 1, using: &rng)
         input.requiresGrad = true
         let features = try model.forwardFeatures(input)
-        let (h, w) = (features.shape[2], features.shape[3]), unit = (h / 2, w / 2)
+        let (h, w) = (features.shape[2], features.shape[3])
+        let unit = (h / 2, w / 2)
         let selector = try Tensor(zeros: features.shape)
         selector.withUnsafeMutableBufferPointer { b in
             for c in 0..<features.shape[1] { b[(c * h + unit.0) * w + unit.1] = 1 }
         }
         try (features * selector).sum().backward()
         let grad = try XCTUnwrap(input.grad).scalars
-        var rows: [Int] = [], cols: [Int] = []
-        for c in 0..<3 { for y in 0..<inputSize { for x in 0..<inputSize where grad[(c * inputSize + y) * inputSize + x] != 0 { rows.append(y); cols.append(x) } } }
+        var rows: [Int] = []
+        var cols: [Int] = []
+        for c in 0..<3 {
+            for y in 0..<inputSize {
+                for x in 0..<inputSize where grad[(c * inputSize + y) * inputSize + x] != 0 {
+                    rows.append(y)
+                    cols.append(x)
+                }
+            }
+        }
         return (rows.min()!...rows.max()!, cols.min()!...cols.max()!, unit)
     }
 
@@ -48,7 +62,8 @@ final class ReceptiveFieldTests: XCTestCase {
         let model = try ModelRegistry.create(name, arguments)
         let layers = try XCTUnwrap((model as? ReceptiveFieldDescribing)?.receptiveFieldLayers(), name)
         let report = try receptiveFields(of: layers, inputSize: RFPair(inputSize, inputSize))
-        let r = try XCTUnwrap(report.receptiveField).height, stride = report.effectiveStride.height
+        let r = try XCTUnwrap(report.receptiveField).height
+        let stride = report.effectiveStride.height
         let firstCentre = try XCTUnwrap(report.rows.last(where: { $0.depth == 0 })?.centre).y
         let measured = try measuredSupport(model, inputSize: inputSize)
         let centre = Int(firstCentre) + measured.unit.0 * stride
@@ -60,16 +75,18 @@ final class ReceptiveFieldTests: XCTestCase {
     /// Small channels, the canonical geometry; inputs large enough that the field is not clipped.
     func testResNetFieldsMatchGradientSupport() throws {
         let tiny: ModelArguments = ["channels": [4, 4, 4, 4], "num_classes": 2]
-        try checkModel("resnet18", tiny, inputSize: 480)   // r = 435
-        try checkModel("resnet50", tiny, inputSize: 480)   // r = 427
-        try checkModel("resnet34", ["layers": [1, 1, 2, 1], "channels": [4, 4, 4, 4], "num_classes": 2], inputSize: 160)
+        try checkModel("resnet18", tiny, inputSize: 480)  // r = 435
+        try checkModel("resnet50", tiny, inputSize: 480)  // r = 427
+        try checkModel(
+            "resnet34", ["layers": [1, 1, 2, 1], "channels": [4, 4, 4, 4], "num_classes": 2], inputSize: 160)
     }
 
     /// The EfficientNet-builder families (TF "same" padding in Lite) and DenseNet's concatenations.
     func testMobileNetEfficientNetAndDenseNetFieldsMatchGradientSupport() throws {
-        try checkModel("mobilenetv2_100", ["channel_multiplier": 0.25, "num_classes": 2], inputSize: 512)        // r = 491
+        try checkModel("mobilenetv2_100", ["channel_multiplier": 0.25, "num_classes": 2], inputSize: 512)  // r = 491
         try checkModel("tf_efficientnet_lite0", ["channel_multiplier": 0.25, "num_classes": 2], inputSize: 880)  // r = 851
-        try checkModel("densenet121", ["growth_rate": 4, "block_config": [2, 2, 2, 2], "num_classes": 2], inputSize: 256)
+        try checkModel(
+            "densenet121", ["growth_rate": 4, "block_config": [2, 2, 2, 2], "num_classes": 2], inputSize: 256)
     }
 
     /// Squeeze-excitation mixes the whole map: MobileNet-V3's field is the image from its first SE block on.

@@ -1,5 +1,6 @@
-import XCTest
 import Tensors
+import XCTest
+
 @testable import Models
 
 final class RegistryTests: XCTestCase {
@@ -14,7 +15,7 @@ final class RegistryTests: XCTestCase {
 
     func testUnknownNamesSuggestTheNearest() {
         XCTAssertThrowsError(try ModelRegistry.create("resnet5")) { error in
-            guard case let ModelError.unknownModel(name, suggestions) = error else { return XCTFail("\(error)") }
+            guard case ModelError.unknownModel(let name, let suggestions) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "resnet5")
             XCTAssertTrue(suggestions.contains("resnet50"), "\(suggestions)")
         }

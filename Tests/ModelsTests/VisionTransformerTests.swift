@@ -1,7 +1,8 @@
-import XCTest
 import Tensors
 import Weights
+import XCTest
 import ZooTestSupport
+
 @testable import Models
 
 final class VisionTransformerTests: XCTestCase {
@@ -12,8 +13,10 @@ final class VisionTransformerTests: XCTestCase {
     func testBicubicResampleMatchesTorch() throws {
         let grid = try Tensor(shape: [1, 6, 1], scalars: [0, 1, 4, 9, 16, 25])
         let up = try resamplePositionEmbedding(grid, prefixTokens: 0, from: (2, 3), to: (3, 4))
-        let expectedUp: [Float] = [-0.623722, -0.395535, 1.028029, 2.75452, 4.291045, 6.586061, 11.020112, 14.813433,
-                                   9.205813, 13.567661, 21.012199, 26.872353]
+        let expectedUp: [Float] = [
+            -0.623722, -0.395535, 1.028029, 2.75452, 4.291045, 6.586061, 11.020112, 14.813433,
+            9.205813, 13.567661, 21.012199, 26.872353,
+        ]
         XCTAssertEqual(up.shape, [1, 12, 1])
         for (a, e) in zip(up.scalars, expectedUp) { XCTAssertEqual(a, e, accuracy: 1e-4) }
         let withPrefix = try Tensor(shape: [1, 7, 1], scalars: [42, 0, 1, 4, 9, 16, 25])
@@ -24,29 +27,43 @@ final class VisionTransformerTests: XCTestCase {
 
     /// A 32×32 model on a 48×48 input: timm with dynamic_img_size=True (scripts/token-mixing-references.py).
     func testOtherInputSizeMatchesTimmDynamicImageSize() throws {
-        let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
-                                                                      "num_heads": 2, "num_classes": 5, "dynamic_img_size": true])
-        try FormulaWeights.assertLogits(model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
+        let model = try ModelRegistry.create(
+            "vit_tiny_patch16_224",
+            [
+                "img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 1,
+                "num_heads": 2, "num_classes": 5, "dynamic_img_size": true,
+            ])
+        try FormulaWeights.assertLogits(
+            model, inputSize: 48, expected: [2.150194, 1.297046, -0.490332, -1.912733, -1.938793], "vit_dynamic_48")
     }
 
     /// No class token, average pooling with `fc_norm` (scripts/token-mixing-references.py).
     func testAveragePoolingWithoutClassTokenMatchesTimm() throws {
-        let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 2, "num_heads": 2,
-                                                                      "num_classes": 5, "class_token": false, "global_pool": "avg"])
+        let model = try ModelRegistry.create(
+            "vit_tiny_patch16_224",
+            [
+                "img_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 2, "num_heads": 2,
+                "num_classes": 5, "class_token": false, "global_pool": "avg",
+            ])
         XCTAssertFalse(model.stateDict().contains { $0.name == "cls_token" || $0.name.hasPrefix("norm.") })
-        try FormulaWeights.assertLogits(model, inputSize: 32, expected: [-2.079, -0.797149, 1.012408, 2.079092, 1.672264], "vit_avg_no_class_token")
+        try FormulaWeights.assertLogits(
+            model, inputSize: 32, expected: [-2.079, -0.797149, 1.012408, 2.079092, 1.672264], "vit_avg_no_class_token")
     }
 
     /// vit_small_patch16_224 at 384 against timm with dynamic_img_size=True (formula weights).
     func testFullSizeAt384MatchesTimm() throws {
-        try FormulaWeights.assertFingerprint("vit_small_patch16_224", inputSize: 384,
-                                             first8: [0.30392, -2.19728, 1.20507, 0.71975, -1.95903, 1.28402, 1.25231, -1.97502], sum: -1.7449, maxAbs: 2.2642)
+        try FormulaWeights.assertFingerprint(
+            "vit_small_patch16_224", inputSize: 384,
+            first8: [0.30392, -2.19728, 1.20507, 0.71975, -1.95903, 1.28402, 1.25231, -1.97502], sum: -1.7449,
+            maxAbs: 2.2642)
     }
 
     /// 64-pixel weights adapted into a 96-pixel model give what the 64-pixel model computes on 96-pixel input.
     func testCheckpointAdaptsToAnotherImageSize() throws {
         let small = try checkFixture("vit_tiny_patch16_tiny")
-        let large = try XCTUnwrap(ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 96, "depth": 2, "num_classes": 10]) as? VisionTransformer)
+        let large = try XCTUnwrap(
+            ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 96, "depth": 2, "num_classes": 10])
+                as? VisionTransformer)
         let weights = try Fixtures.parityWeights("vit_tiny_patch16_tiny")
         XCTAssertThrowsError(try large.load(weights))
         try large.load(large.adaptingPositionEmbedding(weights))
@@ -58,8 +75,12 @@ final class VisionTransformerTests: XCTestCase {
 
     func testTrainingStepReachesEveryParameter() throws {
         for pool in ["token", "avg"] {
-            let model = try ModelRegistry.create("vit_tiny_patch16_224", ["img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2,
-                                                                          "num_heads": 2, "num_classes": 5, "global_pool": .string(pool)])
+            let model = try ModelRegistry.create(
+                "vit_tiny_patch16_224",
+                [
+                    "img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2,
+                    "num_heads": 2, "num_classes": 5, "global_pool": .string(pool),
+                ])
             try assertEveryParameterGetsGradient(model)
         }
     }

@@ -1,5 +1,6 @@
-import XCTest
 import Kernels
+import XCTest
+
 @testable import NN
 @testable import Tensors
 
@@ -7,11 +8,16 @@ final class ModuleTests: XCTestCase {
     func testStateDictUsesTimmNames() throws {
         let block = try TransformerBlock(dim: 8, heads: 2, layerScaleInit: 1e-5)
         let keys = block.stateDict().map(\.name)
-        XCTAssertEqual(keys, ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
-                              "ls1.gamma", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
-                              "mlp.fc2.bias", "ls2.gamma"])
+        XCTAssertEqual(
+            keys,
+            [
+                "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
+                "ls1.gamma", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
+                "mlp.fc2.bias", "ls2.gamma",
+            ])
         let bn = try BatchNorm2d(4)
-        XCTAssertEqual(bn.stateDict().map(\.name), ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"])
+        XCTAssertEqual(
+            bn.stateDict().map(\.name), ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"])
         XCTAssertEqual(bn.parameterCount, 8)
     }
 
@@ -25,7 +31,9 @@ final class ModuleTests: XCTestCase {
 
     /// The folded inference path (conv with BN folded in, activation applied) equals conv → BN → activation.
     func testFoldedBatchNormMatchesReferencePath() throws {
-        for (padding, groups, activation) in [(ConvPadding.symmetric(1), 1, Activation.relu), (.same, 4, .relu6), (.symmetric(0), 2, .hardSwish)] {
+        for (padding, groups, activation) in [
+            (ConvPadding.symmetric(1), 1, Activation.relu), (.same, 4, .relu6), (.symmetric(0), 2, .hardSwish),
+        ] {
             Initialization.generator = RandomGenerator(seed: 7)
             let conv = try Conv2d(4, 8, kernel: 3, stride: 2, padding: padding, groups: groups, bias: groups == 2)
             let bn = try BatchNorm2d(8, epsilon: 1e-3)

@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 import Kernels
+import XCTest
+
 @testable import Tensors
 
 final class ElementwiseTests: XCTestCase {
@@ -14,7 +15,8 @@ final class ElementwiseTests: XCTestCase {
     }
 
     func testMismatchedShapesThrowNamingBoth() throws {
-        let a = try Tensor(zeros: [2, 3]), b = try Tensor(zeros: [4])
+        let a = try Tensor(zeros: [2, 3])
+        let b = try Tensor(zeros: [4])
         XCTAssertThrowsError(try a + b) { error in
             XCTAssertEqual(error as? TensorError, .shapeMismatch(op: "add", shapes: [[2, 3], [4]]))
             XCTAssertTrue("\(error)".contains("[2, 3]") && "\(error)".contains("[4]"))
@@ -22,7 +24,9 @@ final class ElementwiseTests: XCTestCase {
     }
 
     func testBinaryGradientsWithBroadcasting() throws {
-        let shapes: [([Int], [Int])] = [([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1], [2, 2])]
+        let shapes: [([Int], [Int])] = [
+            ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 1, 4], [3, 1]), ([1], [2, 2]),
+        ]
         for (sa, sb) in shapes {
             try checkGradients([randomTensor(sa, seed: 1), randomTensor(sb, seed: 2)]) { try $0[0] + $0[1] }
             try checkGradients([randomTensor(sa, seed: 1), randomTensor(sb, seed: 2)]) { try $0[0] - $0[1] }
@@ -75,8 +79,14 @@ final class ElementwiseTests: XCTestCase {
     func testGradModeIsPerThread() throws {
         let w = try randomTensor([3], seed: 7)
         w.requiresGrad = true
-        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let thread = Thread { withoutGrad { inside.signal(); release.wait() } }
+        let inside = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            withoutGrad {
+                inside.signal()
+                release.wait()
+            }
+        }
         thread.start()
         inside.wait()
         let y = try (w * w).sum()
@@ -87,7 +97,7 @@ final class ElementwiseTests: XCTestCase {
 
     func testGradientAccumulatesOverSharedUse() throws {
         let x = try Tensor(shape: [2], scalars: [1, 2], requiresGrad: true)
-        let y = try (x * x + x).sum()   // d/dx = 2x + 1
+        let y = try (x * x + x).sum()  // d/dx = 2x + 1
         try y.backward()
         XCTAssertEqual(x.grad?.scalars, [3, 5])
     }

@@ -1,12 +1,18 @@
 import XCTest
+
 @testable import Tensors
 
 /// Finite-difference check of every input's gradient for loss = Σ f(inputs) ⊙ r with a fixed random r.
 /// Central differences in Float32 with step `epsilon`; passes when
 /// |analytic − numeric| ≤ tolerance · max(1, |analytic|, |numeric|) for every checked element.
-func checkGradients(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float = 1e-2, maxElements: Int = 64,
-                    file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) throws -> Tensor) throws {
-    for x in inputs { x.requiresGrad = true; x.zeroGrad() }
+func checkGradients(
+    _ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float = 1e-2, maxElements: Int = 64,
+    file: StaticString = #filePath, line: UInt = #line, _ f: ([Tensor]) throws -> Tensor
+) throws {
+    for x in inputs {
+        x.requiresGrad = true
+        x.zeroGrad()
+    }
     var rng = RandomGenerator(seed: 99)
     let probe = try f(inputs)
     let weights = try Tensor.normal(probe.shape, using: &rng)
@@ -32,8 +38,9 @@ func checkGradients(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Float 
             x.withUnsafeMutableBufferPointer { $0[i] = original }
             let numeric = Float((plus - minus) / Double(2 * epsilon))
             let scale = max(1, abs(analytic[i]), abs(numeric))
-            XCTAssertLessThanOrEqual(abs(analytic[i] - numeric), tolerance * scale,
-                                     "input \(index) element \(i): analytic \(analytic[i]) vs numeric \(numeric)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                abs(analytic[i] - numeric), tolerance * scale,
+                "input \(index) element \(i): analytic \(analytic[i]) vs numeric \(numeric)", file: file, line: line)
         }
     }
 }

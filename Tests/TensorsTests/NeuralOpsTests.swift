@@ -1,29 +1,44 @@
-import XCTest
 import Kernels
+import XCTest
+
 @testable import Tensors
 
 final class NeuralOpsTests: XCTestCase {
-    struct ConvCase { var input: [Int]; var weight: [Int]; var stride = (1, 1); var padding = Padding2d.zero; var dilation = (1, 1); var groups = 1 }
+    struct ConvCase {
+        var input: [Int]
+        var weight: [Int]
+        var stride = (1, 1)
+        var padding = Padding2d.zero
+        var dilation = (1, 1)
+        var groups = 1
+    }
 
     let convCases: [ConvCase] = [
         ConvCase(input: [2, 3, 6, 6], weight: [4, 3, 3, 3], padding: Padding2d(1)),
         ConvCase(input: [1, 4, 7, 5], weight: [6, 2, 3, 3], stride: (2, 2), padding: Padding2d(1), groups: 2),
-        ConvCase(input: [2, 3, 5, 5], weight: [5, 3, 1, 1]),                                        // pointwise, small maps share a GEMM
-        ConvCase(input: [2, 2, 10, 11], weight: [3, 2, 1, 1]),                                      // pointwise, one GEMM per image on the input
-        ConvCase(input: [1, 4, 3, 4], weight: [6, 2, 1, 1], groups: 2),                             // grouped pointwise, one image
+        ConvCase(input: [2, 3, 5, 5], weight: [5, 3, 1, 1]),  // pointwise, small maps share a GEMM
+        ConvCase(input: [2, 2, 10, 11], weight: [3, 2, 1, 1]),  // pointwise, one GEMM per image on the input
+        ConvCase(input: [1, 4, 3, 4], weight: [6, 2, 1, 1], groups: 2),  // grouped pointwise, one image
         ConvCase(input: [3, 4, 3, 4], weight: [6, 2, 3, 3], stride: (2, 1), padding: Padding2d(1), groups: 2),  // images share a GEMM
-        ConvCase(input: [1, 2, 8, 7], weight: [3, 2, 3, 2], stride: (1, 2), padding: Padding2d(2, 1), dilation: (2, 1)),
-        ConvCase(input: [2, 4, 7, 7], weight: [4, 1, 3, 3], padding: Padding2d(1), groups: 4),       // depthwise
-        ConvCase(input: [1, 3, 9, 8], weight: [3, 1, 5, 5], stride: (2, 2), padding: Padding2d(top: 1, left: 2, bottom: 2, right: 1), groups: 3),
-        ConvCase(input: [1, 2, 6, 6], weight: [4, 1, 3, 3], padding: Padding2d(1), groups: 2),       // channel multiplier 2
-        ConvCase(input: [1, 3, 8, 8], weight: [2, 3, 4, 4], stride: (4, 4)),                         // patch embedding
+        ConvCase(
+            input: [1, 2, 8, 7], weight: [3, 2, 3, 2], stride: (1, 2), padding: Padding2d(2, 1), dilation: (2, 1)),
+        ConvCase(input: [2, 4, 7, 7], weight: [4, 1, 3, 3], padding: Padding2d(1), groups: 4),  // depthwise
+        ConvCase(
+            input: [1, 3, 9, 8], weight: [3, 1, 5, 5], stride: (2, 2),
+            padding: Padding2d(top: 1, left: 2, bottom: 2, right: 1), groups: 3),
+        ConvCase(input: [1, 2, 6, 6], weight: [4, 1, 3, 3], padding: Padding2d(1), groups: 2),  // channel multiplier 2
+        ConvCase(input: [1, 3, 8, 8], weight: [2, 3, 4, 4], stride: (4, 4)),  // patch embedding
     ]
 
     func testConvolutionGradients() throws {
         for (n, c) in convCases.enumerated() {
-            try checkGradients([randomTensor(c.input, seed: 20 + UInt64(n)), randomTensor(c.weight, seed: 40, scale: 0.5),
-                                randomTensor([c.weight[0]], seed: 41)]) {
-                try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
+            try checkGradients([
+                randomTensor(c.input, seed: 20 + UInt64(n)), randomTensor(c.weight, seed: 40, scale: 0.5),
+                randomTensor([c.weight[0]], seed: 41),
+            ]) {
+                try $0[0].conv2d(
+                    weight: $0[1], bias: $0[2], stride: c.stride, padding: c.padding, dilation: c.dilation,
+                    groups: c.groups)
             }
         }
     }
@@ -36,7 +51,9 @@ final class NeuralOpsTests: XCTestCase {
 
     func testSamePaddingMatchesTensorFlow() {
         // TF: 224 input, k3 s2 → output 112, total pad 1 → (0 before, 1 after).
-        XCTAssertEqual(Padding2d.same(height: 224, width: 224, kernel: (3, 3), stride: (2, 2)), Padding2d(top: 0, left: 0, bottom: 1, right: 1))
+        XCTAssertEqual(
+            Padding2d.same(height: 224, width: 224, kernel: (3, 3), stride: (2, 2)),
+            Padding2d(top: 0, left: 0, bottom: 1, right: 1))
         XCTAssertEqual(Padding2d.same(height: 7, width: 7, kernel: (5, 5), stride: (1, 1)), Padding2d(2))
         XCTAssertEqual(Padding2d.same(height: 9, width: 9, kernel: (5, 5), stride: (2, 2)), Padding2d(2))
     }
@@ -54,8 +71,11 @@ final class NeuralOpsTests: XCTestCase {
             XCTAssertEqual(Array(pooled[2...]), [8, 9])
         }
         // avg_pool2d(k=3, s=1, p=1): corner (1+2+4+5)/9 with padding counted, /4 without.
-        XCTAssertEqual(try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1)).scalars[0], 12.0 / 9, accuracy: 1e-6)
-        XCTAssertEqual(try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false).scalars[0], 3, accuracy: 1e-6)
+        XCTAssertEqual(
+            try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1)).scalars[0], 12.0 / 9, accuracy: 1e-6)
+        XCTAssertEqual(
+            try x.avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false).scalars[0],
+            3, accuracy: 1e-6)
         // ceil_mode: 3×3 input, k2 s2 → 2×2 with the last window partial.
         XCTAssertEqual(try x.avgPool2d(kernel: (2, 2), stride: (2, 2), ceilMode: true).scalars, [3, 4.5, 7.5, 9])
         XCTAssertEqual(try x.adaptiveAvgPool2d((2, 2)).scalars, [3, 4, 6, 7])
@@ -64,9 +84,13 @@ final class NeuralOpsTests: XCTestCase {
 
     func testPoolingGradients() throws {
         let x = try awayFromZero([2, 3, 7, 6], seed: 30)
-        try checkGradients([x], epsilon: 1e-3) { try $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
+        try checkGradients([x], epsilon: 1e-3) {
+            try $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+        }
         try checkGradients([x]) { try $0[0].avgPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
-        try checkGradients([x]) { try $0[0].avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false) }
+        try checkGradients([x]) {
+            try $0[0].avgPool2d(kernel: (3, 3), stride: (1, 1), padding: Padding2d(1), countIncludePad: false)
+        }
         try checkGradients([x]) { try $0[0].avgPool2d(kernel: (2, 2), stride: (2, 2), ceilMode: true) }
         try checkGradients([x]) { try $0[0].adaptiveAvgPool2d((3, 4)) }
         try checkGradients([x]) { try $0[0].globalAvgPool2d() }
@@ -74,43 +98,57 @@ final class NeuralOpsTests: XCTestCase {
 
     func testBatchNormTrainingStatisticsAndGradients() throws {
         let x = try randomTensor([4, 3, 5, 5], seed: 31)
-        let mean = try Tensor(zeros: [3]), variance = try Tensor(repeating: 1, shape: [3])
-        let y = try x.batchNorm(weight: nil, bias: nil, runningMean: mean, runningVar: variance, training: true, momentum: 0.1)
+        let mean = try Tensor(zeros: [3])
+        let variance = try Tensor(repeating: 1, shape: [3])
+        let y = try x.batchNorm(
+            weight: nil, bias: nil, runningMean: mean, runningVar: variance, training: true, momentum: 0.1)
         // Normalised per channel; running mean = 0.1 × batch mean, running var = 0.9 + 0.1 × unbiased var.
         let perChannel = try y.permuted([1, 0, 2, 3]).reshaped([3, -1])
         for v in try perChannel.mean(axes: [1]).scalars { XCTAssertEqual(v, 0, accuracy: 1e-5) }
         let xc = try x.permuted([1, 0, 2, 3]).reshaped([3, -1])
-        let batchMean = try xc.mean(axes: [1]).scalars, batchVar = try xc.variance(axes: [1]).scalars
+        let batchMean = try xc.mean(axes: [1]).scalars
+        let batchVar = try xc.variance(axes: [1]).scalars
         for c in 0..<3 {
             XCTAssertEqual(mean.scalars[c], 0.1 * batchMean[c], accuracy: 1e-5)
             XCTAssertEqual(variance.scalars[c], 0.9 + 0.1 * batchVar[c], accuracy: 1e-5)
         }
         for training in [true, false] {
-            try checkGradients([randomTensor([3, 2, 3, 3], seed: 32), randomTensor([2], seed: 33), randomTensor([2], seed: 34)]) {
-                try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: Tensor(zeros: [2]),
-                                    runningVar: Tensor(repeating: 0.5, shape: [2]), training: training)
+            try checkGradients([
+                randomTensor([3, 2, 3, 3], seed: 32), randomTensor([2], seed: 33), randomTensor([2], seed: 34),
+            ]) {
+                try $0[0].batchNorm(
+                    weight: $0[1], bias: $0[2], runningMean: Tensor(zeros: [2]),
+                    runningVar: Tensor(repeating: 0.5, shape: [2]), training: training)
             }
         }
     }
 
     func testLayerAndGroupNormGradients() throws {
-        try checkGradients([randomTensor([2, 3, 8], seed: 35), randomTensor([8], seed: 36), randomTensor([8], seed: 37)]) {
+        try checkGradients([
+            randomTensor([2, 3, 8], seed: 35), randomTensor([8], seed: 36), randomTensor([8], seed: 37),
+        ]) {
             try $0[0].layerNorm(weight: $0[1], bias: $0[2], epsilon: 1e-6)
         }
         for groups in [1, 2, 4] {
-            try checkGradients([randomTensor([2, 4, 3, 3], seed: 38), randomTensor([4], seed: 39), randomTensor([4], seed: 40)]) {
+            try checkGradients([
+                randomTensor([2, 4, 3, 3], seed: 38), randomTensor([4], seed: 39), randomTensor([4], seed: 40),
+            ]) {
                 try $0[0].groupNorm(groups: groups, weight: $0[1], bias: $0[2])
             }
         }
         let y = try Tensor(shape: [1, 4], scalars: [1, 2, 3, 4]).layerNorm(weight: nil, bias: nil, epsilon: 0)
         // (x − 2.5) / sqrt(1.25)
-        for (v, e) in zip(y.scalars, [-1.3416408, -0.4472136, 0.4472136, 1.3416408]) { XCTAssertEqual(v, Float(e), accuracy: 1e-5) }
+        for (v, e) in zip(y.scalars, [-1.3416408, -0.4472136, 0.4472136, 1.3416408]) {
+            XCTAssertEqual(v, Float(e), accuracy: 1e-5)
+        }
     }
 
     func testSoftmaxValuesAndGradients() throws {
         let x = try Tensor(shape: [1, 3], scalars: [1, 2, 3])
         // e^(x − 3) / Σ: [0.09003057, 0.24472847, 0.66524096]
-        for (v, e) in zip(try x.softmax().scalars, [0.09003057, 0.24472847, 0.66524096]) { XCTAssertEqual(v, Float(e), accuracy: 1e-6) }
+        for (v, e) in zip(try x.softmax().scalars, [0.09003057, 0.24472847, 0.66524096]) {
+            XCTAssertEqual(v, Float(e), accuracy: 1e-6)
+        }
         XCTAssertEqual(try x.logSoftmax().scalars[2], log(0.66524096), accuracy: 1e-6)
         try checkGradients([randomTensor([3, 7], seed: 41)]) { try $0[0].softmax() }
         try checkGradients([randomTensor([3, 7], seed: 41)]) { try $0[0].logSoftmax() }
@@ -118,13 +156,18 @@ final class NeuralOpsTests: XCTestCase {
 
     func testAttentionGradientsWithBiasAndMask() throws {
         let (b, h, n, d) = (4, 2, 5, 3)
-        let mask = try randomTensor([2, 1, n, n], seed: 45)          // period 2 over the batch, shared by heads
-        try checkGradients([randomTensor([b, h, n, d], seed: 42), randomTensor([b, h, n, d], seed: 43),
-                            randomTensor([b, h, n, d + 1], seed: 44), randomTensor([h, n, n], seed: 46)]) {
+        let mask = try randomTensor([2, 1, n, n], seed: 45)  // period 2 over the batch, shared by heads
+        try checkGradients([
+            randomTensor([b, h, n, d], seed: 42), randomTensor([b, h, n, d], seed: 43),
+            randomTensor([b, h, n, d + 1], seed: 44), randomTensor([h, n, n], seed: 46),
+        ]) {
             try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], additive: [$0[3], mask])
         }
         // Cross attention: a different number of keys.
-        try checkGradients([randomTensor([1, 2, 3, 4], seed: 47), randomTensor([1, 2, 6, 4], seed: 48), randomTensor([1, 2, 6, 4], seed: 49)]) {
+        try checkGradients([
+            randomTensor([1, 2, 3, 4], seed: 47), randomTensor([1, 2, 6, 4], seed: 48),
+            randomTensor([1, 2, 6, 4], seed: 49),
+        ]) {
             try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], scale: 0.3)
         }
     }
@@ -133,7 +176,8 @@ final class NeuralOpsTests: XCTestCase {
     /// and merging back; its gradients (into the packed qkv and the bias) pass the finite-difference check.
     func testPackedAttentionMatchesSplitHeadsAndHasGradients() throws {
         let (b, n, h, d) = (3, 5, 2, 4)
-        let qkv = try randomTensor([b, n, 3 * h * d], seed: 50), bias = try randomTensor([h, n, n], seed: 51)
+        let qkv = try randomTensor([b, n, 3 * h * d], seed: 50)
+        let bias = try randomTensor([h, n, n], seed: 51)
         let split = try qkv.reshaped([b, n, 3, h, d]).permuted([2, 0, 3, 1, 4])
         let part = { (i: Int) in try split.slice(axis: 0, i..<i + 1).reshaped([b, h, n, d]) }
         let reference = try Tensor.attention(query: part(0), key: part(1), value: part(2), additive: [bias])
@@ -149,18 +193,28 @@ final class NeuralOpsTests: XCTestCase {
 
     /// Batch norm + ReLU over parts read in place equals the same over their concatenation (DenseNet inference).
     func testConcatenatedBatchNormMatchesNormOfConcatenation() throws {
-        let parts = [try randomTensor([2, 3, 4, 5], seed: 60), try randomTensor([2, 1, 4, 5], seed: 61), try randomTensor([2, 2, 4, 5], seed: 62)]
-        let weight = try randomTensor([6], seed: 63), bias = try randomTensor([6], seed: 64), mean = try randomTensor([6], seed: 65)
+        let parts = [
+            try randomTensor([2, 3, 4, 5], seed: 60), try randomTensor([2, 1, 4, 5], seed: 61),
+            try randomTensor([2, 2, 4, 5], seed: 62),
+        ]
+        let weight = try randomTensor([6], seed: 63)
+        let bias = try randomTensor([6], seed: 64)
+        let mean = try randomTensor([6], seed: 65)
         let variance = try Tensor(shape: [6], scalars: [0.5, 1, 2, 0.1, 3, 1.5])
         let expected = try Tensor.concat(parts, axis: 1)
-            .batchNorm(weight: weight, bias: bias, runningMean: mean, runningVar: variance, training: false, epsilon: 1e-5).relu()
-        let fused = try Tensor.concatenatedBatchNormInference(parts, weight: weight, bias: bias, runningMean: mean,
-                                                              runningVar: variance, epsilon: 1e-5, activation: .relu)
+            .batchNorm(
+                weight: weight, bias: bias, runningMean: mean, runningVar: variance, training: false, epsilon: 1e-5
+            ).relu()
+        let fused = try Tensor.concatenatedBatchNormInference(
+            parts, weight: weight, bias: bias, runningMean: mean,
+            runningVar: variance, epsilon: 1e-5, activation: .relu)
         XCTAssertEqual(fused.shape, [2, 6, 4, 5])
         for (x, y) in zip(fused.scalars, expected.scalars) { XCTAssertEqual(x, y, accuracy: 1e-6) }
-        XCTAssertThrowsError(try Tensor.concatenatedBatchNormInference([parts[0], randomTensor([1, 3, 4, 5], seed: 66)], weight: weight,
-                                                                       bias: bias, runningMean: mean, runningVar: variance,
-                                                                       epsilon: 1e-5, activation: .relu))
+        XCTAssertThrowsError(
+            try Tensor.concatenatedBatchNormInference(
+                [parts[0], randomTensor([1, 3, 4, 5], seed: 66)], weight: weight,
+                bias: bias, runningMean: mean, runningVar: variance,
+                epsilon: 1e-5, activation: .relu))
     }
 
     func testUnfoldFoldAgreeWithDefinitions() throws {
@@ -171,8 +225,12 @@ final class NeuralOpsTests: XCTestCase {
         XCTAssertEqual(columns.scalars, [1, 2, 4, 5, 2, 3, 5, 6, 4, 5, 7, 8, 5, 6, 8, 9])
         // fold(unfold(x)) multiplies each pixel by the number of windows covering it.
         XCTAssertEqual(try columns.fold(outputSize: (3, 3), kernel: (2, 2)).scalars, [1, 4, 3, 8, 20, 12, 7, 16, 9])
-        try checkGradients([randomTensor([2, 3, 5, 6], seed: 50)]) { try $0[0].unfold(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
-        try checkGradients([randomTensor([2, 27, 9], seed: 51)]) { try $0[0].fold(outputSize: (5, 6), kernel: (3, 3), stride: (2, 2), padding: Padding2d(1)) }
+        try checkGradients([randomTensor([2, 3, 5, 6], seed: 50)]) {
+            try $0[0].unfold(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+        }
+        try checkGradients([randomTensor([2, 27, 9], seed: 51)]) {
+            try $0[0].fold(outputSize: (5, 6), kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+        }
     }
 
     func testDropoutAndDropPath() throws {
@@ -188,7 +246,10 @@ final class NeuralOpsTests: XCTestCase {
         var seeded = RandomGenerator(seed: 3)
         try checkGradients([randomTensor([4, 5], seed: 52)]) { t in
             var copy = seeded  // the same mask on every evaluation
-            defer { _ = seeded.next() ; seeded = RandomGenerator(seed: 3) }
+            defer {
+                _ = seeded.next()
+                seeded = RandomGenerator(seed: 3)
+            }
             return try t[0].dropout(0.5, training: true, using: &copy)
         }
     }
@@ -200,6 +261,8 @@ final class NeuralOpsTests: XCTestCase {
         // Label smoothing 0.1: 0.9·0.4076 + 0.1·mean(−log p) = 0.9·0.40760596 + 0.1·(2.40760596+1.40760596+0.40760596)/3
         XCTAssertEqual(try logits.crossEntropy(labels: [2], labelSmoothing: 0.1).item, 0.50760596, accuracy: 1e-5)
         XCTAssertThrowsError(try logits.crossEntropy(labels: [3]))
-        try checkGradients([randomTensor([4, 5], seed: 53)]) { try $0[0].crossEntropy(labels: [0, 4, 2, 2], labelSmoothing: 0.1) }
+        try checkGradients([randomTensor([4, 5], seed: 53)]) {
+            try $0[0].crossEntropy(labels: [0, 4, 2, 2], labelSmoothing: 0.1)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tensors
 
 final class ShapeTests: XCTestCase {
@@ -32,7 +33,9 @@ final class ShapeTests: XCTestCase {
             try Tensor.concat($0, axis: 1)
         }
         try checkGradients([randomTensor([2, 3], seed: 9)]) { try $0[0].expanded(to: [4, 2, 3]) }
-        try checkGradients([randomTensor([2, 3, 4, 5], seed: 9)]) { try $0[0].padded2d(top: 1, bottom: 2, left: 0, right: 3) }
+        try checkGradients([randomTensor([2, 3, 4, 5], seed: 9)]) {
+            try $0[0].padded2d(top: 1, bottom: 2, left: 0, right: 3)
+        }
     }
 
     func testGatherRollAndSelectRows() throws {
@@ -51,15 +54,23 @@ final class ShapeTests: XCTestCase {
     }
 
     func testMatmulAndLinear() throws {
-        let a = try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]), b = try Tensor(shape: [2, 2], scalars: [5, 6, 7, 8])
+        let a = try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
+        let b = try Tensor(shape: [2, 2], scalars: [5, 6, 7, 8])
         XCTAssertEqual(try a.matmul(b).scalars, [19, 22, 43, 50])
         XCTAssertThrowsError(try a.matmul(Tensor(zeros: [3, 2]))) { XCTAssertTrue("\($0)".contains("[3, 2]")) }
-        try checkGradients([randomTensor([3, 4, 5], seed: 12), randomTensor([3, 5, 2], seed: 13)]) { try $0[0].matmul($0[1]) }
-        try checkGradients([randomTensor([3, 4, 5], seed: 12), randomTensor([5, 2], seed: 13)]) { try $0[0].matmul($0[1]) }
-        try checkGradients([randomTensor([2, 3, 5], seed: 12), randomTensor([4, 5], seed: 13), randomTensor([4], seed: 14)]) {
+        try checkGradients([randomTensor([3, 4, 5], seed: 12), randomTensor([3, 5, 2], seed: 13)]) {
+            try $0[0].matmul($0[1])
+        }
+        try checkGradients([randomTensor([3, 4, 5], seed: 12), randomTensor([5, 2], seed: 13)]) {
+            try $0[0].matmul($0[1])
+        }
+        try checkGradients([
+            randomTensor([2, 3, 5], seed: 12), randomTensor([4, 5], seed: 13), randomTensor([4], seed: 14),
+        ]) {
             try $0[0].linear(weight: $0[1], bias: $0[2])
         }
-        let y = try Tensor(shape: [1, 2], scalars: [1, 2]).linear(weight: try Tensor(shape: [1, 2], scalars: [3, 4]), bias: try Tensor(shape: [1], scalars: [0.5]))
+        let y = try Tensor(shape: [1, 2], scalars: [1, 2]).linear(
+            weight: try Tensor(shape: [1, 2], scalars: [3, 4]), bias: try Tensor(shape: [1], scalars: [0.5]))
         XCTAssertEqual(y.scalars, [11.5])
     }
 }
@@ -69,14 +80,19 @@ final class TensorMemoryTests: XCTestCase {
     func testAllocationBeyondTheBudgetThrows() {
         let before = TensorMemory.inUse
         XCTAssertThrowsError(try Tensor(zeros: [1 << 20, 1 << 20])) { error in
-            guard case let TensorError.outOfMemory(shape, bytes, limit, _)? = error as? TensorError else { return XCTFail("\(error)") }
+            guard case TensorError.outOfMemory(let shape, let bytes, let limit, _)? = error as? TensorError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(shape, [1 << 20, 1 << 20])
             XCTAssertEqual(bytes, 4 << 40)
             XCTAssertEqual(limit, TensorMemory.budget)
-            XCTAssertTrue("\(error)".hasPrefix("cannot allocate a tensor of shape [1048576, 1048576] (4.4 TB)"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix("cannot allocate a tensor of shape [1048576, 1048576] (4.4 TB)"), "\(error)")
         }
         XCTAssertThrowsError(try Tensor(repeating: 1, shape: [Int.max, 2])) { error in
-            XCTAssertEqual(error as? TensorError, .invalidShape(shape: [Int.max, 2], reason: "has more elements than memory can address"))
+            XCTAssertEqual(
+                error as? TensorError,
+                .invalidShape(shape: [Int.max, 2], reason: "has more elements than memory can address"))
         }
         XCTAssertThrowsError(try Tensor(zeros: [3, -1])) { error in
             XCTAssertEqual(error as? TensorError, .invalidShape(shape: [3, -1], reason: "has a negative size"))

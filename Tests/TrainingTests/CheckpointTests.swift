@@ -1,7 +1,8 @@
-import XCTest
 import Models
 import NN
 import Tensors
+import XCTest
+
 @testable import Training
 
 final class CheckpointTests: XCTestCase {
@@ -12,7 +13,8 @@ final class CheckpointTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         func makeModel() throws -> any ImageClassifier {
             Initialization.generator = RandomGenerator(seed: 1)
-            return try ModelRegistry.create("resnet18", ["layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "num_classes": 3])
+            return try ModelRegistry.create(
+                "resnet18", ["layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "num_classes": 3])
         }
         var rng = RandomGenerator(seed: 2)
         let batches = try (0..<4).map { _ in try Tensor.normal([2, 3, 32, 32], using: &rng) }
@@ -22,16 +24,20 @@ final class CheckpointTests: XCTestCase {
             try optimizer.step()
         }
         // Straight run of 4 steps.
-        let straight = try makeModel(); straight.train()
+        let straight = try makeModel()
+        straight.train()
         let straightOpt = try AdamW(groups: weightDecayGroups(straight, weightDecay: 0.05), learningRate: 1e-3)
         for x in batches { try trainStep(straight, straightOpt, x) }
         // 2 steps, checkpoint, fresh objects, resume, 2 more.
-        let first = try makeModel(); first.train()
+        let first = try makeModel()
+        first.train()
         let firstOpt = try AdamW(groups: weightDecayGroups(first, weightDecay: 0.05), learningRate: 1e-3)
         for x in batches[..<2] { try trainStep(first, firstOpt, x) }
         let url = dir.appendingPathComponent("checkpoint.safetensors")
-        try TrainingCheckpoint(epoch: 1, step: 2, generators: ["data": RandomGenerator(seed: 9)]).save(model: first, optimizer: firstOpt, to: url)
-        let resumed = try makeModel(); resumed.train()
+        try TrainingCheckpoint(epoch: 1, step: 2, generators: ["data": RandomGenerator(seed: 9)]).save(
+            model: first, optimizer: firstOpt, to: url)
+        let resumed = try makeModel()
+        resumed.train()
         let resumedOpt = try AdamW(groups: weightDecayGroups(resumed, weightDecay: 0.05), learningRate: 1e-3)
         let position = try TrainingCheckpoint.load(from: url, model: resumed, optimizer: resumedOpt)
         XCTAssertEqual(position.epoch, 1)

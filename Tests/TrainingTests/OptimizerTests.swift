@@ -1,12 +1,16 @@
-import XCTest
 import Tensors
+import XCTest
 import ZooTestSupport
+
 @testable import Training
 
 /// Optimizer trajectories against PyTorch's (Fixtures/make_optimizer_fixtures.py).
 final class OptimizerTests: XCTestCase {
     struct Reference: Decodable {
-        struct Step: Decodable { var W: [Float]; var b: [Float] }
+        struct Step: Decodable {
+            var W: [Float]
+            var b: [Float]
+        }
         var X: [Float], Y: [Float], W0: [Float], b0: [Float]
         var cases: [String: [Step]]
     }
@@ -18,9 +22,14 @@ final class OptimizerTests: XCTestCase {
 
     func run(_ name: String, make: ([ParameterGroup]) throws -> any Optimizer, samRho: Float? = nil) throws {
         let ref = try reference()
-        let x = try Tensor(shape: [4, 3], scalars: ref.X), y = try Tensor(shape: [4, 2], scalars: ref.Y)
-        let w = try Tensor(shape: [3, 2], scalars: ref.W0, requiresGrad: true), b = try Tensor(shape: [2], scalars: ref.b0, requiresGrad: true)
-        var optimizer = try make([ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0), ParameterGroup(names: ["W"], parameters: [w], weightDecay: -1)])
+        let x = try Tensor(shape: [4, 3], scalars: ref.X)
+        let y = try Tensor(shape: [4, 2], scalars: ref.Y)
+        let w = try Tensor(shape: [3, 2], scalars: ref.W0, requiresGrad: true)
+        let b = try Tensor(shape: [2], scalars: ref.b0, requiresGrad: true)
+        var optimizer = try make([
+            ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0),
+            ParameterGroup(names: ["W"], parameters: [w], weightDecay: -1),
+        ])
         if let samRho { optimizer = SAM(base: optimizer, rho: samRho) }
         func backward() throws { try (x.matmul(w) + b - y).squared().sum().backward() }
         for (i, expected) in try XCTUnwrap(ref.cases[name]).enumerated() {
@@ -40,14 +49,28 @@ final class OptimizerTests: XCTestCase {
 
     // Weight decay -1 in the test groups means "the optimizer's default for decayed weights", set here.
     func groups(_ g: [ParameterGroup], decay: Float) -> [ParameterGroup] {
-        g.map { var group = $0; if group.weightDecay < 0 { group.weightDecay = decay }; return group }
+        g.map {
+            var group = $0
+            if group.weightDecay < 0 { group.weightDecay = decay }
+            return group
+        }
     }
 
-    func testSGDWithMomentum() throws { try run("sgd_momentum") { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) } }
-    func testSGDNesterov() throws { try run("sgd_nesterov") { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9, nesterov: true) } }
-    func testAdamW() throws { try run("adamw") { try AdamW(groups: self.groups($0, decay: 0.05), learningRate: 0.1, betas: (0.9, 0.95)) } }
+    func testSGDWithMomentum() throws {
+        try run("sgd_momentum") { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) }
+    }
+    func testSGDNesterov() throws {
+        try run("sgd_nesterov") {
+            try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9, nesterov: true)
+        }
+    }
+    func testAdamW() throws {
+        try run("adamw") { try AdamW(groups: self.groups($0, decay: 0.05), learningRate: 0.1, betas: (0.9, 0.95)) }
+    }
     func testSAMAroundSGD() throws {
-        try run("sam_sgd", make: { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) }, samRho: 0.05)
+        try run(
+            "sam_sgd", make: { try SGD(groups: self.groups($0, decay: 0.01), learningRate: 0.05, momentum: 0.9) },
+            samRho: 0.05)
     }
 
     func testWarmupCosineSchedule() {
@@ -55,7 +78,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(s.learningRate(atStep: 0), 0)
         XCTAssertEqual(s.learningRate(atStep: 5), 0.5)
         XCTAssertEqual(s.learningRate(atStep: 10), 1)
-        XCTAssertEqual(s.learningRate(atStep: 60), 0.55, accuracy: 1e-6)   // half way: min + (1 − min)/2
+        XCTAssertEqual(s.learningRate(atStep: 60), 0.55, accuracy: 1e-6)  // half way: min + (1 − min)/2
         XCTAssertEqual(s.learningRate(atStep: 110), 0.1, accuracy: 1e-6)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import VisionIO
 
 /// Affine warps are close to Pillow's bilinear `transform`, not bit-exact: check that honestly.

@@ -1,10 +1,12 @@
 import XCTest
+
 @testable import VisionIO
 
 final class AugmentationTests: XCTestCase {
     private let image: Image = {
         var rng = SplitMix64(seed: 3)
-        return Image(width: 32, height: 24, pixels: (0..<(32 * 24 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        return Image(
+            width: 32, height: 24, pixels: (0..<(32 * 24 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
     }()
 
     func testRandAugmentConfigParsingAndDeterminism() throws {
@@ -14,7 +16,8 @@ final class AugmentationTests: XCTestCase {
         XCTAssertEqual(augment.numLayers, 2)
         XCTAssertEqual(RandAugment(config: "rand-m7-n3-mstd1-p0.8")?.numLayers, 3)
         XCTAssertNil(RandAugment(config: "augmix-m5"))
-        var a = SplitMix64(seed: 5), b = SplitMix64(seed: 5)
+        var a = SplitMix64(seed: 5)
+        var b = SplitMix64(seed: 5)
         var changed = 0
         for _ in 0..<50 {
             let x = augment(image, using: &a)
@@ -29,11 +32,13 @@ final class AugmentationTests: XCTestCase {
         var rng = SplitMix64(seed: 1)
         for op in RandAugment.Op.allCases {
             for level in [0.0, 5, 10] {
-                XCTAssertEqual(RandAugment().apply(op, level: level, to: image, using: &rng).pixels.count, image.pixels.count)
+                XCTAssertEqual(
+                    RandAugment().apply(op, level: level, to: image, using: &rng).pixels.count, image.pixels.count)
             }
         }
         // Level 10 posterize keeps 4 bits; solarize at 10 (threshold 256) changes nothing.
-        XCTAssertTrue(RandAugment().apply(.posterize, level: 10, to: image, using: &rng).pixels.allSatisfy { $0 & 0x0F == 0 })
+        XCTAssertTrue(
+            RandAugment().apply(.posterize, level: 10, to: image, using: &rng).pixels.allSatisfy { $0 & 0x0F == 0 })
         XCTAssertEqual(RandAugment().apply(.solarize, level: 10, to: image, using: &rng), image)
     }
 
@@ -71,10 +76,12 @@ final class AugmentationTests: XCTestCase {
     func testMixupAndCutmixTargetsMatchTheMixedPixels() {
         // Sample i is constant i+1, so every mixed pixel reveals its mix weight.
         let (b, h, w) = (4, 8, 8)
-        let base = Batch(images: (0..<b).flatMap { [Float](repeating: Float($0 + 1), count: 3 * h * w) },
-                         shape: [b, 3, h, w], labels: [0, 1, 2, 3], indices: [0, 1, 2, 3])
+        let base = Batch(
+            images: (0..<b).flatMap { [Float](repeating: Float($0 + 1), count: 3 * h * w) },
+            shape: [b, 3, h, w], labels: [0, 1, 2, 3], indices: [0, 1, 2, 3])
         var rng = SplitMix64(seed: 4)
-        var sawMixup = false, sawCutmix = false
+        var sawMixup = false
+        var sawCutmix = false
         for _ in 0..<40 {
             var batch = base
             let (targets, decision) = Mixup(classes: 4).apply(to: &batch, using: &rng)
@@ -82,7 +89,8 @@ final class AugmentationTests: XCTestCase {
                 let rowTargets = Array(targets[(row * 4)..<((row + 1) * 4)])
                 XCTAssertEqual(rowTargets.reduce(0, +), 1, accuracy: 1e-5)
                 let sample = Array(batch.images[(row * 3 * h * w)..<((row + 1) * 3 * h * w)])
-                let own = Float(row + 1), other = Float(b - row)
+                let own = Float(row + 1)
+                let other = Float(b - row)
                 if decision.cutmixBox != nil {
                     sawCutmix = true
                     let ownShare = Float(sample.filter { $0 == own }.count) / Float(sample.count)

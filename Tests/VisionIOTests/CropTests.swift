@@ -1,9 +1,11 @@
 import XCTest
+
 @testable import VisionIO
 
 final class CropTests: XCTestCase {
     private func numbered(width: Int, height: Int) -> Image {
-        Image(width: width, height: height, pixels: (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: $0 / 3) })
+        Image(
+            width: width, height: height, pixels: (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: $0 / 3) })
     }
 
     func testCropOutsideIsBlack() {
@@ -18,10 +20,12 @@ final class CropTests: XCTestCase {
     /// torchvision: top = int(round((h - th) / 2.0)), Python rounding halves to even.
     func testCenterCropUsesBankersRounding() {
         // (7 - 4) / 2 = 1.5 → 2 ; (9 - 4) / 2 = 2.5 → 2 ; (6 - 4) / 2 = 1
-        XCTAssertEqual(numbered(width: 7, height: 7).centerCropped(width: 4, height: 4)[0, 0].r,
-                       numbered(width: 7, height: 7)[2, 2].r)
-        XCTAssertEqual(numbered(width: 9, height: 6).centerCropped(width: 4, height: 4)[0, 0].r,
-                       numbered(width: 9, height: 6)[2, 1].r)
+        XCTAssertEqual(
+            numbered(width: 7, height: 7).centerCropped(width: 4, height: 4)[0, 0].r,
+            numbered(width: 7, height: 7)[2, 2].r)
+        XCTAssertEqual(
+            numbered(width: 9, height: 6).centerCropped(width: 4, height: 4)[0, 0].r,
+            numbered(width: 9, height: 6)[2, 1].r)
     }
 
     /// torchvision pads (left = (tw - w) // 2, right = (tw - w + 1) // 2) before cropping.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class DataLoaderTests: XCTestCase {
@@ -7,7 +8,9 @@ final class DataLoaderTests: XCTestCase {
         let tree = TemporaryTree()
         for c in 0..<classes {
             for i in 0..<perClass {
-                try tree.image("class\(c)/img\(i).\(i % 2 == 0 ? "png" : "jpg")", width: 20 + i, height: 16 + c, seed: UInt64(c * 100 + i))
+                try tree.image(
+                    "class\(c)/img\(i).\(i % 2 == 0 ? "png" : "jpg")", width: 20 + i, height: 16 + c,
+                    seed: UInt64(c * 100 + i))
             }
         }
         return (tree, try ImageFolder(root: tree.root))
@@ -22,7 +25,9 @@ final class DataLoaderTests: XCTestCase {
         for batch in loader.epoch(0) {
             XCTAssertEqual(batch.shape, [batch.count, 3, 8, 8])
             XCTAssertEqual(batch.images.count, batch.count * 3 * 64)
-            for (row, index) in batch.indices.enumerated() { XCTAssertEqual(batch.labels[row], folder.label(at: index)) }
+            for (row, index) in batch.indices.enumerated() {
+                XCTAssertEqual(batch.labels[row], folder.label(at: index))
+            }
             seen += batch.indices
             batches += 1
         }
@@ -81,12 +86,17 @@ final class DataLoaderTests: XCTestCase {
         let tree = TemporaryTree()
         var sources = [Image]()
         if let samples = try? Fixtures.samplesDirectory() {
-            for name in ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "grace_hopper.jpg", "motorcycle_left.png"] {
+            for name in [
+                "chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "grace_hopper.jpg", "motorcycle_left.png",
+            ] {
                 sources.append(try Image(contentsOf: samples.appendingPathComponent(name)))
             }
         } else {
             var rng = SplitMix64(seed: 5)
-            sources.append(Image(width: 500, height: 375, pixels: (0..<(500 * 375 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
+            sources.append(
+                Image(
+                    width: 500, height: 375,
+                    pixels: (0..<(500 * 375 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
         }
         #if DEBUG
         let count = 64  // keeps the debug suite quick; the release figure uses 240
@@ -95,7 +105,8 @@ final class DataLoaderTests: XCTestCase {
         #endif
         for i in 0..<count {  // ImageNet-like: ~500x375 JPEG, quality 90
             let source = sources[i % sources.count]
-            let scaled = source.resized(width: i % 2 == 0 ? 500 : 375, height: i % 2 == 0 ? 375 : 500, filter: .bilinear)
+            let scaled = source.resized(
+                width: i % 2 == 0 ? 500 : 375, height: i % 2 == 0 ? 375 : 500, filter: .bilinear)
             try tree.write("c\(i % 4)/\(i).jpg", try scaled.encodeJPEG(quality: 90))
         }
         let folder = try ImageFolder(root: tree.root)
@@ -106,7 +117,10 @@ final class DataLoaderTests: XCTestCase {
         for batch in loader.epoch(1) { images += batch.count }
         let seconds = Date().timeIntervalSince(start)
         XCTAssertEqual(images, count)
-        print(String(format: "loader throughput: %.0f images/s (%d images, 2 workers, 224px RandomResizedCrop+flip+normalize)",
-                     Double(images) / seconds, images))
+        print(
+            String(
+                format:
+                    "loader throughput: %.0f images/s (%d images, 2 workers, 224px RandomResizedCrop+flip+normalize)",
+                Double(images) / seconds, images))
     }
 }

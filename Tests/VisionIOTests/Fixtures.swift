@@ -4,7 +4,8 @@ import XCTest
 import ZooTestSupport
 
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
 
     static func url(_ parts: String...) -> URL {
         parts.reduce(directory) { $0.appendingPathComponent($1) }

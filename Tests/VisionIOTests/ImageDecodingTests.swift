@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class ImageDecodingTests: XCTestCase {
@@ -25,8 +26,10 @@ final class ImageDecodingTests: XCTestCase {
 
     func testSamplePhotosDecodeToExpectedSizes() throws {
         let samples = try Fixtures.samplesDirectory()
-        let expected = ["chelsea.png": (451, 300), "camera.png": (512, 512), "horse.png": (400, 328),
-                        "grace_hopper.jpg": (512, 600), "rocket.jpg": (640, 427)]
+        let expected = [
+            "chelsea.png": (451, 300), "camera.png": (512, 512), "horse.png": (400, 328),
+            "grace_hopper.jpg": (512, 600), "rocket.jpg": (640, 427),
+        ]
         for (name, size) in expected {
             let image = try Image(contentsOf: samples.appendingPathComponent(name))
             XCTAssertEqual(image.width, size.0, name)
@@ -74,7 +77,9 @@ final class ImageDecodingTests: XCTestCase {
         // An empty IDAT: png_read_info stops at the first IDAT, so the header is complete.
         png += [0, 0, 0, 0] + Array("IDAT".utf8) + withUnsafeBytes(of: crc32(Array("IDAT".utf8)).bigEndian, Array.init)
         XCTAssertThrowsError(try Image(bytes: png, path: "bomb.png")) { error in
-            XCTAssertEqual(error as? ImageDecodeError, .tooLarge(path: "bomb.png", pixels: 900_000_000, limit: Image.defaultMaxPixels))
+            XCTAssertEqual(
+                error as? ImageDecodeError,
+                .tooLarge(path: "bomb.png", pixels: 900_000_000, limit: Image.defaultMaxPixels))
         }
         // A configurable limit applies to real files too (13x7 = 91 pixels).
         let small = try Fixtures.bytes("codecs", "rgb8.png")
@@ -82,15 +87,19 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertNoThrow(try Image(bytes: small, path: "rgb8.png", maxPixels: 91))
         let jpeg = try Fixtures.bytes("codecs", "baseline.jpg")
         XCTAssertThrowsError(try Image(bytes: jpeg, maxPixels: 40 * 48 - 1)) { error in
-            guard case ImageDecodeError.tooLarge(_, 1920, _)? = error as? ImageDecodeError else { return XCTFail("\(error)") }
+            guard case ImageDecodeError.tooLarge(_, 1920, _)? = error as? ImageDecodeError else {
+                return XCTFail("\(error)")
+            }
         }
     }
 
     /// Thousands of mutated and truncated files: each must decode or throw a typed error, never crash or hang.
     func testFuzzedInputsNeverCrash() throws {
-        let seeds = try ["baseline.jpg", "progressive.jpg", "cmyk.jpg", "grayscale.jpg", "exif6.jpg", "rgb8.png",
-                         "palette4_trns.png", "rgba16_interlaced.png", "gray2.png", "graya16.png"]
-            .map { try Fixtures.bytes("codecs", $0) }
+        let seeds = try [
+            "baseline.jpg", "progressive.jpg", "cmyk.jpg", "grayscale.jpg", "exif6.jpg", "rgb8.png",
+            "palette4_trns.png", "rgba16_interlaced.png", "gray2.png", "graya16.png",
+        ]
+        .map { try Fixtures.bytes("codecs", $0) }
         var rng = SplitMix64(seed: 42)
         var outcomes = [String: Int]()
         let start = Date()
@@ -104,12 +113,17 @@ final class ImageDecodingTests: XCTestCase {
                     bytes[8 + Int(rng.next() % UInt64(bytes.count - 8))] = UInt8(truncatingIfNeeded: rng.next())
                 }
             case 2:  // overwrite a run with random data
-                let at = Int(rng.next() % UInt64(bytes.count)), length = min(bytes.count - at, Int(rng.next() % 64))
+                let at = Int(rng.next() % UInt64(bytes.count))
+                let length = min(bytes.count - at, Int(rng.next() % 64))
                 for i in at..<(at + length) { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
             default:  // duplicate or delete a slice
-                let at = Int(rng.next() % UInt64(bytes.count)), length = min(bytes.count - at, Int(rng.next() % 128))
-                if rng.next() % 2 == 0 { bytes.insert(contentsOf: bytes[at..<(at + length)], at: at) }
-                else { bytes.removeSubrange(at..<(at + length)) }
+                let at = Int(rng.next() % UInt64(bytes.count))
+                let length = min(bytes.count - at, Int(rng.next() % 128))
+                if rng.next() % 2 == 0 {
+                    bytes.insert(contentsOf: bytes[at..<(at + length)], at: at)
+                } else {
+                    bytes.removeSubrange(at..<(at + length))
+                }
             }
             do {
                 let image = try Image(bytes: bytes, path: "fuzz", maxPixels: 1 << 20)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class ImageEncodingTests: XCTestCase {
@@ -20,7 +21,8 @@ final class ImageEncodingTests: XCTestCase {
         let image = gradient()
         let decoded = try Image(bytes: try image.encodeJPEG(quality: 95))
         XCTAssertEqual(decoded.width, image.width)
-        let meanDiff = zip(decoded.pixels, image.pixels).map { Double(abs(Int($0) - Int($1))) }.reduce(0, +)
+        let meanDiff =
+            zip(decoded.pixels, image.pixels).map { Double(abs(Int($0) - Int($1))) }.reduce(0, +)
             / Double(image.pixels.count)
         XCTAssertLessThan(meanDiff, 3)
         XCTAssertLessThan(try image.encodeJPEG(quality: 10).count, try image.encodeJPEG(quality: 95).count)
@@ -33,8 +35,10 @@ final class ImageEncodingTests: XCTestCase {
         let image = gradient()
         try image.write(to: dir.appendingPathComponent("a.png"))
         try image.write(to: dir.appendingPathComponent("a.jpg"))
-        XCTAssertEqual(ImageFormat(signatureOf: [UInt8](try Data(contentsOf: dir.appendingPathComponent("a.png")))), .png)
-        XCTAssertEqual(ImageFormat(signatureOf: [UInt8](try Data(contentsOf: dir.appendingPathComponent("a.jpg")))), .jpeg)
+        XCTAssertEqual(
+            ImageFormat(signatureOf: [UInt8](try Data(contentsOf: dir.appendingPathComponent("a.png")))), .png)
+        XCTAssertEqual(
+            ImageFormat(signatureOf: [UInt8](try Data(contentsOf: dir.appendingPathComponent("a.jpg")))), .jpeg)
         XCTAssertThrowsError(try image.write(to: URL(fileURLWithPath: "/nonexistent-dir/a.png")))
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import VisionIO
 
 final class ImageEnhanceTests: XCTestCase {
@@ -30,7 +31,9 @@ final class ImageEnhanceTests: XCTestCase {
             case "solarize": result = source.solarized(threshold: 128)
             case "flip": result = source.flippedHorizontally()
             case "rotate", "shearx", "translatey": continue  // approximate: AffineTransformTests
-            default: XCTFail("unknown op \(op)"); continue
+            default:
+                XCTFail("unknown op \(op)")
+                continue
             }
             let maxDiff = zip(result.pixels, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
             XCTAssertLessThanOrEqual(maxDiff, tolerance, op)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 /// Builds small folder trees of real PNG / JPEG files in a temporary directory.
@@ -14,7 +15,9 @@ final class TemporaryTree {
 
     func image(_ relative: String, width: Int = 24, height: Int = 18, seed: UInt64 = 0) throws {
         var rng = SplitMix64(seed: seed)
-        let image = Image(width: width, height: height, pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        let image = Image(
+            width: width, height: height,
+            pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         try write(relative, relative.hasSuffix(".png") ? try image.encodePNG() : try image.encodeJPEG(quality: 90))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class NumpyArrayTests: XCTestCase {
@@ -16,7 +17,8 @@ final class NumpyArrayTests: XCTestCase {
     /// Written by numpy (np.save) in make_fixtures.py.
     func testReadsNumpyWrittenFile() throws {
         let entries = try XCTUnwrap(try Fixtures.manifest()["preprocess"] as? [[String: Any]])
-        let array = try NumpyArray.read(contentsOf: Fixtures.url("preprocess", XCTUnwrap(entries[0]["tensor"] as? String)))
+        let array = try NumpyArray.read(
+            contentsOf: Fixtures.url("preprocess", XCTUnwrap(entries[0]["tensor"] as? String)))
         XCTAssertEqual(array.shape, [3, 224, 224])
         XCTAssertTrue(array.values.allSatisfy { $0.isFinite && abs($0) < 5 })
     }

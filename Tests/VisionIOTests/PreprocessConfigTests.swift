@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class PreprocessConfigTests: XCTestCase {
@@ -26,12 +27,14 @@ final class PreprocessConfigTests: XCTestCase {
             }
             // timm's loader does not apply EXIF orientation.
             let image = try Image(contentsOf: url, applyExifOrientation: false)
-            let expected = try NumpyArray.read(contentsOf: Fixtures.url("preprocess", XCTUnwrap(entry["tensor"] as? String)))
+            let expected = try NumpyArray.read(
+                contentsOf: Fixtures.url("preprocess", XCTUnwrap(entry["tensor"] as? String)))
             XCTAssertEqual(expected.shape, [3, inputSize[1], inputSize[2]], model)
             let actual = try config.evalTransform(image)
             XCTAssertEqual(actual.count, expected.values.count, model)
             let diffs = zip(actual, expected.values).map { abs($0 - $1) }
-            let maxDiff = diffs.max() ?? .infinity, meanDiff = diffs.reduce(0, +) / Float(diffs.count)
+            let maxDiff = diffs.max() ?? .infinity
+            let meanDiff = diffs.reduce(0, +) / Float(diffs.count)
             print("\(model): max |diff| \(maxDiff), mean |diff| \(meanDiff)")
             XCTAssertLessThanOrEqual(maxDiff, 1e-5, model)  // bit-exact pixels; only float rounding may differ
             XCTAssertLessThanOrEqual(meanDiff, 1e-6, model)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import VisionIO
 
 final class RandomResizedCropTests: XCTestCase {
@@ -34,7 +35,9 @@ final class RandomResizedCropTests: XCTestCase {
     func testDeterministicUnderSeed() {
         let image = Image(width: 40, height: 30, pixels: (0..<3600).map { UInt8(truncatingIfNeeded: $0 * 7) })
         let crop = RandomResizedCrop(size: 16, filter: .bicubic)
-        var a = SplitMix64(seed: 99), b = SplitMix64(seed: 99), c = SplitMix64(seed: 100)
+        var a = SplitMix64(seed: 99)
+        var b = SplitMix64(seed: 99)
+        var c = SplitMix64(seed: 100)
         let first = crop(image, using: &a)
         XCTAssertEqual(first, crop(image, using: &b))
         XCTAssertEqual(first.width, 16)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import VisionIO
 
 final class ResizeTests: XCTestCase {
@@ -7,13 +8,15 @@ final class ResizeTests: XCTestCase {
     func testMatchesPillowResizeExactly() throws {
         let manifest = try Fixtures.manifest()
         let spec = try XCTUnwrap(manifest["resize"] as? [String: Any])
-        let source = Image(width: try XCTUnwrap(spec["width"] as? Int), height: try XCTUnwrap(spec["height"] as? Int),
-                           pixels: try Fixtures.bytes("resize", XCTUnwrap(spec["source"] as? String)))
+        let source = Image(
+            width: try XCTUnwrap(spec["width"] as? Int), height: try XCTUnwrap(spec["height"] as? Int),
+            pixels: try Fixtures.bytes("resize", XCTUnwrap(spec["source"] as? String)))
         let cases = try XCTUnwrap(spec["cases"] as? [[String: Any]])
         XCTAssertGreaterThan(cases.count, 50)
         for entry in cases {
             let filter = try XCTUnwrap(ResampleFilter(rawValue: XCTUnwrap(entry["filter"] as? String)))
-            let width = try XCTUnwrap(entry["width"] as? Int), height = try XCTUnwrap(entry["height"] as? Int)
+            let width = try XCTUnwrap(entry["width"] as? Int)
+            let height = try XCTUnwrap(entry["height"] as? Int)
             var box: ResizeBox?
             if let b = entry["box"] as? [Int] {
                 box = ResizeBox(x0: Float(b[0]), y0: Float(b[1]), x1: Float(b[2]), y1: Float(b[3]))

@@ -22,8 +22,14 @@ struct PickleWriter {
     mutating func none() { op("N") }
     mutating func bool(_ value: Bool) { op(value ? 0x88 : 0x89) }
     /// BINPUT / BINGET: store the top of the stack in memo slot `slot`, push it again.
-    mutating func put(_ slot: UInt8) { op("q"); bytes.append(slot) }
-    mutating func get(_ slot: UInt8) { op("h"); bytes.append(slot) }
+    mutating func put(_ slot: UInt8) {
+        op("q")
+        bytes.append(slot)
+    }
+    mutating func get(_ slot: UInt8) {
+        op("h")
+        bytes.append(slot)
+    }
 
     mutating func string(_ value: String) {
         op("X")
@@ -34,9 +40,11 @@ struct PickleWriter {
 
     mutating func int(_ value: Int) {
         if (0...255).contains(value) {
-            op("K"); bytes.append(UInt8(value))
+            op("K")
+            bytes.append(UInt8(value))
         } else {
-            op("J"); appendLittleEndian(UInt32(bitPattern: Int32(value)))
+            op("J")
+            appendLittleEndian(UInt32(bitPattern: Int32(value)))
         }
     }
 
@@ -52,17 +60,27 @@ struct PickleWriter {
     }
 
     /// `torch._utils._rebuild_tensor_v2(('storage', torch.<storageType>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())`.
-    mutating func tensor(storageType: String = "FloatStorage", key: String, numel: Int,
-                         offset: Int = 0, shape: [Int], strides: [Int]) {
+    mutating func tensor(
+        storageType: String = "FloatStorage", key: String, numel: Int,
+        offset: Int = 0, shape: [Int], strides: [Int]
+    ) {
         global("torch._utils", "_rebuild_tensor_v2")
         mark()
-        mark(); string("storage"); global("torch", storageType); string(key); string("cpu"); int(numel); tuple()
+        mark()
+        string("storage")
+        global("torch", storageType)
+        string(key)
+        string("cpu")
+        int(numel)
+        tuple()
         persistentID()
         int(offset)
         tupleOfInts(shape)
         tupleOfInts(strides)
         bool(false)
-        global("collections", "OrderedDict"); emptyTuple(); reduce()
+        global("collections", "OrderedDict")
+        emptyTuple()
+        reduce()
         tuple()
         reduce()
     }
@@ -70,7 +88,9 @@ struct PickleWriter {
     /// A complete pickle of `{key: tensor, …}` built by `body`.
     static func stateDict(_ body: (inout PickleWriter) -> Void) -> [UInt8] {
         var writer = PickleWriter()
-        writer.global("collections", "OrderedDict"); writer.emptyTuple(); writer.reduce()
+        writer.global("collections", "OrderedDict")
+        writer.emptyTuple()
+        writer.reduce()
         writer.mark()
         body(&writer)
         writer.setItems()
@@ -89,9 +109,17 @@ func legacyTorchFile(main: [UInt8], storages: [(key: String, elementCount: Int64
     let magic: [UInt8] = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]
     let protocolVersion: [UInt8] = [0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e]  // BININT2 1001
     var info = PickleWriter()
-    info.emptyDict(); info.string("little_endian"); info.bool(true); info.setItem(); info.stop()
+    info.emptyDict()
+    info.string("little_endian")
+    info.bool(true)
+    info.setItem()
+    info.stop()
     var keys = PickleWriter()
-    keys.emptyList(); keys.mark(); storages.forEach { keys.string($0.key) }; keys.appends(); keys.stop()
+    keys.emptyList()
+    keys.mark()
+    storages.forEach { keys.string($0.key) }
+    keys.appends()
+    keys.stop()
     var file = magic + protocolVersion + info.bytes + main + keys.bytes
     for storage in storages {
         withUnsafeBytes(of: storage.elementCount.littleEndian) { file += $0 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import ZooTestSupport
+
 @testable import Weights
 
 final class PyTorchCheckpointTests: XCTestCase {
@@ -11,11 +12,16 @@ final class PyTorchCheckpointTests: XCTestCase {
     /// `small_state_dict()` in make_fixtures.py, spelled out: `base = arange(24) / 8 - 1`.
     private func assertSmallStateDict(_ dict: StateDict, file: StaticString = #filePath, line: UInt = #line) {
         let base = (0..<24).map { Float($0) / 8 - 1 }
-        XCTAssertEqual(dict.keys, ["conv.weight", "fc.weight_t", "slice", "half", "bf16", "double",
-                                   "bn.num_batches_tracked", "empty", "param"], file: file, line: line)
+        XCTAssertEqual(
+            dict.keys,
+            [
+                "conv.weight", "fc.weight_t", "slice", "half", "bf16", "double",
+                "bn.num_batches_tracked", "empty", "param",
+            ], file: file, line: line)
         XCTAssertEqual(dict["conv.weight"], WeightTensor(shape: [2, 3, 2, 2], values: base), file: file, line: line)
         // arange(6).reshape(2, 3).t(): strides (1, 3) in its storage, row-major [[0, 3], [1, 4], [2, 5]].
-        XCTAssertEqual(dict["fc.weight_t"], WeightTensor(shape: [3, 2], values: [0, 3, 1, 4, 2, 5]), file: file, line: line)
+        XCTAssertEqual(
+            dict["fc.weight_t"], WeightTensor(shape: [3, 2], values: [0, 3, 1, 4, 2, 5]), file: file, line: line)
         XCTAssertEqual(dict["slice"], WeightTensor(shape: [4], values: Array(base[5..<9])), file: file, line: line)
         XCTAssertEqual(dict["half"], WeightTensor(shape: [3], values: [0.5, -2, 65504]), file: file, line: line)
         XCTAssertEqual(dict["bf16"], WeightTensor(shape: [3], values: [1, -3.5, 0.15625]), file: file, line: line)
@@ -55,9 +61,11 @@ final class PyTorchCheckpointTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: marker)
         let url = fixture("os_system.pth")
         // CPython pickles os.system as posix.system on Linux.
-        XCTAssertThrowsWeightsError(.forbiddenPickleGlobal(path: url.path, module: "posix", name: "system"),
-                                    try loadPyTorchCheckpoint(url))
-        XCTAssertThrowsWeightsError(.forbiddenPickleGlobal(path: url.path, module: "posix", name: "system"), try loadWeights(url))
+        XCTAssertThrowsWeightsError(
+            .forbiddenPickleGlobal(path: url.path, module: "posix", name: "system"),
+            try loadPyTorchCheckpoint(url))
+        XCTAssertThrowsWeightsError(
+            .forbiddenPickleGlobal(path: url.path, module: "posix", name: "system"), try loadWeights(url))
         XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
     }
 
@@ -83,7 +91,8 @@ final class PyTorchCheckpointTests: XCTestCase {
 
         let depthwise = try XCTUnwrap(dict["_blocks.0._depthwise_conv.weight"])
         XCTAssertEqual(depthwise.shape, [32, 1, 3, 3])
-        XCTAssertEqual(Array(depthwise.values.prefix(3)), [-0.16969285905361176, 0.2102574110031128, -0.03239037096500397])
+        XCTAssertEqual(
+            Array(depthwise.values.prefix(3)), [-0.16969285905361176, 0.2102574110031128, -0.03239037096500397])
 
         let project = try XCTUnwrap(dict["_blocks.15._project_conv.weight"])
         XCTAssertEqual(project.shape, [320, 1152, 1, 1])
@@ -94,8 +103,12 @@ final class PyTorchCheckpointTests: XCTestCase {
         XCTAssertEqual(fc.shape, [1000, 1280])
         XCTAssertEqual(fc.values[1 * 1280 + 2], -0.04489930346608162)
         XCTAssertEqual(fc.values[999 * 1280 + 1279], 0.04085797071456909)
-        XCTAssertEqual(Array(try XCTUnwrap(dict["_fc.bias"]).values.prefix(3)), [0.032053910195827484, -0.01598576083779335, 0.005290735047310591])
-        XCTAssertEqual(Array(try XCTUnwrap(dict["_bn0.running_mean"]).values.prefix(3)), [-0.001974928192794323, 1.1308561563491821, -0.508353590965271])
+        XCTAssertEqual(
+            Array(try XCTUnwrap(dict["_fc.bias"]).values.prefix(3)),
+            [0.032053910195827484, -0.01598576083779335, 0.005290735047310591])
+        XCTAssertEqual(
+            Array(try XCTUnwrap(dict["_bn0.running_mean"]).values.prefix(3)),
+            [-0.001974928192794323, 1.1308561563491821, -0.508353590965271])
         XCTAssertEqual(dict["_bn1.num_batches_tracked"], WeightTensor(shape: [], values: [0]))
     }
 
@@ -107,7 +120,9 @@ final class PyTorchCheckpointTests: XCTestCase {
         return url
     }
 
-    private func oneTensorPickle(offset: Int = 0, shape: [Int] = [2, 2], strides: [Int] = [2, 1], key: String = "0") -> [UInt8] {
+    private func oneTensorPickle(
+        offset: Int = 0, shape: [Int] = [2, 2], strides: [Int] = [2, 1], key: String = "0"
+    ) -> [UInt8] {
         PickleWriter.stateDict { writer in
             writer.string("w")
             writer.tensor(key: key, numel: 4, offset: offset, shape: shape, strides: strides)
@@ -115,24 +130,30 @@ final class PyTorchCheckpointTests: XCTestCase {
     }
 
     func testHandMadeLegacyFileLoads() throws {
-        let url = try handMadeFile(legacyTorchFile(main: oneTensorPickle(offset: 1, shape: [2], strides: [2]),
-                                            storages: [("0", 4, littleEndianBytes([10, 11, 12, 13]))]))
+        let url = try handMadeFile(
+            legacyTorchFile(
+                main: oneTensorPickle(offset: 1, shape: [2], strides: [2]),
+                storages: [("0", 4, littleEndianBytes([10, 11, 12, 13]))]))
         XCTAssertEqual(try loadWeights(url), StateDict([("w", WeightTensor(shape: [2], values: [11, 13]))]))
     }
 
     func testTensorReachingPastItsStorage() throws {
         // Offset 1 + (2-1)*2 + (2-1)*1 = element 4 of a 4-element storage.
-        let url = try handMadeFile(legacyTorchFile(main: oneTensorPickle(offset: 1),
-                                            storages: [("0", 4, littleEndianBytes([1, 2, 3, 4]))]))
-        XCTAssertThrowsWeightsError(.offsetOutOfRange(path: url.path, key: "w", begin: 4, end: 20, limit: 16),
-                                    try loadPyTorchCheckpoint(url))
+        let url = try handMadeFile(
+            legacyTorchFile(
+                main: oneTensorPickle(offset: 1),
+                storages: [("0", 4, littleEndianBytes([1, 2, 3, 4]))]))
+        XCTAssertThrowsWeightsError(
+            .offsetOutOfRange(path: url.path, key: "w", begin: 4, end: 20, limit: 16),
+            try loadPyTorchCheckpoint(url))
     }
 
     func testLegacyStorageLongerThanFile() throws {
         var bytes = legacyTorchFile(main: oneTensorPickle(), storages: [("0", 1000, littleEndianBytes([1, 2, 3, 4]))])
         let url = try handMadeFile(bytes)
-        XCTAssertThrowsWeightsError(.truncated(path: url.path, needed: bytes.count - 16 + 4000, available: bytes.count),
-                                    try loadPyTorchCheckpoint(url))
+        XCTAssertThrowsWeightsError(
+            .truncated(path: url.path, needed: bytes.count - 16 + 4000, available: bytes.count),
+            try loadPyTorchCheckpoint(url))
         bytes.removeLast(20)  // cut into the element count
         let cut = try handMadeFile(bytes)
         XCTAssertThrowsWeightsError(try loadPyTorchCheckpoint(cut)) {
@@ -148,7 +169,8 @@ final class PyTorchCheckpointTests: XCTestCase {
 
     func testCheckpointThatIsNotADict() throws {
         var writer = PickleWriter()
-        writer.emptyList(); writer.stop()
+        writer.emptyList()
+        writer.stop()
         let url = try handMadeFile(legacyTorchFile(main: writer.bytes, storages: []))
         XCTAssertThrowsWeightsError(try loadPyTorchCheckpoint(url)) {
             if case .malformedPickle(path: url.path, _, _) = $0 { return true }

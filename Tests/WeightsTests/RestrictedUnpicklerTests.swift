@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Weights
 
 /// The unpickler on hand-made programs: what it accepts, and that everything else is a typed error.
@@ -13,12 +14,18 @@ final class RestrictedUnpicklerTests: XCTestCase {
     func testBuildsDictOfScalarsWithMemo() throws {
         var writer = PickleWriter()
         writer.emptyDict()
-        writer.op("q"); writer.op(0)  // BINPUT 0
+        writer.op("q")
+        writer.op(0)  // BINPUT 0
         writer.mark()
-        writer.string("epoch"); writer.int(300)
-        writer.string("negative"); writer.int(-5)
-        writer.string("flag"); writer.bool(true)
-        writer.string("self"); writer.op("h"); writer.op(0)  // BINGET 0: the dict itself (a cycle)
+        writer.string("epoch")
+        writer.int(300)
+        writer.string("negative")
+        writer.int(-5)
+        writer.string("flag")
+        writer.bool(true)
+        writer.string("self")
+        writer.op("h")
+        writer.op(0)  // BINGET 0: the dict itself (a cycle)
         writer.setItems()
         writer.stop()
         let (unpickler, value) = try unpickle(writer.bytes)
@@ -26,18 +33,22 @@ final class RestrictedUnpicklerTests: XCTestCase {
         let dict = unpickler.dicts[id]
         XCTAssertEqual(dict.keys.count, 4)
         guard case .int(300)? = dict.value(forKey: "epoch"), case .int(-5)? = dict.value(forKey: "negative"),
-              case .bool(true)? = dict.value(forKey: "flag"), case .dict(id)? = dict.value(forKey: "self") else {
+            case .bool(true)? = dict.value(forKey: "flag"), case .dict(id)? = dict.value(forKey: "self")
+        else {
             return XCTFail("unexpected values \(dict.values)")
         }
     }
 
     func testLong1AndBinFloat() throws {
         // LONG1 with 2 bytes 0x00 0xff = -256; BINFLOAT is big-endian: 0x3ff8… = 1.5.
-        let bytes: [UInt8] = [0x80, 0x02, 0x28, 0x8a, 0x02, 0x00, 0xff,
-                              0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x74, 0x2e]
+        let bytes: [UInt8] = [
+            0x80, 0x02, 0x28, 0x8a, 0x02, 0x00, 0xff,
+            0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x74, 0x2e,
+        ]
         let (unpickler, value) = try unpickle(bytes)
         guard case .tuple(let id) = value, unpickler.tuples[id].count == 2,
-              case .int(-256) = unpickler.tuples[id][0], case .float(1.5) = unpickler.tuples[id][1] else {
+            case .int(-256) = unpickler.tuples[id][0], case .float(1.5) = unpickler.tuples[id][1]
+        else {
             return XCTFail("unexpected \(value)")
         }
     }
@@ -60,36 +71,47 @@ final class RestrictedUnpicklerTests: XCTestCase {
     // MARK: Rejections
 
     func testForbiddenGlobalsAreRejectedWhenNamed() {
-        for (module, name) in [("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"),
-                               ("subprocess", "Popen"), ("torch", "load"), ("torch._utils", "_rebuild_qtensor")] {
+        for (module, name) in [
+            ("os", "system"), ("posix", "system"), ("builtins", "eval"), ("builtins", "exec"),
+            ("subprocess", "Popen"), ("torch", "load"), ("torch._utils", "_rebuild_qtensor"),
+        ] {
             var writer = PickleWriter()
             writer.global(module, name)
             writer.stop()
-            XCTAssertThrowsWeightsError(.forbiddenPickleGlobal(path: "test.pkl", module: module, name: name),
-                                        try unpickle(writer.bytes))
+            XCTAssertThrowsWeightsError(
+                .forbiddenPickleGlobal(path: "test.pkl", module: module, name: name),
+                try unpickle(writer.bytes))
         }
     }
 
     func testForbiddenGlobalThroughStackGlobal() {
         var writer = PickleWriter()
-        writer.string("builtins"); writer.string("eval"); writer.op(0x93)  // STACK_GLOBAL
+        writer.string("builtins")
+        writer.string("eval")
+        writer.op(0x93)  // STACK_GLOBAL
         writer.stop()
-        XCTAssertThrowsWeightsError(.forbiddenPickleGlobal(path: "test.pkl", module: "builtins", name: "eval"),
-                                    try unpickle(writer.bytes))
+        XCTAssertThrowsWeightsError(
+            .forbiddenPickleGlobal(path: "test.pkl", module: "builtins", name: "eval"),
+            try unpickle(writer.bytes))
     }
 
     func testOpcodesThatCanInstantiateArbitraryObjectsAreRejected() {
         // INST 'i', OBJ 'o', NEWOBJ 0x81, NEWOBJ_EX 0x92, EXT1 0x82, PERSID 'P' (text), BUILD-less exotic ones.
-        for opcode: UInt8 in [0x69, 0x6f, 0x81, 0x92, 0x82, 0x50, 0x46, 0x49, 0x4c, 0x53, 0x56, 0x8f, 0x90, 0x96, 0x97, 0x98] {
+        for opcode: UInt8 in [
+            0x69, 0x6f, 0x81, 0x92, 0x82, 0x50, 0x46, 0x49, 0x4c, 0x53, 0x56, 0x8f, 0x90, 0x96, 0x97, 0x98,
+        ] {
             let bytes: [UInt8] = [0x80, 0x02, 0x29, opcode, 0x2e]  // EMPTY_TUPLE, <opcode>, STOP
-            XCTAssertThrowsWeightsError(.forbiddenPickleOpcode(path: "test.pkl", opcode: opcode, offset: 3),
-                                        try unpickle(bytes))
+            XCTAssertThrowsWeightsError(
+                .forbiddenPickleOpcode(path: "test.pkl", opcode: opcode, offset: 3),
+                try unpickle(bytes))
         }
     }
 
     func testAllowedGlobalCalledWrongIsMalformed() {
         var writer = PickleWriter()
-        writer.global("torch", "FloatStorage"); writer.emptyTuple(); writer.reduce()  // a storage type is not callable
+        writer.global("torch", "FloatStorage")
+        writer.emptyTuple()
+        writer.reduce()  // a storage type is not callable
         writer.stop()
         XCTAssertThrowsWeightsError(try unpickle(writer.bytes)) {
             if case .malformedPickle(path: "test.pkl", _, _) = $0 { return true }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 final class SafetensorsTests: XCTestCase {
@@ -24,12 +25,12 @@ final class SafetensorsTests: XCTestCase {
         let bf16: [UInt8] = [0xc0, 0x3f, 0xa0, 0xc0]
         let i64: [UInt8] = [0x07, 0, 0, 0, 0, 0, 0, 0]
         let header = """
-        {"__metadata__":{"format":"pt"},\
-        "a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},\
-        "h":{"dtype":"F16","shape":[3,1],"data_offsets":[8,14]},\
-        "b":{"dtype":"BF16","shape":[2],"data_offsets":[14,18]},\
-        "n":{"dtype":"I64","shape":[],"data_offsets":[18,26]}}
-        """
+            {"__metadata__":{"format":"pt"},\
+            "a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},\
+            "h":{"dtype":"F16","shape":[3,1],"data_offsets":[8,14]},\
+            "b":{"dtype":"BF16","shape":[2],"data_offsets":[14,18]},\
+            "n":{"dtype":"I64","shape":[],"data_offsets":[18,26]}}
+            """
         let dict = try loadSafetensors(try file(safetensorsBytes(header: header, data: f32 + f16 + bf16 + i64)))
         XCTAssertEqual(dict.keys, ["a", "h", "b", "n"])  // data order
         XCTAssertEqual(dict["a"], WeightTensor(shape: [2], values: [0.25, -1.5]))
@@ -42,8 +43,10 @@ final class SafetensorsTests: XCTestCase {
 
     func testEmptyTensorAndUnalignedOffsets() throws {
         // One leading pad byte puts the F32 data at an odd address.
-        let header = #"{"e":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"x":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}}"#
-        let dict = try loadSafetensors(try file(safetensorsBytes(header: header, data: [0xaa] + littleEndianBytes([3.5]))))
+        let header =
+            #"{"e":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"x":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}}"#
+        let dict = try loadSafetensors(
+            try file(safetensorsBytes(header: header, data: [0xaa] + littleEndianBytes([3.5]))))
         XCTAssertEqual(dict["e"], WeightTensor(shape: [0, 4], values: []))
         XCTAssertEqual(dict["x"], WeightTensor(shape: [1], values: [3.5]))
     }
@@ -60,8 +63,9 @@ final class SafetensorsTests: XCTestCase {
         var expected = dict
         expected.metadata = ["format": "pt", "note": "ünïcode \"q\""]
         XCTAssertEqual(try loadSafetensors(url), expected)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["round.safetensors"],
-                       "the temporary file is renamed, not left behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path), ["round.safetensors"],
+            "the temporary file is renamed, not left behind")
     }
 
     func testWrittenHeaderIsPaddedLikeTheReference() throws {
@@ -102,22 +106,27 @@ final class SafetensorsTests: XCTestCase {
     func testTruncatedFiles() throws {
         let whole = safetensorsBytes(header: oneTensorHeader, data: littleEndianBytes([1, 2]))
         let tooShortForLength = try file(Array(whole.prefix(5)), name: "a.safetensors")
-        XCTAssertThrowsWeightsError(.truncated(path: tooShortForLength.path, needed: 8, available: 5),
-                                    try loadSafetensors(tooShortForLength))
+        XCTAssertThrowsWeightsError(
+            .truncated(path: tooShortForLength.path, needed: 8, available: 5),
+            try loadSafetensors(tooShortForLength))
         let cutInHeader = try file(Array(whole.prefix(30)), name: "b.safetensors")
-        XCTAssertThrowsWeightsError(.truncated(path: cutInHeader.path, needed: 8 + oneTensorHeader.utf8.count, available: 30),
-                                    try loadSafetensors(cutInHeader))
+        XCTAssertThrowsWeightsError(
+            .truncated(path: cutInHeader.path, needed: 8 + oneTensorHeader.utf8.count, available: 30),
+            try loadSafetensors(cutInHeader))
         let cutInData = try file(Array(whole.dropLast(3)), name: "c.safetensors")
-        XCTAssertThrowsWeightsError(.offsetOutOfRange(path: cutInData.path, key: "w", begin: 0, end: 8, limit: 5),
-                                    try loadSafetensors(cutInData))
+        XCTAssertThrowsWeightsError(
+            .offsetOutOfRange(path: cutInData.path, key: "w", begin: 0, end: 8, limit: 5),
+            try loadSafetensors(cutInData))
         let empty = try file([], name: "d.safetensors")
         XCTAssertThrowsWeightsError(.truncated(path: empty.path, needed: 8, available: 0), try loadSafetensors(empty))
     }
 
     func testHeaderLengthBeyondFileOrCap() throws {
-        let beyond = try file(safetensorsBytes(header: oneTensorHeader, data: littleEndianBytes([1, 2]), declaredHeaderLength: 1 << 20))
-        XCTAssertThrowsWeightsError(.truncated(path: beyond.path, needed: 8 + (1 << 20), available: 8 + oneTensorHeader.utf8.count + 8),
-                                    try loadSafetensors(beyond))
+        let beyond = try file(
+            safetensorsBytes(header: oneTensorHeader, data: littleEndianBytes([1, 2]), declaredHeaderLength: 1 << 20))
+        XCTAssertThrowsWeightsError(
+            .truncated(path: beyond.path, needed: 8 + (1 << 20), available: 8 + oneTensorHeader.utf8.count + 8),
+            try loadSafetensors(beyond))
         let huge = try file(safetensorsBytes(header: oneTensorHeader, data: [], declaredHeaderLength: UInt64.max))
         XCTAssertThrowsWeightsError(try loadSafetensors(huge)) {
             if case .invalidHeader(path: huge.path, _) = $0 { return true }
@@ -138,7 +147,8 @@ final class SafetensorsTests: XCTestCase {
             #"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,  // metadata must be strings
         ]
         for (index, header) in cases.enumerated() {
-            let url = try file(safetensorsBytes(header: header, data: littleEndianBytes([1, 2])), name: "h\(index).safetensors")
+            let url = try file(
+                safetensorsBytes(header: header, data: littleEndianBytes([1, 2])), name: "h\(index).safetensors")
             XCTAssertThrowsWeightsError(try loadSafetensors(url)) {
                 if case .invalidHeader(path: url.path, let reason) = $0 { return !reason.isEmpty }
                 XCTFail("header \(header): \($0)")
@@ -148,35 +158,51 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testOffsetsOutOfRangeOrReversed() throws {
-        let past = try file(safetensorsBytes(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
-                                             data: littleEndianBytes([1, 2])), name: "past.safetensors")
-        XCTAssertThrowsWeightsError(.offsetOutOfRange(path: past.path, key: "w", begin: 8, end: 16, limit: 8), try loadSafetensors(past))
-        let reversed = try file(safetensorsBytes(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
-                                                 data: littleEndianBytes([1, 2])), name: "rev.safetensors")
-        XCTAssertThrowsWeightsError(.offsetOutOfRange(path: reversed.path, key: "w", begin: 8, end: 0, limit: 8),
-                                    try loadSafetensors(reversed))
-        let negative = try file(safetensorsBytes(header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#,
-                                                 data: littleEndianBytes([1, 2])), name: "neg.safetensors")
-        XCTAssertThrowsWeightsError(.offsetOutOfRange(path: negative.path, key: "w", begin: -8, end: 0, limit: 8),
-                                    try loadSafetensors(negative))
+        let past = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+                data: littleEndianBytes([1, 2])), name: "past.safetensors")
+        XCTAssertThrowsWeightsError(
+            .offsetOutOfRange(path: past.path, key: "w", begin: 8, end: 16, limit: 8), try loadSafetensors(past))
+        let reversed = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+                data: littleEndianBytes([1, 2])), name: "rev.safetensors")
+        XCTAssertThrowsWeightsError(
+            .offsetOutOfRange(path: reversed.path, key: "w", begin: 8, end: 0, limit: 8),
+            try loadSafetensors(reversed))
+        let negative = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#,
+                data: littleEndianBytes([1, 2])), name: "neg.safetensors")
+        XCTAssertThrowsWeightsError(
+            .offsetOutOfRange(path: negative.path, key: "w", begin: -8, end: 0, limit: 8),
+            try loadSafetensors(negative))
     }
 
     func testOverlappingTensors() throws {
-        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        let header =
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         let url = try file(safetensorsBytes(header: header, data: littleEndianBytes([1, 2, 3])))
         XCTAssertThrowsWeightsError(.overlappingData(path: url.path, key: "b", otherKey: "a"), try loadSafetensors(url))
     }
 
     func testSizeNotMatchingShapeTimesDType() throws {
-        let url = try file(safetensorsBytes(header: #"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
-                                            data: littleEndianBytes([1, 2])))
-        XCTAssertThrowsWeightsError(.sizeMismatch(path: url.path, key: "w", expectedBytes: 6, actualBytes: 8), try loadSafetensors(url))
+        let url = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
+                data: littleEndianBytes([1, 2])))
+        XCTAssertThrowsWeightsError(
+            .sizeMismatch(path: url.path, key: "w", expectedBytes: 6, actualBytes: 8), try loadSafetensors(url))
     }
 
     func testUnknownDType() throws {
-        let url = try file(safetensorsBytes(header: #"{"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}}"#,
-                                            data: littleEndianBytes([1, 2])))
-        XCTAssertThrowsWeightsError(.unsupportedDType(path: url.path, key: "w", dtype: "F8_E4M3"), try loadSafetensors(url))
+        let url = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}}"#,
+                data: littleEndianBytes([1, 2])))
+        XCTAssertThrowsWeightsError(
+            .unsupportedDType(path: url.path, key: "w", dtype: "F8_E4M3"), try loadSafetensors(url))
     }
 
     func testMissingFileAndDirectory() {
@@ -185,12 +211,15 @@ final class SafetensorsTests: XCTestCase {
             if case .unreadable(path: missing.path, _) = $0 { return true }
             return false
         }
-        XCTAssertThrowsWeightsError(.unreadable(path: directory.path, reason: "not a regular file"), try loadSafetensors(directory))
+        XCTAssertThrowsWeightsError(
+            .unreadable(path: directory.path, reason: "not a regular file"), try loadSafetensors(directory))
     }
 
     func testErrorDescriptionsAreOneLineAndNameTheCulprit() throws {
-        let url = try file(safetensorsBytes(header: #"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
-                                            data: littleEndianBytes([1, 2])))
+        let url = try file(
+            safetensorsBytes(
+                header: #"{"w":{"dtype":"F16","shape":[3],"data_offsets":[0,8]}}"#,
+                data: littleEndianBytes([1, 2])))
         do {
             _ = try loadSafetensors(url)
             XCTFail("expected an error")

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Weights
 
 final class StateDictTests: XCTestCase {
@@ -32,16 +33,20 @@ final class StateDictTests: XCTestCase {
     func testVerifyReportsMissingUnexpectedAndShapeMismatch() throws {
         let dict = StateDict([("w", two), ("b", one)])
         XCTAssertNoThrow(try dict.verify(expectedShapes: [("w", [2]), ("b", [1])]))
-        XCTAssertThrowsWeightsError(.missingKeys(["c"]), try dict.verify(expectedShapes: [("w", [2]), ("b", [1]), ("c", [1])]))
+        XCTAssertThrowsWeightsError(
+            .missingKeys(["c"]), try dict.verify(expectedShapes: [("w", [2]), ("b", [1]), ("c", [1])]))
         XCTAssertThrowsWeightsError(.unexpectedKeys(["b"]), try dict.verify(expectedShapes: [("w", [2])]))
         XCTAssertNoThrow(try dict.verify(expectedShapes: [("w", [2])], allowUnexpected: true))
-        XCTAssertThrowsWeightsError(.shapeMismatch(key: "w", expected: [1, 2], actual: [2]),
-                                    try dict.verify(expectedShapes: [("w", [1, 2]), ("b", [1])]))
+        XCTAssertThrowsWeightsError(
+            .shapeMismatch(key: "w", expected: [1, 2], actual: [2]),
+            try dict.verify(expectedShapes: [("w", [1, 2]), ("b", [1])]))
     }
 
     func testErrorDescriptions() {
-        XCTAssertEqual("\(WeightsError.shapeMismatch(key: "fc.weight", expected: [10, 64], actual: [1000, 64]))",
-                       "'fc.weight': expected shape [10, 64], got [1000, 64]")
-        XCTAssertEqual("\(WeightsError.missingKeys(["a", "b", "c", "d", "e", "f"]))", "missing 6 key(s): a, b, c, d, e, …")
+        XCTAssertEqual(
+            "\(WeightsError.shapeMismatch(key: "fc.weight", expected: [10, 64], actual: [1000, 64]))",
+            "'fc.weight': expected shape [10, 64], got [1000, 64]")
+        XCTAssertEqual(
+            "\(WeightsError.missingKeys(["a", "b", "c", "d", "e", "f"]))", "missing 6 key(s): a, b, c, d, e, …")
     }
 }

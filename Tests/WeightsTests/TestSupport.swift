@@ -1,13 +1,14 @@
 import Foundation
 import XCTest
+
 @testable import Weights
 
 /// The package root, from this file's path (Tests/WeightsTests/TestSupport.swift).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// Committed fixtures made by Tests/WeightsTests/Fixtures/make_fixtures.py.
 let fixturesDirectory = packageRoot.appendingPathComponent("Tests/WeightsTests/Fixtures")
-
 
 /// A fresh directory removed when the test ends.
 func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
@@ -18,8 +19,10 @@ func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
 }
 
 /// Asserts that `body` throws exactly `expected`.
-func XCTAssertThrowsWeightsError<T>(_ expected: WeightsError, _ body: @autoclosure () throws -> T,
-                                    file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertThrowsWeightsError<T>(
+    _ expected: WeightsError, _ body: @autoclosure () throws -> T,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertThrowsError(try body(), file: file, line: line) { error in
         guard let weightsError = error as? WeightsError else {
             return XCTFail("expected WeightsError, got \(type(of: error)): \(error)", file: file, line: line)
@@ -30,8 +33,10 @@ func XCTAssertThrowsWeightsError<T>(_ expected: WeightsError, _ body: @autoclosu
 
 /// Asserts that `body` throws a WeightsError for which `matches` holds (for errors whose details,
 /// like a zip library's message, are not worth pinning).
-func XCTAssertThrowsWeightsError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
-                                    where matches: (WeightsError) -> Bool) {
+func XCTAssertThrowsWeightsError<T>(
+    _ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
+    where matches: (WeightsError) -> Bool
+) {
     XCTAssertThrowsError(try body(), file: file, line: line) { error in
         guard let weightsError = error as? WeightsError else {
             return XCTFail("expected WeightsError, got \(type(of: error)): \(error)", file: file, line: line)

@@ -4,8 +4,15 @@ import XCTest
 /// `zoo bench --model`: times classifiers and MAE presets, inference and a full training step, as JSON.
 final class BenchCommandTests: XCTestCase {
     struct Result: Decodable {
-        var model: String; var batch: Int; var mode: String; var input_size: Int; var ms_median: Double; var ms_min: Double; var ms_max: Double
-        var isa: String; var cpu: String
+        var model: String
+        var batch: Int
+        var mode: String
+        var input_size: Int
+        var ms_median: Double
+        var ms_min: Double
+        var ms_max: Double
+        var isa: String
+        var cpu: String
     }
 
     private func bench(_ arguments: [String]) throws -> Result {
@@ -64,8 +71,17 @@ final class BenchCommandTests: XCTestCase {
 
     /// `zoo bench kernels` measures every kernel on every path the CPU runs, plus OpenBLAS's SGEMM.
     func testKernelsOnEveryPathNextToOpenBLAS() throws {
-        struct Row: Decodable { var name: String; var isa: String; var gflops: Double }
-        struct Report: Decodable { var cpu: String; var isa: String; var openblas_core: String; var rows: [Row] }
+        struct Row: Decodable {
+            var name: String
+            var isa: String
+            var gflops: Double
+        }
+        struct Report: Decodable {
+            var cpu: String
+            var isa: String
+            var openblas_core: String
+            var rows: [Row]
+        }
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["bench", "kernels", "--iterations", "1", "--json"])
         XCTAssertEqual(status, 0, stderr)
         let report = try JSONDecoder().decode(Report.self, from: Data(stdout.utf8))

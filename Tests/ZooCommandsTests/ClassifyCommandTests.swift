@@ -4,8 +4,16 @@ import ZooTestSupport
 
 /// `zoo classify` end to end: the default model (tf_efficientnet_lite0 with its real ImageNet weights) on real photos.
 final class ClassifyCommandTests: XCTestCase {
-    struct Prediction: Decodable { var index: Int; var label: String; var prob: Float }
-    struct Entry: Decodable { var file: String; var top: [Prediction]?; var error: String? }
+    struct Prediction: Decodable {
+        var index: Int
+        var label: String
+        var prob: Float
+    }
+    struct Entry: Decodable {
+        var file: String
+        var top: [Prediction]?
+        var error: String?
+    }
 
     /// Arguments that select the default weights: implicit when the binary finds them in its checkout, else explicit.
     private func defaultWeightsArguments() throws -> [String] {
@@ -15,7 +23,8 @@ final class ClassifyCommandTests: XCTestCase {
     }
 
     private func imagenetLabels() throws -> [String] {
-        let text = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("zoo/imagenet_labels.txt"), encoding: .utf8)
+        let text = try String(
+            contentsOf: Fixtures.packageRoot.appendingPathComponent("zoo/imagenet_labels.txt"), encoding: .utf8)
         return text.split(separator: "\n").map(String.init)
     }
 
@@ -29,11 +38,13 @@ final class ClassifyCommandTests: XCTestCase {
         let photos = dir.appendingPathComponent("photos")
         try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
         for name in ["chelsea.png", "coffee.png"] {
-            try FileManager.default.copyItem(at: samples.appendingPathComponent(name), to: photos.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: samples.appendingPathComponent(name), to: photos.appendingPathComponent(name))
         }
         var generator = SystemRandomNumberGenerator()
-        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: photos.appendingPathComponent("x.png"))
-        try Data("not an image".utf8).write(to: photos.appendingPathComponent("notes.txt"))   // skipped: not an image extension
+        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
+            to: photos.appendingPathComponent("x.png"))
+        try Data("not an image".utf8).write(to: photos.appendingPathComponent("notes.txt"))  // skipped: not an image extension
         let missing = dir.appendingPathComponent("missing.jpg").path
 
         let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--json"] + weights + [photos.path, missing])
@@ -47,9 +58,10 @@ final class ClassifyCommandTests: XCTestCase {
         XCTAssertEqual(errors.filter { $0.contains(missing) }.count, 1, stderr)
 
         let entries = try JSONDecoder().decode([Entry].self, from: Data(stdout.utf8))
-        XCTAssertEqual(entries.count, 4, stdout)   // chelsea, coffee, x.png from the folder; missing.jpg
+        XCTAssertEqual(entries.count, 4, stdout)  // chelsea, coffee, x.png from the folder; missing.jpg
         XCTAssertFalse(entries.contains { $0.file.hasSuffix("notes.txt") }, stdout)
-        let byName = Dictionary(entries.map { (URL(fileURLWithPath: $0.file).lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(
+            entries.map { (URL(fileURLWithPath: $0.file).lastPathComponent, $0) }, uniquingKeysWith: { a, _ in a })
         for name in ["x.png", "missing.jpg"] {
             let entry = try XCTUnwrap(byName[name], "no entry for \(name)")
             XCTAssertNil(entry.top, name)
@@ -65,7 +77,8 @@ final class ClassifyCommandTests: XCTestCase {
             XCTAssertNil(entry.error, name)
             let predictions = try XCTUnwrap(entry.top, name)
             XCTAssertEqual(predictions.count, 5, name)
-            XCTAssertEqual(predictions.map(\.prob), predictions.map(\.prob).sorted(by: >), "\(name): probabilities not descending")
+            XCTAssertEqual(
+                predictions.map(\.prob), predictions.map(\.prob).sorted(by: >), "\(name): probabilities not descending")
             XCTAssertLessThanOrEqual(predictions.map(\.prob).reduce(0, +), 1 + 1e-5, name)
             for p in predictions {
                 XCTAssertTrue((0..<1000).contains(p.index), "\(name): index \(p.index)")
@@ -75,7 +88,8 @@ final class ClassifyCommandTests: XCTestCase {
             top[name] = predictions
         }
         // ImageNet classes 281–285 are the domestic cats; 967 espresso, 968 cup.
-        XCTAssertTrue(top["chelsea.png"]!.contains { (281...285).contains($0.index) }, "chelsea.png: \(top["chelsea.png"]!)")
+        XCTAssertTrue(
+            top["chelsea.png"]!.contains { (281...285).contains($0.index) }, "chelsea.png: \(top["chelsea.png"]!)")
         XCTAssertTrue([967, 968].contains(top["coffee.png"]![0].index), "coffee.png: \(top["coffee.png"]![0])")
     }
 
@@ -84,12 +98,16 @@ final class ClassifyCommandTests: XCTestCase {
         let (unknown, _, unknownError) = try runZoo(zoo, ["classify", "--model", "resnt50", "x.png"])
         XCTAssertEqual(unknown, 2, unknownError)
         let firstLine = unknownError.split(separator: "\n").first ?? ""
-        XCTAssertTrue(firstLine.contains("unknown model 'resnt50'") && firstLine.contains("did you mean 'resnet50'"), unknownError)
+        XCTAssertTrue(
+            firstLine.contains("unknown model 'resnt50'") && firstLine.contains("did you mean 'resnet50'"), unknownError
+        )
 
         let (unknownTag, _, unknownTagError) = try runZoo(zoo, ["classify", "--model", "resnet18.nope", "x.png"])
         XCTAssertEqual(unknownTag, 2, unknownTagError)
-        XCTAssertTrue(unknownTagError.split(separator: "\n").first?.contains("resnet18: no pretrained tag 'nope' on the Hub (tags: a1_in1k,") ?? false,
-                      unknownTagError)
+        XCTAssertTrue(
+            unknownTagError.split(separator: "\n").first?.contains(
+                "resnet18: no pretrained tag 'nope' on the Hub (tags: a1_in1k,") ?? false,
+            unknownTagError)
 
         let (both, _, bothError) = try runZoo(zoo, ["classify", "--pretrained", "--weights", "w.safetensors", "x.png"])
         XCTAssertEqual(both, 2, bothError)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VisionIO
 import XCTest
+
 @testable import ZooCommands
 
 /// A scratch directory with the given files, removed when the test ends.
@@ -17,9 +18,14 @@ func scratchDirectory(_ test: XCTestCase, files: [String: String]) throws -> URL
 func commandError(_ arguments: [String]) -> Error? {
     do {
         let command = try Zoo.parseAsRoot(arguments)
-        if let eval = command as? EvalDetectionsCommand { _ = try eval.output() }
-        else if let rf = command as? ReceptiveFieldCommand { _ = try rf.output() }
-        else { var other = command; try other.run() }
+        if let eval = command as? EvalDetectionsCommand {
+            _ = try eval.output()
+        } else if let rf = command as? ReceptiveFieldCommand {
+            _ = try rf.output()
+        } else {
+            var other = command
+            try other.run()
+        }
         return nil
     } catch {
         return error
@@ -29,9 +35,11 @@ func commandError(_ arguments: [String]) -> Error? {
 /// The built `zoo` executable next to the test bundle (SwiftPM puts products side by side).
 func zooExecutable() -> URL? {
     let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-                      testBinary.deletingLastPathComponent(),
-                      Bundle(for: ZooExecutableLocator.self).bundleURL.deletingLastPathComponent()]
+    let candidates = [
+        Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+        testBinary.deletingLastPathComponent(),
+        Bundle(for: ZooExecutableLocator.self).bundleURL.deletingLastPathComponent(),
+    ]
     return candidates.map { $0.appendingPathComponent("zoo") }
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
@@ -39,12 +47,15 @@ func zooExecutable() -> URL? {
 private final class ZooExecutableLocator {}
 
 /// Runs the `zoo` binary; returns (exit status, stdout, stderr).
-func runZoo(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+func runZoo(
+    _ executable: URL, _ arguments: [String], environment: [String: String] = [:]
+) throws -> (Int32, String, String) {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -78,8 +89,13 @@ func stripedImageFolder(_ test: XCTestCase) throws -> URL {
                         let bright = (horizontal ? y : x) % 4 < 2
                         let level = UInt8(bright ? 230 - 5 * i : 40 + 5 * i)
                         let o = (y * 16 + x) * 3
-                        if horizontal { image.pixels[o] = level; image.pixels[o + 2] = 30 }
-                        else { image.pixels[o] = 30; image.pixels[o + 2] = level }
+                        if horizontal {
+                            image.pixels[o] = level
+                            image.pixels[o + 2] = 30
+                        } else {
+                            image.pixels[o] = 30
+                            image.pixels[o + 2] = level
+                        }
                         image.pixels[o + 1] = 30
                     }
                 }

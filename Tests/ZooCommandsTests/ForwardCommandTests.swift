@@ -10,23 +10,34 @@ final class ForwardCommandTests: XCTestCase {
     func testEveryParityFixtureMatchesTimm() throws {
         let zoo = try builtZoo()
         let parity = try Fixtures.parityDirectory()
-        let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: parity.appendingPathComponent("manifest.json")))
-            as? [String: Any])
-        let fixtures = try XCTUnwrap(manifest["fixtures"] as? [[String: Any]]).filter { $0["name"] as? String != "mae_tiny" }
+        let manifest = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: parity.appendingPathComponent("manifest.json")))
+                as? [String: Any])
+        let fixtures = try XCTUnwrap(manifest["fixtures"] as? [[String: Any]]).filter {
+            $0["name"] as? String != "mae_tiny"
+        }
         XCTAssertGreaterThanOrEqual(fixtures.count, 12)
         let dir = try scratchDirectory(self, files: [:])
         for fixture in fixtures {
             let name = try XCTUnwrap(fixture["name"] as? String)
             let arch = try XCTUnwrap(fixture["timm_arch"] as? String)
-            let kwargs = String(decoding: try JSONSerialization.data(withJSONObject: try XCTUnwrap(fixture["timm_kwargs"]), options: [.sortedKeys]),
-                                as: UTF8.self)
+            let kwargs = String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: try XCTUnwrap(fixture["timm_kwargs"]), options: [.sortedKeys]),
+                as: UTF8.self)
             let io = try Fixtures.parityIO(name)
-            let input = try XCTUnwrap(io["input"], name), expected = try XCTUnwrap(io["output"], name)
-            let x = dir.appendingPathComponent("\(name).x.npy"), y = dir.appendingPathComponent("\(name).y.npy")
+            let input = try XCTUnwrap(io["input"], name)
+            let expected = try XCTUnwrap(io["output"], name)
+            let x = dir.appendingPathComponent("\(name).x.npy")
+            let y = dir.appendingPathComponent("\(name).y.npy")
             try NumpyArray.write(FloatArray(shape: input.shape, values: input.values), to: x)
-            let (status, _, stderr) = try runZoo(zoo, ["forward", "--model", arch, "--model-args", kwargs,
-                                                       "--weights", parity.appendingPathComponent("\(name).safetensors").path,
-                                                       "--input", x.path, "--output", y.path])
+            let (status, _, stderr) = try runZoo(
+                zoo,
+                [
+                    "forward", "--model", arch, "--model-args", kwargs,
+                    "--weights", parity.appendingPathComponent("\(name).safetensors").path,
+                    "--input", x.path, "--output", y.path,
+                ])
             XCTAssertEqual(status, 0, "\(name): \(stderr)")
             guard status == 0 else { continue }
             let output = try NumpyArray.read(contentsOf: y)
@@ -60,9 +71,14 @@ final class ForwardCommandTests: XCTestCase {
         for (file, bytes) in cases {
             let path = dir.appendingPathComponent(file).path
             try bytes.write(to: URL(fileURLWithPath: path))
-            let (status, _, stderr) = try runZoo(zoo, ["forward", "--model", "resnet18",
-                                                       "--model-args", #"{"layers": [1, 1, 1, 1], "channels": [8, 16, 32, 64], "stem_width": 8, "num_classes": 10}"#,
-                                                       "--weights", path, "--input", x.path, "--output", dir.appendingPathComponent("y.npy").path])
+            let (status, _, stderr) = try runZoo(
+                zoo,
+                [
+                    "forward", "--model", "resnet18",
+                    "--model-args",
+                    #"{"layers": [1, 1, 1, 1], "channels": [8, 16, 32, 64], "stem_width": 8, "num_classes": 10}"#,
+                    "--weights", path, "--input", x.path, "--output", dir.appendingPathComponent("y.npy").path,
+                ])
             XCTAssertEqual(status, 1, "\(file): \(stderr)")
             let lines = stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, "\(file): \(stderr)")

@@ -19,7 +19,8 @@ final class HubTests: XCTestCase {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let weights = folder.appendingPathComponent(file)
         if file == "model.safetensors" {
-            let model = try ModelRegistry.entry(named: "tf_efficientnet_lite0").create(weightsAt: Fixtures.efficientNetLite0Weights())
+            let model = try ModelRegistry.entry(named: "tf_efficientnet_lite0").create(
+                weightsAt: Fixtures.efficientNetLite0Weights())
             try saveSafetensors(model.exportStateDict(), to: weights)
         } else {
             try FileManager.default.copyItem(at: Fixtures.efficientNetLite0Weights(), to: weights)
@@ -28,17 +29,24 @@ final class HubTests: XCTestCase {
     }
 
     /// Starts the server; returns its endpoint and the request log, and stops it when the test ends.
-    private func startServer(_ root: URL, flags: [String] = []) throws -> (endpoint: String, log: URL, process: Process) {
+    private func startServer(_ root: URL, flags: [String] = []) throws -> (endpoint: String, log: URL, process: Process)
+    {
         let log = root.appendingPathComponent("requests.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Fixtures.packageRoot.appendingPathComponent("Tests/Support/hub_server.py").path,
-                             root.appendingPathComponent("hub").path, log.path] + flags
+        process.arguments =
+            [
+                "python3", Fixtures.packageRoot.appendingPathComponent("Tests/Support/hub_server.py").path,
+                root.appendingPathComponent("hub").path, log.path,
+            ] + flags
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        addTeardownBlock { process.terminate(); process.waitUntilExit() }
+        addTeardownBlock {
+            process.terminate()
+            process.waitUntilExit()
+        }
         var port = ""
         while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != UInt8(ascii: "\n") {
             port.append(Character(UnicodeScalar(byte)))
@@ -52,7 +60,9 @@ final class HubTests: XCTestCase {
     }
 
     private func environment(_ endpoint: String, cache: URL, extra: [String: String] = [:]) -> [String: String] {
-        ["HF_ENDPOINT": endpoint, "HF_HUB_CACHE": cache.path, "HF_TOKEN": "secret-token", "HF_HUB_OFFLINE": ""].merging(extra) { $1 }
+        ["HF_ENDPOINT": endpoint, "HF_HUB_CACHE": cache.path, "HF_TOKEN": "secret-token", "HF_HUB_OFFLINE": ""].merging(
+            extra
+        ) { $1 }
     }
 
     private func sha256(_ url: URL) throws -> String {
@@ -67,18 +77,22 @@ final class HubTests: XCTestCase {
         let photo = try Fixtures.samplesDirectory().appendingPathComponent("coffee.png").path
         let arguments = ["classify", "--model", "tf_efficientnet_lite0.in1k", photo]
 
-        var (status, stdout, stderr) = try runZoo(zoo, arguments, environment: environment(server.endpoint, cache: cache))
+        var (status, stdout, stderr) = try runZoo(
+            zoo, arguments, environment: environment(server.endpoint, cache: cache))
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("espresso"), stdout)
         let log = requests(server.log)
         XCTAssertEqual(log.count, 2, log.joined(separator: "\n"))
         XCTAssertEqual(log.first, "HEAD /\(repository)/resolve/main/model.safetensors range=- auth=yes")
-        XCTAssertEqual(log.last, "GET /cdn/\(repository)/model.safetensors range=- auth=no", "the token must not follow the redirect")
+        XCTAssertEqual(
+            log.last, "GET /cdn/\(repository)/model.safetensors range=- auth=no",
+            "the token must not follow the redirect")
 
         // huggingface_hub's layout: blobs/<sha256>, snapshots/<commit>/<file> → ../../blobs/<sha256>, refs/main.
         let folder = cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k")
         let sha = try sha256(weights)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("blobs").path), [sha])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("blobs").path), [sha])
         let commit = try String(contentsOf: folder.appendingPathComponent("refs/main"), encoding: .utf8)
         XCTAssertEqual(commit, "0123456789abcdef0123456789abcdef01234567")
         let link = folder.appendingPathComponent("snapshots/\(commit)/model.safetensors").path
@@ -88,9 +102,13 @@ final class HubTests: XCTestCase {
         (status, stdout, stderr) = try runZoo(zoo, arguments, environment: environment(server.endpoint, cache: cache))
         XCTAssertEqual(status, 0, stderr)
         XCTAssertEqual(requests(server.log).count, 2)
-        server.process.terminate(); server.process.waitUntilExit()
-        (status, stdout, stderr) = try runZoo(zoo, arguments, environment: environment("http://127.0.0.1:9", cache: cache,
-                                                                                          extra: ["HF_HUB_OFFLINE": "1"]))
+        server.process.terminate()
+        server.process.waitUntilExit()
+        (status, stdout, stderr) = try runZoo(
+            zoo, arguments,
+            environment: environment(
+                "http://127.0.0.1:9", cache: cache,
+                extra: ["HF_HUB_OFFLINE": "1"]))
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("espresso"), stdout)
     }
@@ -104,15 +122,18 @@ final class HubTests: XCTestCase {
         let folder = cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k")
         let (sha, commit) = (try sha256(weights), "fedcba9876543210fedcba9876543210fedcba98")
         for sub in ["blobs", "refs", "snapshots/\(commit)"] {
-            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         try FileManager.default.copyItem(at: weights, to: folder.appendingPathComponent("blobs/\(sha)"))
         try commit.write(to: folder.appendingPathComponent("refs/main"), atomically: true, encoding: .utf8)
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("snapshots/\(commit)/model.safetensors").path,
-                                                   withDestinationPath: "../../blobs/\(sha)")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("snapshots/\(commit)/model.safetensors").path,
+            withDestinationPath: "../../blobs/\(sha)")
         let photo = try Fixtures.samplesDirectory().appendingPathComponent("coffee.png").path
-        let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--model", "tf_efficientnet_lite0.in1k", photo],
-                                                  environment: environment("http://127.0.0.1:9", cache: cache, extra: ["HF_HUB_OFFLINE": "1"]))
+        let (status, stdout, stderr) = try runZoo(
+            zoo, ["classify", "--model", "tf_efficientnet_lite0.in1k", photo],
+            environment: environment("http://127.0.0.1:9", cache: cache, extra: ["HF_HUB_OFFLINE": "1"]))
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("espresso"), stdout)
     }
@@ -123,8 +144,9 @@ final class HubTests: XCTestCase {
         let (root, weights) = try hubRoot()
         let server = try startServer(root, flags: ["--cut"])
         let cache = root.appendingPathComponent("cache")
-        let (status, stdout, stderr) = try runZoo(zoo, ["download", "tf_efficientnet_lite0.in1k"],
-                                                  environment: environment(server.endpoint, cache: cache))
+        let (status, stdout, stderr) = try runZoo(
+            zoo, ["download", "tf_efficientnet_lite0.in1k"],
+            environment: environment(server.endpoint, cache: cache))
         XCTAssertEqual(status, 0, stderr)
         let path = URL(fileURLWithPath: stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         XCTAssertEqual(try sha256(path), try sha256(weights))
@@ -140,15 +162,18 @@ final class HubTests: XCTestCase {
         let (root, _) = try hubRoot()
         let server = try startServer(root, flags: ["--wrong-etag"])
         let cache = root.appendingPathComponent("cache")
-        let (status, _, stderr) = try runZoo(zoo, ["download", "tf_efficientnet_lite0.in1k"],
-                                             environment: environment(server.endpoint, cache: cache))
+        let (status, _, stderr) = try runZoo(
+            zoo, ["download", "tf_efficientnet_lite0.in1k"],
+            environment: environment(server.endpoint, cache: cache))
         XCTAssertEqual(status, 1)
         let lines = errorLines(stderr)
         XCTAssertEqual(lines.count, 1, stderr)
         XCTAssertTrue(lines.first?.contains("\(repository)/model.safetensors: content hash") == true, stderr)
         let blobs = cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/blobs").path
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: blobs), [], "a bad blob stayed in the cache")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/snapshots").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(
+                atPath: cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/snapshots").path))
     }
 
     /// Two processes fetch the same file at once: one downloads, the other waits for it; one good blob.
@@ -168,7 +193,10 @@ final class HubTests: XCTestCase {
             return process
         }
         for process in processes { try process.run() }
-        for process in processes { process.waitUntilExit(); XCTAssertEqual(process.terminationStatus, 0) }
+        for process in processes {
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0)
+        }
         let blobs = cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/blobs")
         let sha = try sha256(weights)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: blobs.path), [sha])
@@ -182,8 +210,9 @@ final class HubTests: XCTestCase {
         let (root, _) = try hubRoot(file: "pytorch_model.bin")
         let server = try startServer(root)
         let photo = try Fixtures.samplesDirectory().appendingPathComponent("coffee.png").path
-        let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--model", "tf_efficientnet_lite0.in1k", photo],
-                                                  environment: environment(server.endpoint, cache: root.appendingPathComponent("cache")))
+        let (status, stdout, stderr) = try runZoo(
+            zoo, ["classify", "--model", "tf_efficientnet_lite0.in1k", photo],
+            environment: environment(server.endpoint, cache: root.appendingPathComponent("cache")))
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("espresso"), stdout)
     }
@@ -197,15 +226,25 @@ final class HubTests: XCTestCase {
         let blocker = root.appendingPathComponent("a-file")
         try Data().write(to: blocker)
         let cases: [(String, [String: String], String)] = [
-            ("resnet50.a1_in1k", environment(server.endpoint, cache: cache),
-             "timm/resnet50.a1_in1k: no such repository on \(server.endpoint)"),
+            (
+                "resnet50.a1_in1k", environment(server.endpoint, cache: cache),
+                "timm/resnet50.a1_in1k: no such repository on \(server.endpoint)"
+            ),
             ("tf_efficientnet_lite0.in1k", environment(gated.endpoint, cache: cache), "\(repository): access is gated"),
-            ("tf_efficientnet_lite0.in1k", environment("http://127.0.0.1:9", cache: cache),
-             "http://127.0.0.1:9/\(repository)/resolve/main/model.safetensors: "),
-            ("tf_efficientnet_lite0.in1k", environment(server.endpoint, cache: cache, extra: ["HF_HUB_OFFLINE": "1"]),
-             "\(repository)/model.safetensors or pytorch_model.bin is not in the Hugging Face cache and HF_HUB_OFFLINE is set"),
-            ("tf_efficientnet_lite0.in1k", environment(server.endpoint, cache: blocker.appendingPathComponent("cache")),
-             "cannot write the Hugging Face cache"),
+            (
+                "tf_efficientnet_lite0.in1k", environment("http://127.0.0.1:9", cache: cache),
+                "http://127.0.0.1:9/\(repository)/resolve/main/model.safetensors: "
+            ),
+            (
+                "tf_efficientnet_lite0.in1k",
+                environment(server.endpoint, cache: cache, extra: ["HF_HUB_OFFLINE": "1"]),
+                "\(repository)/model.safetensors or pytorch_model.bin is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
+            ),
+            (
+                "tf_efficientnet_lite0.in1k",
+                environment(server.endpoint, cache: blocker.appendingPathComponent("cache")),
+                "cannot write the Hugging Face cache"
+            ),
         ]
         for (name, env, message) in cases {
             let (status, _, stderr) = try runZoo(zoo, ["download", name], environment: env)
@@ -222,36 +261,45 @@ final class HubTests: XCTestCase {
         let (root, _) = try hubRoot()
         let server = try startServer(root)
         let cache = root.appendingPathComponent("cache")
-        let (status, _, stderr) = try runZoo(URL(fileURLWithPath: "/usr/bin/prlimit"),
-                                             ["--fsize=\(1 << 20)", "--", zoo.path, "download", "tf_efficientnet_lite0.in1k"],
-                                             environment: environment(server.endpoint, cache: cache))
+        let (status, _, stderr) = try runZoo(
+            URL(fileURLWithPath: "/usr/bin/prlimit"),
+            ["--fsize=\(1 << 20)", "--", zoo.path, "download", "tf_efficientnet_lite0.in1k"],
+            environment: environment(server.endpoint, cache: cache))
         XCTAssertEqual(status, 1, stderr)
         XCTAssertEqual(errorLines(stderr).count, 1, stderr)
         XCTAssertTrue(errorLines(stderr).first?.contains("cannot write the Hugging Face cache (") == true, stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/snapshots").path))
+        XCTAssertFalse(
+            FileManager.default.fileExists(
+                atPath: cache.appendingPathComponent("models--timm--tf_efficientnet_lite0.in1k/snapshots").path))
     }
 
     /// `zoo models --json` lists every Hub tag timm has for our models with timm's pretrained config
     /// (`Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json`, written by scripts/timm-pretrained-tags.py).
     func testModelsJSONAgreesWithTimmForEveryTag() throws {
         struct TimmConfig: Decodable, Equatable {
-            var hf_hub_id: String, input_size: [Int], mean: [Float], std: [Float], crop_pct: Float, interpolation: String
+            var hf_hub_id: String, input_size: [Int], mean: [Float], std: [Float], crop_pct: Float,
+                interpolation: String
             var num_classes: Int
         }
-        struct Row: Decodable { var name: String; var tags: [Tag] }
+        struct Row: Decodable {
+            var name: String
+            var tags: [Tag]
+        }
         struct Tag: Decodable {
             var name: String, hf_hub_id: String?, input_size: [Int], mean: [Float], std: [Float], crop_pct: Float
             var interpolation: String, num_classes: Int
         }
-        let fixture = Fixtures.packageRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json")
+        let fixture = Fixtures.packageRoot.appendingPathComponent(
+            "Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json")
         let timm = try JSONDecoder().decode([String: TimmConfig].self, from: Data(contentsOf: fixture))
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["models", "--json"])
         XCTAssertEqual(status, 0, stderr)
         let tags = try JSONDecoder().decode([Row].self, from: Data(stdout.utf8)).flatMap(\.tags)
         XCTAssertEqual(Set(tags.map(\.name)), Set(timm.keys))
         for tag in tags {
-            let ours = TimmConfig(hf_hub_id: tag.hf_hub_id ?? "", input_size: tag.input_size, mean: tag.mean, std: tag.std,
-                                  crop_pct: tag.crop_pct, interpolation: tag.interpolation, num_classes: tag.num_classes)
+            let ours = TimmConfig(
+                hf_hub_id: tag.hf_hub_id ?? "", input_size: tag.input_size, mean: tag.mean, std: tag.std,
+                crop_pct: tag.crop_pct, interpolation: tag.interpolation, num_classes: tag.num_classes)
             XCTAssertEqual(ours, timm[tag.name], tag.name)
         }
         XCTAssertTrue(tags.contains { $0.name == "vit_small_patch16_224.augreg_in21k" && $0.num_classes == 21843 })

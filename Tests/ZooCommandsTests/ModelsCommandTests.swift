@@ -56,8 +56,12 @@ final class ModelsCommandTests: XCTestCase {
         let (status, stdout, stderr) = try runZoo(zoo, ["models", "--json"])
         XCTAssertEqual(status, 0, stderr)
         let rows = try JSONDecoder().decode([Row].self, from: Data(stdout.utf8))
-        XCTAssertEqual(Set(rows.map(\.family)), ["resnet", "seresnet", "mobilenetv2", "mobilenetv3", "efficientnet_lite", "densenet",
-                                                 "vit", "swin", "mixer", "poolformer", "volo"])
+        XCTAssertEqual(
+            Set(rows.map(\.family)),
+            [
+                "resnet", "seresnet", "mobilenetv2", "mobilenetv3", "efficientnet_lite", "densenet",
+                "vit", "swin", "mixer", "poolformer", "volo",
+            ])
         XCTAssertEqual(Set(rows.map(\.name)).count, rows.count, "duplicate names")
         let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
         for (name, (parameters, tag)) in timmModels {

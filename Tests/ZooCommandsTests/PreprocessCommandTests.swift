@@ -3,6 +3,7 @@ import Models
 import VisionIO
 import XCTest
 import ZooTestSupport
+
 @testable import ZooCommands
 
 /// `zoo preprocess` end to end: the tensor classify feeds the model.
@@ -14,7 +15,8 @@ final class PreprocessCommandTests: XCTestCase {
         let zoo = try builtZoo()
         let photo = try Fixtures.samplesDirectory().appendingPathComponent("chelsea.png")
         let output = try scratchDirectory(self, files: [:]).appendingPathComponent("x.npy")
-        let (status, _, stderr) = try runZoo(zoo, ["preprocess", "--model", "resnet50", photo.path, "--output", output.path])
+        let (status, _, stderr) = try runZoo(
+            zoo, ["preprocess", "--model", "resnet50", photo.path, "--output", output.path])
         XCTAssertEqual(status, 0, stderr)
         let array = try NumpyArray.read(contentsOf: output)
         XCTAssertEqual(array.shape, [1, 3, 224, 224])
@@ -27,24 +29,29 @@ final class PreprocessCommandTests: XCTestCase {
     func testMatchesTimmReferenceTensors() throws {
         let zoo = try builtZoo()
         let samples = try Fixtures.samplesDirectory()
-        let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: visionFixtures.appendingPathComponent("manifest.json")))
-            as? [String: Any])
+        let manifest = try XCTUnwrap(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: visionFixtures.appendingPathComponent("manifest.json")))
+                as? [String: Any])
         let entries = try XCTUnwrap(manifest["preprocess"] as? [[String: Any]])
         XCTAssertFalse(entries.isEmpty)
         let dir = try scratchDirectory(self, files: [:])
         var compared = 0
         for entry in entries {
-            let model = try XCTUnwrap(entry["model"] as? String), image = try XCTUnwrap(entry["image"] as? String)
+            let model = try XCTUnwrap(entry["model"] as? String)
+            let image = try XCTUnwrap(entry["image"] as? String)
             let photo = samples.appendingPathComponent(image)
             // The references describe one version of each photo; another download is not this command's fault.
             let size = (try? FileManager.default.attributesOfItem(atPath: photo.path)[.size] as? NSNumber)?.intValue
             guard size == entry["bytes"] as? Int else { continue }
             let output = dir.appendingPathComponent("\(model).npy")
-            let (status, _, stderr) = try runZoo(zoo, ["preprocess", "--model", model, photo.path, "--output", output.path])
+            let (status, _, stderr) = try runZoo(
+                zoo, ["preprocess", "--model", model, photo.path, "--output", output.path])
             XCTAssertEqual(status, 0, "\(model): \(stderr)")
             let actual = try NumpyArray.read(contentsOf: output)
-            let expected = try NumpyArray.read(contentsOf: visionFixtures.appendingPathComponent("preprocess")
-                .appendingPathComponent(try XCTUnwrap(entry["tensor"] as? String)))
+            let expected = try NumpyArray.read(
+                contentsOf: visionFixtures.appendingPathComponent("preprocess")
+                    .appendingPathComponent(try XCTUnwrap(entry["tensor"] as? String)))
             XCTAssertEqual(actual.shape, [1] + expected.shape, model)
             guard actual.values.count == expected.values.count else { continue }
             let diffs = zip(actual.values, expected.values).map { abs($0 - $1) }
@@ -59,7 +66,8 @@ final class PreprocessCommandTests: XCTestCase {
         let zoo = try builtZoo()
         let dir = try scratchDirectory(self, files: ["bad.png": "not an image"])
         let bad = dir.appendingPathComponent("bad.png").path
-        let (status, _, stderr) = try runZoo(zoo, ["preprocess", "--model", "resnet50", bad, "--output", dir.appendingPathComponent("x.npy").path])
+        let (status, _, stderr) = try runZoo(
+            zoo, ["preprocess", "--model", "resnet50", bad, "--output", dir.appendingPathComponent("x.npy").path])
         XCTAssertEqual(status, 1, stderr)
         XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
         XCTAssertTrue(stderr.contains(bad), stderr)
