@@ -9,13 +9,16 @@ public enum Fixtures {
     public static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`; skips the test when absent.
+    /// The shared parity fixtures: `$ZOO_PARITY_DIR`, else `<package root>/../shared/parity`, else the team's
+    /// shared folder `/work/shared/parity` (for clones and worktrees made elsewhere, as CI's may be); skips the
+    /// test when absent.
     public static func parityDirectory() throws -> URL {
         var candidates: [URL] = []
         if let override = ProcessInfo.processInfo.environment["ZOO_PARITY_DIR"], !override.isEmpty {
             candidates.append(URL(fileURLWithPath: override))
         }
         candidates.append(packageRoot.appendingPathComponent("../shared/parity").standardizedFileURL)
+        candidates.append(URL(fileURLWithPath: "/work/shared/parity"))
         if let found = candidates.first(where: isDirectory) { return found }
         throw XCTSkip("parity fixtures not found (set ZOO_PARITY_DIR); looked in \(candidates.map(\.path))")
     }
