@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Kernels"]),
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "Weights", dependencies: ["ZIPFoundation"]),
-        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics"]),
+        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics", "VisionIO"]),
         .target(name: "VisionIO", dependencies: ["CImageShims"]),
         .target(name: "Metrics"),
         .target(name: "Training", dependencies: ["Models", "VisionIO"]),

@@ -12,6 +12,7 @@ import Kernels
 import NN
 import Tensors
 import Weights
+import VisionIO
 
 public struct EfficientNetConfig: Equatable, Sendable {
     public enum Variant: String, Sendable, CaseIterable {
@@ -196,7 +197,7 @@ public enum EfficientNetFamily {
 
     static func lite(
         _ name: String, channels: Double, depth: Double, inputSize: Int, cropPct: Float,
-        interpolation: PretrainedConfig.Interpolation, parameters: Int, gflops: Double
+        interpolation: ResampleFilter, parameters: Int, gflops: Double
     ) -> ModelEntry {
         let pretrained = PretrainedConfig(
             tag: "in1k", inputSize: inputSize, mean: PretrainedConfig.inceptionMean,

@@ -8,6 +8,7 @@
 import Kernels
 import NN
 import Tensors
+import VisionIO
 
 public struct MobileNetV3Config: Equatable, Sendable {
     public enum Size: String, Sendable, CaseIterable { case small, large }
@@ -126,7 +127,7 @@ public enum MobileNetV3Family {
 
     static func entry(
         _ name: String, size: MobileNetV3Config.Size, channels: Double, tag: String,
-        interpolation: PretrainedConfig.Interpolation = .bicubic, parameters: Int, gflops: Double
+        interpolation: ResampleFilter = .bicubic, parameters: Int, gflops: Double
     ) -> ModelEntry {
         ModelEntry(
             name: name, family: "mobilenetv3", pretrained: .init(tag: tag, interpolation: interpolation),

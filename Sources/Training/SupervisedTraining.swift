@@ -117,7 +117,7 @@ public final class SupervisedTrainer {
         self.output = output
         folder = try OutputFolder(output)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
-        let filter = ResampleFilter(pretrained.interpolation)
+        let filter = pretrained.interpolation
         trainLoader = DataLoader.training(
             dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
             std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,

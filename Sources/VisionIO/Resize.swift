@@ -2,7 +2,7 @@
 // per-output-pixel coefficients (support widened by the scale when shrinking, i.e. antialiasing),
 // 22-bit fixed point, two separable passes in Pillow 13's order (fixtures come from Pillow 13.0).
 
-public enum ResampleFilter: String, Sendable, CaseIterable {
+public enum ResampleFilter: String, Codable, Sendable, CaseIterable {
     case nearest, bilinear, bicubic
 
     var support: Double {
