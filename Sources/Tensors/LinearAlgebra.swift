@@ -65,8 +65,8 @@ extension Tensor {
             })
     }
 
-    /// y = x·Wᵀ + b over the last axis, as torch.nn.functional.linear: weight (out, in), bias (out).
-    public func linear(weight: Tensor, bias: Tensor?) throws -> Tensor {
+    /// (in, out, rows) of `linear` on this tensor, after checking the weight (out, in) and bias (out) fit it.
+    private func linearSizes(weight: Tensor, bias: Tensor?) throws -> (inFeatures: Int, outFeatures: Int, rows: Int) {
         let inFeatures = shape.last ?? 0
         guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures,
             bias.map({ $0.shape == [weight.shape[0]] }) ?? true
@@ -74,8 +74,12 @@ extension Tensor {
             throw TensorError.shapeMismatch(
                 op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
         }
-        let outFeatures = weight.shape[0]
-        let rows = count / max(1, inFeatures)
+        return (inFeatures, weight.shape[0], count / max(1, inFeatures))
+    }
+
+    /// y = x·Wᵀ + b over the last axis, as torch.nn.functional.linear: weight (out, in), bias (out).
+    public func linear(weight: Tensor, bias: Tensor?) throws -> Tensor {
+        let (inFeatures, outFeatures, rows) = try linearSizes(weight: weight, bias: bias)
         let x = pointer
         let w = weight.pointer
         let b = bias?.pointer
@@ -111,15 +115,7 @@ extension Tensor {
     /// Inference only (no autograd record): activation(x·Wᵀ + b) in one pass, W packed once for the GEMM
     /// (per weight version and instruction-set path), the bias and activation applied as the GEMM stores.
     public func linearInference(weight: Tensor, bias: Tensor?, activation: Activation = .identity) throws -> Tensor {
-        let inFeatures = shape.last ?? 0
-        guard rank >= 1, weight.rank == 2, weight.shape[1] == inFeatures,
-            bias.map({ $0.shape == [weight.shape[0]] }) ?? true
-        else {
-            throw TensorError.shapeMismatch(
-                op: "linear", shapes: [shape, weight.shape] + (bias.map { [$0.shape] } ?? []))
-        }
-        let outFeatures = weight.shape[0]
-        let rows = count / max(1, inFeatures)
+        let (inFeatures, outFeatures, rows) = try linearSizes(weight: weight, bias: bias)
         let packed = weight.derived("linear.\(KernelPath.active.name)") {
             PackedMatrix(side: .right, outer: outFeatures, depth: inFeatures, source: $0, transposed: true)
         }
