@@ -2,15 +2,20 @@ import Foundation
 
 /// Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line every few seconds otherwise.
 public final class ProgressReporter {
+    /// What `done` and `items` count: images (shown as n/N and img/s) or bytes (MB and MB/s).
+    public enum Unit: Sendable { case images, bytes }
+
     private let total: Int
     private let label: String
+    private let unit: Unit
     private let start = Date()
     private var lastPrint = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    public init(total: Int, label: String) {
+    public init(total: Int, label: String, unit: Unit = .images) {
         self.total = max(total, 1)
         self.label = label
+        self.unit = unit
     }
 
     public func update(done: Int, items: Int, detail: String) {
@@ -21,9 +26,12 @@ public final class ProgressReporter {
         let rate = Double(items) / max(elapsed, 1e-9)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
         let fraction = Double(done) / Double(total)
-        let text = String(
-            format: "%@ %3.0f%% %d/%d %@ %.1f img/s ETA %@", label, fraction * 100, done, total, detail, rate,
-            Self.clock(eta))
+        let counts: String
+        switch unit {
+        case .images: counts = String(format: "%d/%d %@ %.1f img/s", done, total, detail, rate)
+        case .bytes: counts = String(format: "%.1f/%.1f MB %.1f MB/s", Double(done) / 1e6, Double(total) / 1e6, rate / 1e6)
+        }
+        let text = String(format: "%@ %3.0f%% %@ ETA %@", label, fraction * 100, counts, Self.clock(eta))
         if interactive {
             let width = 24
             let filled = Int(fraction * Double(width))

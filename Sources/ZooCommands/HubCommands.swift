@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hub
 import Models
+import Training
 
 /// `zoo download NAME…`: fetches the pretrained weights of models (timm names, with or without a tag)
 /// into the Hugging Face cache ahead of time, and prints where each file is.
@@ -32,40 +33,22 @@ struct DownloadCommand: ParsableCommand {
 }
 
 /// The Hub weights of a pretrained tag (model.safetensors, else pytorch_model.bin), from the shared
-/// cache or downloaded into it, with a progress line on a terminal.
+/// cache or downloaded into it, with the progress bar training uses, in bytes, on a terminal.
 func fetchPretrainedWeights(_ model: String, _ config: PretrainedConfig) throws -> URL {
     guard let repository = config.hubID else {
         throw CommandError(
             "\(model).\(config.tag): timm publishes no weights for this tag on the Hub; pass --weights W")
     }
-    let client = HubClient(progress: isatty(STDERR_FILENO) != 0 ? DownloadProgress(repository).update : nil)
+    // The bar is made at the first callback, when the size is known; only on a terminal, as before.
+    var bar: ProgressReporter?
+    let progress: (Int64, Int64) -> Void = { done, total in
+        if bar == nil { bar = ProgressReporter(total: Int(total), label: repository, unit: .bytes) }
+        bar?.update(done: Int(done), items: Int(done), detail: "")
+    }
+    let client = HubClient(progress: isatty(STDERR_FILENO) != 0 ? progress : nil)
     do {
         return try client.download(repository, anyOf: ["model.safetensors", "pytorch_model.bin"])
     } catch let error as HubError {
         throw CommandError("\(error)")
-    }
-}
-
-/// "timm/resnet50.a1_in1k  [████····]  41.2/102.2 MB  18.3 MB/s  ETA 0:03", redrawn on stderr.
-final class DownloadProgress: @unchecked Sendable {
-    private let label: String
-    private let start = Date()
-    private var lastDraw = Date.distantPast
-
-    init(_ label: String) { self.label = label }
-
-    func update(done: Int64, total: Int64) {
-        let now = Date()
-        guard now.timeIntervalSince(lastDraw) >= 0.2 || done >= total else { return }
-        lastDraw = now
-        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
-        let rate = Double(done) / max(now.timeIntervalSince(start), 1e-3)
-        let eta = rate > 0 ? Int(Double(total - done) / rate) : 0
-        let filled = Int(fraction * 20)
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 20 - filled)
-        let line = String(
-            format: "\r\u{1B}[K%@  [%@]  %.1f/%.1f MB  %.1f MB/s  ETA %d:%02d", label, bar,
-            Double(done) / 1e6, Double(total) / 1e6, rate / 1e6, eta / 60, eta % 60)
-        FileHandle.standardError.write(Data((line + (done >= total ? "\n" : "")).utf8))
     }
 }
