@@ -9,6 +9,8 @@ let package = Package(
         .library(
             name: "Zoo",
             targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub"]),
+        // Separate, so that the library above needs no MPI installation.
+        .library(name: "ZooDistributed", targets: ["Distributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
         // Hot loops per instruction set, chosen at run time (no machine flags: the package stays usable as a dependency).
         .target(name: "CKernels"),
@@ -32,10 +35,13 @@ let package = Package(
         .target(name: "Training", dependencies: ["Models", "VisionIO"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Data parallelism over Open MPI (a job started by mpirun); only the command line links it.
+        .target(name: "Distributed", dependencies: ["CMPI", "NN"]),
         .target(
             name: "ZooCommands",
             dependencies: [
                 "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
+                "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),

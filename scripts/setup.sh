@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config unzip libcurl4 python3)
+packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config unzip libcurl4 python3 libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -11,25 +11,48 @@ public func batchNormTrainForward(
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, epsilon: Float, momentum: Float,
     runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
     output: UnsafeMutablePointer<Float>,
-    savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>
+    savedMean: UnsafeMutablePointer<Float>, savedInvStd: UnsafeMutablePointer<Float>,
+    replicaSum: ReplicaSum? = nil
 ) {
-    let count = batch * spatial
+    // Per channel the sum, then the squared deviations from the mean; with replicas (synchronised batch
+    // norm) each is summed over all of them, so the statistics are those of the whole global batch.
+    var sums = [Double](repeating: 0, count: channels + 1)
+    var squares = [Double](repeating: 0, count: channels)
+    sums.withUnsafeMutableBufferPointer { sums in
+        parallelFor(channels) { range in
+            for c in range {
+                var total = 0.0
+                for n in 0..<batch { total += Double(vectorSum(input + (n * channels + c) * spatial, count: spatial)) }
+                sums[c] = total
+            }
+        }
+        sums[channels] = Double(batch * spatial)
+        replicaSum?(sums)
+    }
+    let count = sums[channels]
+    squares.withUnsafeMutableBufferPointer { squares in
+        parallelFor(channels) { range in
+            for c in range {
+                let mean = Float(sums[c] / count)
+                var total = 0.0
+                for n in 0..<batch {
+                    total += Double(
+                        vectorSquaredDeviations(input + (n * channels + c) * spatial, count: spatial, mean: mean))
+                }
+                squares[c] = total
+            }
+        }
+        replicaSum?(squares)
+    }
     parallelFor(channels) { range in
         for c in range {
-            var total = 0.0
-            for n in 0..<batch { total += Double(vectorSum(input + (n * channels + c) * spatial, count: spatial)) }
-            let mean = total / Double(count)
-            var squares = 0.0
-            for n in 0..<batch {
-                squares += Double(
-                    vectorSquaredDeviations(input + (n * channels + c) * spatial, count: spatial, mean: Float(mean)))
-            }
-            let variance = squares / Double(count)
+            let mean = sums[c] / count
+            let variance = squares[c] / count
             let invStd = Float(1 / (variance + Double(epsilon)).squareRoot())
             savedMean[c] = Float(mean)
             savedInvStd[c] = invStd
             if let runningMean, let runningVar {
-                let unbiased = count > 1 ? squares / Double(count - 1) : variance
+                let unbiased = count > 1 ? squares[c] / (count - 1) : variance
                 runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mean)
                 runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             }
@@ -42,6 +65,9 @@ public func batchNormTrainForward(
         }
     }
 }
+
+/// Sums a buffer element-wise over the replicas of a data-parallel run, in place (see NN's Communicator).
+public typealias ReplicaSum = (UnsafeMutableBufferPointer<Double>) -> Void
 
 // Evaluation mode: y = f((x − running mean) / sqrt(running var + ε) · γ + β), f an optional activation
 // applied while each plane is still in cache. input may alias output.
@@ -83,30 +109,44 @@ public func batchNormBackward(
     input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
     mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
     inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
-    biasGrad: UnsafeMutablePointer<Float>?
+    biasGrad: UnsafeMutablePointer<Float>?, replicaSum: ReplicaSum? = nil
 ) {
-    let count = Float(batch * spatial)
+    // Per channel Σdy and Σdy·x̂ of this replica: they are γ's and β's gradients. The input gradient needs
+    // them over the whole batch, so with replicas they are summed over all of them first.
+    var sums = [Double](repeating: 0, count: 2 * channels + 1)
+    sums.withUnsafeMutableBufferPointer { sums in
+        parallelFor(channels) { range in
+            for c in range {
+                var sumDy: Float = 0
+                var sumDyXhat: Float = 0
+                for n in 0..<batch {
+                    let o = (n * channels + c) * spatial
+                    sumDy += vectorSum(outputGrad + o, count: spatial)
+                    sumDyXhat += vectorCenteredDot(outputGrad + o, input + o, count: spatial, mean: mean[c]) * invStd[c]
+                }
+                weightGrad?[c] += sumDyXhat
+                biasGrad?[c] += sumDy
+                sums[c] = Double(sumDy)
+                sums[channels + c] = Double(sumDyXhat)
+            }
+        }
+        sums[2 * channels] = Double(batch * spatial)
+        if training { replicaSum?(sums) }
+    }
+    guard let inputGrad else { return }
+    let count = Float(sums[2 * channels])
     parallelFor(channels) { range in
         for c in range {
-            var sumDy: Float = 0
-            var sumDyXhat: Float = 0
-            let m = mean[c]
-            let s = invStd[c]
-            for n in 0..<batch {
-                let o = (n * channels + c) * spatial
-                sumDy += vectorSum(outputGrad + o, count: spatial)
-                sumDyXhat += vectorCenteredDot(outputGrad + o, input + o, count: spatial, mean: m) * s
-            }
-            weightGrad?[c] += sumDyXhat
-            biasGrad?[c] += sumDy
-            guard let inputGrad else { continue }
+            let (m, s) = (mean[c], invStd[c])
+            let meanDy = Float(sums[c]) / count
+            let meanDyXhat = Float(sums[channels + c]) / count
             let gamma = weight?[c] ?? 1
             for n in 0..<batch {
                 let o = (n * channels + c) * spatial
                 for i in 0..<spatial {
                     if training {
                         let xhat = (input[o + i] - m) * s
-                        inputGrad[o + i] += gamma * s * (outputGrad[o + i] - sumDy / count - xhat * sumDyXhat / count)
+                        inputGrad[o + i] += gamma * s * (outputGrad[o + i] - meanDy - xhat * meanDyXhat)
                     } else {
                         inputGrad[o + i] += gamma * s * outputGrad[o + i]
                     }

@@ -6,6 +6,8 @@ public final class BatchNorm2d: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor, batchesTracked: Tensor
     public let epsilon: Float, momentum: Float
+    /// Set for data-parallel training: batch statistics over the batches of all replicas (SyncBatchNorm).
+    public var replicas: Communicator?
 
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
         weight = try Tensor(repeating: 1, shape: [channels])
@@ -27,7 +29,8 @@ public final class BatchNorm2d: Module, Layer {
         if isTraining { batchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
         return try input.batchNorm(
             weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
-            training: isTraining, momentum: momentum, epsilon: epsilon)
+            training: isTraining, momentum: momentum, epsilon: epsilon,
+            replicaSum: replicas.map { replicas in { replicas.sum($0) } })
     }
 
     /// activation(bn(x)); in evaluation mode without gradients, one pass over x.

@@ -278,10 +278,12 @@ extension Tensor {
 
     // MARK: Normalization
 
-    /// torch.nn.functional.batch_norm on (N, C, …). In training mode the running statistics are updated in place.
+    /// torch.nn.functional.batch_norm on (N, C, …). In training mode the running statistics are updated in place;
+    /// with `replicaSum` the statistics (and their gradients) cover the batches of all replicas
+    /// (torch.nn.SyncBatchNorm).
     public func batchNorm(
         weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor, training: Bool,
-        momentum: Float = 0.1, epsilon: Float = 1e-5
+        momentum: Float = 0.1, epsilon: Float = 1e-5, replicaSum: ReplicaSum? = nil
     ) throws -> Tensor {
         guard rank >= 2, runningMean.shape == [shape[1]], runningVar.shape == [shape[1]],
             weight.map({ $0.shape == [shape[1]] }) ?? true, bias.map({ $0.shape == [shape[1]] }) ?? true
@@ -303,7 +305,7 @@ extension Tensor {
                     batchNormTrainForward(
                         batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
                         momentum: momentum, runningMean: runningMean.pointer, runningVar: runningVar.pointer,
-                        output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer)
+                        output: out, savedMean: mean.pointer, savedInvStd: invStd.pointer, replicaSum: replicaSum)
                 } else {
                     batchNormEvalForward(
                         batch: n, channels: c, spatial: spatial, input: x, weight: w, bias: b, epsilon: epsilon,
@@ -320,7 +322,7 @@ extension Tensor {
                     mean: mean.pointer, invStd: invStd.pointer, outputGrad: grad.pointer,
                     inputGrad: self.requiresGrad ? try self.gradPointer() : nil,
                     weightGrad: (weight?.requiresGrad ?? false) ? try weight!.gradPointer() : nil,
-                    biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil)
+                    biasGrad: (bias?.requiresGrad ?? false) ? try bias!.gradPointer() : nil, replicaSum: replicaSum)
             })
     }
 

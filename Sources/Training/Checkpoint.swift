@@ -35,7 +35,23 @@ public struct TrainingCheckpoint {
 
     /// Restores model and optimizer in place and returns the position and generators.
     public static func load(from url: URL, model: Module, optimizer: (any Optimizer)?) throws -> TrainingCheckpoint {
-        let dict = try loadSafetensors(url)
+        try load(loadSafetensors(url), path: url.path, model: model, optimizer: optimizer)
+    }
+
+    /// The same from the file's bytes (as rank 0 read them for all ranks); `path` names the file in errors.
+    public static func load(
+        _ data: Data, path: String, model: Module, optimizer: (any Optimizer)?
+    ) throws
+        -> TrainingCheckpoint
+    {
+        try load(loadSafetensors(data, path: path), path: path, model: model, optimizer: optimizer)
+    }
+
+    private static func load(
+        _ dict: StateDict, path: String, model: Module, optimizer: (any Optimizer)?
+    ) throws
+        -> TrainingCheckpoint
+    {
         var modelPart = StateDict()
         var optimizerPart: [String: Tensor] = [:]
         for (key, tensor) in dict {
@@ -52,7 +68,7 @@ public struct TrainingCheckpoint {
             let generators = try? JSONDecoder().decode([String: RandomGenerator].self, from: Data(generatorText.utf8))
         else {
             throw WeightsError.invalidHeader(
-                path: url.path, reason: "not a zoo training checkpoint (epoch/step/generators missing)")
+                path: path, reason: "not a zoo training checkpoint (epoch/step/generators missing)")
         }
         let extra = dict.metadata.filter { !["epoch", "step", "generators"].contains($0.key) }
         return TrainingCheckpoint(epoch: epoch, step: step, generators: generators, extra: extra)

@@ -8,7 +8,9 @@ import Weights
 /// The MAE pretraining recipe (He et al., "Masked Autoencoders Are Scalable Vision Learners" —
 /// arXiv:2111.06377, main_pretrain.py): RandomResizedCrop(0.2, 1) + flip, norm-pix loss on removed
 /// patches, AdamW (0.9, 0.95) with weight decay 0.05 except biases, norms and tokens,
-/// lr = blr · effective batch / 256, per-step linear warmup then half-cycle cosine.
+/// lr = blr · effective batch / 256, per-step linear warmup then half-cycle cosine. Data parallel over the
+/// ranks of a `Communicator`; each sample's crop, flip and mask derive from (seed, epoch, sample), so a run's
+/// result does not depend on how many ranks compute it.
 public struct MaskedAutoencoderPretrainingConfig: Sendable {
     public var epochs = 20
     public var batchSize = 16
@@ -24,41 +26,48 @@ public struct MaskedAutoencoderPretrainingConfig: Sendable {
     public var workers = 2
     /// Reconstruction grids every this many epochs (and after the last).
     public var previewEvery = 5
+    /// Processes training together, each with `batchSize` images per batch (set by the trainer).
+    public var replicas = 1
     public init() {}
 
-    public var effectiveLearningRate: Float {
-        learningRate ?? baseLearningRate * Float(batchSize * accumulationSteps) / 256
-    }
-}
+    /// Images per optimizer step over all replicas.
+    public var globalBatchSize: Int { batchSize * accumulationSteps * replicas }
 
-/// Where a run stands: epochs completed, batches of the current epoch done, optimizer steps taken.
-struct PretrainingPosition {
-    var epoch = 0, batchInEpoch = 0, step = 0
+    public var effectiveLearningRate: Float {
+        learningRate ?? baseLearningRate * Float(globalBatchSize) / 256
+    }
 }
 
 public final class MaskedAutoencoderPretrainer {
     public let model: MaskedAutoencoder
     public let config: MaskedAutoencoderPretrainingConfig
     public let output: URL
-    let folder: OutputFolder
+    /// Only rank 0 writes to the output folder.
+    let folder: OutputFolder?
     let dataset: ImageDataset
     let loader: DataLoader
     let optimizer: AdamW
+    let parallel: DataParallel
     let mean = PreprocessConfig.imagenetMean, std = PreprocessConfig.imagenetStd
 
     public init(
-        model: MaskedAutoencoder, dataset: ImageDataset, config: MaskedAutoencoderPretrainingConfig, output: URL
+        model: MaskedAutoencoder, dataset: ImageDataset, config: MaskedAutoencoderPretrainingConfig, output: URL,
+        communicator: Communicator = SingleProcess()
     ) throws {
+        var config = config
+        config.replicas = communicator.size
         self.model = model
         self.config = config
         self.output = output
         self.dataset = dataset
-        folder = try OutputFolder(output)
+        parallel = DataParallel(communicator: communicator)
+        folder = parallel.isLeader ? try OutputFolder(output) : nil
         // Drop the last partial batch, as main_pretrain.py does: every step sees a full batch.
+        let shard = DataShard(index: communicator.rank, count: communicator.size)
         loader = DataLoader.training(
             dataset: dataset, batchSize: config.batchSize, size: config.imageSize, mean: mean, std: std,
             seed: config.seed, workers: config.workers, filter: .bicubic, scale: 0.2...1.0,
-            dropLast: dataset.count >= config.batchSize)
+            dropLast: shard.sampleCount(of: dataset.count) >= config.batchSize, shard: shard)
         optimizer = try AdamW(
             groups: weightDecayGroups(
                 model, weightDecay: config.weightDecay, skip: ["cls_token", "mask_token", "pos_embed"]),
@@ -69,106 +78,156 @@ public final class MaskedAutoencoderPretrainer {
 
     /// Mean loss of each epoch run now (epoch number, loss).
     public func run(resume: Bool, log: (String) -> Void = { _ in }) throws -> [(epoch: Int, loss: Double)] {
-        var position = PretrainingPosition()
-        var maskGenerator = RandomGenerator(seed: config.seed &+ 0x4D41_45)
+        // Where the run stands: epochs completed, images of the current epoch done (over all ranks), steps taken.
+        var (epoch, samplesInEpoch, step) = (0, 0, 0)
         var epochLosses: [(Int, Double)] = []
         // The current epoch's running loss, kept in checkpoints so an epoch resumed mid-way still averages all its batches.
         var epochLossSum = 0.0
         var epochBatches = 0
         if resume {
-            let saved = try TrainingCheckpoint.load(from: checkpointURL, model: model, optimizer: optimizer)
-            position = PretrainingPosition(
-                epoch: saved.epoch, batchInEpoch: Int(saved.extra["batch_in_epoch"] ?? "0") ?? 0, step: saved.step)
-            maskGenerator = saved.generators["mask"] ?? maskGenerator
+            let saved = try TrainingCheckpoint.load(
+                parallel.leaderReads(checkpointURL), path: checkpointURL.path, model: model, optimizer: optimizer)
+            (epoch, step) = (saved.epoch, saved.step)
+            samplesInEpoch = Int(saved.extra["samples_in_epoch"] ?? "0") ?? 0
             TrainingRandomness.generator = saved.generators["dropout"] ?? TrainingRandomness.generator
             epochLosses = Self.parseLosses(saved.extra["epoch_losses"])
             epochLossSum = saved.extra["epoch_loss_sum"].flatMap(Double.init) ?? 0
             epochBatches = saved.extra["epoch_batches"].flatMap(Int.init) ?? 0
-            log("resuming at epoch \(position.epoch + 1), batch \(position.batchInEpoch), step \(position.step)")
+        } else {
+            parallel.broadcastState(of: model)
         }
-        let savedStep = position.step
-        let metrics = try MetricsLog(
-            url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
-            resume: resume
-        ) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
+        // Whole optimizer steps of the current epoch already done; with another global batch than the saved
+        // run's, the images of a partly done step are seen again.
+        let stepSamples = config.globalBatchSize
+        if resume {
+            log("resuming at epoch \(epoch + 1), image \(samplesInEpoch) of the epoch, step \(step)")
+            if samplesInEpoch % stepSamples != 0 {
+                log(
+                    "note: the saved run stopped inside a global batch of this run's size: "
+                        + "\(samplesInEpoch % stepSamples) images are seen again"
+                )
+            }
+        }
+        let savedStep = step
+        let metrics = try folder.map { _ in
+            try MetricsLog(
+                url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
+                resume: resume
+            ) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
+        }
         let batchesPerEpoch = loader.batchCount()
         guard batchesPerEpoch > 0, config.accumulationSteps <= batchesPerEpoch else {
             throw TrainingError.noOptimizerStep(
-                images: dataset.count, batchSize: config.batchSize, accumulation: config.accumulationSteps)
+                images: dataset.count, batchSize: config.batchSize * config.replicas,
+                accumulation: config.accumulationSteps)
         }
         let stepsPerEpoch = max(1, batchesPerEpoch / config.accumulationSteps)
         let schedule = WarmupCosineSchedule(
             baseLearningRate: config.effectiveLearningRate, minLearningRate: config.minLearningRate,
             warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
-        let previewImages = try previewBatch()
+        let previewImages = parallel.isLeader ? try previewBatch() : nil
         Interruption.install()
 
-        func save(batchInEpoch: Int) throws {
+        func save(samplesInEpoch: Int) throws {
+            let fingerprints = try parallel.checkedFingerprints(of: model)
+            guard parallel.isLeader else { return }
+            var extra = [
+                "samples_in_epoch": String(samplesInEpoch),
+                "epoch_loss_sum": String(epochLossSum), "epoch_batches": String(epochBatches),
+                "epoch_losses": epochLosses.map { "\($0.0):\($0.1)" }.joined(separator: ","),
+            ]
+            extra["replica_fingerprints"] = fingerprints
             try TrainingCheckpoint(
-                epoch: position.epoch, step: position.step,
-                generators: ["mask": maskGenerator, "dropout": TrainingRandomness.generator],
-                extra: [
-                    "batch_in_epoch": String(batchInEpoch),
-                    "epoch_loss_sum": String(epochLossSum), "epoch_batches": String(epochBatches),
-                    "epoch_losses": epochLosses.map { "\($0.0):\($0.1)" }.joined(separator: ","),
-                ]
+                epoch: epoch, step: step, generators: ["dropout": TrainingRandomness.generator], extra: extra
             )
             .save(model: model, optimizer: optimizer, to: checkpointURL)
         }
 
-        while position.epoch < config.epochs {
-            let epoch = position.epoch
+        while epoch < config.epochs {
             model.train()
-            let progress = ProgressReporter(total: batchesPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            let progress =
+                parallel.isLeader
+                ? ProgressReporter(total: batchesPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)") : nil
+            let firstBatch = samplesInEpoch / stepSamples * config.accumulationSteps
             var seen = 0
+            var (stepLoss, stepBatches) = (0.0, 0)
             optimizer.zeroGrad()
             for (index, batch) in loader.epoch(epoch).enumerated() {
-                if index < position.batchInEpoch { continue }  // done before the interruption
-                guard batch.count > 0 else { continue }
-                optimizer.learningRate = schedule.learningRate(atStep: position.step)
-                let images = try Tensor(shape: batch.shape, scalars: batch.images)
-                let noise = try Tensor.uniform([batch.count, model.config.patches], using: &maskGenerator)
-                let loss = try model(images, noise: noise).loss
-                // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
-                guard loss.item.isFinite else {
-                    throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: position.step + 1)
-                }
-                try (loss * (1 / Float(config.accumulationSteps))).backward()
-                if (index + 1) % config.accumulationSteps == 0 {
-                    try optimizer.step()
-                    optimizer.zeroGrad()
-                    position.step += 1
-                }
-                epochLossSum += Double(loss.item)
-                epochBatches += 1
-                seen += batch.count
-                try metrics.append([
-                    String(epoch + 1), String(position.step), String(format: "%.6f", loss.item),
-                    String(format: "%.6g", optimizer.learningRate),
-                ])
-                progress.update(done: index + 1, items: seen, detail: String(format: "loss %.4f", loss.item))
-                if Interruption.requested {
-                    try save(batchInEpoch: index + 1)
+                if index < firstBatch { continue }  // done before the interruption
+                let agreed = parallel.agree(samples: batch.count, interrupted: Interruption.requested)
+                if agreed.interrupted {
+                    // Saved at the last optimizer step: a partly accumulated step is redone on resume.
+                    epochLossSum -= stepLoss
+                    epochBatches -= stepBatches
+                    try save(samplesInEpoch: index / config.accumulationSteps * stepSamples)
                     throw TrainingInterrupted(checkpoint: checkpointURL)
                 }
+                guard !agreed.someRankIsEmpty else { continue }
+                optimizer.learningRate = schedule.learningRate(atStep: step)
+                let images = try Tensor(shape: batch.shape, scalars: batch.images)
+                let output = try model(images, noise: maskNoise(for: batch.indices, epoch: epoch))
+                let loss = parallel.globalLoss(output.loss.item, samples: batch.count, total: agreed.samples)
+                // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
+                guard loss.isFinite else {
+                    throw TrainingError.diverged(loss: Float(loss), epoch: epoch + 1, step: step + 1)
+                }
+                // This rank's share of the global batch: summed over ranks, the gradients are the global mean's.
+                let share = Float(batch.count) / Float(agreed.samples) / Float(config.accumulationSteps)
+                try (output.loss * share).backward()
+                epochLossSum += loss
+                epochBatches += 1
+                stepLoss += loss
+                stepBatches += 1
+                seen += agreed.samples
+                if (index + 1) % config.accumulationSteps == 0 {
+                    try parallel.sumGradients(optimizer.allParameters)
+                    try optimizer.step()
+                    optimizer.zeroGrad()
+                    step += 1
+                    try metrics?.append([
+                        String(epoch + 1), String(step),
+                        String(format: "%.6f", stepLoss / Double(config.accumulationSteps)),
+                        String(format: "%.6g", optimizer.learningRate),
+                    ])
+                    (stepLoss, stepBatches) = (0, 0)
+                }
+                progress?.update(done: index + 1, items: seen, detail: String(format: "loss %.4f", loss))
             }
             guard epochBatches > 0 else { throw TrainingError.noUsableImages(dataset.root.path) }
             let epochLoss = epochLossSum / Double(epochBatches)
             epochLosses.append((epoch + 1, epochLoss))
             epochLossSum = 0
             epochBatches = 0
-            log(String(format: "epoch %d: mean loss %.4f, lr %.3g", epoch + 1, epochLoss, optimizer.learningRate))
-            position.epoch += 1
-            position.batchInEpoch = 0
-            try save(batchInEpoch: 0)
-            if position.epoch % config.previewEvery == 0 || position.epoch == config.epochs {
-                try writeReconstructions(
-                    previewImages, name: String(format: "reconstruction_epoch%03d.png", position.epoch))
+            samplesInEpoch = 0
+            if parallel.isLeader {
+                log(String(format: "epoch %d: mean loss %.4f, lr %.3g", epoch + 1, epochLoss, optimizer.learningRate))
             }
-            try writeLossCurve(epochLosses)
+            epoch += 1
+            try save(samplesInEpoch: 0)
+            if let previewImages, epoch % config.previewEvery == 0 || epoch == config.epochs {
+                try writeReconstructions(previewImages, name: String(format: "reconstruction_epoch%03d.png", epoch))
+            }
+            if parallel.isLeader { try writeLossCurve(epochLosses) }
         }
-        try saveSafetensors(model.encoderStateDict(), to: output.appendingPathComponent("encoder.safetensors"))
+        if parallel.isLeader {
+            try saveSafetensors(model.encoderStateDict(), to: output.appendingPathComponent("encoder.safetensors"))
+        }
         return epochLosses
+    }
+
+    /// Uniform noise that picks each sample's mask, from (seed, epoch, sample): the same for a sample
+    /// whichever rank and batch it falls in.
+    func maskNoise(for samples: [Int], epoch: Int) throws -> Tensor {
+        let patches = model.config.patches
+        let noise = try Tensor(zeros: [samples.count, patches])
+        noise.withUnsafeMutableBufferPointer { values in
+            for (row, sample) in samples.enumerated() {
+                var seed = SplitMix64.derived(seed: config.seed, 0x4D41_534B, UInt64(epoch), UInt64(sample))
+                var generator = RandomGenerator(seed: seed.next())
+                generator.fillUniform(values.baseAddress! + row * patches, count: patches)
+            }
+        }
+        return noise
     }
 
     static func parseLosses(_ text: String?) -> [(Int, Double)] {

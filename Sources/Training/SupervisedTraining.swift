@@ -25,15 +25,17 @@ public struct SupervisedTrainingConfig: Sendable {
     public var minScale = 0.08
     public var seed: UInt64 = 0
     public var workers = 2
+    /// Processes training together, each with `batchSize` images per batch (set by the trainer).
+    public var replicas = 1
     public init() {}
 
     /// Default peak learning rates per 256 images, scaled linearly with the batch: AdamW 1e-3 (at least 1e-4
     /// in all), SGD / SAM 0.4 (4× timm's `--lr-base` of 0.1; `zoo train --help` says the same).
     static let adamWLearningRatePer256: Float = 1e-3, sgdLearningRatePer256: Float = 0.4
 
-    /// The peak learning rate: the one given, else the default per 256 images scaled to the batch.
+    /// The peak learning rate: the one given, else the default per 256 images scaled to the global batch.
     var resolvedLearningRate: Float {
-        let scale = Float(batchSize) / 256
+        let scale = Float(batchSize * replicas) / 256
         return learningRate
             ?? (optimizer == .adamw
                 ? max(1e-4, Self.adamWLearningRatePer256 * scale) : Self.sgdLearningRatePer256 * scale)
@@ -53,8 +55,11 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
     public var nonFinite: Int
 }
 
-/// Scores `model` on every batch of `loader` in evaluation mode (no graph, no saved activations).
-public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws -> EvaluationResult {
+/// Scores `model` on every batch of `loader` in evaluation mode (no graph, no saved activations); with several
+/// replicas, each scores its shard of the data and the counts are summed.
+public func evaluate(
+    _ model: any ImageClassifier, on loader: DataLoader, communicator: Communicator = SingleProcess()
+) throws -> EvaluationResult {
     model.eval()
     var correct1 = 0
     var correct5 = 0
@@ -80,11 +85,11 @@ public func evaluate(_ model: any ImageClassifier, on loader: DataLoader) throws
         }
         total += batch.count
     }
-    guard total > 0 else { throw TrainingError.noUsableImages(loader.dataset.root.path) }
-    let n = Double(total)
+    let sums = communicator.sum([Double(correct1), Double(correct5), Double(total), Double(nonFinite), lossSum])
+    guard sums[2] > 0 else { throw TrainingError.noUsableImages(loader.dataset.root.path) }
+    let n = sums[2]
     return EvaluationResult(
-        top1: 100 * Double(correct1) / n, top5: 100 * Double(correct5) / n, loss: lossSum / n, images: total,
-        nonFinite: nonFinite)
+        top1: 100 * sums[0] / n, top5: 100 * sums[1] / n, loss: sums[4] / n, images: Int(n), nonFinite: Int(sums[3]))
 }
 
 /// One epoch's numbers, as written to metrics.csv and printed with --json.
@@ -104,27 +109,36 @@ public final class SupervisedTrainer {
     public let config: SupervisedTrainingConfig
     public let trainLoader: DataLoader, valLoader: DataLoader
     public let output: URL
-    let folder: OutputFolder
+    /// Only rank 0 writes to the output folder.
+    let folder: OutputFolder?
     let optimizer: any Optimizer
     let mixup: Mixup
+    let parallel: DataParallel
 
+    /// With several replicas (`communicator`), each trains on its shard of every epoch with synchronised batch
+    /// norm, and mixup / cutmix pair images within each replica's batch (as timm under DDP).
     public init(
         model: any ImageClassifier, train: ImageDataset, val: ImageDataset, pretrained: PretrainedConfig,
-        config: SupervisedTrainingConfig, output: URL
+        config: SupervisedTrainingConfig, output: URL, communicator: Communicator = SingleProcess()
     ) throws {
+        var config = config
+        config.replicas = communicator.size
         self.model = model
         self.config = config
         self.output = output
-        folder = try OutputFolder(output)
+        parallel = DataParallel(communicator: communicator)
+        folder = parallel.isLeader ? try OutputFolder(output) : nil
+        parallel.synchronizeBatchNorms(in: model)
         // The pretrained interpolation for both crops, so training and evaluation see the same resampling.
         let filter = pretrained.interpolation
         trainLoader = DataLoader.training(
             dataset: train, batchSize: config.batchSize, size: config.imageSize, mean: pretrained.mean,
             std: pretrained.std, seed: config.seed, workers: config.workers, filter: filter,
-            scale: config.minScale...1.0)
+            scale: config.minScale...1.0, shard: DataShard(index: communicator.rank, count: communicator.size))
         let evalConfig = PreprocessConfig(pretrained, imageSize: config.imageSize)
         valLoader = DataLoader.evaluation(
-            dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers)
+            dataset: val, batchSize: config.batchSize, config: evalConfig, workers: config.workers,
+            shard: DataShard(index: communicator.rank, count: communicator.size, padded: false))
         let groups = weightDecayGroups(model, weightDecay: config.resolvedWeightDecay)
         switch config.optimizer {
         case .sgd:
@@ -145,25 +159,31 @@ public final class SupervisedTrainer {
     var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
 
     /// Trains the remaining epochs (resuming from OUT/checkpoint.safetensors when asked), evaluating each;
-    /// writes last/best weights, the checkpoint and metrics.csv. Returns the per-epoch summaries run now.
+    /// writes last/best weights, the checkpoint and metrics.csv. Returns the per-epoch summaries run now
+    /// (`report` sees each as it ends, on rank 0 only).
     public func run(resume: Bool, report: (EpochSummary) -> Void) throws -> [EpochSummary] {
         var startEpoch = 0
         var step = 0
         var best = 0.0
         var rng = RandomGenerator(seed: config.seed)
         if resume {
-            let position = try TrainingCheckpoint.load(from: checkpointURL, model: model, optimizer: optimizer)
+            let position = try TrainingCheckpoint.load(
+                parallel.leaderReads(checkpointURL), path: checkpointURL.path, model: model, optimizer: optimizer)
             startEpoch = position.epoch
             step = position.step
             rng = position.generators["mixup"] ?? rng
             TrainingRandomness.generator = position.generators["dropout"] ?? TrainingRandomness.generator
             best = position.extra["best_top1"].flatMap(Double.init) ?? 0
+        } else {
+            parallel.broadcastState(of: model)
         }
-        let log = try MetricsLog(
-            url: output.appendingPathComponent("metrics.csv"),
-            columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
-            resume: resume
-        ) { row in Int(row[0]).map { $0 <= startEpoch } == true }
+        let log = try folder.map { _ in
+            try MetricsLog(
+                url: output.appendingPathComponent("metrics.csv"),
+                columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
+                resume: resume
+            ) { row in Int(row[0]).map { $0 <= startEpoch } == true }
+        }
         let stepsPerEpoch = trainLoader.batchCount()
         let schedule = WarmupCosineSchedule(
             baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
@@ -172,26 +192,36 @@ public final class SupervisedTrainer {
         var summaries: [EpochSummary] = []
         for epoch in startEpoch..<config.epochs {
             model.train()
-            let progress = ProgressReporter(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            let progress =
+                parallel.isLeader
+                ? ProgressReporter(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)") : nil
             var lossSum = 0.0
             var seen = 0
             var done = 0
+            var interrupted = false
             let start = Date()
-            for batch in trainLoader.epoch(epoch) where batch.count > 0 {
+            for batch in trainLoader.epoch(epoch) {
+                let agreed = parallel.agree(samples: batch.count, interrupted: Interruption.requested)
+                interrupted = agreed.interrupted
+                if interrupted { break }
+                guard !agreed.someRankIsEmpty else { continue }
                 optimizer.learningRate = schedule.learningRate(atStep: step)
                 var mixed = batch
                 let soft = mixup.apply(to: &mixed, using: &rng).targets
                 let targets = try Tensor(shape: [batch.count, model.numClasses], scalars: soft)
                 let x = try Tensor(shape: mixed.shape, scalars: mixed.images)
-                func lossAndBackward() throws -> Float {
+                // This rank's share of the global batch: summed over ranks, the gradients are the global mean's.
+                func lossAndBackward() throws -> Double {
                     optimizer.zeroGrad()
                     let loss = try model(x).crossEntropy(softTargets: targets)
+                    let global = parallel.globalLoss(loss.item, samples: batch.count, total: agreed.samples)
                     // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
-                    guard loss.item.isFinite else {
-                        throw TrainingError.diverged(loss: loss.item, epoch: epoch + 1, step: step + 1)
+                    guard global.isFinite else {
+                        throw TrainingError.diverged(loss: Float(global), epoch: epoch + 1, step: step + 1)
                     }
-                    try loss.backward()
-                    return loss.item
+                    try (loss * (Float(batch.count) / Float(agreed.samples))).backward()
+                    try parallel.sumGradients(optimizer.allParameters)
+                    return global
                 }
                 let loss = try lossAndBackward()
                 if let sam = optimizer as? SAM {
@@ -201,17 +231,16 @@ public final class SupervisedTrainer {
                 try optimizer.step()
                 step += 1
                 done += 1
-                lossSum += Double(loss) * Double(batch.count)
-                seen += batch.count
-                progress.update(done: done, items: seen, detail: String(format: "loss %.4f", loss))
-                if Interruption.requested { break }
+                lossSum += loss * Double(agreed.samples)
+                seen += agreed.samples
+                progress?.update(done: done, items: seen, detail: String(format: "loss %.4f", loss))
             }
-            if Interruption.requested {
+            if interrupted {
                 // The epoch is incomplete: keep the last finished epoch's checkpoint as the resume point.
                 throw TrainingInterrupted(checkpoint: checkpointURL)
             }
             guard seen > 0 else { throw TrainingError.noUsableImages(trainLoader.dataset.root.path) }
-            let result = try evaluate(model, on: valLoader)
+            let result = try evaluate(model, on: valLoader, communicator: parallel.communicator)
             guard result.nonFinite == 0, result.loss.isFinite else {
                 throw TrainingError.diverged(loss: Float(result.loss), epoch: epoch + 1, step: step)
             }
@@ -221,20 +250,24 @@ public final class SupervisedTrainer {
                 val_top5: result.top5,
                 val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
                 images_per_s: Double(seen) / Date().timeIntervalSince(start))
+            summaries.append(summary)
+            let fingerprints = try parallel.checkedFingerprints(of: model)
+            guard let log else { continue }  // rank 0 writes the outputs
             try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("last.safetensors"))
             if result.top1 >= best {
                 try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("best.safetensors"))
             }
+            var extra = ["best_top1": String(best)]
+            extra["replica_fingerprints"] = fingerprints
             try TrainingCheckpoint(
                 epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
-                extra: ["best_top1": String(best)]
+                extra: extra
             ).save(model: model, optimizer: optimizer, to: checkpointURL)
             try log.append([
                 String(epoch + 1), String(format: "%.5f", summary.train_loss), String(format: "%.3f", result.top1),
                 String(format: "%.3f", result.top5), String(format: "%.5f", result.loss),
                 String(format: "%.6g", summary.lr),
             ])
-            summaries.append(summary)
             report(summary)
         }
         return summaries
@@ -249,6 +282,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case diverged(loss: Float, epoch: Int, step: Int)
     /// Too few images for one batch, or for one optimizer step after gradient accumulation.
     case noOptimizerStep(images: Int, batchSize: Int, accumulation: Int)
+    /// The replicas of a data-parallel run hold different weights after the same steps.
+    case replicasDiverged(fingerprints: [UInt64])
 
     public var description: String {
         switch self {
@@ -259,6 +294,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .noOptimizerStep(let images, let batchSize, let accumulation):
             return "\(images) images make no optimizer step at batch size \(batchSize)"
                 + (accumulation > 1 ? " with \(accumulation) accumulation steps" : "")
+        case .replicasDiverged(let fingerprints):
+            return "the ranks' weights differ after the same steps (fingerprints "
+                + fingerprints.map { String(format: "%016llx", $0) }.joined(separator: ", ")
+                + "); the last checkpoint is kept"
         }
     }
 }

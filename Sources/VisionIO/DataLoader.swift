@@ -12,6 +12,44 @@ public struct Batch: Sendable {
     public var count: Int { labels.count }
 }
 
+/// Which of each epoch's samples a loader yields: all of them, or one rank's share in a data-parallel run
+/// (torch's DistributedSampler). A share takes every `count`-th sample of the epoch's order from `index`;
+/// `padded` first repeats the order's start up to a multiple of `count`, so that every rank runs the same
+/// number of steps (training); unpadded shares are disjoint and together hold each sample once (evaluation).
+/// A global batch of `count` ranks × b images is then a contiguous run of the epoch's order, whatever `count` is.
+public struct DataShard: Equatable, Sendable {
+    public var index: Int
+    public var count: Int
+    public var padded: Bool
+
+    /// Every sample, once.
+    public static let whole = DataShard(index: 0, count: 1)
+
+    public init(index: Int, count: Int, padded: Bool = true) {
+        precondition(count > 0 && (0..<count).contains(index), "DataShard: index \(index) of \(count)")
+        self.index = index
+        self.count = count
+        self.padded = padded
+    }
+
+    /// This share of `order`.
+    public func samples(of order: [Int]) -> [Int] {
+        guard count > 1, !order.isEmpty else { return order }
+        var all = order
+        if padded {
+            let total = (order.count + count - 1) / count * count
+            while all.count < total { all += order.prefix(total - all.count) }
+        }
+        return Array(stride(from: index, to: all.count, by: count).map { all[$0] })
+    }
+
+    /// How many samples this share of `total` holds.
+    public func sampleCount(of total: Int) -> Int {
+        guard count > 1, total > 0 else { return total }
+        return padded ? (total + count - 1) / count : (total - index + count - 1) / count
+    }
+}
+
 /// Turns a decoded image into exactly `height * width * 3` floats (CHW), using the sample's own RNG.
 public typealias SampleTransform = @Sendable (Image, inout SplitMix64) throws -> [Float]
 
@@ -21,6 +59,7 @@ public final class DataLoader: @unchecked Sendable {
     public let outputSize: (height: Int, width: Int)
     public let shuffle: Bool
     public let dropLast: Bool
+    public let shard: DataShard
     public let seed: UInt64
     public let workers: Int
     public let prefetchBatches: Int
@@ -33,7 +72,7 @@ public final class DataLoader: @unchecked Sendable {
 
     public init(
         dataset: ImageDataset, batchSize: Int, outputSize: (height: Int, width: Int),
-        shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0, workers: Int = 2,
+        shuffle: Bool = true, dropLast: Bool = false, shard: DataShard = .whole, seed: UInt64 = 0, workers: Int = 2,
         prefetchBatches: Int = 4, maxPixels: UInt64 = Image.defaultMaxPixels,
         applyExifOrientation: Bool = true, transform: @escaping SampleTransform
     ) {
@@ -43,6 +82,7 @@ public final class DataLoader: @unchecked Sendable {
         self.outputSize = outputSize
         self.shuffle = shuffle
         self.dropLast = dropLast
+        self.shard = shard
         self.seed = seed
         self.workers = workers
         self.prefetchBatches = prefetchBatches
@@ -56,12 +96,12 @@ public final class DataLoader: @unchecked Sendable {
         dataset: ImageDataset, batchSize: Int, size: Int, mean: [Float] = PreprocessConfig.imagenetMean,
         std: [Float] = PreprocessConfig.imagenetStd, seed: UInt64 = 0, workers: Int = 2,
         filter: ResampleFilter = .bilinear, scale: ClosedRange<Double> = 0.08...1.0,
-        dropLast: Bool = false
+        dropLast: Bool = false, shard: DataShard = .whole
     ) -> DataLoader {
         let crop = RandomResizedCrop(width: size, height: size, scale: scale, filter: filter)
         return DataLoader(
             dataset: dataset, batchSize: batchSize, outputSize: (size, size), shuffle: true,
-            dropLast: dropLast, seed: seed, workers: workers
+            dropLast: dropLast, shard: shard, seed: seed, workers: workers
         ) { image, rng in
             var out = crop(image, using: &rng)
             if rng.bernoulli(0.5) { out = out.flippedHorizontally() }
@@ -72,26 +112,27 @@ public final class DataLoader: @unchecked Sendable {
     /// Evaluation loader: timm's eval transform for `config`, dataset order.
     public static func evaluation(
         dataset: ImageDataset, batchSize: Int, config: PreprocessConfig,
-        workers: Int = 2, applyExifOrientation: Bool = true
+        workers: Int = 2, applyExifOrientation: Bool = true, shard: DataShard = .whole
     ) -> DataLoader {
         DataLoader(
             dataset: dataset, batchSize: batchSize, outputSize: (config.height, config.width), shuffle: false,
-            workers: workers, applyExifOrientation: applyExifOrientation
+            shard: shard, workers: workers, applyExifOrientation: applyExifOrientation
         ) { image, _ in try config.evalTransform(image) }
     }
 
-    /// Sample order for `epoch`: a seeded Fisher–Yates shuffle, or dataset order.
+    /// Sample order for `epoch`: a seeded Fisher–Yates shuffle, or dataset order; then this loader's shard of it.
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<dataset.count)
         if shuffle {
             var rng = SplitMix64.derived(seed: seed, 0x5348_5546, UInt64(epoch))
             order.shuffle(using: &rng)
         }
-        return order
+        return shard.samples(of: order)
     }
 
     public func batchCount(epoch: Int = 0) -> Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let samples = shard.sampleCount(of: dataset.count)
+        return dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
     }
 
     /// Batches of one epoch, in order, produced ahead by the worker threads.

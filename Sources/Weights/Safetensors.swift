@@ -22,6 +22,11 @@ public func loadSafetensors(_ url: URL) throws -> StateDict {
     return try parseSafetensors(file.bytes, path: file.path, converted: file.releasePages(before:))
 }
 
+/// Reads safetensors bytes already in memory (a checkpoint another process read); `path` names them in errors.
+public func loadSafetensors(_ data: Data, path: String) throws -> StateDict {
+    try data.withUnsafeBytes { try parseSafetensors($0, path: path) }
+}
+
 /// `converted` is told how far (an offset into `bytes`) the data has been converted, in increasing order.
 func parseSafetensors(
     _ bytes: UnsafeRawBufferPointer, path: String, converted: (Int) -> Void = { _ in }

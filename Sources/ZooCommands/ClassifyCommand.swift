@@ -30,6 +30,20 @@ struct ClassifyCommand: ParsableCommand {
     )
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Classify share i of n (0 ≤ i < n): every n-th file of the sorted list, from the i-th.",
+            discussion: "Under mpirun the rank's share by default; also for Slurm arrays or GNU parallel.",
+            valueName: "i/n"))
+    var shard: FileShard?
+
+    @Option(
+        help: ArgumentHelp(
+            "Write the results to OUT/predictions-0000i-of-0000n.jsonl (one JSON object per line) instead of stdout.",
+            discussion: "A share whose file exists is skipped, so an interrupted run resumes where it stopped.",
+            valueName: "OUT"))
+    var output: String?
+
     @Argument(help: "Image files or folders (searched recursively for images).")
     var inputs: [String]
 
@@ -50,7 +64,16 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (files, missing) = expandInputs(inputs)
+        let job = Job.communicator
+        let share = shard ?? FileShard(index: job.rank, count: job.size)
+        let resultsFile = output.map { URL(fileURLWithPath: $0).appendingPathComponent(share.fileName) }
+        if let resultsFile, FileManager.default.fileExists(atPath: resultsFile.path) {
+            FileHandle.standardError.write(Data("zoo: \(resultsFile.path): already written, skipped\n".utf8))
+            return
+        }
+        let (allFiles, allMissing) = expandInputs(inputs)
+        let files = share.take(allFiles)
+        let missing = share.index == 0 ? allMissing : []  // reported once, by the first share
         let (pretrained, model) = try modelOptions.loadModel()
         let classNames =
             try labels.map { try classNamesFile($0, classes: model.numClasses) }
@@ -66,15 +89,17 @@ struct ClassifyCommand: ParsableCommand {
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let batchFiles = Array(files[start..<min(start + batchSize, files.count)])
             let prepared = preprocess(batchFiles, config)
-            var ok: [(file: String, values: [Float])] = []
-            for (file, outcome) in zip(batchFiles, prepared) {
+            // Results in file order, failures included, so that shares interleave back into the whole list.
+            var batchResults = batchFiles.map { Classification(file: $0) }
+            var ok: [(position: Int, values: [Float])] = []
+            for (position, outcome) in prepared.enumerated() {
                 switch outcome {
-                case .success(let values): ok.append((file, values))
+                case .success(let values): ok.append((position, values))
                 case .failure(let error):
                     failed = true
-                    let problem = problemText(error, file: file)
-                    reportError("\(file): \(problem)")
-                    results.append(Classification(file: file, error: problem))
+                    let problem = problemText(error, file: batchFiles[position])
+                    reportError("\(batchFiles[position]): \(problem)")
+                    batchResults[position].error = problem
                 }
             }
             if !ok.isEmpty {
@@ -90,15 +115,33 @@ struct ClassifyCommand: ParsableCommand {
                             label: i - row * classes < classNames.count
                                 ? classNames[i - row * classes] : "class \(i - row * classes)", prob: p[i])
                     }
-                    results.append(Classification(file: item.file, top: top))
-                    if !json { printResult(results.last!) }
+                    batchResults[item.position].top = top
+                    if !json && resultsFile == nil { printResult(batchResults[item.position]) }
                 }
             }
+            results += batchResults
             progress?.update(
                 done: min(start + batchSize, files.count), items: min(start + batchSize, files.count), detail: "")
         }
-        if json { print(try jsonString(results)) }
+        if let resultsFile {
+            try writeJSONLines(results, to: resultsFile)
+        } else if json {
+            print(try jsonString(results))
+        }
         if failed { throw ExitCode.failure }
+    }
+
+    /// One compact JSON object per line, written to a temporary file and renamed: a share's file is
+    /// either complete or absent.
+    private func writeJSONLines(_ results: [Classification], to url: URL) throws {
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let lines = try results.map { try jsonString($0, pretty: false) + "\n" }.joined()
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        try Data(lines.utf8).write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CommandError("\(url.path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// One class name per line, exactly as many as the model predicts (a mismatch is an error, not "class N").
@@ -140,6 +183,30 @@ struct ClassifyCommand: ParsableCommand {
         }
         return outcomes
     }
+}
+
+/// Share `index` of `count` of a sorted file list: every count-th file from the index-th, so that the shares
+/// interleave back into the whole list and each holds a spread of it.
+struct FileShard: ExpressibleByArgument, Equatable {
+    var index: Int
+    var count: Int
+
+    init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0,
+            count <= 99_999, (0..<count).contains(index)
+        else { return nil }
+        self.init(index: index, count: count)
+    }
+
+    func take<T>(_ items: [T]) -> [T] { stride(from: index, to: items.count, by: count).map { items[$0] } }
+
+    var fileName: String { String(format: "predictions-%05d-of-%05d.jsonl", index, count) }
 }
 
 /// Files as given, folders expanded to their images (recursively, sorted); paths that are missing or

@@ -54,15 +54,19 @@ struct PretrainMAECommand: ParsableCommand {
     }
 
     func run() throws {
+        Job.inLockstep = true  // the ranks train together: one rank's error must end them all
         let out = URL(fileURLWithPath: output)
-        if resume && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path)
+        let job = Job.communicator
+        // Rank 0 alone reads the checkpoint (the other ranks need no shared filesystem).
+        if resume && job.isLeader
+            && !FileManager.default.fileExists(atPath: out.appendingPathComponent("checkpoint.safetensors").path)
         {
             throw CommandError("\(output)/checkpoint.safetensors: nothing to resume (no checkpoint)")
         }
         let dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder))  // its errors name the folder
         guard dataset.count > 0 else { throw CommandError("\(folder): no images found") }
         Initialization.generator = RandomGenerator(seed: seed)
-        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1)
+        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1 &+ UInt64(job.rank) << 32)
         let mae = try MaskedAutoencoderRegistry.create(
             model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
         var config = MaskedAutoencoderPretrainingConfig()
@@ -77,15 +81,19 @@ struct PretrainMAECommand: ParsableCommand {
         config.accumulationSteps = accumSteps
         config.seed = seed
         config.previewEvery = previewEvery
-        let trainer = try MaskedAutoencoderPretrainer(model: mae, dataset: dataset, config: config, output: out)
-        FileHandle.standardError.write(
-            Data(
-                String(
-                    format: "%@: %d images, %.1fM parameters, lr %.3g\n", model, dataset.count,
-                    Double(mae.parameterCount) / 1e6, config.effectiveLearningRate
-                ).utf8))
+        let trainer = try MaskedAutoencoderPretrainer(
+            model: mae, dataset: dataset, config: config, output: out, communicator: job)
+        if job.isLeader {
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "%@: %d images, %.1fM parameters, lr %.3g%@\n", model, dataset.count,
+                        Double(mae.parameterCount) / 1e6, trainer.config.effectiveLearningRate,
+                        job.size > 1 ? " (\(job.size) ranks × batch \(batchSize))" : ""
+                    ).utf8))
+        }
         let losses = try trainer.run(resume: resume) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        if let first = losses.first, let last = losses.last {
+        if job.isLeader, let first = losses.first, let last = losses.last {
             print(
                 String(
                     format: "mean loss %.4f (epoch %d) → %.4f (epoch %d); encoder: %@", first.loss, first.epoch,

@@ -58,6 +58,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        Job.inLockstep = true  // the ranks train together: one rank's error must end them all
         let (entry, pretrainedConfig) = try ModelRegistry.resolve(model)
         let trainSet = try ImageFolder(root: URL(fileURLWithPath: train))
         let valSet = try ImageFolder(root: URL(fileURLWithPath: val))
@@ -84,9 +85,11 @@ struct TrainCommand: ParsableCommand {
         config.warmupEpochs = warmupEpochs
         config.minScale = scale
         config.seed = seed
+        let job = Job.communicator
+        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1 &+ UInt64(job.rank) << 32)
         let trainer = try SupervisedTrainer(
             model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
-            config: config, output: URL(fileURLWithPath: output))
+            config: config, output: URL(fileURLWithPath: output), communicator: job)
         let summaries = try trainer.run(resume: resume) { s in
             FileHandle.standardError.write(
                 Data(
@@ -95,7 +98,7 @@ struct TrainCommand: ParsableCommand {
                         s.epoch, s.train_loss, s.val_top1, s.val_top5, s.best_top1
                     ).utf8))
         }
-        if json, let last = summaries.last { print(try jsonString(last, pretty: false)) }
+        if json, job.isLeader, let last = summaries.last { print(try jsonString(last, pretty: false)) }
     }
 
     /// Copies every tensor whose name and shape match (an MAE encoder into a ViT, a checkpoint with another head).

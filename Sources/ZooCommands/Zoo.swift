@@ -21,16 +21,20 @@ public struct Zoo: ParsableCommand {
         // disk, instead of the signal killing the process mid-write.
         signal(SIGXFSZ, SIG_IGN)
         do {
+            try Job.start()
             var command = try parseAsRoot(arguments)
             try command.run()
-            Foundation.exit(0)
+            Job.exit(status: 0)
         } catch {
             let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+            let usage = code == .validationFailure
+            Job.fail(error, reachedByEveryRank: usage, message: fullMessage(for: readable(error))) {
+                if usage {
+                    FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                    Foundation.exit(2)
+                }
+                exit(withError: readable(error))
             }
-            exit(withError: readable(error))
         }
     }
 

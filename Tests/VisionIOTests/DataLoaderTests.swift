@@ -49,6 +49,44 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertNotEqual(a, run(workers: 2, epoch: 1))
     }
 
+    /// DistributedSampler's contract: padded shares have equal length, a global batch (ranks × b) is a
+    /// contiguous run of the epoch's order, and each sample's augmentation does not depend on the rank.
+    func testShardsOfAnEpochInterleaveIntoIt() throws {
+        let (tree, folder) = try makeFolder()  // 21 samples
+        _ = tree
+        let whole = DataLoader.training(dataset: folder, batchSize: 6, size: 8, seed: 5, workers: 1)
+        let order = whole.order(epoch: 2)
+        for ranks in [2, 3, 4] {
+            let loaders = (0..<ranks).map { rank in
+                DataLoader.training(
+                    dataset: folder, batchSize: 2, size: 8, seed: 5, workers: 1,
+                    shard: DataShard(index: rank, count: ranks))
+            }
+            let shares = loaders.map { $0.order(epoch: 2) }
+            let length = (21 + ranks - 1) / ranks
+            XCTAssertEqual(shares.map(\.count), Array(repeating: length, count: ranks), "padded to equal length")
+            XCTAssertEqual(loaders.map { $0.batchCount() }, Array(repeating: (length + 1) / 2, count: ranks))
+            let interleaved = (0..<ranks * length).map { shares[$0 % ranks][$0 / ranks] }
+            XCTAssertEqual(Array(interleaved.prefix(21)), order, "\(ranks) ranks")
+            XCTAssertEqual(
+                Array(interleaved.dropFirst(21)), Array(order.prefix(ranks * length - 21)), "padding repeats the start")
+        }
+        // The same sample gets the same crop and flip in the whole epoch and in a share.
+        let rank1 = DataLoader.training(
+            dataset: folder, batchSize: 3, size: 8, seed: 5, workers: 1, shard: DataShard(index: 1, count: 2))
+        let shareBatch = try XCTUnwrap(rank1.epoch(2).next())
+        let wholeBatches = Array(whole.epoch(2))
+        let sample = shareBatch.indices[0]
+        let batch = try XCTUnwrap(wholeBatches.first { $0.indices.contains(sample) })
+        let row = batch.indices.firstIndex(of: sample)!
+        XCTAssertEqual(Array(shareBatch.images[0..<192]), Array(batch.images[row * 192..<(row + 1) * 192]))
+
+        // Unpadded shares (evaluation) split the samples without repeating any.
+        let evaluation = (0..<4).map { DataShard(index: $0, count: 4, padded: false) }
+        XCTAssertEqual(evaluation.flatMap { $0.samples(of: Array(0..<21)) }.sorted(), Array(0..<21))
+        XCTAssertEqual(evaluation.map { $0.sampleCount(of: 21) }, [6, 5, 5, 5])
+    }
+
     func testEvaluationLoaderMatchesEvalTransformInOrder() throws {
         let (tree, folder) = try makeFolder(classes: 2, perClass: 3)
         _ = tree

@@ -105,3 +105,23 @@ func stripedImageFolder(_ test: XCTestCase) throws -> URL {
     }
     return root
 }
+
+/// `count` 64×64 PNGs of smooth colour gradients with a bright square (random-crop-able, not noise), in `photos/`.
+func gradientPhotos(_ test: XCTestCase, count: Int = 8) throws -> URL {
+    let dir = try scratchDirectory(test, files: [:]).appendingPathComponent("photos")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    for i in 0..<count {
+        var image = Image(width: 64, height: 64)
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let o = (y * 64 + x) * 3
+                let square = (8 + 4 * i..<28 + 4 * i).contains(x) && (20..<40).contains(y)
+                image.pixels[o] = square ? 250 : UInt8((x * 4 + 31 * i) % 256)
+                image.pixels[o + 1] = square ? 240 : UInt8((y * 4 + 17 * i) % 256)
+                image.pixels[o + 2] = UInt8((x + y + 40 * i) % 256)
+            }
+        }
+        try image.write(to: dir.appendingPathComponent("photo\(i).png"))
+    }
+    return dir
+}

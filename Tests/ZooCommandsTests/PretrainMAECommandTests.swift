@@ -7,26 +7,6 @@ import XCTest
 final class PretrainMAECommandTests: XCTestCase {
     private let epochs = 8
 
-    /// Eight 64×64 PNGs of smooth colour gradients with a bright square (random-crop-able, not noise).
-    private func photos() throws -> URL {
-        let dir = try scratchDirectory(self, files: [:]).appendingPathComponent("photos")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for i in 0..<8 {
-            var image = Image(width: 64, height: 64)
-            for y in 0..<64 {
-                for x in 0..<64 {
-                    let o = (y * 64 + x) * 3
-                    let square = (8 + 4 * i..<28 + 4 * i).contains(x) && (20..<40).contains(y)
-                    image.pixels[o] = square ? 250 : UInt8((x * 4 + 31 * i) % 256)
-                    image.pixels[o + 1] = square ? 240 : UInt8((y * 4 + 17 * i) % 256)
-                    image.pixels[o + 2] = UInt8((x + y + 40 * i) % 256)
-                }
-            }
-            try image.write(to: dir.appendingPathComponent("photo\(i).png"))
-        }
-        return dir
-    }
-
     private func arguments(_ photos: URL, output: URL) -> [String] {
         [
             "pretrain-mae", photos.path, "--model", "mae_vit_tiny_patch16", "--img-size", "32", "--epochs",
@@ -60,7 +40,7 @@ final class PretrainMAECommandTests: XCTestCase {
 
     func testInterruptAndResumeMatchesAnUninterruptedRun() throws {
         let zoo = try builtZoo()
-        let photos = try photos()
+        let photos = try gradientPhotos(self)
         let root = photos.deletingLastPathComponent()
         let straight = root.appendingPathComponent("A")
         let resumed = root.appendingPathComponent("B")
