@@ -27,12 +27,12 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Tensors", dependencies: ["Kernels"]),
-        .target(name: "NN", dependencies: ["Tensors"]),
+        .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
         .target(name: "Weights", dependencies: ["ZIPFoundation"]),
-        .target(name: "Models", dependencies: ["NN", "Weights", "Metrics", "VisionIO"]),
+        .target(name: "Models", dependencies: ["Kernels", "Metrics", "NN", "Tensors", "VisionIO", "Weights"]),
         .target(name: "VisionIO", dependencies: ["CImageShims"]),
         .target(name: "Metrics"),
-        .target(name: "Training", dependencies: ["Models", "VisionIO"]),
+        .target(name: "Training", dependencies: ["Kernels", "Models", "NN", "Tensors", "VisionIO", "Weights"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Data parallelism over Open MPI (a job started by mpirun); only the command line links it.
@@ -48,17 +48,26 @@ let package = Package(
         // Fixture locations and parity assertions shared by the test targets.
         .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Kernels", "Tensors"]),
+        .testTarget(name: "NNTests", dependencies: ["Kernels", "NN", "Tensors"]),
         .testTarget(
             name: "WeightsTests", dependencies: ["Weights", "Tensors", "ZooTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "ZooTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Kernels", "Metrics", "Models", "NN", "Tensors", "Weights", "ZooTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors"], exclude: ["Fixtures"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "ZooTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Models", "NN", "Tensors", "Training", "ZooTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "ZooCommandsTests",
-            dependencies: ["ZooCommands", "ZooTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "Models", "VisionIO", "Weights", "ZooCommands", "ZooTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -178,7 +178,7 @@ public func attentionReference(
                 }
             }
             let maximum = scores.max() ?? 0
-            let exps = scores.map { _math_exp($0 - maximum) }
+            let exps = scores.map { exponential($0 - maximum) }
             let total = exps.reduce(0, +)
             for d in 0..<g.valueDim {
                 var acc = 0.0
@@ -189,4 +189,4 @@ public func attentionReference(
     }
 }
 
-@inline(__always) private func _math_exp(_ x: Double) -> Double { Foundation.exp(x) }
+@inline(__always) private func exponential(_ x: Double) -> Double { Foundation.exp(x) }

@@ -193,10 +193,17 @@ public func evaluateCOCO(
             : allCategoryIDs.flatMap { dts[Key(image: image, category: $0)] ?? [] }
     }
 
+    // pycocotools' names for the sizes of its arrays (T thresholds, R recall points, K categories, A areas,
+    // M detection limits), so the loops below read like the reference.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     let T = p.iouThresholds.count
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     let R = p.recallThresholds.count
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     let K = evaluatedCategories.count
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     let A = p.areaRanges.count
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     let M = maxDets.count
 
     // evaluate(): evalImgs[k][a][i], nil where an image has neither boxes nor detections.

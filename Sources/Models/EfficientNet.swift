@@ -11,8 +11,8 @@
 import Kernels
 import NN
 import Tensors
-import Weights
 import VisionIO
+import Weights
 
 public struct EfficientNetConfig: Equatable, Sendable {
     public enum Variant: String, Sendable, CaseIterable {

@@ -38,7 +38,7 @@ public enum TensorMemory {
     public static let systemBudget: Int = {
         var limits = [Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))]
         var addressSpace = rlimit()
-        if getrlimit(RLIMIT_AS_RESOURCE, &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
+        if getrlimit(addressSpaceLimit, &addressSpace) == 0, addressSpace.rlim_cur != rlim_t.max {
             limits.append(Int(clamping: addressSpace.rlim_cur))
         }
         if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
@@ -75,9 +75,9 @@ public enum TensorMemory {
 }
 
 #if canImport(Glibc)
-private let RLIMIT_AS_RESOURCE = Int32(RLIMIT_AS.rawValue)
+private let addressSpaceLimit = Int32(RLIMIT_AS.rawValue)
 #else
-private let RLIMIT_AS_RESOURCE = RLIMIT_AS
+private let addressSpaceLimit = RLIMIT_AS
 #endif
 
 /// The number of elements of `shape`, or an error naming it when a size is negative or the product overflows.

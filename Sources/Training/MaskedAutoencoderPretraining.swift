@@ -186,7 +186,7 @@ public final class MaskedAutoencoderPretrainer {
                     step += 1
                     try metrics?.append([
                         String(epoch + 1), String(step),
-                        String(format: "%.6f", stepLoss / Double(config.accumulationSteps)),
+                        String(format: "%.6f", stepLoss / Double(stepBatches)),
                         String(format: "%.6g", optimizer.learningRate),
                     ])
                     (stepLoss, stepBatches) = (0, 0)

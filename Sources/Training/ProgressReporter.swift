@@ -29,7 +29,8 @@ public final class ProgressReporter {
         let counts: String
         switch unit {
         case .images: counts = String(format: "%d/%d %@ %.1f img/s", done, total, detail, rate)
-        case .bytes: counts = String(format: "%.1f/%.1f MB %.1f MB/s", Double(done) / 1e6, Double(total) / 1e6, rate / 1e6)
+        case .bytes:
+            counts = String(format: "%.1f/%.1f MB %.1f MB/s", Double(done) / 1e6, Double(total) / 1e6, rate / 1e6)
         }
         let text = String(format: "%@ %3.0f%% %@ ETA %@", label, fraction * 100, counts, Self.clock(eta))
         if interactive {

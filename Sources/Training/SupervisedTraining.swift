@@ -95,13 +95,24 @@ public func evaluate(
 /// One epoch's numbers, as written to metrics.csv and printed with --json.
 public struct EpochSummary: Codable, Sendable {
     public var epoch: Int
-    public var train_loss: Double
-    public var val_top1: Double
-    public var val_top5: Double
-    public var val_loss: Double
-    public var best_top1: Double
-    public var lr: Double
-    public var images_per_s: Double
+    public var trainLoss: Double
+    public var validationTop1: Double
+    public var validationTop5: Double
+    public var validationLoss: Double
+    public var bestTop1: Double
+    public var learningRate: Double
+    public var imagesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch
+        case trainLoss = "train_loss"
+        case validationTop1 = "val_top1"
+        case validationTop5 = "val_top5"
+        case validationLoss = "val_loss"
+        case bestTop1 = "best_top1"
+        case learningRate = "lr"
+        case imagesPerSecond = "images_per_s"
+    }
 }
 
 public final class SupervisedTrainer {
@@ -246,10 +257,10 @@ public final class SupervisedTrainer {
             }
             best = max(best, result.top1)
             let summary = EpochSummary(
-                epoch: epoch + 1, train_loss: lossSum / Double(max(seen, 1)), val_top1: result.top1,
-                val_top5: result.top5,
-                val_loss: result.loss, best_top1: best, lr: Double(optimizer.learningRate),
-                images_per_s: Double(seen) / Date().timeIntervalSince(start))
+                epoch: epoch + 1, trainLoss: lossSum / Double(max(seen, 1)), validationTop1: result.top1,
+                validationTop5: result.top5, validationLoss: result.loss, bestTop1: best,
+                learningRate: Double(optimizer.learningRate),
+                imagesPerSecond: Double(seen) / Date().timeIntervalSince(start))
             summaries.append(summary)
             let fingerprints = try parallel.checkedFingerprints(of: model)
             guard let log else { continue }  // rank 0 writes the outputs
@@ -264,9 +275,9 @@ public final class SupervisedTrainer {
                 extra: extra
             ).save(model: model, optimizer: optimizer, to: checkpointURL)
             try log.append([
-                String(epoch + 1), String(format: "%.5f", summary.train_loss), String(format: "%.3f", result.top1),
+                String(epoch + 1), String(format: "%.5f", summary.trainLoss), String(format: "%.3f", result.top1),
                 String(format: "%.3f", result.top5), String(format: "%.5f", result.loss),
-                String(format: "%.6g", summary.lr),
+                String(format: "%.6g", summary.learningRate),
             ])
             report(summary)
         }

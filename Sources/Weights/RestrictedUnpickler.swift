@@ -164,7 +164,8 @@ final class RestrictedUnpickler {
         case UInt8(ascii: "N"): stack.append(.none)
         case 0x88: stack.append(.bool(true))  // NEWTRUE
         case 0x89: stack.append(.bool(false))  // NEWFALSE
-        case UInt8(ascii: "J"): stack.append(.int(Int(Int32(truncatingIfNeeded: try readInteger(byteCount: 4)))))  // BININT
+        case UInt8(ascii: "J"):  // BININT
+            stack.append(.int(Int(Int32(truncatingIfNeeded: try readInteger(byteCount: 4)))))
         case UInt8(ascii: "K"): stack.append(.int(Int(try readByte())))  // BININT1
         case UInt8(ascii: "M"): stack.append(.int(Int(try readInteger(byteCount: 2))))  // BININT2
         case 0x8a: stack.append(try readLong(lengthBytes: 1))  // LONG1

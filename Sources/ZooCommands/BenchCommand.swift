@@ -57,14 +57,30 @@ struct BenchCommand: ParsableCommand {
     }
 
     struct ModelResult: Encodable {
-        var model: String, batch: Int, threads: Int, mode: String, input_size: Int
-        var ms_median: Double, ms_min: Double, ms_max: Double, images_per_s: Double
+        var model: String, batch: Int, threads: Int, mode: String, inputSize: Int
+        var msMedian: Double, msMin: Double, msMax: Double, imagesPerSecond: Double
         var isa: String, cpu: String
+
+        enum CodingKeys: String, CodingKey {
+            case model, batch, threads, mode
+            case inputSize = "input_size"
+            case msMedian = "ms_median"
+            case msMin = "ms_min"
+            case msMax = "ms_max"
+            case imagesPerSecond = "images_per_s"
+            case isa, cpu
+        }
     }
 
     struct KernelReport: Encodable {
-        var cpu: String, isa: String, openblas_core: String, threads: Int
+        var cpu: String, isa: String, openblasCore: String, threads: Int
         var rows: [KernelBenchmarkRow]
+
+        enum CodingKeys: String, CodingKey {
+            case cpu, isa
+            case openblasCore = "openblas_core"
+            case threads, rows
+        }
     }
 
     func run() throws {
@@ -79,13 +95,13 @@ struct BenchCommand: ParsableCommand {
         for path in paths { rows += try KernelPath.with(path) { KernelBenchmarks(iterations: iterations).run() } }
         rows.append(KernelBenchmarks(iterations: iterations).openBLASRow())
         let report = KernelReport(
-            cpu: KernelPath.cpuModel, isa: chosen.name, openblas_core: openBLASCoreName,
+            cpu: KernelPath.cpuModel, isa: chosen.name, openblasCore: openBLASCoreName,
             threads: Threads.count, rows: rows)
         if json { return print(try jsonString(report)) }
         print(
             "cpu: \(report.cpu)\npath chosen: \(chosen) (of \(KernelPath.available.map(\.name).joined(separator: ", ")))"
         )
-        print("openblas kernel: \(report.openblas_core)\nthreads: \(report.threads)")
+        print("openblas kernel: \(report.openblasCore)\nthreads: \(report.threads)")
         for row in rows {
             let share = row.percentOfGemm.map { String(format: "  (%.0f%% of SGEMM at the same shape)", $0) } ?? ""
             let name = "[\(row.isa)] \(row.name)".padding(toLength: 52, withPad: " ", startingAt: 0)
@@ -268,16 +284,16 @@ extension BenchCommand {
         }
         let result = ModelResult(
             model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference",
-            input_size: model.inputSize,
-            ms_median: timing.medianMilliseconds, ms_min: timing.minMilliseconds, ms_max: timing.maxMilliseconds,
-            images_per_s: Double(batch) / timing.medianMilliseconds * 1000,
+            inputSize: model.inputSize,
+            msMedian: timing.medianMilliseconds, msMin: timing.minMilliseconds, msMax: timing.maxMilliseconds,
+            imagesPerSecond: Double(batch) / timing.medianMilliseconds * 1000,
             isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
         if json { return print(try jsonString(result)) }
         print(
             String(
                 format: "%@  batch %d  %@  %d threads, %@ on %@: median %.2f ms (min %.2f, max %.2f), %.1f images/s",
-                name, batch, result.mode, Threads.count, result.isa, result.cpu, result.ms_median, result.ms_min,
-                result.ms_max,
-                result.images_per_s))
+                name, batch, result.mode, Threads.count, result.isa, result.cpu, result.msMedian, result.msMin,
+                result.msMax,
+                result.imagesPerSecond))
     }
 }

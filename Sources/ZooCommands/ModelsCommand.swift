@@ -10,25 +10,42 @@ struct ModelsCommand: ParsableCommand {
     var json = false
 
     struct Row: Encodable {
-        var name: String, family: String, params: Int, gflops: Double, input_size: [Int]
-        var pretrained_tag: String, crop_pct: Float, interpolation: String, mean: [Float], std: [Float]
+        var name: String, family: String, params: Int, gflops: Double, inputSize: [Int]
+        var pretrainedTag: String, cropPct: Float, interpolation: String, mean: [Float], std: [Float]
         /// Every pretrained tag on the Hub, with the config its weights expect (timm's `pretrained_cfg`).
         var tags: [Tag]
+
+        enum CodingKeys: String, CodingKey {
+            case name, family, params, gflops
+            case inputSize = "input_size"
+            case pretrainedTag = "pretrained_tag"
+            case cropPct = "crop_pct"
+            case interpolation, mean, std, tags
+        }
     }
 
     struct Tag: Encodable {
-        var name: String, hf_hub_id: String?, input_size: [Int], crop_pct: Float, interpolation: String
-        var mean: [Float], std: [Float], num_classes: Int
+        var name: String, hubID: String?, inputSize: [Int], cropPct: Float, interpolation: String
+        var mean: [Float], std: [Float], numClasses: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case hubID = "hf_hub_id"
+            case inputSize = "input_size"
+            case cropPct = "crop_pct"
+            case interpolation, mean, std
+            case numClasses = "num_classes"
+        }
 
         init(model: String, _ c: PretrainedConfig) {
             name = model + "." + c.tag
-            hf_hub_id = c.hubID
-            input_size = c.inputSize
-            crop_pct = c.cropPct
+            hubID = c.hubID
+            inputSize = c.inputSize
+            cropPct = c.cropPct
             interpolation = c.interpolation.rawValue
             mean = c.mean
             std = c.std
-            num_classes = c.numClasses
+            numClasses = c.numClasses
         }
     }
 
@@ -36,8 +53,8 @@ struct ModelsCommand: ParsableCommand {
         let rows = ModelRegistry.entries.map {
             Row(
                 name: $0.name, family: $0.family, params: $0.parameterCount, gflops: $0.gflops,
-                input_size: $0.pretrained.inputSize,
-                pretrained_tag: $0.pretrained.tag, crop_pct: $0.pretrained.cropPct,
+                inputSize: $0.pretrained.inputSize,
+                pretrainedTag: $0.pretrained.tag, cropPct: $0.pretrained.cropPct,
                 interpolation: $0.pretrained.interpolation.rawValue,
                 mean: $0.pretrained.mean, std: $0.pretrained.std,
                 tags: $0.tags.map { [name = $0.name] in Tag(model: name, $0) })
@@ -52,8 +69,8 @@ struct ModelsCommand: ParsableCommand {
                 r.name.padding(toLength: 32, withPad: " ", startingAt: 0)
                     + r.family.padding(toLength: 12, withPad: " ", startingAt: 0)
                     + String(
-                        format: "%10.3f %8.3f   %d×%d", Double(r.params) / 1e6, r.gflops, r.input_size[1],
-                        r.input_size[2]))
+                        format: "%10.3f %8.3f   %d×%d", Double(r.params) / 1e6, r.gflops, r.inputSize[1],
+                        r.inputSize[2]))
         }
     }
 }

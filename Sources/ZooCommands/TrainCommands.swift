@@ -95,7 +95,7 @@ struct TrainCommand: ParsableCommand {
                 Data(
                     String(
                         format: "epoch %d: train loss %.4f, val top-1 %.2f%%, top-5 %.2f%% (best %.2f%%)\n",
-                        s.epoch, s.train_loss, s.val_top1, s.val_top5, s.best_top1
+                        s.epoch, s.trainLoss, s.validationTop1, s.validationTop5, s.bestTop1
                     ).utf8))
         }
         if json, job.isLeader, let last = summaries.last { print(try jsonString(last, pretty: false)) }

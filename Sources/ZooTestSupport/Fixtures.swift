@@ -52,10 +52,18 @@ public enum Fixtures {
     public struct ParityFixture: Decodable {
         public var name: String
         public var family: String
-        public var timm_arch: String
-        public var timm_kwargs: [String: ArgumentValue]
-        public var input_shape: [Int]
-        public var output_shape: [Int]
+        public var timmArch: String
+        public var timmArguments: [String: ArgumentValue]
+        public var inputShape: [Int]
+        public var outputShape: [Int]
+
+        enum CodingKeys: String, CodingKey {
+            case name, family
+            case timmArch = "timm_arch"
+            case timmArguments = "timm_kwargs"
+            case inputShape = "input_shape"
+            case outputShape = "output_shape"
+        }
     }
 
     public static func parityManifest() throws -> [ParityFixture] {

@@ -4,7 +4,7 @@ import XCTest
 
 private struct BoxFixture: Decodable {
     let boxes1, boxes2, iou, giou, diou, ciou: [[Double]]
-    let convert_xyxy, convert_xywh, convert_cxcywh, convert_cxcywh_to_xywh: [[Double]]
+    let convertXyxy, convertXywh, convertCxcywh, convertCxcywhToXywh: [[Double]]
 }
 
 private func boxes(_ rows: [[Double]]) -> [Box] {
@@ -25,15 +25,15 @@ final class BoxesTests: XCTestCase {
 
     func testConversionsMatchTorchvision() throws {
         let f = try loadFixture(BoxFixture.self, "boxes_fixture.json")
-        for (i, row) in f.convert_xyxy.enumerated() {
+        for (i, row) in f.convertXyxy.enumerated() {
             let box = Box(SIMD4(row[0], row[1], row[2], row[3]), format: .xyxy)
             let xywh = box.coordinates(in: .xywh)
             let cxcywh = box.coordinates(in: .cxcywh)
             for k in 0..<4 {
-                XCTAssertEqual(xywh[k], f.convert_xywh[i][k], accuracy: 1e-12)
-                XCTAssertEqual(cxcywh[k], f.convert_cxcywh[i][k], accuracy: 1e-12)
+                XCTAssertEqual(xywh[k], f.convertXywh[i][k], accuracy: 1e-12)
+                XCTAssertEqual(cxcywh[k], f.convertCxcywh[i][k], accuracy: 1e-12)
                 let viaCentre = convertBox(cxcywh, from: .cxcywh, to: .xywh)
-                XCTAssertEqual(viaCentre[k], f.convert_cxcywh_to_xywh[i][k], accuracy: 1e-12)
+                XCTAssertEqual(viaCentre[k], f.convertCxcywhToXywh[i][k], accuracy: 1e-12)
             }
         }
     }

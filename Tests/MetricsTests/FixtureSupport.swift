@@ -8,7 +8,10 @@ func fixtureURL(_ name: String, file: StaticString = #filePath) -> URL {
 }
 
 func loadFixture<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
-    try JSONDecoder().decode(T.self, from: Data(contentsOf: fixtureURL(name)))
+    // The fixture writers' keys are snake_case (convert_xyxy → convertXyxy).
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(T.self, from: Data(contentsOf: fixtureURL(name)))
 }
 
 func assertMatrix(

@@ -3,27 +3,27 @@ import XCTest
 @testable import Metrics
 
 private struct NMSFixture: Decodable {
-    let nms_boxes: [[Double]]
-    let nms_scores: [Double]
-    let nms_classes: [Int]
+    let nmsBoxes: [[Double]]
+    let nmsScores: [Double]
+    let nmsClasses: [Int]
     let nms: [String: [Int]]
-    let batched_nms: [String: [Int]]
+    let batchedNms: [String: [Int]]
 }
 
 final class NMSTests: XCTestCase {
-    /// Kept indices from torchvision.ops.nms / batched_nms (Fixtures/make_box_fixtures.py);
+    /// Kept indices from torchvision.ops.nms / batchedNms (Fixtures/make_box_fixtures.py);
     /// scores are rounded to 0.1 so the fixture contains many ties.
     func testMatchesTorchvision() throws {
         let f = try loadFixture(NMSFixture.self, "boxes_fixture.json")
-        let boxes = f.nms_boxes.map { Box(x1: $0[0], y1: $0[1], x2: $0[2], y2: $0[3]) }
+        let boxes = f.nmsBoxes.map { Box(x1: $0[0], y1: $0[1], x2: $0[2], y2: $0[3]) }
         for (threshold, expected) in f.nms {
             let t = try XCTUnwrap(Double(threshold))
-            XCTAssertEqual(nms(boxes: boxes, scores: f.nms_scores, iouThreshold: t), expected, "nms @\(threshold)")
+            XCTAssertEqual(nms(boxes: boxes, scores: f.nmsScores, iouThreshold: t), expected, "nms @\(threshold)")
         }
-        for (threshold, expected) in f.batched_nms {
+        for (threshold, expected) in f.batchedNms {
             let t = try XCTUnwrap(Double(threshold))
             XCTAssertEqual(
-                batchedNMS(boxes: boxes, scores: f.nms_scores, classes: f.nms_classes, iouThreshold: t),
+                batchedNMS(boxes: boxes, scores: f.nmsScores, classes: f.nmsClasses, iouThreshold: t),
                 expected, "batched_nms @\(threshold)")
         }
     }

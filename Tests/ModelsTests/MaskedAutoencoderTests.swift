@@ -11,7 +11,7 @@ final class MaskedAutoencoderTests: XCTestCase {
         guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == "mae_tiny" }) else {
             throw XCTSkip("no mae_tiny fixture")
         }
-        let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", parityArguments(fixture.timm_kwargs))
+        let model = try MaskedAutoencoderRegistry.create("mae_vit_tiny_patch16", parityArguments(fixture.timmArguments))
         try model.load(Fixtures.parityWeights("mae_tiny"))
         return model
     }

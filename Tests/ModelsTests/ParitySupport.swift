@@ -18,7 +18,7 @@ extension XCTestCase {
         guard let fixture = try Fixtures.parityManifest().first(where: { $0.name == name }) else {
             throw XCTSkip("no fixture \(name) in the manifest")
         }
-        let model = try ModelRegistry.create(fixture.timm_arch, parityArguments(fixture.timm_kwargs))
+        let model = try ModelRegistry.create(fixture.timmArch, parityArguments(fixture.timmArguments))
         try model.load(Fixtures.parityWeights(name))
         model.eval()
         let io = try Fixtures.parityIO(name)
@@ -26,7 +26,7 @@ extension XCTestCase {
         // Every instruction-set path this CPU runs must reproduce timm's logits.
         for path in KernelPath.available {
             let output = try KernelPath.with(path) { try withoutGrad { try model(input) } }
-            XCTAssertEqual(output.shape, fixture.output_shape, file: file, line: line)
+            XCTAssertEqual(output.shape, fixture.outputShape, file: file, line: line)
             Fixtures.assertParity(output.scalars, io["output"]!.values, "\(name) on \(path)", file: file, line: line)
             print(
                 "parity \(name) on \(path): max |diff| \(zip(output.scalars, io["output"]!.values).map { abs($0 - $1) }.max() ?? .nan)"

@@ -19,7 +19,8 @@ final class NeuralOpsTests: XCTestCase {
         ConvCase(input: [2, 3, 5, 5], weight: [5, 3, 1, 1]),  // pointwise, small maps share a GEMM
         ConvCase(input: [2, 2, 10, 11], weight: [3, 2, 1, 1]),  // pointwise, one GEMM per image on the input
         ConvCase(input: [1, 4, 3, 4], weight: [6, 2, 1, 1], groups: 2),  // grouped pointwise, one image
-        ConvCase(input: [3, 4, 3, 4], weight: [6, 2, 3, 3], stride: (2, 1), padding: Padding2d(1), groups: 2),  // images share a GEMM
+        // images share a GEMM
+        ConvCase(input: [3, 4, 3, 4], weight: [6, 2, 3, 3], stride: (2, 1), padding: Padding2d(1), groups: 2),
         ConvCase(
             input: [1, 2, 8, 7], weight: [3, 2, 3, 2], stride: (1, 2), padding: Padding2d(2, 1), dilation: (2, 1)),
         ConvCase(input: [2, 4, 7, 7], weight: [4, 1, 3, 3], padding: Padding2d(1), groups: 4),  // depthwise

@@ -8,11 +8,21 @@ import ZooTestSupport
 final class OptimizerTests: XCTestCase {
     struct Reference: Decodable {
         struct Step: Decodable {
-            var W: [Float]
+            var weight: [Float]
             var b: [Float]
+            enum CodingKeys: String, CodingKey {
+                case weight = "W"
+                case b
+            }
         }
-        var X: [Float], Y: [Float], W0: [Float], b0: [Float]
+        var inputs: [Float], targets: [Float], initialWeight: [Float], b0: [Float]
         var cases: [String: [Step]]
+        enum CodingKeys: String, CodingKey {
+            case inputs = "X"
+            case targets = "Y"
+            case initialWeight = "W0"
+            case b0, cases
+        }
     }
 
     func reference() throws -> Reference {
@@ -22,9 +32,9 @@ final class OptimizerTests: XCTestCase {
 
     func run(_ name: String, make: ([ParameterGroup]) throws -> any Optimizer, samRho: Float? = nil) throws {
         let ref = try reference()
-        let x = try Tensor(shape: [4, 3], scalars: ref.X)
-        let y = try Tensor(shape: [4, 2], scalars: ref.Y)
-        let w = try Tensor(shape: [3, 2], scalars: ref.W0, requiresGrad: true)
+        let x = try Tensor(shape: [4, 3], scalars: ref.inputs)
+        let y = try Tensor(shape: [4, 2], scalars: ref.targets)
+        let w = try Tensor(shape: [3, 2], scalars: ref.initialWeight, requiresGrad: true)
         let b = try Tensor(shape: [2], scalars: ref.b0, requiresGrad: true)
         var optimizer = try make([
             ParameterGroup(names: ["b"], parameters: [b], weightDecay: 0),
@@ -41,7 +51,7 @@ final class OptimizerTests: XCTestCase {
                 try backward()
             }
             try optimizer.step()
-            for (a, e) in zip(w.scalars + b.scalars, expected.W + expected.b) {
+            for (a, e) in zip(w.scalars + b.scalars, expected.weight + expected.b) {
                 XCTAssertEqual(a, e, accuracy: 1e-4 * max(1, abs(e)), "\(name) step \(i + 1)")
             }
         }

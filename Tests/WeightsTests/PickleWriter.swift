@@ -55,7 +55,7 @@ struct PickleWriter {
 
     mutating func tupleOfInts(_ values: [Int]) {
         mark()
-        values.forEach { int($0) }
+        for value in values { int(value) }
         tuple()
     }
 
@@ -117,7 +117,7 @@ func legacyTorchFile(main: [UInt8], storages: [(key: String, elementCount: Int64
     var keys = PickleWriter()
     keys.emptyList()
     keys.mark()
-    storages.forEach { keys.string($0.key) }
+    for storage in storages { keys.string(storage.key) }
     keys.appends()
     keys.stop()
     var file = magic + protocolVersion + info.bytes + main + keys.bytes

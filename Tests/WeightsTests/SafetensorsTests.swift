@@ -144,7 +144,8 @@ final class SafetensorsTests: XCTestCase {
             #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}}"#,
             #"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#,
             #"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#,  // numel overflows
-            #"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,  // metadata must be strings
+            // metadata must be strings
+            #"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
         ]
         for (index, header) in cases.enumerated() {
             let url = try file(

@@ -19,6 +19,8 @@ func makeTemporaryDirectory(_ test: XCTestCase) throws -> URL {
 }
 
 /// Asserts that `body` throws exactly `expected`.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// (named like the XCTAssert family it extends)
 func XCTAssertThrowsWeightsError<T>(
     _ expected: WeightsError, _ body: @autoclosure () throws -> T,
     file: StaticString = #filePath, line: UInt = #line
@@ -33,6 +35,7 @@ func XCTAssertThrowsWeightsError<T>(
 
 /// Asserts that `body` throws a WeightsError for which `matches` holds (for errors whose details,
 /// like a zip library's message, are not worth pinning).
+// swift-format-ignore: AlwaysUseLowerCamelCase
 func XCTAssertThrowsWeightsError<T>(
     _ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line,
     where matches: (WeightsError) -> Bool

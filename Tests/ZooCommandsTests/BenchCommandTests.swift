@@ -7,10 +7,10 @@ final class BenchCommandTests: XCTestCase {
         var model: String
         var batch: Int
         var mode: String
-        var input_size: Int
-        var ms_median: Double
-        var ms_min: Double
-        var ms_max: Double
+        var inputSize: Int
+        var msMedian: Double
+        var msMin: Double
+        var msMax: Double
         var isa: String
         var cpu: String
     }
@@ -18,7 +18,7 @@ final class BenchCommandTests: XCTestCase {
     private func bench(_ arguments: [String]) throws -> Result {
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["bench", "--iterations", "2", "--json"] + arguments)
         XCTAssertEqual(status, 0, stderr)
-        return try JSONDecoder().decode(Result.self, from: Data(stdout.utf8))
+        return try snakeCaseDecoder.decode(Result.self, from: Data(stdout.utf8))
     }
 
     func testMaskedAutoencoderTrainingStep() throws {
@@ -26,16 +26,16 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(result.model, "mae_vit_tiny_patch16")
         XCTAssertEqual(result.mode, "train")
         XCTAssertEqual(result.batch, 2)
-        XCTAssertEqual(result.input_size, 32)
-        XCTAssertGreaterThan(result.ms_min, 0)
-        XCTAssertLessThanOrEqual(result.ms_min, result.ms_median)
-        XCTAssertLessThanOrEqual(result.ms_median, result.ms_max)
+        XCTAssertEqual(result.inputSize, 32)
+        XCTAssertGreaterThan(result.msMin, 0)
+        XCTAssertLessThanOrEqual(result.msMin, result.msMedian)
+        XCTAssertLessThanOrEqual(result.msMedian, result.msMax)
     }
 
     func testClassifierInferenceAndTraining() throws {
         let inference = try bench(["--model", "resnet18", "--img-size", "32"])
         XCTAssertEqual(inference.mode, "inference")
-        XCTAssertEqual(inference.input_size, 32)
+        XCTAssertEqual(inference.inputSize, 32)
         XCTAssertEqual(try bench(["--model", "resnet18", "--img-size", "32", "--train"]).mode, "train")
     }
 
@@ -62,7 +62,7 @@ final class BenchCommandTests: XCTestCase {
         let arguments = ["bench", "--model", "resnet18", "--img-size", "32", "--iterations", "1", "--json"]
         let (status, stdout, stderr) = try runZoo(try builtZoo(), arguments, environment: ["ZOO_ISA": "baseline"])
         XCTAssertEqual(status, 0, stderr)
-        XCTAssertEqual(try JSONDecoder().decode(Result.self, from: Data(stdout.utf8)).isa, "baseline")
+        XCTAssertEqual(try snakeCaseDecoder.decode(Result.self, from: Data(stdout.utf8)).isa, "baseline")
         let (typoStatus, _, typoError) = try runZoo(try builtZoo(), arguments, environment: ["ZOO_ISA": "avx3"])
         XCTAssertEqual(typoStatus, 0, typoError)
         XCTAssertEqual(typoError.split(separator: "\n").count, 1, typoError)
@@ -79,16 +79,16 @@ final class BenchCommandTests: XCTestCase {
         struct Report: Decodable {
             var cpu: String
             var isa: String
-            var openblas_core: String
+            var openblasCore: String
             var rows: [Row]
         }
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["bench", "kernels", "--iterations", "1", "--json"])
         XCTAssertEqual(status, 0, stderr)
-        let report = try JSONDecoder().decode(Report.self, from: Data(stdout.utf8))
+        let report = try snakeCaseDecoder.decode(Report.self, from: Data(stdout.utf8))
         let paths = Set(report.rows.map(\.isa))
         XCTAssertTrue(paths.contains("baseline"), "\(paths)")
         XCTAssertTrue(paths.contains(report.isa), "\(paths)")
-        XCTAssertTrue(paths.contains("openblas \(report.openblas_core)"), "\(paths)")
+        XCTAssertTrue(paths.contains("openblas \(report.openblasCore)"), "\(paths)")
         XCTAssertTrue(report.rows.allSatisfy { $0.gflops > 0 })
     }
 }

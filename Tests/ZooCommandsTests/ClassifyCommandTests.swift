@@ -44,7 +44,8 @@ final class ClassifyCommandTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(
             to: photos.appendingPathComponent("x.png"))
-        try Data("not an image".utf8).write(to: photos.appendingPathComponent("notes.txt"))  // skipped: not an image extension
+        // skipped: not an image extension
+        try Data("not an image".utf8).write(to: photos.appendingPathComponent("notes.txt"))
         let missing = dir.appendingPathComponent("missing.jpg").path
 
         let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--json"] + weights + [photos.path, missing])

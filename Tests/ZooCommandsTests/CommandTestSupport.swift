@@ -14,6 +14,13 @@ func scratchDirectory(_ test: XCTestCase, files: [String: String]) throws -> URL
     return dir
 }
 
+/// Reads the command line's JSON, whose keys are snake_case as timm's and PyTorch's are, into camelCase properties.
+let snakeCaseDecoder: JSONDecoder = {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return decoder
+}()
+
 /// The error a command line ends with (parse or run), or nil on success.
 func commandError(_ arguments: [String]) -> Error? {
     do {

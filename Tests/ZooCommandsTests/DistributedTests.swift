@@ -118,14 +118,14 @@ final class DistributedTests: XCTestCase {
 
         struct Summary: Decodable, Equatable {
             var epoch: Int
-            var val_top1: Double
-            var val_top5: Double
+            var valTop1: Double
+            var valTop5: Double
         }
         let lines = distributed.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, "rank 0 alone prints the summary: \(distributed.stdout)")
         XCTAssertEqual(
-            try JSONDecoder().decode(Summary.self, from: Data(lines[0].utf8)),
-            try JSONDecoder().decode(
+            try snakeCaseDecoder.decode(Summary.self, from: Data(lines[0].utf8)),
+            try snakeCaseDecoder.decode(
                 Summary.self, from: Data(try XCTUnwrap(single.1.split(separator: "\n").last).utf8)),
             "validation is sharded over the ranks and summed: the same scores")
     }
@@ -225,14 +225,14 @@ final class DistributedTests: XCTestCase {
         let model = ["--weights", try Fixtures.efficientNetLite0Weights().path, "--batch-size", "3"]
         let (status, stdout, stderr) = try runZoo(zoo, ["classify", "--json"] + model + [photos.path])
         XCTAssertEqual(status, 1, "the damaged file fails: \(stderr)")
-        let whole = try JSONDecoder().decode([Entry].self, from: Data(stdout.utf8))
+        let whole = try snakeCaseDecoder.decode([Entry].self, from: Data(stdout.utf8))
         XCTAssertEqual(whole.count, 8)
 
         func shares(_ folder: URL, of count: Int) throws -> [[Entry]] {
             try (0..<count).map { i in
                 let file = folder.appendingPathComponent(String(format: "predictions-%05d-of-%05d.jsonl", i, count))
                 return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map {
-                    try JSONDecoder().decode(Entry.self, from: Data($0.utf8))
+                    try snakeCaseDecoder.decode(Entry.self, from: Data($0.utf8))
                 }
             }
         }

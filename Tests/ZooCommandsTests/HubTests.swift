@@ -277,31 +277,31 @@ final class HubTests: XCTestCase {
     /// (`Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json`, written by scripts/timm-pretrained-tags.py).
     func testModelsJSONAgreesWithTimmForEveryTag() throws {
         struct TimmConfig: Decodable, Equatable {
-            var hf_hub_id: String, input_size: [Int], mean: [Float], std: [Float], crop_pct: Float,
+            var hfHubId: String, inputSize: [Int], mean: [Float], std: [Float], cropPct: Float,
                 interpolation: String
-            var num_classes: Int
+            var numClasses: Int
         }
         struct Row: Decodable {
             var name: String
             var tags: [Tag]
         }
         struct Tag: Decodable {
-            var name: String, hf_hub_id: String?, input_size: [Int], mean: [Float], std: [Float], crop_pct: Float
-            var interpolation: String, num_classes: Int
+            var name: String, hfHubId: String?, inputSize: [Int], mean: [Float], std: [Float], cropPct: Float
+            var interpolation: String, numClasses: Int
         }
         let fixture = Fixtures.packageRoot.appendingPathComponent(
             "Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json")
-        let timm = try JSONDecoder().decode([String: TimmConfig].self, from: Data(contentsOf: fixture))
+        let timm = try snakeCaseDecoder.decode([String: TimmConfig].self, from: Data(contentsOf: fixture))
         let (status, stdout, stderr) = try runZoo(try builtZoo(), ["models", "--json"])
         XCTAssertEqual(status, 0, stderr)
-        let tags = try JSONDecoder().decode([Row].self, from: Data(stdout.utf8)).flatMap(\.tags)
+        let tags = try snakeCaseDecoder.decode([Row].self, from: Data(stdout.utf8)).flatMap(\.tags)
         XCTAssertEqual(Set(tags.map(\.name)), Set(timm.keys))
         for tag in tags {
             let ours = TimmConfig(
-                hf_hub_id: tag.hf_hub_id ?? "", input_size: tag.input_size, mean: tag.mean, std: tag.std,
-                crop_pct: tag.crop_pct, interpolation: tag.interpolation, num_classes: tag.num_classes)
+                hfHubId: tag.hfHubId ?? "", inputSize: tag.inputSize, mean: tag.mean, std: tag.std,
+                cropPct: tag.cropPct, interpolation: tag.interpolation, numClasses: tag.numClasses)
             XCTAssertEqual(ours, timm[tag.name], tag.name)
         }
-        XCTAssertTrue(tags.contains { $0.name == "vit_small_patch16_224.augreg_in21k" && $0.num_classes == 21843 })
+        XCTAssertTrue(tags.contains { $0.name == "vit_small_patch16_224.augreg_in21k" && $0.numClasses == 21843 })
     }
 }

@@ -47,15 +47,15 @@ private let timmModels: [String: (Int, String)] = [
 /// `zoo models --json` end to end.
 final class ModelsCommandTests: XCTestCase {
     struct Row: Decodable {
-        var name: String, family: String, params: Int, gflops: Double, input_size: [Int]
-        var pretrained_tag: String, crop_pct: Float, interpolation: String, mean: [Float], std: [Float]
+        var name: String, family: String, params: Int, gflops: Double, inputSize: [Int]
+        var pretrainedTag: String, cropPct: Float, interpolation: String, mean: [Float], std: [Float]
     }
 
     func testJSONListsEveryFamilyWithTimmParameterCounts() throws {
         let zoo = try builtZoo()
         let (status, stdout, stderr) = try runZoo(zoo, ["models", "--json"])
         XCTAssertEqual(status, 0, stderr)
-        let rows = try JSONDecoder().decode([Row].self, from: Data(stdout.utf8))
+        let rows = try snakeCaseDecoder.decode([Row].self, from: Data(stdout.utf8))
         XCTAssertEqual(
             Set(rows.map(\.family)),
             [
@@ -67,12 +67,12 @@ final class ModelsCommandTests: XCTestCase {
         for (name, (parameters, tag)) in timmModels {
             let row = try XCTUnwrap(byName[name], "\(name) missing from `zoo models`")
             XCTAssertEqual(row.params, parameters, name)
-            XCTAssertEqual(row.pretrained_tag, tag, name)
+            XCTAssertEqual(row.pretrainedTag, tag, name)
         }
-        XCTAssertEqual(byName["resnet50"]?.crop_pct, 0.95)
+        XCTAssertEqual(byName["resnet50"]?.cropPct, 0.95)
         XCTAssertEqual(byName["vit_small_patch16_224"]?.mean, [0.5, 0.5, 0.5])
         for row in rows {
-            XCTAssertEqual(row.input_size.count, 3, row.name)
+            XCTAssertEqual(row.inputSize.count, 3, row.name)
             XCTAssertGreaterThan(row.params, 0, row.name)
             XCTAssertGreaterThan(row.gflops, 0, row.name)
         }

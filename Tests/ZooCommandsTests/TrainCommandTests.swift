@@ -6,9 +6,9 @@ import XCTest
 final class TrainCommandTests: XCTestCase {
     struct Summary: Decodable {
         var epoch: Int
-        var val_top1: Double
-        var val_top5: Double
-        var best_top1: Double
+        var valTop1: Double
+        var valTop5: Double
+        var bestTop1: Double
     }
     struct Evaluation: Decodable {
         var top1: Double
@@ -30,10 +30,10 @@ final class TrainCommandTests: XCTestCase {
             ])
         XCTAssertEqual(status, 0, stderr)
         let lastLine = try XCTUnwrap(stdout.split(separator: "\n").last, "no stdout")
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(lastLine.utf8))
+        let summary = try snakeCaseDecoder.decode(Summary.self, from: Data(lastLine.utf8))
         XCTAssertEqual(summary.epoch, 2)
-        XCTAssertTrue((0...100).contains(summary.val_top1) && summary.val_top5 >= summary.val_top1, "\(summary)")
-        XCTAssertEqual(summary.val_top5, 100, "two classes: the top 5 always holds the right one")
+        XCTAssertTrue((0...100).contains(summary.valTop1) && summary.valTop5 >= summary.valTop1, "\(summary)")
+        XCTAssertEqual(summary.valTop5, 100, "two classes: the top 5 always holds the right one")
         for file in ["best.safetensors", "last.safetensors", "checkpoint.safetensors", "metrics.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
         }
@@ -45,8 +45,8 @@ final class TrainCommandTests: XCTestCase {
         let rows = csv.dropFirst().map { $0.split(separator: ",").map { Double($0) ?? .nan } }
         XCTAssertEqual(rows.map { $0[0] }, [1, 2])
         let best = try XCTUnwrap(rows.map { $0[2] }.max())
-        XCTAssertEqual(summary.best_top1, best, accuracy: 1e-3)
-        XCTAssertEqual(rows.last?[2] ?? .nan, summary.val_top1, accuracy: 1e-3)
+        XCTAssertEqual(summary.bestTop1, best, accuracy: 1e-3)
+        XCTAssertEqual(rows.last?[2] ?? .nan, summary.valTop1, accuracy: 1e-3)
 
         // best.safetensors holds the latest epoch that reached the best top-1: eval reproduces its validation numbers.
         let (evalStatus, evalOut, evalError) = try runZoo(
@@ -57,7 +57,7 @@ final class TrainCommandTests: XCTestCase {
                 "--img-size", "32", "--json",
             ])
         XCTAssertEqual(evalStatus, 0, evalError)
-        let evaluation = try JSONDecoder().decode(
+        let evaluation = try snakeCaseDecoder.decode(
             Evaluation.self, from: Data(try XCTUnwrap(evalOut.split(separator: "\n").last).utf8))
         XCTAssertEqual(evaluation.top1, best, accuracy: 1e-3)
         XCTAssertEqual(evaluation.top5, 100, accuracy: 1e-3)
