@@ -25,13 +25,13 @@ let package = Package(
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
         // Hot loops per instruction set, chosen at run time (no machine flags: the package stays usable as a dependency).
         .target(name: "CKernels"),
-        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"]),
-        .target(name: "Tensors", dependencies: ["Kernels"]),
-        .target(name: "NN", dependencies: ["Kernels", "Tensors"]),
-        .target(name: "Weights", dependencies: ["ZIPFoundation"]),
+        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "NN", dependencies: ["Kernels", "Tensors"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Weights", dependencies: ["ZIPFoundation"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Models", dependencies: ["Kernels", "Metrics", "NN", "Tensors", "VisionIO", "Weights"]),
         .target(name: "VisionIO", dependencies: ["CImageShims"]),
-        .target(name: "Metrics"),
+        .target(name: "Metrics", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Training", dependencies: ["Kernels", "Models", "NN", "Tensors", "VisionIO", "Weights"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),

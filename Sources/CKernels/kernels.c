@@ -266,6 +266,10 @@ const char *zoo_cpu_model(void) {
 
 // MARK: - Public kernels
 
+static _Thread_local int gemm_stays_on_thread;
+int zoo_gemm_stays_on_thread(void) { return gemm_stays_on_thread; }
+void zoo_set_gemm_stays_on_thread(int stays) { gemm_stays_on_thread = stays; }
+
 void zoo_gemm(const zoo_gemm_call *call) {
     if (call->m <= 0 || call->n <= 0 || call->k <= 0) return;
     kernels()->gemm(call);

@@ -57,12 +57,13 @@ public struct AttentionBias {
     @inline(__always) func block(batch b: Int, head h: Int) -> Int { (b % period) * heads + (heads == 1 ? 0 : h) }
 }
 
-/// Runs `body` without splitting GEMMs: callers parallelise over many small independent products.
+/// Runs `body` with the GEMMs it calls on this thread kept on it, unsplit: for callers that parallelise over
+/// many small independent products themselves (the flag is per thread, so other threads' GEMMs still split).
 @inline(__always)
 public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
-    let previous = GemmThreading.splitting
-    GemmThreading.splitting = false
-    defer { GemmThreading.splitting = previous }
+    let previous = zoo_gemm_stays_on_thread()
+    zoo_set_gemm_stays_on_thread(1)
+    defer { zoo_set_gemm_stays_on_thread(previous) }
     return body()
 }
 

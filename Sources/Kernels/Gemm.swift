@@ -3,9 +3,9 @@ import COpenBLAS
 import Dispatch
 
 /// `gemm` splits large products into one block of rows or columns per thread; callers that already run
-/// many small products in parallel (attention heads) turn the split off with `withSingleThreadedGemm`.
+/// many small products in parallel (attention heads) keep each on its thread with `withSingleThreadedGemm`.
 enum GemmThreading {
-    nonisolated(unsafe) static var splitting = true
+    static var splitting: Bool { zoo_gemm_stays_on_thread() == 0 }
     static let minimumFlopsToSplit = 1 << 22
 }
 
@@ -181,7 +181,13 @@ private func runGemm(
             }
         }
     }
-    if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+    if parts == 1 {
+        run(0)
+    } else {
+        // The parts write disjoint blocks of C.
+        nonisolated(unsafe) let run = run
+        DispatchQueue.concurrentPerform(iterations: parts) { run($0) }
+    }
 }
 
 /// The epilogue as a separate pass (for the K = 0 corner).

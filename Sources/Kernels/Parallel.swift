@@ -4,8 +4,8 @@ import Foundation
 
 /// The zoo's thread budget, shared by OpenBLAS and the zoo's own parallel loops.
 public enum Threads {
+    // Process-wide like torch.set_num_threads: set by the executable before the work starts, read by every loop.
     nonisolated(unsafe) private static var current: Int = {
-        System.keepFreedMemory()
         openblas_set_num_threads(1)  // gemm splits work itself (see GemmThreading)
         return max(1, System.coreCount)
     }()
@@ -22,17 +22,18 @@ public enum Threads {
 
 enum System {
     static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+}
 
-    /// Activations are large and short-lived: glibc would hand each one to mmap and back, paying a
-    /// page fault per 4 KiB on every forward. Keeping freed blocks in the heap lets the next op reuse them.
-    /// (glibc refuses an mmap threshold above 32 MB, and a trim threshold freezes the threshold at
-    /// 128 KB, so mmap is switched off outright rather than raised.)
-    static func keepFreedMemory() {
-        #if os(Linux)
-        mallopt(M_MMAP_MAX, 0)
-        mallopt(M_TRIM_THRESHOLD, Int32.max)  // the largest it takes: about 2 GB
-        #endif
-    }
+/// Heap tuning for a process that runs models: activations are large and short-lived, and glibc would hand
+/// each one to mmap and back, paying a page fault per 4 KiB on every forward. Keeping freed blocks in the
+/// heap lets the next op reuse them. (glibc refuses an mmap threshold above 32 MB, and a trim threshold
+/// freezes the threshold at 128 KB, so mmap is switched off outright rather than raised.) It changes the
+/// whole process's allocator, so the library never calls it: an executable does, once, at start.
+public func keepFreedMemory() {
+    #if os(Linux)
+    mallopt(M_MMAP_MAX, 0)
+    mallopt(M_TRIM_THRESHOLD, Int32.max)  // the largest it takes: about 2 GB
+    #endif
 }
 
 /// Gives the heap's free pages back to the system (`keepFreedMemory` otherwise keeps them): for a
@@ -53,6 +54,8 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<
         return
     }
     withoutActuallyEscaping(body) { body in
+        // Each thread gets a disjoint range; what the ranges share is the caller's to keep race-free.
+        nonisolated(unsafe) let body = body
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let start = count * t / threads
             let end = count * (t + 1) / threads

@@ -3,7 +3,9 @@ import Tensors
 
 /// The seeded generator layers draw their initial weights from (set a seed for reproducible training).
 public enum Initialization {
+    // Process-wide like torch.manual_seed: seeded before a model is built, drawn from by the building thread.
     nonisolated(unsafe) public static var generator = RandomGenerator(seed: 0)
+    // Set around a build whose weights a checkpoint will overwrite, on the building thread.
     nonisolated(unsafe) static var skipped = false
 
     /// Whether weights are about to be loaded (inside `skipping`): nothing to initialise.

@@ -2,6 +2,7 @@ import Tensors
 
 /// The generator behind dropout and stochastic depth; checkpoints save and restore it.
 public enum TrainingRandomness {
+    // Process-wide like torch.manual_seed: seeded by the command before training, drawn from on the training thread.
     nonisolated(unsafe) public static var generator = RandomGenerator(seed: 1)
 }
 

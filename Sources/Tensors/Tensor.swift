@@ -56,6 +56,7 @@ public enum TensorMemory {
     }
 
     private static let lock = NSLock()
+    // Both guarded by `lock`.
     nonisolated(unsafe) private static var liveBytes = 0
     nonisolated(unsafe) private static var limit = systemBudget
 

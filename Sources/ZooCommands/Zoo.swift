@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 
 /// The `zoo` command line: classify, forward, preprocess, models, rf, eval-detections, pretrain-mae,
 /// train, eval, bench. Each subcommand lives in its own file of this target.
@@ -20,6 +21,7 @@ public struct Zoo: ParsableCommand {
         // A write past the file-size limit (`ulimit -f`) then fails with EFBIG and is reported like a full
         // disk, instead of the signal killing the process mid-write.
         signal(SIGXFSZ, SIG_IGN)
+        keepFreedMemory()
         do {
             try Job.start()
             var command = try parseAsRoot(arguments)

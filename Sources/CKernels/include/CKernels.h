@@ -63,6 +63,11 @@ typedef struct {
 
 void zoo_gemm(const zoo_gemm_call *call);
 
+/// Whether GEMMs called on this thread stay on it (a thread-local flag): set by callers that already run
+/// many small products in parallel, one per thread.
+int zoo_gemm_stays_on_thread(void);
+void zoo_set_gemm_stays_on_thread(int stays);
+
 /// The active path's register tile: rows of A and columns of B per micro-kernel call.
 void zoo_gemm_tile(long *rows, long *columns);
 
