@@ -10,6 +10,7 @@
 
 import NN
 import Tensors
+import VisionIO
 import Weights
 
 public struct VisionTransformerConfig: Equatable, Sendable {
@@ -157,27 +158,12 @@ public final class VisionTransformer: Module, ImageClassifier {
 // MARK: - Position embedding resampling
 
 /// The weights of torch's antialiased bicubic resize (F.interpolate(mode='bicubic', antialias=True,
-/// align_corners=False), timm's default in `resample_abs_pos_embed`) as an (outSize, inSize) matrix: PIL's
-/// cubic (a = −0.5), widened by the scale when shrinking, truncated at the borders and renormalised.
+/// align_corners=False), timm's default in `resample_abs_pos_embed`) as an (outSize, inSize) matrix: Pillow's
+/// bicubic weights.
 func bicubicResizeMatrix(from inSize: Int, to outSize: Int) -> [Float] {
-    func cubic(_ x: Double) -> Double {
-        let a = -0.5
-        let x = abs(x)
-        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
-        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        return 0
-    }
     var matrix = [Float](repeating: 0, count: outSize * inSize)
-    let scale = Double(inSize) / Double(outSize)
-    let support = scale >= 1 ? 2 * scale : 2
-    let inverseScale = scale >= 1 ? 1 / scale : 1
-    for i in 0..<outSize {
-        let center = scale * (Double(i) + 0.5)
-        let first = max(Int(center - support + 0.5), 0)
-        let last = min(Int(center + support + 0.5), inSize)
-        let weights = (first..<last).map { cubic((Double($0) - center + 0.5) * inverseScale) }
-        let total = weights.reduce(0, +)
-        for (j, w) in zip(first..<last, weights) { matrix[i * inSize + j] = Float(w / total) }
+    for (i, row) in ResampleFilter.bicubic.axisWeights(inSize: inSize, outSize: outSize).enumerated() {
+        for (j, weight) in row.weights.enumerated() { matrix[i * inSize + row.first + j] = Float(weight) }
     }
     return matrix
 }

@@ -25,6 +25,35 @@ public enum ResampleFilter: String, Codable, Sendable, CaseIterable {
             return 0
         }
     }
+
+    /// Pillow's resampling weights along one axis (`precompute_coeffs` in libImaging/Resample.c): for each
+    /// of `outSize` outputs, the first source index it reads and the normalised weights of the source pixels
+    /// from there. The filter's support widens by the scale when shrinking (antialiasing) and is cut at the
+    /// borders. torch's antialiased `F.interpolate` (bilinear, bicubic) uses the same weights.
+    /// - Parameters:
+    ///   - inSize: source pixels along the axis.
+    ///   - outSize: output pixels.
+    ///   - start: where the source region begins (Pillow's `box`), in source pixels.
+    ///   - span: the source region's length; the whole axis when nil.
+    public func axisWeights(
+        inSize: Int, outSize: Int, start: Double = 0, span: Double? = nil
+    )
+        -> [(first: Int, weights: [Double])]
+    {
+        let scale = (span ?? Double(inSize)) / Double(outSize)
+        let filterScale = max(scale, 1)
+        let support = self.support * filterScale
+        let inverseFilterScale = 1 / filterScale
+        return (0..<outSize).map { output in
+            let center = start + (Double(output) + 0.5) * scale
+            let first = max(Int(center - support + 0.5), 0)
+            let count = max(min(Int(center + support + 0.5), inSize) - first, 0)
+            var weights = (0..<count).map { weight((Double($0 + first) - center + 0.5) * inverseFilterScale) }
+            let total = weights.reduce(0, +)
+            if total != 0 { weights = weights.map { $0 / total } }
+            return (first, weights)
+        }
+    }
 }
 
 /// A source region in pixel coordinates, Pillow's `box` argument (stored as float32 like Pillow does).
@@ -47,32 +76,18 @@ private struct Coefficients {
     var weights: [Int32]
 
     init(inSize: Int, in0: Float, in1: Float, outSize: Int, filter: ResampleFilter) {
-        let scale = Double(in1 - in0) / Double(outSize)
-        let filterScale = max(scale, 1)
-        let support = filter.support * filterScale
-        kernelSize = Int(support.rounded(.up)) * 2 + 1
+        let span = Double(in1 - in0)  // a Float difference, as Pillow's
+        kernelSize = Int((filter.support * max(span / Double(outSize), 1)).rounded(.up)) * 2 + 1
         bounds = [Int](repeating: 0, count: outSize * 2)
         weights = [Int32](repeating: 0, count: outSize * kernelSize)
-        let inverseFilterScale = 1 / filterScale
-        var row = [Double](repeating: 0, count: kernelSize)
-        for xx in 0..<outSize {
-            let center = Double(in0) + (Double(xx) + 0.5) * scale
-            var total = 0.0
-            let xmin = max(Int(center - support + 0.5), 0)
-            let xmax = min(Int(center + support + 0.5), inSize) - xmin
-            for x in 0..<kernelSize { row[x] = 0 }
-            for x in 0..<max(xmax, 0) {
-                let w = filter.weight((Double(x + xmin) - center + 0.5) * inverseFilterScale)
-                row[x] = w
-                total += w
+        let rows = filter.axisWeights(inSize: inSize, outSize: outSize, start: Double(in0), span: span)
+        for (output, row) in rows.enumerated() {
+            for (x, weight) in row.weights.enumerated() {
+                let scaled = weight * Double(1 << precisionBits)
+                weights[output * kernelSize + x] = Int32(weight < 0 ? (-0.5 + scaled) : (0.5 + scaled))
             }
-            if total != 0 { for x in 0..<max(xmax, 0) { row[x] /= total } }
-            for x in 0..<kernelSize {
-                let scaled = row[x] * Double(1 << precisionBits)
-                weights[xx * kernelSize + x] = Int32(row[x] < 0 ? (-0.5 + scaled) : (0.5 + scaled))
-            }
-            bounds[2 * xx] = xmin
-            bounds[2 * xx + 1] = max(xmax, 0)
+            bounds[2 * output] = row.first
+            bounds[2 * output + 1] = row.weights.count
         }
     }
 }
