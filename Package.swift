@@ -54,7 +54,7 @@ let package = Package(
             name: "WeightsTests", dependencies: ["Weights", "Tensors", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["Kernels", "Metrics", "Models", "NN", "Tensors", "Weights", "ZooTestSupport"],
+            dependencies: ["Kernels", "Metrics", "Models", "NN", "Tensors", "VisionIO", "Weights", "ZooTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "VisionIOTests", dependencies: ["VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors"], exclude: ["Fixtures"]),

@@ -10,7 +10,7 @@ import Kernels
 import NN
 import Tensors
 
-public struct DenseNetConfig: Equatable, Sendable {
+public struct DenseNetConfig: ModelConfig {
     public var growthRate = 32
     public var blockConfig = [6, 12, 24, 16]
     /// Bottleneck width as a multiple of the growth rate.
@@ -20,7 +20,24 @@ public struct DenseNetConfig: Equatable, Sendable {
     /// Dropout on each new feature map (timm's proj_drop_rate).
     public var layerDropRate: Float = 0
 
-    init(_ arguments: ModelArguments) throws {
+    /// DenseNet-121's architecture unless told otherwise.
+    public init(
+        growthRate: Int = 32, blockConfig: [Int] = [6, 12, 24, 16], bottleneckSize: Int = 4, numClasses: Int = 1000,
+        dropRate: Float = 0, layerDropRate: Float = 0
+    ) throws {
+        (self.growthRate, self.blockConfig, self.bottleneckSize) = (growthRate, blockConfig, bottleneckSize)
+        (self.numClasses, self.dropRate, self.layerDropRate) = (numClasses, dropRate, layerDropRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "growth_rate": .int(growthRate), "block_config": .ints(blockConfig), "bn_size": .int(bottleneckSize),
+            "num_classes": .int(numClasses), "drop_rate": .float(dropRate), "proj_drop_rate": .float(layerDropRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         growthRate = try arguments.int("growth_rate", default: growthRate)
         blockConfig = try arguments.ints("block_config", default: blockConfig)
         bottleneckSize = try arguments.int("bn_size", default: bottleneckSize)

@@ -14,7 +14,7 @@ import Tensors
 import VisionIO
 import Weights
 
-public struct EfficientNetConfig: Equatable, Sendable {
+public struct EfficientNetConfig: ModelConfig {
     public enum Variant: String, Sendable, CaseIterable {
         case efficientNetLite = "efficientnet_lite"
         case mobileNetV2 = "mobilenetv2"
@@ -32,7 +32,28 @@ public struct EfficientNetConfig: Equatable, Sendable {
     public var dropRate: Float = 0
     public var dropPathRate: Float = 0
 
-    init(_ arguments: ModelArguments) throws {
+    /// EfficientNet-Lite0's architecture unless told otherwise (mobilenetv2_100: `variant: .mobileNetV2`).
+    public init(
+        variant: Variant = .efficientNetLite, channelMultiplier: Double = 1, depthMultiplier: Double = 1,
+        fixStemHead: Bool = false, tfSamePadding: Bool = false, bnEpsilon: Float = 1e-5, numClasses: Int = 1000,
+        dropRate: Float = 0, dropPathRate: Float = 0
+    ) throws {
+        (self.variant, self.channelMultiplier, self.depthMultiplier) = (variant, channelMultiplier, depthMultiplier)
+        (self.fixStemHead, self.tfSamePadding, self.bnEpsilon) = (fixStemHead, tfSamePadding, bnEpsilon)
+        (self.numClasses, self.dropRate, self.dropPathRate) = (numClasses, dropRate, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "variant": .string(variant.rawValue), "channel_multiplier": .double(channelMultiplier),
+            "depth_multiplier": .double(depthMultiplier), "fix_stem_head": .bool(fixStemHead),
+            "pad_type": .string(tfSamePadding ? "same" : ""), "bn_eps": .float(bnEpsilon),
+            "num_classes": .int(numClasses), "drop_rate": .float(dropRate), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         variant = try arguments.choice("variant", default: variant)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
         depthMultiplier = try arguments.double("depth_multiplier", default: 1)

@@ -19,7 +19,7 @@ import NN
 import Tensors
 import Weights
 
-public struct MaskedAutoencoderConfig: Equatable, Sendable {
+public struct MaskedAutoencoderConfig: ModelConfig {
     public var imageSize = 224, patchSize = 16
     public var embedDim = 768, depth = 12, heads = 12
     public var decoderEmbedDim = 512, decoderDepth = 8, decoderHeads = 16
@@ -31,7 +31,29 @@ public struct MaskedAutoencoderConfig: Equatable, Sendable {
     public var patches: Int { gridSize * gridSize }
     public var keptPatches: Int { Int(Float(patches) * (1 - maskRatio)) }
 
-    init(_ arguments: ModelArguments) throws {
+    /// mae_vit_base_patch16's architecture unless told otherwise.
+    public init(
+        imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, heads: Int = 12,
+        decoderEmbedDim: Int = 512, decoderDepth: Int = 8, decoderHeads: Int = 16, mlpRatio: Float = 4,
+        normPixLoss: Bool = true, maskRatio: Float = 0.75
+    ) throws {
+        (self.imageSize, self.patchSize, self.embedDim, self.depth, self.heads) =
+            (imageSize, patchSize, embedDim, depth, heads)
+        (self.decoderEmbedDim, self.decoderDepth, self.decoderHeads) = (decoderEmbedDim, decoderDepth, decoderHeads)
+        (self.mlpRatio, self.normPixLoss, self.maskRatio) = (mlpRatio, normPixLoss, maskRatio)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "img_size": .int(imageSize), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
+            "depth": .int(depth), "num_heads": .int(heads), "decoder_embed_dim": .int(decoderEmbedDim),
+            "decoder_depth": .int(decoderDepth), "decoder_num_heads": .int(decoderHeads),
+            "mlp_ratio": .float(mlpRatio), "norm_pix_loss": .bool(normPixLoss), "mask_ratio": .float(maskRatio),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
         embedDim = try arguments.int("embed_dim", default: embedDim)

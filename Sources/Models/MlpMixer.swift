@@ -9,18 +9,37 @@
 import NN
 import Tensors
 
-public struct MlpMixerConfig: Equatable, Sendable {
+public struct MlpMixerConfig: ModelConfig {
     public var imageSize = 224
     public var patchSize = 16
     public var blocks = 8
     public var embedDim = 512
-    public var tokenMlpRatio: Float = 0.5, channelMlpRatio: Float = 4
+    /// timm's fixed (0.5, 4.0) MLP ratios of the token and channel mixers.
+    public var tokenMlpRatio: Float { 0.5 }
+    public var channelMlpRatio: Float { 4 }
     public var numClasses = 1000
     public var dropPathRate: Float = 0
 
     var tokens: Int { (imageSize / patchSize) * (imageSize / patchSize) }
 
-    init(_ arguments: ModelArguments) throws {
+    /// mixer_s16_224's architecture unless told otherwise.
+    public init(
+        imageSize: Int = 224, patchSize: Int = 16, blocks: Int = 8, embedDim: Int = 512, numClasses: Int = 1000,
+        dropPathRate: Float = 0
+    ) throws {
+        (self.imageSize, self.patchSize, self.blocks, self.embedDim) = (imageSize, patchSize, blocks, embedDim)
+        (self.numClasses, self.dropPathRate) = (numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "img_size": .int(imageSize), "patch_size": .int(patchSize), "num_blocks": .int(blocks),
+            "embed_dim": .int(embedDim), "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
         blocks = try arguments.int("num_blocks", default: blocks)

@@ -10,7 +10,7 @@ import NN
 import Tensors
 import VisionIO
 
-public struct MobileNetV3Config: Equatable, Sendable {
+public struct MobileNetV3Config: ModelConfig {
     public enum Size: String, Sendable, CaseIterable { case small, large }
 
     public var size: Size = .large
@@ -20,7 +20,25 @@ public struct MobileNetV3Config: Equatable, Sendable {
     public var dropRate: Float = 0
     public var dropPathRate: Float = 0
 
-    init(_ arguments: ModelArguments) throws {
+    /// mobilenetv3_large_100's architecture unless told otherwise.
+    public init(
+        size: Size = .large, channelMultiplier: Double = 1, depthMultiplier: Double = 1, numClasses: Int = 1000,
+        dropRate: Float = 0, dropPathRate: Float = 0
+    ) throws {
+        (self.size, self.channelMultiplier, self.depthMultiplier) = (size, channelMultiplier, depthMultiplier)
+        (self.numClasses, self.dropRate, self.dropPathRate) = (numClasses, dropRate, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "size": .string(size.rawValue), "channel_multiplier": .double(channelMultiplier),
+            "depth_multiplier": .double(depthMultiplier), "num_classes": .int(numClasses),
+            "drop_rate": .float(dropRate), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         size = try arguments.choice("size", default: size)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
         depthMultiplier = try arguments.double("depth_multiplier", default: 1)

@@ -70,7 +70,7 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         "num_classes": 0...100_000,  // timm's largest heads: 21,843 (ImageNet-21k)
         "img_size": 1...4096, "patch_size": 1...1024, "window_size": 1...1024,
         "embed_dim": 1...16384, "embed_dims": 1...16384, "dims": 1...16384, "channels": 1...16384,
-        "decoder_embed_dim": 1...16384, "stem_width": 1...16384, "stem_hidden_dim": 1...16384,
+        "decoder_embed_dim": 1...16384, "stem_hidden_dim": 1...16384,
         "growth_rate": 1...4096, "bn_size": 1...64,
         "depth": 1...1000, "decoder_depth": 1...1000, "depths": 1...1000, "layers": 1...1000,
         "block_config": 1...1000, "num_blocks": 1...1000,

@@ -10,15 +10,33 @@
 import NN
 import Tensors
 
-public struct PoolFormerConfig: Equatable, Sendable {
+public struct PoolFormerConfig: ModelConfig {
     public var depths = [2, 2, 6, 2]
     public var dims = [64, 128, 320, 512]
-    public var mlpRatio = 4
+    /// timm's fixed MLP ratio.
+    public var mlpRatio: Int { 4 }
     public var layerScaleInit: Float = 1e-5
     public var numClasses = 1000
     public var dropPathRate: Float = 0
 
-    init(_ arguments: ModelArguments) throws {
+    /// poolformer_s12's architecture unless told otherwise.
+    public init(
+        depths: [Int] = [2, 2, 6, 2], dims: [Int] = [64, 128, 320, 512], layerScaleInit: Float = 1e-5,
+        numClasses: Int = 1000, dropPathRate: Float = 0
+    ) throws {
+        (self.depths, self.dims, self.layerScaleInit) = (depths, dims, layerScaleInit)
+        (self.numClasses, self.dropPathRate) = (numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "depths": .ints(depths), "dims": .ints(dims), "layer_scale_init_values": .float(layerScaleInit),
+            "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         depths = try arguments.ints("depths", default: depths)
         dims = try arguments.ints("dims", default: dims)
         layerScaleInit = try arguments.float("layer_scale_init_values", default: layerScaleInit)

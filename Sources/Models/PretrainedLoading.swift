@@ -38,3 +38,13 @@ extension ModelEntry {
         return try create(taking: &dict, arguments)
     }
 }
+
+extension Module {
+    /// Loads a weights file, safetensors or PyTorch `.pth`, in timm's naming or another one this family
+    /// remaps (`RemapsForeignCheckpoints`). Keys and shapes must match this model's exactly.
+    public func load(weightsAt url: URL) throws {
+        var dict = try loadWeights(url)
+        if let remapper = self as? RemapsForeignCheckpoints { dict = try remapper.timmNamed(dict) }
+        try load(taking: &dict)
+    }
+}

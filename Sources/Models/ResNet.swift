@@ -11,23 +11,38 @@ import Metrics
 import NN
 import Tensors
 
-public struct ResNetConfig: Equatable, Sendable {
-    public enum BlockKind: String, Sendable { case basic, bottleneck }
+public struct ResNetConfig: ModelConfig {
+    public enum BlockKind: String, Sendable, CaseIterable { case basic, bottleneck }
     public var block: BlockKind = .bottleneck
     public var layers: [Int] = [3, 4, 6, 3]
     public var channels: [Int] = [64, 128, 256, 512]
-    public var stemWidth = 64
     public var squeezeExcite = false
     public var numClasses = 1000
     public var dropPathRate: Float = 0
 
     var expansion: Int { block == .basic ? 1 : 4 }
 
-    init(_ arguments: ModelArguments) throws {
-        block = try arguments.string("block", default: "bottleneck") == "basic" ? .basic : .bottleneck
+    /// ResNet-50's architecture unless told otherwise (resnet18: `block: .basic, layers: [2, 2, 2, 2]`).
+    public init(
+        block: BlockKind = .bottleneck, layers: [Int] = [3, 4, 6, 3], channels: [Int] = [64, 128, 256, 512],
+        squeezeExcite: Bool = false, numClasses: Int = 1000, dropPathRate: Float = 0
+    ) throws {
+        (self.block, self.layers, self.channels) = (block, layers, channels)
+        (self.squeezeExcite, self.numClasses, self.dropPathRate) = (squeezeExcite, numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "block": .string(block.rawValue), "layers": .ints(layers), "channels": .ints(channels),
+            "se": .bool(squeezeExcite), "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
+        block = try arguments.choice("block", default: block)
         layers = try arguments.ints("layers", default: layers)
         channels = try arguments.ints("channels", default: channels)
-        stemWidth = try arguments.int("stem_width", default: stemWidth)
         squeezeExcite = try arguments.bool("se", default: false)
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
@@ -105,7 +120,7 @@ public final class ResNet: Module, ImageClassifier {
 
     public init(_ config: ResNetConfig) throws {
         self.config = config
-        let inplanes = 64  // timm keeps the plain 7×7 stem at 64 channels; stem_width matters only for deep stems
+        let inplanes = 64  // timm's plain 7×7 stem (its stem_width is for deep stems, which the zoo does not build)
         conv1 = try Conv2d(3, inplanes, kernel: 7, stride: 2, padding: .symmetric(3), bias: false)
         bn1 = try BatchNorm2d(inplanes)
         var stages: [ModuleList<ResNetBlock>] = []
@@ -177,7 +192,7 @@ extension ResNet: ReceptiveFieldDescribing {
 }
 
 public enum ResNetFamily {
-    static let accepted: Set<String> = ["layers", "channels", "stem_width", "drop_path_rate"]
+    static let accepted: Set<String> = ["layers", "channels", "drop_path_rate"]
 
     static func entry(
         _ name: String, block: String, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,

@@ -12,7 +12,7 @@ import NN
 import Tensors
 import Weights
 
-public struct SwinTransformerConfig: Equatable, Sendable {
+public struct SwinTransformerConfig: ModelConfig {
     public var imageSize = 224
     public var patchSize = 4
     public var embedDim = 96
@@ -23,7 +23,27 @@ public struct SwinTransformerConfig: Equatable, Sendable {
     public var numClasses = 1000
     public var dropPathRate: Float = 0
 
-    init(_ arguments: ModelArguments) throws {
+    /// swin_tiny_patch4_window7_224's architecture unless told otherwise.
+    public init(
+        imageSize: Int = 224, patchSize: Int = 4, embedDim: Int = 96, depths: [Int] = [2, 2, 6, 2],
+        heads: [Int] = [3, 6, 12, 24], windowSize: Int = 7, mlpRatio: Float = 4, numClasses: Int = 1000,
+        dropPathRate: Float = 0
+    ) throws {
+        (self.imageSize, self.patchSize, self.embedDim, self.depths) = (imageSize, patchSize, embedDim, depths)
+        (self.heads, self.windowSize, self.mlpRatio) = (heads, windowSize, mlpRatio)
+        (self.numClasses, self.dropPathRate) = (numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "img_size": .int(imageSize), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
+            "depths": .ints(depths), "num_heads": .ints(heads), "window_size": .int(windowSize),
+            "mlp_ratio": .float(mlpRatio), "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
         embedDim = try arguments.int("embed_dim", default: embedDim)

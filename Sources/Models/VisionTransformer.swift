@@ -13,7 +13,7 @@ import Tensors
 import VisionIO
 import Weights
 
-public struct VisionTransformerConfig: Equatable, Sendable {
+public struct VisionTransformerConfig: ModelConfig {
     public enum GlobalPool: String, Sendable { case token, avg }
     public var imageHeight = 224, imageWidth = 224
     public var patchSize = 16
@@ -29,7 +29,30 @@ public struct VisionTransformerConfig: Equatable, Sendable {
 
     var gridSize: (Int, Int) { (imageHeight / patchSize, imageWidth / patchSize) }
 
-    init(_ arguments: ModelArguments) throws {
+    /// ViT-B/16 at 224 unless told otherwise (vit_small_patch16_224: `embedDim: 384, heads: 6`).
+    public init(
+        imageHeight: Int = 224, imageWidth: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12,
+        heads: Int = 12, mlpRatio: Float = 4, qkvBias: Bool = true, classToken: Bool = true,
+        globalPool: GlobalPool = .token, numClasses: Int = 1000, dropPathRate: Float = 0
+    ) throws {
+        (self.imageHeight, self.imageWidth, self.patchSize) = (imageHeight, imageWidth, patchSize)
+        (self.embedDim, self.depth, self.heads, self.mlpRatio) = (embedDim, depth, heads, mlpRatio)
+        (self.qkvBias, self.classToken, self.globalPool) = (qkvBias, classToken, globalPool)
+        (self.numClasses, self.dropPathRate) = (numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "img_size": .ints([imageHeight, imageWidth]), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
+            "depth": .int(depth), "num_heads": .int(heads), "mlp_ratio": .float(mlpRatio), "qkv_bias": .bool(qkvBias),
+            "class_token": .bool(classToken), "global_pool": .string(globalPool.rawValue),
+            "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+            "dynamic_img_size": .bool(true),  // always: other input sizes get a resampled position embedding
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         (imageHeight, imageWidth) = try arguments.size("img_size", default: 224)
         patchSize = try arguments.int("patch_size", default: patchSize)
         embedDim = try arguments.int("embed_dim", default: embedDim)
@@ -47,8 +70,12 @@ public struct VisionTransformerConfig: Equatable, Sendable {
         self.globalPool = globalPool
         numClasses = try arguments.int("num_classes", default: numClasses)
         dropPathRate = try arguments.float("drop_path_rate", default: 0)
-        // Accepted for timm compatibility; other input sizes always get a resampled position embedding.
-        _ = try arguments.bool("dynamic_img_size", default: true)
+        // The zoo's ViT always resamples the position embedding for other input sizes.
+        guard try arguments.bool("dynamic_img_size", default: true) else {
+            throw ModelError.invalidArgument(
+                model: arguments.model, argument: "dynamic_img_size",
+                reason: "only true is implemented (other input sizes get a resampled position embedding)")
+        }
         guard patchSize > 0, imageHeight % patchSize == 0, imageWidth % patchSize == 0, heads > 0, embedDim % heads == 0
         else {
             throw ModelError.invalidArgument(

@@ -12,7 +12,7 @@ import Kernels
 import NN
 import Tensors
 
-public struct VoloConfig: Equatable, Sendable {
+public struct VoloConfig: ModelConfig {
     public var imageSize = 224
     public var layers = [4, 4, 8, 2]
     public var embedDims = [192, 384, 384, 384]
@@ -24,9 +24,32 @@ public struct VoloConfig: Equatable, Sendable {
     public var numClasses = 1000
     public var dropPathRate: Float = 0
     /// Outlook attention geometry (timm's fixed defaults) and the pooling of the position grid.
-    let kernel = 3, padding = 1, stride = 2, poolingScale = 2
+    var kernel: Int { 3 }
+    var padding: Int { 1 }
+    var stride: Int { 2 }
+    var poolingScale: Int { 2 }
 
-    init(_ arguments: ModelArguments) throws {
+    /// volo_d1_224's architecture unless told otherwise.
+    public init(
+        imageSize: Int = 224, layers: [Int] = [4, 4, 8, 2], embedDims: [Int] = [192, 384, 384, 384],
+        heads: [Int] = [6, 12, 12, 12], patchSize: Int = 8, stemHiddenDim: Int = 64, mlpRatio: Float = 3,
+        numClasses: Int = 1000, dropPathRate: Float = 0
+    ) throws {
+        (self.imageSize, self.layers, self.embedDims, self.heads) = (imageSize, layers, embedDims, heads)
+        (self.patchSize, self.stemHiddenDim, self.mlpRatio) = (patchSize, stemHiddenDim, mlpRatio)
+        (self.numClasses, self.dropPathRate) = (numClasses, dropPathRate)
+        self = try checked()
+    }
+
+    public var arguments: ModelArguments {
+        [
+            "img_size": .int(imageSize), "layers": .ints(layers), "embed_dims": .ints(embedDims),
+            "num_heads": .ints(heads), "patch_size": .int(patchSize), "stem_hidden_dim": .int(stemHiddenDim),
+            "mlp_ratio": .float(mlpRatio), "num_classes": .int(numClasses), "drop_path_rate": .float(dropPathRate),
+        ]
+    }
+
+    public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         layers = try arguments.ints("layers", default: layers)
         embedDims = try arguments.ints("embed_dims", default: embedDims)

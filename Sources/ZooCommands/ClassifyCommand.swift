@@ -1,9 +1,6 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import Kernels
 import Models
-import Tensors
 import Training
 import VisionIO
 
@@ -52,14 +49,9 @@ struct ClassifyCommand: ParsableCommand {
         try requireOption("--batch-size", batchSize, in: OptionBounds.batchSize)
     }
 
-    struct Prediction: Encodable {
-        var index: Int
-        var label: String
-        var prob: Float
-    }
     struct Classification: Encodable {
         var file: String
-        var top: [Prediction]?
+        var top: [ImageClassification.Prediction]?
         var error: String?
     }
 
@@ -78,7 +70,8 @@ struct ClassifyCommand: ParsableCommand {
         let classNames =
             try labels.map { try classNamesFile($0, classes: model.numClasses) }
             ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])
-        let config = PreprocessConfig(pretrained)
+        let classifier = ImageClassification(
+            model: model, preprocessing: PreprocessConfig(pretrained), labels: classNames)
         let progress = files.count > batchSize ? ProgressReporter(total: files.count, label: "classify") : nil
         var results: [Classification] = []
         var failed = !missing.isEmpty
@@ -88,38 +81,21 @@ struct ClassifyCommand: ParsableCommand {
         }
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let batchFiles = Array(files[start..<min(start + batchSize, files.count)])
-            let prepared = preprocess(batchFiles, config)
+            let outcomes = try classifier.classify(
+                batchFiles.map { URL(fileURLWithPath: $0) }, topK: topK, batchSize: batchSize)
             // Results in file order, failures included, so that shares interleave back into the whole list.
-            var batchResults = batchFiles.map { Classification(file: $0) }
-            var ok: [(position: Int, values: [Float])] = []
-            for (position, outcome) in prepared.enumerated() {
+            for (file, outcome) in zip(batchFiles, outcomes) {
                 switch outcome {
-                case .success(let values): ok.append((position, values))
+                case .success(let top):
+                    results.append(Classification(file: file, top: top))
+                    if !json && resultsFile == nil { printResult(results.last!) }
                 case .failure(let error):
                     failed = true
-                    let problem = problemText(error, file: batchFiles[position])
-                    reportError("\(batchFiles[position]): \(problem)")
-                    batchResults[position].error = problem
+                    let problem = problemText(error, file: file)
+                    reportError("\(file): \(problem)")
+                    results.append(Classification(file: file, error: problem))
                 }
             }
-            if !ok.isEmpty {
-                let input = try Tensor(
-                    shape: [ok.count, 3, config.height, config.width], scalars: ok.flatMap(\.values))
-                let probabilities = try withoutGrad { try model(input).softmax() }.scalars
-                let classes = model.numClasses
-                for (row, item) in ok.enumerated() {
-                    let p = probabilities[row * classes..<(row + 1) * classes]
-                    let top = p.indices.sorted { p[$0] > p[$1] }.prefix(topK).map { i in
-                        Prediction(
-                            index: i - row * classes,
-                            label: i - row * classes < classNames.count
-                                ? classNames[i - row * classes] : "class \(i - row * classes)", prob: p[i])
-                    }
-                    batchResults[item.position].top = top
-                    if !json && resultsFile == nil { printResult(batchResults[item.position]) }
-                }
-            }
-            results += batchResults
             progress?.update(
                 done: min(start + batchSize, files.count), items: min(start + batchSize, files.count), detail: "")
         }
@@ -160,7 +136,7 @@ struct ClassifyCommand: ParsableCommand {
 
     private func printResult(_ result: Classification) {
         print(result.file)
-        for p in result.top ?? [] { print(String(format: "  %6.2f%%  %4d  %@", p.prob * 100, p.index, p.label)) }
+        for p in result.top ?? [] { print(String(format: "  %6.2f%%  %4d  %@", p.probability * 100, p.index, p.label)) }
     }
 
     /// The error without the leading "PATH: " decoders put there: the line and the JSON entry name the file once.
@@ -170,18 +146,6 @@ struct ClassifyCommand: ParsableCommand {
             return String(message.dropFirst(path.count + 2))
         }
         return message
-    }
-
-    /// Decodes and transforms a batch on all cores; each file succeeds or fails on its own.
-    private func preprocess(_ files: [String], _ config: PreprocessConfig) -> [Result<[Float], Error>] {
-        var outcomes = [Result<[Float], Error>](repeating: .failure(CommandError("not processed")), count: files.count)
-        outcomes.withUnsafeMutableBufferPointer { slots in
-            let slots = slots
-            DispatchQueue.concurrentPerform(iterations: files.count) { i in
-                slots[i] = Result { try config.evalTransform(try Image(contentsOf: URL(fileURLWithPath: files[i]))) }
-            }
-        }
-        return outcomes
     }
 }
 

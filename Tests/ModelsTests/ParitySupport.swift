@@ -9,8 +9,11 @@ import ZooTestSupport
 /// Builds a fixture's model by its timm name and keyword arguments, loads its weights and checks
 /// that the logits match timm's (the DESIGN.md tolerance).
 extension XCTestCase {
-    /// The fixture's timm keyword arguments (the manifest's JSON decodes straight into ArgumentValue).
-    func parityArguments(_ kwargs: [String: ArgumentValue]) -> ModelArguments { ModelArguments(kwargs) }
+    /// The fixture's timm keyword arguments (the manifest's JSON decodes straight into ArgumentValue), less
+    /// those timm ignores for the architecture (`Fixtures.ignoredByTimm`).
+    func parityArguments(_ kwargs: [String: ArgumentValue]) -> ModelArguments {
+        ModelArguments(kwargs.filter { !Fixtures.ignoredByTimm.contains($0.key) })
+    }
 
     @discardableResult
     func checkFixture(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> any ImageClassifier
