@@ -8,7 +8,9 @@ let package = Package(
         .executable(name: "zoo", targets: ["zoo"]),
         .library(
             name: "Zoo",
-            targets: ["Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub"]),
+            targets: [
+                "Randomness", "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
+            ]),
         // Separate, so that the library above needs no MPI installation.
         .library(name: "ZooDistributed", targets: ["Distributed"]),
     ],
@@ -25,14 +27,18 @@ let package = Package(
         .target(name: "CImageShims", dependencies: ["CPNG", "CJPEG"]),
         // Hot loops per instruction set, chosen at run time (no machine flags: the package stays usable as a dependency).
         .target(name: "CKernels"),
+        // The one seeded generator (xoshiro256**) everything random draws from.
+        .target(name: "Randomness", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "NN", dependencies: ["Kernels", "Tensors"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Tensors", dependencies: ["Randomness", "Kernels"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(
+            name: "NN", dependencies: ["Randomness", "Kernels", "Tensors"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Weights", dependencies: ["ZIPFoundation"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "Models", dependencies: ["Kernels", "Metrics", "NN", "Tensors", "VisionIO", "Weights"]),
-        .target(name: "VisionIO", dependencies: ["CImageShims"]),
+        .target(name: "VisionIO", dependencies: ["Randomness", "CImageShims"]),
         .target(name: "Metrics", swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "Training", dependencies: ["Kernels", "Models", "NN", "Tensors", "VisionIO", "Weights"]),
+        .target(
+            name: "Training", dependencies: ["Randomness", "Kernels", "Models", "NN", "Tensors", "VisionIO", "Weights"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
         .target(name: "Hub", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Data parallelism over Open MPI (a job started by mpirun); only the command line links it.
@@ -40,6 +46,7 @@ let package = Package(
         .target(
             name: "ZooCommands",
             dependencies: [
+                "Randomness",
                 "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
                 "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -48,18 +55,23 @@ let package = Package(
         // Fixture locations and parity assertions shared by the test targets.
         .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
-        .testTarget(name: "TensorsTests", dependencies: ["Kernels", "Tensors"]),
-        .testTarget(name: "NNTests", dependencies: ["Kernels", "NN", "Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Randomness", "Kernels", "Tensors"]),
+        .testTarget(name: "NNTests", dependencies: ["Randomness", "Kernels", "NN", "Tensors"]),
         .testTarget(
-            name: "WeightsTests", dependencies: ["Weights", "Tensors", "ZooTestSupport"], exclude: ["Fixtures"]),
+            name: "WeightsTests", dependencies: ["Randomness", "Weights", "Tensors", "ZooTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["Kernels", "Metrics", "Models", "NN", "Tensors", "VisionIO", "Weights", "ZooTestSupport"],
+            dependencies: [
+                "Randomness", "Kernels", "Metrics", "Models", "NN", "Tensors", "VisionIO", "Weights", "ZooTestSupport",
+            ],
             exclude: ["Fixtures"]),
-        .testTarget(name: "VisionIOTests", dependencies: ["VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Tensors"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Models", "NN", "Tensors", "Training", "ZooTestSupport"],
+            name: "VisionIOTests", dependencies: ["Randomness", "VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Randomness", "Metrics", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Randomness", "Models", "NN", "Tensors", "Training", "ZooTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ZooCommandsTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Tensors
 
 /// The seeded generator layers draw their initial weights from (set a seed for reproducible training).

@@ -1,3 +1,4 @@
+import Randomness
 import Tensors
 
 /// The generator behind dropout and stochastic depth; checkpoints save and restore it.

@@ -1,4 +1,5 @@
 import Kernels
+import Randomness
 
 /// Padding of the two spatial axes; `same(...)` resolves TF "same" padding for an input size.
 public struct Padding2d: Equatable, Sendable {

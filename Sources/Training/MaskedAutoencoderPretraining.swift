@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import NN
+import Randomness
 import Tensors
 import VisionIO
 import Weights
@@ -222,8 +223,7 @@ public final class MaskedAutoencoderPretrainer {
         let noise = try Tensor(zeros: [samples.count, patches])
         noise.withUnsafeMutableBufferPointer { values in
             for (row, sample) in samples.enumerated() {
-                var seed = SplitMix64.derived(seed: config.seed, 0x4D41_534B, UInt64(epoch), UInt64(sample))
-                var generator = RandomGenerator(seed: seed.next())
+                var generator = RandomGenerator.derived(seed: config.seed, 0x4D41_534B, UInt64(epoch), UInt64(sample))
                 generator.fillUniform(values.baseAddress! + row * patches, count: patches)
             }
         }

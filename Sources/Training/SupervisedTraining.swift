@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import NN
+import Randomness
 import Tensors
 import VisionIO
 import Weights

@@ -1,3 +1,5 @@
+import Randomness
+
 // torchvision's ColorJitter: brightness, contrast, saturation and hue in a random order, each factor
 // uniform in [max(0, 1 - x), 1 + x] (hue in [-h, h]). The first three use Pillow's exact ImageEnhance
 // arithmetic; hue shifts in float HSV (torchvision goes through Pillow's uint8 HSV, so ±1-2 levels differ).
@@ -16,7 +18,7 @@ public struct ColorJitter: Sendable {
         self.hue = hue
     }
 
-    public func callAsFunction(_ image: Image, using rng: inout SplitMix64) -> Image {
+    public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         var image = image
         for step in [0, 1, 2, 3].shuffled(using: &rng) {
             switch step {

@@ -2,6 +2,7 @@
 // Determinism: the epoch order and each sample's augmentation RNG derive from (seed, epoch, index),
 // so results do not depend on thread scheduling.
 import Foundation
+import Randomness
 
 /// (B, 3, H, W) floats plus labels; `indices` are the dataset positions of the rows.
 public struct Batch: Sendable {
@@ -51,7 +52,7 @@ public struct DataShard: Equatable, Sendable {
 }
 
 /// Turns a decoded image into exactly `height * width * 3` floats (CHW), using the sample's own RNG.
-public typealias SampleTransform = @Sendable (Image, inout SplitMix64) throws -> [Float]
+public typealias SampleTransform = @Sendable (Image, inout RandomGenerator) throws -> [Float]
 
 public final class DataLoader: @unchecked Sendable {
     public let dataset: ImageDataset
@@ -124,7 +125,7 @@ public final class DataLoader: @unchecked Sendable {
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<dataset.count)
         if shuffle {
-            var rng = SplitMix64.derived(seed: seed, 0x5348_5546, UInt64(epoch))
+            var rng = RandomGenerator.derived(seed: seed, 0x5348_5546, UInt64(epoch))
             order.shuffle(using: &rng)
         }
         return shard.samples(of: order)
@@ -149,7 +150,7 @@ public final class DataLoader: @unchecked Sendable {
             let url = dataset.url(at: index)
             do {
                 let image = try Image(contentsOf: url, maxPixels: maxPixels, applyExifOrientation: applyExifOrientation)
-                var rng = SplitMix64.derived(seed: seed, UInt64(epoch), UInt64(index))
+                var rng = RandomGenerator.derived(seed: seed, UInt64(epoch), UInt64(index))
                 let values = try transform(image, &rng)
                 precondition(
                     values.count == sampleSize,

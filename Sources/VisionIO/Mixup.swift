@@ -1,5 +1,6 @@
 // Batch-level Mixup / CutMix with soft targets (timm.data.Mixup, mode "batch"), and label smoothing.
 import Foundation
+import Randomness
 
 /// Label-smoothed one-hot rows: `1 - smoothing + smoothing / classes` on the label, `smoothing / classes` elsewhere.
 public func smoothedOneHot(labels: [Int], classes: Int, smoothing: Double = 0) -> [Float] {

@@ -1,3 +1,5 @@
+import Randomness
+
 // timm's RandAugment ("rand-m9-mstd0.5"): two ops drawn with replacement from timm's 15-op list,
 // each applied with probability 0.5 at a magnitude drawn from N(9, 0.5) clipped to [0, 10].
 // Level → argument mappings follow timm.data.auto_augment; geometric ops fill with timm's ImageNet mean.
@@ -57,7 +59,7 @@ public struct RandAugment: Sendable {
         }
     }
 
-    public func callAsFunction(_ image: Image, using rng: inout SplitMix64) -> Image {
+    public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         var image = image
         guard !ops.isEmpty else { return image }
         for _ in 0..<numLayers {
@@ -75,7 +77,7 @@ public struct RandAugment: Sendable {
         return image
     }
 
-    public func apply(_ op: Op, level: Double, to image: Image, using rng: inout SplitMix64) -> Image {
+    public func apply(_ op: Op, level: Double, to image: Image, using rng: inout RandomGenerator) -> Image {
         let fraction = level / 10
         func signed(_ v: Double) -> Double { rng.bernoulli(0.5) ? -v : v }
         switch op {

@@ -1,6 +1,7 @@
 // timm's RandomErasing (mode "pixel"): on the normalized CHW tensor, with probability p erase one
 // rectangle of area 2%–33% and log-uniform aspect 0.3–3.3 with per-pixel N(0, 1) noise; 10 attempts.
 import Foundation
+import Randomness
 
 public struct RandomErasing: Sendable {
     public var probability: Double
@@ -23,7 +24,7 @@ public struct RandomErasing: Sendable {
     /// Erases in place inside `values` (3 × height × width floats starting at `offset`).
     public func apply(
         to values: inout [Float], offset: Int = 0, channels: Int = 3, height: Int, width: Int,
-        using rng: inout SplitMix64
+        using rng: inout RandomGenerator
     ) {
         guard rng.nextUnit() < probability else { return }
         let area = Double(height * width)

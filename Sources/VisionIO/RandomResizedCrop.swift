@@ -1,6 +1,7 @@
 // torchvision's RandomResizedCrop: 10 attempts at a random area/aspect crop, then a central fallback;
 // crop first, then resize (Pillow-exact), exactly as `F.resized_crop` on a PIL image.
 import Foundation
+import Randomness
 
 public struct RandomResizedCrop: Sendable {
     public var width: Int
@@ -25,7 +26,7 @@ public struct RandomResizedCrop: Sendable {
     /// `get_params`: (top, left, height, width) of the crop in the source image.
     public func parameters(
         imageWidth: Int, imageHeight: Int,
-        using rng: inout SplitMix64
+        using rng: inout RandomGenerator
     ) -> (top: Int, left: Int, height: Int, width: Int) {
         let area = Double(imageWidth * imageHeight)
         let logRatio = (log(ratio.lowerBound), log(ratio.upperBound))
@@ -51,7 +52,7 @@ public struct RandomResizedCrop: Sendable {
         return ((imageHeight - h) / 2, (imageWidth - w) / 2, h, w)
     }
 
-    public func callAsFunction(_ image: Image, using rng: inout SplitMix64) -> Image {
+    public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         let p = parameters(imageWidth: image.width, imageHeight: image.height, using: &rng)
         return image.cropped(x: p.left, y: p.top, width: p.width, height: p.height)
             .resized(width: width, height: height, filter: filter)

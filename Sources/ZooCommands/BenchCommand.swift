@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Models
 import NN
+import Randomness
 import Tensors
 import Training
 

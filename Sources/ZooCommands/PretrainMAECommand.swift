@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import NN
+import Randomness
 import Tensors
 import Training
 import VisionIO

@@ -1,4 +1,5 @@
 import NN
+import Randomness
 import Tensors
 import Weights
 import XCTest

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Randomness
 import Tensors
 import XCTest
 import ZooTestSupport

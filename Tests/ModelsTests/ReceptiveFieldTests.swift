@@ -1,5 +1,6 @@
 import Metrics
 import NN
+import Randomness
 import Tensors
 import XCTest
 

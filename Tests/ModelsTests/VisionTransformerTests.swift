@@ -1,3 +1,4 @@
+import Randomness
 import Tensors
 import Weights
 import XCTest

@@ -1,4 +1,5 @@
 import Kernels
+import Randomness
 import XCTest
 
 @testable import NN

@@ -1,5 +1,6 @@
 import Models
 import NN
+import Randomness
 import Tensors
 import XCTest
 

@@ -1,10 +1,11 @@
+import Randomness
 import XCTest
 
 @testable import VisionIO
 
 final class AugmentationTests: XCTestCase {
     private let image: Image = {
-        var rng = SplitMix64(seed: 3)
+        var rng = RandomGenerator(seed: 3)
         return Image(
             width: 32, height: 24, pixels: (0..<(32 * 24 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
     }()
@@ -16,8 +17,8 @@ final class AugmentationTests: XCTestCase {
         XCTAssertEqual(augment.numLayers, 2)
         XCTAssertEqual(RandAugment(config: "rand-m7-n3-mstd1-p0.8")?.numLayers, 3)
         XCTAssertNil(RandAugment(config: "augmix-m5"))
-        var a = SplitMix64(seed: 5)
-        var b = SplitMix64(seed: 5)
+        var a = RandomGenerator(seed: 5)
+        var b = RandomGenerator(seed: 5)
         var changed = 0
         for _ in 0..<50 {
             let x = augment(image, using: &a)
@@ -29,7 +30,7 @@ final class AugmentationTests: XCTestCase {
     }
 
     func testEveryRandAugmentOpRunsAtEveryLevel() {
-        var rng = SplitMix64(seed: 1)
+        var rng = RandomGenerator(seed: 1)
         for op in RandAugment.Op.allCases {
             for level in [0.0, 5, 10] {
                 XCTAssertEqual(
@@ -43,7 +44,7 @@ final class AugmentationTests: XCTestCase {
     }
 
     func testColorJitterIdentityAtZeroAndHueRoundTrip() {
-        var rng = SplitMix64(seed: 2)
+        var rng = RandomGenerator(seed: 2)
         XCTAssertEqual(ColorJitter(brightness: 0, contrast: 0, saturation: 0, hue: 0)(image, using: &rng), image)
         let shifted = image.adjustingHue(0.25).adjustingHue(-0.25)
         let maxDiff = zip(shifted.pixels, image.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
@@ -54,7 +55,7 @@ final class AugmentationTests: XCTestCase {
     }
 
     func testRandomErasingErasesOneRectangle() {
-        var rng = SplitMix64(seed: 9)
+        var rng = RandomGenerator(seed: 9)
         let erasing = RandomErasing(probability: 1)
         var values = [Float](repeating: 7, count: 3 * 20 * 30)
         erasing.apply(to: &values, height: 20, width: 30, using: &rng)
@@ -79,7 +80,7 @@ final class AugmentationTests: XCTestCase {
         let base = Batch(
             images: (0..<b).flatMap { [Float](repeating: Float($0 + 1), count: 3 * h * w) },
             shape: [b, 3, h, w], labels: [0, 1, 2, 3], indices: [0, 1, 2, 3])
-        var rng = SplitMix64(seed: 4)
+        var rng = RandomGenerator(seed: 4)
         var sawMixup = false
         var sawCutmix = false
         for _ in 0..<40 {
@@ -109,7 +110,7 @@ final class AugmentationTests: XCTestCase {
     }
 
     func testBetaSamplesHaveTheRightMean() {
-        var rng = SplitMix64(seed: 8)
+        var rng = RandomGenerator(seed: 8)
         let samples = (0..<4000).map { _ in Mixup.beta(0.8, using: &rng) }
         XCTAssertEqual(samples.reduce(0, +) / 4000, 0.5, accuracy: 0.03)
         XCTAssertTrue(samples.allSatisfy { $0 >= 0 && $0 <= 1 })

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import XCTest
 
 @testable import VisionIO
@@ -130,7 +131,7 @@ final class DataLoaderTests: XCTestCase {
                 sources.append(try Image(contentsOf: samples.appendingPathComponent(name)))
             }
         } else {
-            var rng = SplitMix64(seed: 5)
+            var rng = RandomGenerator(seed: 5)
             sources.append(
                 Image(
                     width: 500, height: 375,

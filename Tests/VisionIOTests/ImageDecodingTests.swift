@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import XCTest
 
 @testable import VisionIO
@@ -100,7 +101,7 @@ final class ImageDecodingTests: XCTestCase {
             "palette4_trns.png", "rgba16_interlaced.png", "gray2.png", "graya16.png",
         ]
         .map { try Fixtures.bytes("codecs", $0) }
-        var rng = SplitMix64(seed: 42)
+        var rng = RandomGenerator(seed: 42)
         var outcomes = [String: Int]()
         let start = Date()
         for iteration in 0..<6000 {

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import XCTest
 
 @testable import VisionIO
@@ -14,7 +15,7 @@ final class TemporaryTree {
     }
 
     func image(_ relative: String, width: Int = 24, height: Int = 18, seed: UInt64 = 0) throws {
-        var rng = SplitMix64(seed: seed)
+        var rng = RandomGenerator(seed: seed)
         let image = Image(
             width: width, height: height,
             pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })

@@ -1,3 +1,4 @@
+import Randomness
 import XCTest
 
 @testable import VisionIO
@@ -5,7 +6,7 @@ import XCTest
 final class RandomResizedCropTests: XCTestCase {
     func testCropsStayInsideAndFollowScaleAndRatio() {
         let crop = RandomResizedCrop(size: 32)
-        var rng = SplitMix64(seed: 7)
+        var rng = RandomGenerator(seed: 7)
         var areas = [Double]()
         for _ in 0..<2000 {
             let p = crop.parameters(imageWidth: 500, imageHeight: 375, using: &rng)
@@ -24,7 +25,7 @@ final class RandomResizedCropTests: XCTestCase {
     /// torchvision's fallback: a whole-image central crop clamped to the ratio range.
     func testFallbackIsCentralCrop() {
         let crop = RandomResizedCrop(width: 8, height: 8, scale: 2.0...3.0)  // never satisfiable
-        var rng = SplitMix64(seed: 1)
+        var rng = RandomGenerator(seed: 1)
         let p = crop.parameters(imageWidth: 100, imageHeight: 20, using: &rng)
         XCTAssertEqual(p.height, 20)
         XCTAssertEqual(p.width, 27)  // round(20 * 4/3) = 27
@@ -35,9 +36,9 @@ final class RandomResizedCropTests: XCTestCase {
     func testDeterministicUnderSeed() {
         let image = Image(width: 40, height: 30, pixels: (0..<3600).map { UInt8(truncatingIfNeeded: $0 * 7) })
         let crop = RandomResizedCrop(size: 16, filter: .bicubic)
-        var a = SplitMix64(seed: 99)
-        var b = SplitMix64(seed: 99)
-        var c = SplitMix64(seed: 100)
+        var a = RandomGenerator(seed: 99)
+        var b = RandomGenerator(seed: 99)
+        var c = RandomGenerator(seed: 100)
         let first = crop(image, using: &a)
         XCTAssertEqual(first, crop(image, using: &b))
         XCTAssertEqual(first.width, 16)
