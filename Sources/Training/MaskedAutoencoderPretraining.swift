@@ -25,8 +25,6 @@ public struct MaskedAutoencoderPretrainingConfig: Sendable {
     public var accumulationSteps = 1
     public var seed: UInt64 = 0
     public var workers = 2
-    /// Reconstruction grids every this many epochs (and after the last).
-    public var previewEvery = 5
     /// Processes training together, each with `batchSize` images per batch (set by the trainer).
     public var replicas = 1
     public init() {}
@@ -77,8 +75,22 @@ public final class MaskedAutoencoderPretrainer {
 
     public var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
 
-    /// Mean loss of each epoch run now (epoch number, loss).
-    public func run(resume: Bool, log: (String) -> Void = { _ in }) throws -> [(epoch: Int, loss: Double)] {
+    /// One finished epoch: its number (1-based), mean loss, the learning rate, and every epoch's mean loss so far.
+    public struct Epoch: Sendable {
+        public var epoch: Int
+        public var loss: Double
+        public var learningRate: Float
+        public var history: [(epoch: Int, loss: Double)]
+    }
+
+    /// Trains the remaining epochs (from OUT/checkpoint.safetensors when `resume`), writing the checkpoint
+    /// after every epoch and on a stop, and the encoder at the end. Returns the mean loss of each epoch run now.
+    public func run(
+        resume: Bool, events: TrainingEvents<Epoch> = TrainingEvents()
+    ) throws -> [(
+        epoch: Int, loss: Double
+    )] {
+        let log = events.message
         // Where the run stands: epochs completed, images of the current epoch done (over all ranks), steps taken.
         var (epoch, samplesInEpoch, step) = (0, 0, 0)
         var epochLosses: [(Int, Double)] = []
@@ -109,13 +121,7 @@ public final class MaskedAutoencoderPretrainer {
                 )
             }
         }
-        let savedStep = step
-        let metrics = try folder.map { _ in
-            try MetricsLog(
-                url: output.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
-                resume: resume
-            ) { row in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
-        }
+        if parallel.isLeader { try events.started(epoch, step) }
         let batchesPerEpoch = loader.batchCount()
         guard batchesPerEpoch > 0, config.accumulationSteps <= batchesPerEpoch else {
             throw TrainingError.noOptimizerStep(
@@ -126,8 +132,6 @@ public final class MaskedAutoencoderPretrainer {
         let schedule = WarmupCosineSchedule(
             baseLearningRate: config.effectiveLearningRate, minLearningRate: config.minLearningRate,
             warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
-        let previewImages = parallel.isLeader ? try previewBatch() : nil
-        Interruption.install()
 
         func save(samplesInEpoch: Int) throws {
             let fingerprints = try parallel.checkedFingerprints(of: model)
@@ -146,16 +150,13 @@ public final class MaskedAutoencoderPretrainer {
 
         while epoch < config.epochs {
             model.train()
-            let progress =
-                parallel.isLeader
-                ? ProgressReporter(total: batchesPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)") : nil
             let firstBatch = samplesInEpoch / stepSamples * config.accumulationSteps
             var seen = 0
             var (stepLoss, stepBatches) = (0.0, 0)
             optimizer.zeroGrad()
             for (index, batch) in loader.epoch(epoch).enumerated() {
                 if index < firstBatch { continue }  // done before the interruption
-                let agreed = parallel.agree(samples: batch.count, interrupted: Interruption.requested)
+                let agreed = parallel.agree(samples: batch.count, interrupted: events.shouldStop())
                 if agreed.interrupted {
                     // Saved at the last optimizer step: a partly accumulated step is redone on resume.
                     epochLossSum -= stepLoss
@@ -185,14 +186,20 @@ public final class MaskedAutoencoderPretrainer {
                     try optimizer.step()
                     optimizer.zeroGrad()
                     step += 1
-                    try metrics?.append([
-                        String(epoch + 1), String(step),
-                        String(format: "%.6f", stepLoss / Double(stepBatches)),
-                        String(format: "%.6g", optimizer.learningRate),
-                    ])
+                    if parallel.isLeader {
+                        try events.stepEnded(
+                            StepRecord(
+                                epoch: epoch + 1, step: step, loss: stepLoss / Double(stepBatches),
+                                learningRate: optimizer.learningRate))
+                    }
                     (stepLoss, stepBatches) = (0, 0)
                 }
-                progress?.update(done: index + 1, items: seen, detail: String(format: "loss %.4f", loss))
+                if parallel.isLeader {
+                    events.batchEnded(
+                        BatchProgress(
+                            epoch: epoch + 1, epochs: config.epochs, batch: index + 1, batches: batchesPerEpoch,
+                            images: seen, loss: loss))
+                }
             }
             guard epochBatches > 0 else { throw TrainingError.noUsableImages(dataset.root.path) }
             let epochLoss = epochLossSum / Double(epochBatches)
@@ -200,15 +207,12 @@ public final class MaskedAutoencoderPretrainer {
             epochLossSum = 0
             epochBatches = 0
             samplesInEpoch = 0
-            if parallel.isLeader {
-                log(String(format: "epoch %d: mean loss %.4f, lr %.3g", epoch + 1, epochLoss, optimizer.learningRate))
-            }
             epoch += 1
             try save(samplesInEpoch: 0)
-            if let previewImages, epoch % config.previewEvery == 0 || epoch == config.epochs {
-                try writeReconstructions(previewImages, name: String(format: "reconstruction_epoch%03d.png", epoch))
+            if parallel.isLeader {
+                try events.epochEnded(
+                    Epoch(epoch: epoch, loss: epochLoss, learningRate: optimizer.learningRate, history: epochLosses))
             }
-            if parallel.isLeader { try writeLossCurve(epochLosses) }
         }
         if parallel.isLeader {
             try saveSafetensors(model.encoderStateDict(), to: output.appendingPathComponent("encoder.safetensors"))
@@ -238,8 +242,8 @@ public final class MaskedAutoencoderPretrainer {
         }
     }
 
-    /// Up to four images, centre-cropped, shown in every reconstruction grid.
-    func previewBatch() throws -> Tensor {
+    /// Up to four images of the dataset, centre-cropped, for `reconstructionGrid` (the same ones every epoch).
+    public func previewImages() throws -> Tensor {
         let config = PreprocessConfig(
             inputSize: (3, self.config.imageSize, self.config.imageSize), mean: mean, std: std, cropPct: 1)
         var values: [Float] = []
@@ -253,8 +257,8 @@ public final class MaskedAutoencoderPretrainer {
     }
 
     /// Rows of original | masked | reconstruction (visible patches pasted back), as in the MAE demo.
-    func writeReconstructions(_ images: Tensor, name: String) throws {
-        guard images.shape[0] > 0 else { return }
+    public func reconstructionGrid(_ images: Tensor) throws -> Image? {
+        guard images.shape[0] > 0 else { return nil }
         model.eval()
         defer { model.train() }
         var rng = RandomGenerator(seed: 7)  // the same mask every time, so grids are comparable across epochs
@@ -298,42 +302,6 @@ public final class MaskedAutoencoderPretrainer {
                 }
             }
         }
-        try grid.write(to: output.appendingPathComponent(name))
-    }
-
-    /// Mean loss per epoch as a small PNG line chart (no plotting library on the machine).
-    func writeLossCurve(_ losses: [(Int, Double)]) throws {
-        guard losses.count >= 1 else { return }
-        let (width, height, margin) = (480, 240, 24)
-        var chart = Image(width: width, height: height, fill: (255, 255, 255))
-        let values = losses.map(\.1)
-        let low = values.min()!
-        let high = max(values.max()!, low + 1e-9)
-        func point(_ i: Int) -> (Int, Int) {
-            let x = margin + (losses.count == 1 ? 0 : i * (width - 2 * margin) / (losses.count - 1))
-            let y = height - margin - Int((values[i] - low) / (high - low) * Double(height - 2 * margin))
-            return (x, y)
-        }
-        func plot(_ x: Int, _ y: Int, _ color: (UInt8, UInt8, UInt8)) {
-            guard x >= 0, x < width, y >= 0, y < height else { return }
-            let o = (y * width + x) * 3
-            chart.pixels[o] = color.0
-            chart.pixels[o + 1] = color.1
-            chart.pixels[o + 2] = color.2
-        }
-        for x in margin..<(width - margin) { plot(x, height - margin, (0, 0, 0)) }
-        for y in margin..<(height - margin) { plot(margin, y, (0, 0, 0)) }
-        for i in 0..<losses.count {
-            let (x0, y0) = point(i)
-            let (x1, y1) = point(min(i + 1, losses.count - 1))
-            let steps = max(abs(x1 - x0), abs(y1 - y0), 1)
-            for t in 0...steps {
-                let x = x0 + (x1 - x0) * t / steps
-                let y = y0 + (y1 - y0) * t / steps
-                for dy in -1...1 { plot(x, y + dy, (31, 119, 180)) }
-            }
-            for dx in -2...2 { for dy in -2...2 { plot(x0 + dx, y0 + dy, (214, 39, 40)) } }
-        }
-        try chart.write(to: output.appendingPathComponent("loss_curve.png"))
+        return grid
     }
 }

@@ -171,9 +171,9 @@ public final class SupervisedTrainer {
     var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
 
     /// Trains the remaining epochs (resuming from OUT/checkpoint.safetensors when asked), evaluating each;
-    /// writes last/best weights, the checkpoint and metrics.csv. Returns the per-epoch summaries run now
-    /// (`report` sees each as it ends, on rank 0 only).
-    public func run(resume: Bool, report: (EpochSummary) -> Void) throws -> [EpochSummary] {
+    /// writes last/best weights and the checkpoint after every epoch. Returns the per-epoch summaries run now;
+    /// `events` sees each as it ends.
+    public func run(resume: Bool, events: TrainingEvents<EpochSummary> = TrainingEvents()) throws -> [EpochSummary] {
         var startEpoch = 0
         var step = 0
         var best = 0.0
@@ -189,31 +189,21 @@ public final class SupervisedTrainer {
         } else {
             parallel.broadcastState(of: model)
         }
-        let log = try folder.map { _ in
-            try MetricsLog(
-                url: output.appendingPathComponent("metrics.csv"),
-                columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"],
-                resume: resume
-            ) { row in Int(row[0]).map { $0 <= startEpoch } == true }
-        }
+        if parallel.isLeader { try events.started(startEpoch, step) }
         let stepsPerEpoch = trainLoader.batchCount()
         let schedule = WarmupCosineSchedule(
             baseLearningRate: config.resolvedLearningRate, minLearningRate: 1e-6,
             warmupSteps: config.warmupEpochs * stepsPerEpoch, totalSteps: config.epochs * stepsPerEpoch)
-        Interruption.install()
         var summaries: [EpochSummary] = []
         for epoch in startEpoch..<config.epochs {
             model.train()
-            let progress =
-                parallel.isLeader
-                ? ProgressReporter(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)") : nil
             var lossSum = 0.0
             var seen = 0
             var done = 0
             var interrupted = false
             let start = Date()
             for batch in trainLoader.epoch(epoch) {
-                let agreed = parallel.agree(samples: batch.count, interrupted: Interruption.requested)
+                let agreed = parallel.agree(samples: batch.count, interrupted: events.shouldStop())
                 interrupted = agreed.interrupted
                 if interrupted { break }
                 guard !agreed.someRankIsEmpty else { continue }
@@ -245,7 +235,12 @@ public final class SupervisedTrainer {
                 done += 1
                 lossSum += loss * Double(agreed.samples)
                 seen += agreed.samples
-                progress?.update(done: done, items: seen, detail: String(format: "loss %.4f", loss))
+                if parallel.isLeader {
+                    events.batchEnded(
+                        BatchProgress(
+                            epoch: epoch + 1, epochs: config.epochs, batch: done, batches: stepsPerEpoch,
+                            images: seen, loss: loss))
+                }
             }
             if interrupted {
                 // The epoch is incomplete: keep the last finished epoch's checkpoint as the resume point.
@@ -264,7 +259,7 @@ public final class SupervisedTrainer {
                 imagesPerSecond: Double(seen) / Date().timeIntervalSince(start))
             summaries.append(summary)
             let fingerprints = try parallel.checkedFingerprints(of: model)
-            guard let log else { continue }  // rank 0 writes the outputs
+            guard parallel.isLeader else { continue }  // rank 0 writes the outputs
             try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("last.safetensors"))
             if result.top1 >= best {
                 try saveSafetensors(model.exportStateDict(), to: output.appendingPathComponent("best.safetensors"))
@@ -275,12 +270,7 @@ public final class SupervisedTrainer {
                 epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
                 extra: extra
             ).save(model: model, optimizer: optimizer, to: checkpointURL)
-            try log.append([
-                String(epoch + 1), String(format: "%.5f", summary.trainLoss), String(format: "%.3f", result.top1),
-                String(format: "%.3f", result.top5), String(format: "%.5f", result.loss),
-                String(format: "%.6g", summary.learningRate),
-            ])
-            report(summary)
+            try events.epochEnded(summary)
         }
         return summaries
     }

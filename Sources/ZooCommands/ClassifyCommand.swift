@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Models
-import Training
 import VisionIO
 
 /// `zoo classify FILES_OR_DIRS…`: top-k ImageNet labels per image with the model's pretrained preprocessing.

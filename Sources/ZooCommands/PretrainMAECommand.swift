@@ -81,7 +81,6 @@ struct PretrainMAECommand: ParsableCommand {
         config.warmupEpochs = warmupEpochs
         config.accumulationSteps = accumSteps
         config.seed = seed
-        config.previewEvery = previewEvery
         let trainer = try MaskedAutoencoderPretrainer(
             model: mae, dataset: dataset, config: config, output: out, communicator: job)
         if job.isLeader {
@@ -93,7 +92,7 @@ struct PretrainMAECommand: ParsableCommand {
                         job.size > 1 ? " (\(job.size) ranks × batch \(batchSize))" : ""
                     ).utf8))
         }
-        let losses = try trainer.run(resume: resume) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        let losses = try trainer.run(resume: resume, events: job.isLeader ? try outputs(of: trainer, in: out) : .init())
         if job.isLeader, let first = losses.first, let last = losses.last {
             print(
                 String(
@@ -101,5 +100,41 @@ struct PretrainMAECommand: ParsableCommand {
                     last.loss, last.epoch,
                     out.appendingPathComponent("encoder.safetensors").path))
         }
+    }
+
+    /// Rank 0's console and files: progress, metrics.csv (a row per optimizer step), reconstruction grids
+    /// every --preview-every epochs and after the last, the loss curve after every epoch.
+    private func outputs(
+        of trainer: MaskedAutoencoderPretrainer, in out: URL
+    ) throws
+        -> TrainingEvents<MaskedAutoencoderPretrainer.Epoch>
+    {
+        let console = TrainingConsole(
+            metrics: out.appendingPathComponent("metrics.csv"), columns: ["epoch", "step", "loss", "lr"],
+            resume: resume
+        ) { row, _, savedStep in row.count > 1 && Int(row[1]).map { $0 <= savedStep } == true }
+        let previews = try trainer.previewImages()
+        return console.events(
+            stepEnded: { step in
+                try console.record([
+                    String(step.epoch), String(step.step), String(format: "%.6f", step.loss),
+                    String(format: "%.6g", step.learningRate),
+                ])
+            },
+            epochEnded: { [epochs] finished in
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format: "epoch %d: mean loss %.4f, lr %.3g\n", finished.epoch, finished.loss,
+                            finished.learningRate
+                        ).utf8))
+                if finished.epoch % previewEvery == 0 || finished.epoch == epochs,
+                    let grid = try trainer.reconstructionGrid(previews)
+                {
+                    try grid.write(
+                        to: out.appendingPathComponent(String(format: "reconstruction_epoch%03d.png", finished.epoch)))
+                }
+                try lossCurve(finished.history)?.write(to: out.appendingPathComponent("loss_curve.png"))
+            })
     }
 }

@@ -91,15 +91,29 @@ struct TrainCommand: ParsableCommand {
         let trainer = try SupervisedTrainer(
             model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
             config: config, output: URL(fileURLWithPath: output), communicator: job)
-        let summaries = try trainer.run(resume: resume) { s in
+        let summaries = try trainer.run(resume: resume, events: job.isLeader ? outputs(in: output) : .init())
+        if json, job.isLeader, let last = summaries.last { print(try jsonString(last, pretty: false)) }
+    }
+
+    /// Rank 0's console and files: progress, a line and a metrics.csv row per epoch.
+    private func outputs(in folder: String) -> TrainingEvents<EpochSummary> {
+        let console = TrainingConsole(
+            metrics: URL(fileURLWithPath: folder).appendingPathComponent("metrics.csv"),
+            columns: ["epoch", "train_loss", "val_top1", "val_top5", "val_loss", "lr"], resume: resume
+        ) { row, savedEpoch, _ in Int(row[0]).map { $0 <= savedEpoch } == true }
+        return console.events { (s: EpochSummary) in
             FileHandle.standardError.write(
                 Data(
                     String(
                         format: "epoch %d: train loss %.4f, val top-1 %.2f%%, top-5 %.2f%% (best %.2f%%)\n",
                         s.epoch, s.trainLoss, s.validationTop1, s.validationTop5, s.bestTop1
                     ).utf8))
+            try console.record([
+                String(s.epoch), String(format: "%.5f", s.trainLoss), String(format: "%.3f", s.validationTop1),
+                String(format: "%.3f", s.validationTop5), String(format: "%.5f", s.validationLoss),
+                String(format: "%.6g", s.learningRate),
+            ])
         }
-        if json, job.isLeader, let last = summaries.last { print(try jsonString(last, pretty: false)) }
     }
 
     /// Copies every tensor whose name and shape match (an MAE encoder into a ViT, a checkpoint with another head).

@@ -49,17 +49,4 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(a.scalars, b.scalars, name)
         }
     }
-
-    func testMetricsLogAppendsOnResume() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).csv")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try MetricsLog(url: url, columns: ["epoch", "loss"], resume: false).append(["0", "1.5"])
-        try MetricsLog(url: url, columns: ["epoch", "loss"], resume: true).append(["1", "1.2"])
-        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "epoch,loss\n0,1.5\n1,1.2\n")
-    }
-
-    func testClockFormat() {
-        XCTAssertEqual(ProgressReporter.clock(75), "1:15")
-        XCTAssertEqual(ProgressReporter.clock(3725), "1:02:05")
-    }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line every few seconds otherwise.
-public final class ProgressReporter {
+final class ProgressReporter {
     /// What `done` and `items` count: images (shown as n/N and img/s) or bytes (MB and MB/s).
-    public enum Unit: Sendable { case images, bytes }
+    enum Unit: Sendable { case images, bytes }
 
     private let total: Int
     private let label: String
@@ -12,13 +12,13 @@ public final class ProgressReporter {
     private var lastPrint = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    public init(total: Int, label: String, unit: Unit = .images) {
+    init(total: Int, label: String, unit: Unit = .images) {
         self.total = max(total, 1)
         self.label = label
         self.unit = unit
     }
 
-    public func update(done: Int, items: Int, detail: String) {
+    func update(done: Int, items: Int, detail: String) {
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) || done == total else { return }
         lastPrint = now

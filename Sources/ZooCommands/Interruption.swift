@@ -2,14 +2,14 @@ import Foundation
 
 /// SIGINT / SIGTERM set a flag that training loops poll between steps, so they can write a
 /// checkpoint and stop cleanly instead of dying mid-write.
-public enum Interruption {
+enum Interruption {
     // Written by the signal handler, read by the training loop: the one type C allows for that.
     nonisolated(unsafe) private static var flag: sig_atomic_t = 0
 
-    public static var requested: Bool { flag != 0 }
+    static var requested: Bool { flag != 0 }
 
     /// Installs the handlers (a second Ctrl-C still ends the process at once).
-    public static func install() {
+    static func install() {
         flag = 0
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { received in

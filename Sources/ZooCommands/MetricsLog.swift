@@ -2,14 +2,14 @@ import Foundation
 import Weights
 
 /// Appends rows to a CSV file, flushing each one so an interrupted run keeps every logged step.
-public final class MetricsLog {
+final class MetricsLog {
     private let handle: FileHandle
     private let url: URL
-    public let columns: [String]
+    let columns: [String]
 
     /// Opens `url`, writing the header when the file is new. A resumed run keeps the rows `keep` accepts
     /// (those up to its checkpoint): rows logged after the checkpoint are logged again, and would repeat.
-    public init(url: URL, columns: [String], resume: Bool, keep: ([Substring]) -> Bool = { _ in true }) throws {
+    init(url: URL, columns: [String], resume: Bool, keep: ([Substring]) -> Bool = { _ in true }) throws {
         self.columns = columns
         self.url = url
         var text = columns.joined(separator: ",") + "\n"
@@ -27,7 +27,7 @@ public final class MetricsLog {
         }
     }
 
-    public func append(_ values: [String]) throws {
+    func append(_ values: [String]) throws {
         do {
             try handle.write(contentsOf: Data((values.joined(separator: ",") + "\n").utf8))
         } catch {
