@@ -6,7 +6,6 @@
 // `features.norm5`, global average pool and `classifier`. Every norm is followed by a ReLU.
 // Layers are pre-activation (norm → ReLU → conv), so only `norm2` folds into the conv before it.
 
-import Kernels
 import NN
 import Tensors
 

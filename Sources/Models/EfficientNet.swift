@@ -8,7 +8,6 @@
 // The `tf_` presets use TensorFlow "same" padding and BN eps 1e-3, as the ported weights expect.
 // Also here: the remapper for the `efficientnet_pytorch` naming (`_conv_stem`, `_blocks.N._expand_conv`, …).
 
-import Kernels
 import NN
 import Tensors
 import VisionIO

@@ -5,7 +5,6 @@
 // are timm's.
 
 import Foundation
-import Kernels
 import NN
 import Tensors
 

@@ -5,7 +5,6 @@
 // from architecture strings (EfficientNetBlocks.swift) with squeeze-excite gated by a hard sigmoid,
 // then global average pool → `conv_head` (1×1 with bias) → hard-swish → `classifier`.
 
-import Kernels
 import NN
 import Tensors
 import VisionIO

@@ -6,7 +6,6 @@
 // BasicBlocks or Bottlenecks with the stride in the 3×3 conv, `downsample.0/1`, optional `se.fc1/fc2`,
 // global average pool and `fc`.
 
-import Kernels
 import Metrics
 import NN
 import Tensors

@@ -8,7 +8,6 @@
 // prepended `cls_token`; `norm`; `head` on the class token plus half the max over tokens of `aux_head`
 // (token labelling), as timm's inference forward.
 
-import Kernels
 import NN
 import Tensors
 

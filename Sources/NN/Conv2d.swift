@@ -1,4 +1,3 @@
-import Kernels
 import Tensors
 
 /// How a convolution pads: fixed (PyTorch) or TensorFlow "same", which depends on the input size.

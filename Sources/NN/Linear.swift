@@ -1,4 +1,3 @@
-import Kernels
 import Tensors
 
 /// torch.nn.Linear: y = x·Wᵀ + b over the last axis; weight (out, in).

@@ -56,6 +56,11 @@ func forEachRow(_ shape: [Int], _ stridesA: [Int], _ stridesB: [Int], _ body: (I
 
 enum BinaryOp { case add, subtract, multiply, divide }
 
+/// The activation functions (ReLU, GELU, SiLU, hard-swish, …) layers apply and kernels fuse into their stores.
+/// Their math lives with the kernels that run it; this is the name layers and models use, so that they
+/// need only Tensors and NN.
+public typealias Activation = Kernels.Activation
+
 extension Tensor {
     static func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, name: String) throws -> Tensor {
         guard let shape = broadcastShape(a.shape, b.shape) else {
