@@ -214,9 +214,7 @@ public enum DenseNetFamily {
     static func entry(_ name: String, blocks: [Int], tag: String, parameters: Int, gflops: Double) -> ModelEntry {
         ModelEntry(
             name: name, family: "densenet", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
-            defaults: ["growth_rate": 32, "block_config": .list(blocks.map { .int($0) })],
-            accepted: accepted
-        ) { try DenseNet(try DenseNetConfig($0)) }
+            preset: try DenseNetConfig(growthRate: 32, blockConfig: blocks), accepted: accepted, build: DenseNet.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

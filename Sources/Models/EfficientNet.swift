@@ -224,12 +224,10 @@ public enum EfficientNetFamily {
             std: PretrainedConfig.inceptionStd, cropPct: cropPct, interpolation: interpolation)
         return ModelEntry(
             name: name, family: "efficientnet_lite", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
-            defaults: [
-                "variant": "efficientnet_lite", "channel_multiplier": .double(channels),
-                "depth_multiplier": .double(depth), "bn_eps": 1e-3, "pad_type": "same",
-            ],
-            accepted: accepted
-        ) { try EfficientNet(EfficientNetConfig($0)) }
+            preset: try EfficientNetConfig(
+                variant: .efficientNetLite, channelMultiplier: channels, depthMultiplier: depth, tfSamePadding: true,
+                bnEpsilon: 1e-3),
+            accepted: accepted, build: EfficientNet.init)
     }
 
     static func mobileNetV2(
@@ -237,9 +235,8 @@ public enum EfficientNetFamily {
     ) -> ModelEntry {
         ModelEntry(
             name: name, family: "mobilenetv2", pretrained: .init(tag: tag), parameterCount: parameters, gflops: gflops,
-            defaults: ["variant": "mobilenetv2", "channel_multiplier": .double(channels)],
-            accepted: accepted
-        ) { try EfficientNet(EfficientNetConfig($0)) }
+            preset: try EfficientNetConfig(variant: .mobileNetV2, channelMultiplier: channels), accepted: accepted,
+            build: EfficientNet.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -239,14 +239,24 @@ public final class MaskedAutoencoder: Module {
     }
 }
 
-/// One MAE preset: its constructor arguments and the timm ViT its encoder exports to.
+/// One MAE preset: its typed architecture and the timm ViT its encoder exports to.
 public struct MaskedAutoencoderEntry: Sendable {
     public let name: String
     /// The timm ViT whose state dict `encoderStateDict()` produces.
     public let encoder: String
     /// Trainable parameters (the fixed sin-cos position embeddings are buffers).
     public let parameterCount: Int
-    public let defaults: ModelArguments
+    private let makePreset: @Sendable () throws -> MaskedAutoencoderConfig
+
+    init(
+        name: String, encoder: String, parameterCount: Int,
+        preset: @autoclosure @escaping @Sendable () throws -> MaskedAutoencoderConfig
+    ) {
+        (self.name, self.encoder, self.parameterCount, makePreset) = (name, encoder, parameterCount, preset)
+    }
+
+    /// The typed architecture of this preset.
+    public func preset() throws -> MaskedAutoencoderConfig { try makePreset() }
     public static let accepted: Set<String> = [
         "img_size", "patch_size", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
         "decoder_depth", "decoder_num_heads", "mlp_ratio", "norm_pix_loss", "mask_ratio",
@@ -256,7 +266,7 @@ public struct MaskedAutoencoderEntry: Sendable {
         for key in arguments.values.keys.sorted() where !Self.accepted.contains(key) {
             throw ModelError.unknownArgument(model: name, argument: key, accepted: Array(Self.accepted))
         }
-        var merged = arguments.merged(over: defaults)
+        var merged = arguments.merged(over: try preset().arguments)
         merged.model = name
         return try MaskedAutoencoder(MaskedAutoencoderConfig(merged))
     }
@@ -271,10 +281,9 @@ public enum MaskedAutoencoderRegistry {
     ) -> MaskedAutoencoderEntry {
         MaskedAutoencoderEntry(
             name: name, encoder: encoder, parameterCount: parameters,
-            defaults: [
-                "embed_dim": .int(dim), "num_heads": .int(heads), "decoder_embed_dim": .int(decoder.dim),
-                "decoder_depth": .int(decoder.depth), "decoder_num_heads": .int(decoder.heads),
-            ])
+            preset: try MaskedAutoencoderConfig(
+                embedDim: dim, heads: heads, decoderEmbedDim: decoder.dim, decoderDepth: decoder.depth,
+                decoderHeads: decoder.heads))
     }
 
     // Parameter counts from make_parity.py's MAEReference with these settings, position embeddings excluded.

@@ -139,9 +139,8 @@ public enum MlpMixerFamily {
             pretrained: .init(
                 tag: tag, mean: PretrainedConfig.inceptionMean, std: PretrainedConfig.inceptionStd, cropPct: 0.875),
             parameterCount: parameters, gflops: gflops,
-            defaults: ["patch_size": 16, "num_blocks": .int(blocks), "embed_dim": .int(dim)],
-            accepted: accepted
-        ) { try MlpMixer(MlpMixerConfig($0)) }
+            preset: try MlpMixerConfig(patchSize: 16, blocks: blocks, embedDim: dim), accepted: accepted,
+            build: MlpMixer.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

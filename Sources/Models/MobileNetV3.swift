@@ -149,9 +149,8 @@ public enum MobileNetV3Family {
         ModelEntry(
             name: name, family: "mobilenetv3", pretrained: .init(tag: tag, interpolation: interpolation),
             parameterCount: parameters, gflops: gflops,
-            defaults: ["size": .string(size.rawValue), "channel_multiplier": .double(channels)],
-            accepted: accepted
-        ) { try MobileNetV3(MobileNetV3Config($0)) }
+            preset: try MobileNetV3Config(size: size, channelMultiplier: channels), accepted: accepted,
+            build: MobileNetV3.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

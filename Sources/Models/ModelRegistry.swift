@@ -7,35 +7,42 @@ public struct ModelEntry: Sendable {
     /// timm's parameter count and forward FLOPs (multiply-adds × 2) at the default input size.
     public let parameterCount: Int
     public let gflops: Double
-    /// The constructor arguments that make this preset (e.g. resnet50: layers 3, 4, 6, 3 with bottlenecks).
-    public let defaults: ModelArguments
     /// Arguments a user may pass (timm's keyword names).
     public let accepted: Set<String>
-    let build: @Sendable (ModelArguments) throws -> any ImageClassifier
+    private let makePreset: @Sendable () throws -> any ModelConfig
+    private let build: @Sendable (ModelArguments) throws -> any ImageClassifier
 
-    public init(
+    /// - Parameters:
+    ///   - preset: the typed architecture of this model (resnet50: `ResNetConfig(block: .bottleneck, layers: …)`).
+    ///   - accepted: the keyword arguments a user may change (`num_classes` always).
+    ///   - build: the family's model for a configuration.
+    public init<Config: ModelConfig>(
         name: String, family: String, pretrained: PretrainedConfig, parameterCount: Int, gflops: Double,
-        defaults: ModelArguments, accepted: Set<String>,
-        build: @escaping @Sendable (ModelArguments) throws -> any ImageClassifier
+        preset: @autoclosure @escaping @Sendable () throws -> Config, accepted: Set<String>,
+        build: @escaping @Sendable (Config) throws -> any ImageClassifier
     ) {
         self.name = name
         self.family = family
         self.pretrained = pretrained
         self.parameterCount = parameterCount
         self.gflops = gflops
-        self.defaults = defaults
         self.accepted = accepted.union(["num_classes"])
-        self.build = build
+        makePreset = preset
+        self.build = { arguments in try build(Config(arguments.merged(over: try preset().arguments))) }
     }
 
-    /// Builds the model; `arguments` override the preset, as keyword arguments to timm.create_model do.
+    /// The typed architecture of this preset.
+    public func preset() throws -> any ModelConfig { try makePreset() }
+
+    /// Builds the model; `arguments` (timm's keyword arguments) override the preset, as they do for
+    /// timm.create_model.
     public func create(_ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
         for key in arguments.values.keys.sorted() where !accepted.contains(key) {
             throw ModelError.unknownArgument(model: name, argument: key, accepted: Array(accepted))
         }
-        var merged = arguments.merged(over: defaults)
-        merged.model = name
-        return try build(merged)
+        var named = arguments
+        named.model = name
+        return try build(named)
     }
 }
 

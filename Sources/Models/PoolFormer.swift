@@ -187,9 +187,8 @@ public enum PoolFormerFamily {
             name: name, family: "poolformer", pretrained: .init(tag: "sail_in1k", cropPct: 0.9),
             parameterCount: parameters,
             gflops: gflops,
-            defaults: ["depths": .list(depths.map { .int($0) }), "layer_scale_init_values": .double(layerScale)],
-            accepted: accepted
-        ) { try PoolFormer(PoolFormerConfig($0)) }
+            preset: try PoolFormerConfig(depths: depths, layerScaleInit: Float(layerScale)), accepted: accepted,
+            build: PoolFormer.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -194,39 +194,38 @@ public enum ResNetFamily {
     static let accepted: Set<String> = ["layers", "channels", "drop_path_rate"]
 
     static func entry(
-        _ name: String, block: String, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,
+        _ name: String, block: ResNetConfig.BlockKind, layers: [Int], se: Bool = false, pretrained: PretrainedConfig,
         parameters: Int, gflops: Double
     ) -> ModelEntry {
         ModelEntry(
             name: name, family: se ? "seresnet" : "resnet", pretrained: pretrained, parameterCount: parameters,
             gflops: gflops,
-            defaults: ["block": .string(block), "layers": .list(layers.map { .int($0) }), "se": .bool(se)],
-            accepted: accepted
-        ) { try ResNet(ResNetConfig($0)) }
+            preset: try ResNetConfig(block: block, layers: layers, squeezeExcite: se), accepted: accepted,
+            build: ResNet.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry(
-            "resnet18", block: "basic", layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            "resnet18", block: .basic, layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
             parameters: 11_689_512, gflops: 3.628),
         entry(
-            "resnet34", block: "basic", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            "resnet34", block: .basic, layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
             parameters: 21_797_672, gflops: 7.328),
         entry(
-            "resnet50", block: "bottleneck", layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
+            "resnet50", block: .bottleneck, layers: [3, 4, 6, 3], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),
             parameters: 25_557_032, gflops: 8.178),
         entry(
-            "resnet101", block: "bottleneck", layers: [3, 4, 23, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
+            "resnet101", block: .bottleneck, layers: [3, 4, 23, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
             parameters: 44_549_160, gflops: 15.603),
         entry(
-            "resnet152", block: "bottleneck", layers: [3, 8, 36, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
+            "resnet152", block: .bottleneck, layers: [3, 8, 36, 3], pretrained: .init(tag: "a1h_in1k", cropPct: 0.95),
             parameters: 60_192_808, gflops: 23.027),
         entry(
-            "seresnet50", block: "bottleneck", layers: [3, 4, 6, 3], se: true,
+            "seresnet50", block: .bottleneck, layers: [3, 4, 6, 3], se: true,
             pretrained: .init(tag: "a1_in1k", cropPct: 0.95), parameters: 28_088_024, gflops: 8.183),
         entry(
-            "seresnet101", block: "bottleneck", layers: [3, 4, 23, 3], se: true,
+            "seresnet101", block: .bottleneck, layers: [3, 4, 23, 3], se: true,
             pretrained: .init(tag: "untrained", cropPct: 0.875), parameters: 49_326_872, gflops: 15.612),
     ]
 }

@@ -308,13 +308,8 @@ public enum SwinTransformerFamily {
         ModelEntry(
             name: name, family: "swin", pretrained: .init(tag: tag, cropPct: 0.9), parameterCount: parameters,
             gflops: gflops,
-            defaults: [
-                "embed_dim": .int(dim), "depths": .list(depths.map { .int($0) }),
-                "num_heads": .list(heads.map { .int($0) }),
-                "window_size": 7,
-            ],
-            accepted: accepted
-        ) { try SwinTransformer(SwinTransformerConfig($0)) }
+            preset: try SwinTransformerConfig(embedDim: dim, depths: depths, heads: heads, windowSize: 7),
+            accepted: accepted, build: SwinTransformer.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -230,9 +230,8 @@ public enum VisionTransformerFamily {
         pretrained.tag = tag
         return ModelEntry(
             name: name, family: "vit", pretrained: pretrained, parameterCount: parameters, gflops: gflops,
-            defaults: ["patch_size": .int(patch), "embed_dim": .int(dim), "depth": 12, "num_heads": .int(heads)],
-            accepted: accepted
-        ) { try VisionTransformer(VisionTransformerConfig($0)) }
+            preset: try VisionTransformerConfig(patchSize: patch, embedDim: dim, depth: 12, heads: heads),
+            accepted: accepted, build: VisionTransformer.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -306,12 +306,8 @@ public enum VoloFamily {
         ModelEntry(
             name: name, family: "volo", pretrained: .init(tag: "sail_in1k", cropPct: 0.96), parameterCount: parameters,
             gflops: gflops,
-            defaults: [
-                "layers": .list(layers.map { .int($0) }), "embed_dims": .list(dims.map { .int($0) }),
-                "num_heads": .list(heads.map { .int($0) }),
-            ],
-            accepted: accepted
-        ) { try Volo(VoloConfig($0)) }
+            preset: try VoloConfig(layers: layers, embedDims: dims, heads: heads), accepted: accepted,
+            build: Volo.init)
     }
 
     // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).

@@ -28,6 +28,17 @@ final class ModelConfigTests: XCTestCase {
         try roundTrip(MaskedAutoencoderConfig())
     }
 
+    /// Registry entries are typed presets: every one checks, and builds the model the entry builds.
+    func testRegistryPresetsAreTypedConfigs() throws {
+        let resnet18 = try ModelRegistry.entry(named: "resnet18").preset()
+        XCTAssertEqual(resnet18 as? ResNetConfig, try ResNetConfig(block: .basic, layers: [2, 2, 2, 2]))
+        for entry in ModelRegistry.entries {
+            XCTAssertNoThrow(try entry.preset(), entry.name)
+        }
+        let mae = try XCTUnwrap(MaskedAutoencoderRegistry.entries.first { $0.name == "mae_vit_tiny_patch16" })
+        XCTAssertEqual(try mae.preset().embedDim, 192)
+    }
+
     /// A typed ResNet-18 is timm's resnet18: the parameter count timm reports (11,689,512, the registry's).
     func testTypedConfigBuildsTheRegistryModel() throws {
         let typed = try ResNet(ResNetConfig(block: .basic, layers: [2, 2, 2, 2]))
