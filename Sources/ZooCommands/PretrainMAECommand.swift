@@ -92,7 +92,8 @@ struct PretrainMAECommand: ParsableCommand {
                         job.size > 1 ? " (\(job.size) ranks × batch \(batchSize))" : ""
                     ).utf8))
         }
-        let losses = try trainer.run(resume: resume, events: job.isLeader ? try outputs(of: trainer, in: out) : .init())
+        let losses = try trainer.run(
+            resume: resume, events: job.isLeader ? try outputs(of: trainer, in: out) : TrainingConsole.stopOnSignals())
         if job.isLeader, let first = losses.first, let last = losses.last {
             print(
                 String(

@@ -8,14 +8,16 @@ final class ProgressReporter {
     private let total: Int
     private let label: String
     private let unit: Unit
-    private let start = Date()
+    private let start: Date
     private var lastPrint = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    init(total: Int, label: String, unit: Unit = .images) {
+    /// - Parameter start: when the work began (now by default), for the rate and the ETA.
+    init(total: Int, label: String, unit: Unit = .images, start: Date = Date()) {
         self.total = max(total, 1)
         self.label = label
         self.unit = unit
+        self.start = start
     }
 
     func update(done: Int, items: Int, detail: String) {

@@ -91,7 +91,8 @@ struct TrainCommand: ParsableCommand {
         let trainer = try SupervisedTrainer(
             model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
             config: config, output: URL(fileURLWithPath: output), communicator: job)
-        let summaries = try trainer.run(resume: resume, events: job.isLeader ? outputs(in: output) : .init())
+        let summaries = try trainer.run(
+            resume: resume, events: job.isLeader ? outputs(in: output) : TrainingConsole.stopOnSignals())
         if json, job.isLeader, let last = summaries.last { print(try jsonString(last, pretty: false)) }
     }
 

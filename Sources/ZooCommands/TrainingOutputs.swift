@@ -15,13 +15,21 @@ final class TrainingConsole {
     private let keep: (_ row: [Substring], _ epoch: Int, _ step: Int) -> Bool
     private var log: MetricsLog?
     private var bar: (epoch: Int, reporter: ProgressReporter)?
+    /// When the current epoch began (the run's start, then the end of the previous epoch's work).
+    private var epochStart = Date()
 
     init(
         metrics: URL, columns: [String], resume: Bool,
         keep: @escaping (_ row: [Substring], _ epoch: Int, _ step: Int) -> Bool
     ) {
         (metricsURL, self.columns, self.resume, self.keep) = (metrics, columns, resume, keep)
+    }
+
+    /// What every rank of a run needs from the command line, and all that the ranks other than 0 get:
+    /// SIGINT / SIGTERM as the stop request (the ranks stop together).
+    static func stopOnSignals<Epoch>() -> TrainingEvents<Epoch> {
         Interruption.install()
+        return TrainingEvents(shouldStop: { Interruption.requested })
     }
 
     /// The run's events: these, plus the command's own for steps and epochs.
@@ -29,21 +37,26 @@ final class TrainingConsole {
         stepEnded: @escaping (StepRecord) throws -> Void = { _ in },
         epochEnded: @escaping (Epoch) throws -> Void
     ) -> TrainingEvents<Epoch> {
-        TrainingEvents(
-            shouldStop: { Interruption.requested },
-            started: { [self] epoch, step in
-                log = try MetricsLog(url: metricsURL, columns: columns, resume: resume) { keep($0, epoch, step) }
-            },
-            batchEnded: { [self] progress in
-                if bar?.epoch != progress.epoch {
-                    let label = "epoch \(progress.epoch)/\(progress.epochs)"
-                    bar = (progress.epoch, ProgressReporter(total: progress.batches, label: label))
-                }
-                bar?.reporter.update(
-                    done: progress.batch, items: progress.images, detail: String(format: "loss %.4f", progress.loss))
-            },
-            stepEnded: stepEnded, epochEnded: epochEnded,
-            message: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        var events: TrainingEvents<Epoch> = Self.stopOnSignals()
+        events.started = { [self] epoch, step in
+            log = try MetricsLog(url: metricsURL, columns: columns, resume: resume) { keep($0, epoch, step) }
+            epochStart = Date()
+        }
+        events.batchEnded = { [self] progress in
+            if bar?.epoch != progress.epoch {
+                let label = "epoch \(progress.epoch)/\(progress.epochs)"
+                bar = (progress.epoch, ProgressReporter(total: progress.batches, label: label, start: epochStart))
+            }
+            bar?.reporter.update(
+                done: progress.batch, items: progress.images, detail: String(format: "loss %.4f", progress.loss))
+        }
+        events.stepEnded = stepEnded
+        events.epochEnded = { [self] epoch in
+            try epochEnded(epoch)
+            epochStart = Date()
+        }
+        events.message = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        return events
     }
 
     /// Appends a row to metrics.csv.
