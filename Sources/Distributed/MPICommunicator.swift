@@ -11,7 +11,6 @@ public final class MPICommunicator: Communicator {
     /// Ranks of this job on this machine, which share its cores.
     public let localSize: Int
     private let world = zoo_mpi_comm_world()
-    // MPI counts are Int32: larger buffers go in pieces.
     private static let largestCount = Int(Int32.max)
 
     /// Whether a launcher started this process as one rank of a job. Only then is MPI initialised, so a
@@ -38,31 +37,29 @@ public final class MPICommunicator: Communicator {
     }
 
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
-        guard let base = values.baseAddress else { return }
-        for start in stride(from: 0, to: values.count, by: Self.largestCount) {
-            let count = min(Self.largestCount, values.count - start)
-            MPI_Allreduce(zoo_mpi_in_place(), base + start, Int32(count), zoo_mpi_float(), zoo_mpi_sum(), world)
-        }
+        inPieces(values) { MPI_Allreduce(zoo_mpi_in_place(), $0, $1, zoo_mpi_float(), zoo_mpi_sum(), world) }
     }
 
     public func sum(_ values: UnsafeMutableBufferPointer<Double>) {
-        guard let base = values.baseAddress else { return }
-        for start in stride(from: 0, to: values.count, by: Self.largestCount) {
-            let count = min(Self.largestCount, values.count - start)
-            MPI_Allreduce(zoo_mpi_in_place(), base + start, Int32(count), zoo_mpi_double(), zoo_mpi_sum(), world)
-        }
+        inPieces(values) { MPI_Allreduce(zoo_mpi_in_place(), $0, $1, zoo_mpi_double(), zoo_mpi_sum(), world) }
     }
 
     public func broadcast(_ bytes: inout [UInt8], from root: Int) {
         var length = UInt64(bytes.count)
         MPI_Bcast(&length, 8, zoo_mpi_byte(), Int32(root), world)
         if rank != root { bytes = [UInt8](repeating: 0, count: Int(length)) }
-        bytes.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            for start in stride(from: 0, to: buffer.count, by: Self.largestCount) {
-                let count = min(Self.largestCount, buffer.count - start)
-                MPI_Bcast(base + start, Int32(count), zoo_mpi_byte(), Int32(root), world)
-            }
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            inPieces(buffer) { MPI_Bcast($0, $1, zoo_mpi_byte(), Int32(root), world) }
+        }
+    }
+
+    /// Calls `mpi` on `values` in pieces of at most Int32.max elements (MPI's counts are Int32).
+    private func inPieces<T>(
+        _ values: UnsafeMutableBufferPointer<T>, _ mpi: (UnsafeMutableRawPointer, Int32) -> Int32
+    ) {
+        guard let base = values.baseAddress else { return }
+        for start in stride(from: 0, to: values.count, by: Self.largestCount) {
+            _ = mpi(base + start, Int32(min(Self.largestCount, values.count - start)))
         }
     }
 

@@ -80,10 +80,9 @@ struct DataParallel {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             for t in tensors {
-                t.withUnsafeMutableBufferPointer { values in
-                    for i in 0..<t.count {
-                        values[i] = raw.loadUnaligned(fromByteOffset: offset + 4 * i, as: Float.self)
-                    }
+                t.withUnsafeMutableBufferPointer {
+                    UnsafeMutableRawBufferPointer($0).copyMemory(
+                        from: .init(rebasing: raw[offset..<offset + 4 * t.count]))
                 }
                 offset += 4 * t.count
             }

@@ -106,17 +106,12 @@ struct ClassifyCommand: ParsableCommand {
         if failed { throw ExitCode.failure }
     }
 
-    /// One compact JSON object per line, written to a temporary file and renamed: a share's file is
-    /// either complete or absent.
+    /// One compact JSON object per line, written atomically: a share's file is either complete or absent.
     private func writeJSONLines(_ results: [Classification], to url: URL) throws {
         try FileManager.default.createDirectory(
             at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let lines = try results.map { try jsonString($0, pretty: false) + "\n" }.joined()
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-        try Data(lines.utf8).write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CommandError("\(url.path): \(String(cString: strerror(errno)))")
-        }
+        try Data(lines.utf8).write(to: url, options: .atomic)
     }
 
     /// One class name per line, exactly as many as the model predicts (a mismatch is an error, not "class N").
