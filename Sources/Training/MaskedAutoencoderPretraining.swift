@@ -75,25 +75,24 @@ public final class MaskedAutoencoderPretrainer {
 
     public var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
 
+    /// An epoch's number (1-based) and mean loss.
+    public typealias EpochLoss = (epoch: Int, loss: Double)
+
     /// One finished epoch: its number (1-based), mean loss, the learning rate, and every epoch's mean loss so far.
     public struct Epoch: Sendable {
         public var epoch: Int
         public var loss: Double
         public var learningRate: Float
-        public var history: [(epoch: Int, loss: Double)]
+        public var history: [EpochLoss]
     }
 
     /// Trains the remaining epochs (from OUT/checkpoint.safetensors when `resume`), writing the checkpoint
     /// after every epoch and on a stop, and the encoder at the end. Returns the mean loss of each epoch run now.
-    public func run(
-        resume: Bool, events: TrainingEvents<Epoch> = TrainingEvents()
-    ) throws -> [(
-        epoch: Int, loss: Double
-    )] {
+    public func run(resume: Bool, events: TrainingEvents<Epoch> = TrainingEvents()) throws -> [EpochLoss] {
         let log = events.message
         // Where the run stands: epochs completed, images of the current epoch done (over all ranks), steps taken.
         var (epoch, samplesInEpoch, step) = (0, 0, 0)
-        var epochLosses: [(Int, Double)] = []
+        var epochLosses: [EpochLoss] = []
         // The current epoch's running loss, kept in checkpoints so an epoch resumed mid-way still averages all its batches.
         var epochLossSum = 0.0
         var epochBatches = 0
@@ -167,15 +166,15 @@ public final class MaskedAutoencoderPretrainer {
                 guard !agreed.someRankIsEmpty else { continue }
                 optimizer.learningRate = schedule.learningRate(atStep: step)
                 let images = try Tensor(shape: batch.shape, scalars: batch.images)
-                let output = try model(images, noise: maskNoise(for: batch.indices, epoch: epoch))
-                let loss = parallel.globalLoss(output.loss.item, samples: batch.count, total: agreed.samples)
+                let local = try model(images, noise: maskNoise(for: batch.indices, epoch: epoch)).loss
+                let loss = parallel.globalLoss(local.item, samples: batch.count, total: agreed.samples)
                 // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
                 guard loss.isFinite else {
                     throw TrainingError.diverged(loss: Float(loss), epoch: epoch + 1, step: step + 1)
                 }
                 // This rank's share of the global batch: summed over ranks, the gradients are the global mean's.
                 let share = Float(batch.count) / Float(agreed.samples) / Float(config.accumulationSteps)
-                try (output.loss * share).backward()
+                try (local * share).backward()
                 epochLossSum += loss
                 epochBatches += 1
                 stepLoss += loss
@@ -234,7 +233,7 @@ public final class MaskedAutoencoderPretrainer {
         return noise
     }
 
-    static func parseLosses(_ text: String?) -> [(Int, Double)] {
+    static func parseLosses(_ text: String?) -> [EpochLoss] {
         (text ?? "").split(separator: ",").compactMap { item in
             let parts = item.split(separator: ":")
             guard parts.count == 2, let e = Int(parts[0]), let l = Double(parts[1]) else { return nil }
