@@ -9,7 +9,9 @@ let package = Package(
         .library(
             name: "Zoo",
             targets: [
-                "Randomness", "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
+                "Randomness", "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "JSON", "Metrics",
+                "ReceptiveFields",
+                "Training", "Hub",
             ]),
         // Separate, so that the library above needs no MPI installation.
         .library(name: "ZooDistributed", targets: ["Distributed"]),
@@ -33,10 +35,15 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["Randomness", "Kernels"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "NN", dependencies: ["Randomness", "Kernels", "Tensors"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "Weights", dependencies: ["ZIPFoundation"], swiftSettings: [.swiftLanguageMode(.v6)]),
-        .target(name: "Models", dependencies: ["Kernels", "Metrics", "NN", "Tensors", "VisionIO", "Weights"]),
+        .target(name: "Weights", dependencies: ["JSON", "ZIPFoundation"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "Models", dependencies: ["Kernels", "NN", "ReceptiveFields", "Tensors", "VisionIO", "Weights"]),
         .target(name: "VisionIO", dependencies: ["Randomness", "CImageShims"]),
-        .target(name: "Metrics", swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Ordered JSON output and a JSON tree whose validators name the field at fault.
+        .target(name: "JSON", swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Detection scoring (IoU, NMS, COCO and VOC evaluation) as pycocotools.
+        .target(name: "Metrics", dependencies: ["JSON"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Receptive-field geometry (Araujo et al. 2019), which Models describes its layers in.
+        .target(name: "ReceptiveFields", dependencies: ["JSON"], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "Training", dependencies: ["Randomness", "Kernels", "Models", "NN", "Tensors", "VisionIO", "Weights"]),
         // The Hugging Face Hub protocol and cache (URLSession, swift-crypto's SHA256).
@@ -47,14 +54,17 @@ let package = Package(
             name: "ZooCommands",
             dependencies: [
                 "Randomness",
-                "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "Metrics", "Training", "Hub",
-                "Distributed",
+                "Kernels", "Tensors", "NN", "Weights", "Models", "VisionIO", "JSON", "Metrics", "ReceptiveFields",
+                "Training",
+                "Hub", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "zoo", dependencies: ["ZooCommands"]),
         // Fixture locations and parity assertions shared by the test targets.
         .target(name: "ZooTestSupport", dependencies: ["Models", "Weights"], path: "Sources/ZooTestSupport"),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub"]),
         .testTarget(name: "TensorsTests", dependencies: ["Randomness", "Kernels", "Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["Randomness", "Kernels", "NN", "Tensors"]),
         .testTarget(
@@ -63,15 +73,19 @@ let package = Package(
         .testTarget(
             name: "ModelsTests",
             dependencies: [
-                "Randomness", "Kernels", "Metrics", "Models", "NN", "Tensors", "VisionIO", "Weights", "ZooTestSupport",
+                "Randomness", "Kernels", "Models", "NN", "ReceptiveFields", "Tensors", "VisionIO", "Weights",
+                "ZooTestSupport",
             ],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "VisionIOTests", dependencies: ["Randomness", "VisionIO", "ZooTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Randomness", "Metrics", "Tensors"], exclude: ["Fixtures"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ReceptiveFieldsTests", dependencies: ["Randomness", "ReceptiveFields"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Randomness", "Models", "NN", "Tensors", "Training", "ZooTestSupport"],
+            dependencies: ["Randomness", "Models", "NN", "Tensors", "Training", "VisionIO", "ZooTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ZooCommandsTests",

@@ -6,7 +6,9 @@ import NN
 /// Only the thread that initialised MPI calls it (MPI_THREAD_FUNNELED): the data loader and the kernels'
 /// threads never do.
 public final class MPICommunicator: Communicator {
+    /// This process's rank in MPI_COMM_WORLD, 0 ..< size.
     public let rank: Int
+    /// Number of ranks in MPI_COMM_WORLD.
     public let size: Int
     /// Ranks of this job on this machine, which share its cores.
     public let localSize: Int
@@ -36,14 +38,19 @@ public final class MPICommunicator: Communicator {
         localSize = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) ?? 1
     }
 
+    /// Sums `values` element-wise over all ranks in place (MPI_Allreduce with MPI_SUM, MPI_IN_PLACE); every rank
+    /// must pass the same count.
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
         inPieces(values) { MPI_Allreduce(zoo_mpi_in_place(), $0, $1, zoo_mpi_float(), zoo_mpi_sum(), world) }
     }
 
+    /// Sums `values` element-wise over all ranks in place (MPI_Allreduce with MPI_SUM, MPI_IN_PLACE); every rank
+    /// must pass the same count.
     public func sum(_ values: UnsafeMutableBufferPointer<Double>) {
         inPieces(values) { MPI_Allreduce(zoo_mpi_in_place(), $0, $1, zoo_mpi_double(), zoo_mpi_sum(), world) }
     }
 
+    /// Replaces `bytes` on every rank with rank `root`'s (MPI_Bcast of the length, then of the bytes).
     public func broadcast(_ bytes: inout [UInt8], from root: Int) {
         var length = UInt64(bytes.count)
         MPI_Bcast(&length, 8, zoo_mpi_byte(), Int32(root), world)
@@ -76,9 +83,12 @@ public final class MPICommunicator: Communicator {
 
 /// Why MPI could not be started.
 public enum DistributedError: Error, CustomStringConvertible {
+    /// MPI_Init_thread returned the MPI error `code` instead of MPI_SUCCESS.
     case initialization(code: Int32)
+    /// The library offers only thread level `provided`, below the MPI_THREAD_FUNNELED zoo needs.
     case threadSupport(provided: Int32)
 
+    /// One line naming the MPI call or thread level at fault.
     public var description: String {
         switch self {
         case .initialization(let code): return "MPI_Init_thread failed (error \(code))"

@@ -10,8 +10,10 @@ import Foundation
 
 /// Where a repository's files live in the shared cache.
 public struct HubCache: Sendable {
+    /// The cache folder holding the `models--…` folders (huggingface_hub's `HF_HUB_CACHE`).
     public let root: URL
 
+    /// A cache at `root`, whatever the environment says.
     public init(root: URL) { self.root = root }
 
     /// The cache folder the environment names, as huggingface_hub resolves it.

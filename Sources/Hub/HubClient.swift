@@ -10,14 +10,27 @@ import Foundation
 import FoundationNetworking
 #endif
 
+/// Downloads files from a Hugging Face Hub repository into the shared cache, as huggingface_hub's
+/// `hf_hub_download`; a file already cached for the revision is returned without a request.
 public final class HubClient: @unchecked Sendable {
+    /// The Hub's base URL (`HF_ENDPOINT`, by default https://huggingface.co).
     public let endpoint: URL
+    /// The cache files are looked up in and downloaded into.
     public let cache: HubCache
+    /// When true only cached files are returned; anything else throws `HubError.offline`.
     public let offline: Bool
     let token: String?
     /// Where progress goes (stderr on a terminal); nil for none.
     let progress: ((_ done: Int64, _ total: Int64) -> Void)?
 
+    /// A client with explicit settings, ignoring the environment.
+    ///
+    /// - Parameters:
+    ///   - endpoint: The Hub's base URL; resolve URLs are `<endpoint>/<repository>/resolve/<revision>/<file>`.
+    ///   - cache: The cache to look in and download into.
+    ///   - offline: Whether to refuse network requests (as `HF_HUB_OFFLINE=1`).
+    ///   - token: A Hub access token, sent as a bearer token to the endpoint's host only; nil for none.
+    ///   - progress: Called during each download with the bytes written so far and the file's total size.
     public init(
         endpoint: URL, cache: HubCache, offline: Bool = false, token: String? = nil,
         progress: ((Int64, Int64) -> Void)? = nil

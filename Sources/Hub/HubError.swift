@@ -2,17 +2,28 @@ import Foundation
 
 /// Why a file could not be had from the Hub or its cache; one line naming the repository or path.
 public enum HubError: Error, CustomStringConvertible, Equatable {
+    /// The file is not cached and the client may not use the network (`HF_HUB_OFFLINE`).
     case offline(repository: String, file: String)
+    /// The Hub answered `RepoNotFound`: no such repository, or a private one without a token.
     case repositoryNotFound(repository: String, endpoint: String)
+    /// The repository has no such file (the Hub's `EntryNotFound`, or a plain 404).
     case entryNotFound(repository: String, file: String)
+    /// The repository is gated (`GatedRepo`) and the token has not accepted its terms.
     case gated(repository: String)
+    /// The Hub answered 401 or 403 to the token, or to its absence.
     case unauthorized(repository: String)
+    /// Any other HTTP error status, or an unexpected status for a download.
     case http(url: String, status: Int)
+    /// The request failed below HTTP (connection, DNS, timeout) or redirected too often.
     case network(url: String, reason: String)
+    /// A HEAD response without the commit, ETag or size headers the Hub sends.
     case missingHeaders(url: String)
+    /// A downloaded file's size or content hash disagrees with what the Hub announced.
     case integrity(repository: String, file: String, reason: String)
+    /// A folder, lock, blob or link in the cache could not be created or written.
     case cache(path: String, reason: String)
 
+    /// One line naming the repository, file or URL, and what to do where there is a remedy.
     public var description: String {
         switch self {
         case .offline(let repository, let file):

@@ -3,8 +3,11 @@ import Foundation
 
 /// Pointwise activations with their derivatives, as torch.nn.functional defines them.
 public enum Activation: String, Sendable, CaseIterable {
+    /// torch.nn's Identity, ReLU, ReLU6, GELU (exact, erf), GELU(approximate="tanh"), SiLU, Hardswish,
+    /// Hardsigmoid, Sigmoid and Tanh.
     case identity, relu, relu6, gelu, geluTanh, silu, hardSwish, hardSigmoid, sigmoid, tanh
 
+    /// The activation at one value, in scalar arithmetic (the reference the vector kernels are tested against).
     @inline(__always)
     public func apply(_ x: Float) -> Float {
         switch self {
@@ -69,6 +72,8 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 // The vector forms (exp within 2 ulp, erf within 4e-7) live in the C kernels; the tests hold them to `apply`.
+
+/// output = activation(input) element-wise over `count` values, split across threads; input may equal output.
 public func activationForward(
     _ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int
 ) {
@@ -86,7 +91,7 @@ func applyActivation(
     zoo_activation_forward(activation.c, input, output, count)
 }
 
-// inputGrad += outputGrad · f'(input)
+/// inputGrad += outputGrad · f′(input) over `count` values; `input` is the forward pass's input, not its output.
 public func activationBackward(
     _ activation: Activation, input: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
     inputGrad: UnsafeMutablePointer<Float>, count: Int

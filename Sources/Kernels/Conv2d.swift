@@ -8,13 +8,32 @@ import CKernels
 
 /// Sizes of one convolution; padding may be asymmetric (TF "same").
 public struct Conv2dGeometry: Equatable, Sendable {
+    /// The input's N, C, H and W.
     public var batch: Int, inChannels: Int, height: Int, width: Int
+    /// The output channels O and the filter's KH × KW.
     public var outChannels: Int, kernelHeight: Int, kernelWidth: Int
+    /// The step between output positions, in input pixels.
     public var strideH: Int, strideW: Int
+    /// Zero rows and columns added on each side of the input.
     public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    /// The spacing between filter taps, in input pixels (1 for a dense filter).
     public var dilationH: Int, dilationW: Int
+    /// Channel groups (torch's `groups`): C and O both divide by it; C for a depthwise conv.
     public var groups: Int
 
+    /// The geometry of a convolution, with the defaults of torch.nn.functional.conv2d.
+    ///
+    /// - Parameters:
+    ///   - batch: N, the number of images.
+    ///   - inChannels: C, the input's channels.
+    ///   - height: H, the input's height in pixels.
+    ///   - width: W, the input's width in pixels.
+    ///   - outChannels: O, the output's channels.
+    ///   - kernel: (KH, KW), the filter's size.
+    ///   - stride: (vertical, horizontal) stride.
+    ///   - padding: Zeros added on each side; unequal sides give TF/timm "same" padding.
+    ///   - dilation: (vertical, horizontal) spacing of the filter taps.
+    ///   - groups: The number of channel groups.
     public init(
         batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
         kernel: (Int, Int), stride: (Int, Int) = (1, 1),
@@ -39,7 +58,9 @@ public struct Conv2dGeometry: Equatable, Sendable {
         self.groups = groups
     }
 
+    /// OH, the output's height: ⌊(H + padding − dilation·(KH − 1) − 1) / stride⌋ + 1, as torch.
     public var outHeight: Int { (height + padTop + padBottom - dilationH * (kernelHeight - 1) - 1) / strideH + 1 }
+    /// OW, the output's width, computed as `outHeight`.
     public var outWidth: Int { (width + padLeft + padRight - dilationW * (kernelWidth - 1) - 1) / strideW + 1 }
     var inPerGroup: Int { inChannels / groups }
     var outPerGroup: Int { outChannels / groups }
@@ -49,7 +70,9 @@ public struct Conv2dGeometry: Equatable, Sendable {
         kernelHeight == 1 && kernelWidth == 1 && strideH == 1 && strideW == 1
             && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }
+    /// One input and one output channel per group (groups = C = O > 1): run by the direct depthwise kernel.
     public var isDepthwise: Bool { groups == inChannels && groups == outChannels && groups > 1 }
+    /// Floating-point operations of the forward pass, 2 per multiply-add (the bias not counted).
     public var flops: Double {
         2.0 * Double(batch * outChannels * outHeight * outWidth * patchSize)
     }
@@ -57,8 +80,16 @@ public struct Conv2dGeometry: Equatable, Sendable {
 
 // MARK: - im2col / col2im
 
-// columns (C·KH·KW × OH·OW) from one image (C × H × W); out-of-image taps are zero.
-// Row r starts at columns + r·rowStride (default OH·OW), so several images can share one wide matrix.
+/// Unfolds one image into its patch matrix (torch.nn.functional.unfold), parallel over rows.
+///
+/// - Parameters:
+///   - image: One image, C × H × W, of `channels` channels (a group's share of the input).
+///   - channels: C, the channels to unfold; `g`'s own channel counts are not used.
+///   - g: The convolution's spatial sizes, stride, padding and dilation.
+///   - columns: Receives the (C·KH·KW × OH·OW) matrix, row c·KH·KW + i·KW + j for channel c and tap (i, j);
+///     taps that fall outside the image are zero.
+///   - rowStride: Elements from one row's start to the next (default OH·OW); larger values lay several images
+///     side by side in one wide matrix.
 public func im2col(
     _ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
     columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil
@@ -97,7 +128,15 @@ public func im2col(
     }
 }
 
-// Adjoint of im2col: adds each column entry back into the image position it was read from.
+/// The adjoint of `im2col` (torch.nn.functional.fold): adds each entry back into the image position it was
+/// read from; entries of padding taps are dropped.
+///
+/// - Parameters:
+///   - columns: A (C·KH·KW × OH·OW) matrix in `im2col`'s layout.
+///   - channels: C, the image's channels.
+///   - g: The convolution's spatial sizes, stride, padding and dilation.
+///   - imageGrad: The C × H × W image the entries are added into.
+///   - rowStride: Elements from one row of `columns` to the next (default OH·OW).
 public func col2im(
     _ columns: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
     imageGrad: UnsafeMutablePointer<Float>, rowStride: Int? = nil
@@ -142,18 +181,30 @@ extension Conv2dGeometry {
     }
 }
 
-// output (N × O × OH × OW) = conv(input (N × I × H × W), weight (O × I/g × KH × KW)) + bias (O).
+/// output (N × O × OH × OW) = conv(input (N × I × H × W), weight (O × I/g × KH × KW)) + bias (O), as
+/// torch.nn.functional.conv2d; the output is overwritten.
+///
+/// - Parameters:
+///   - g: The convolution's sizes.
+///   - input: The images, N × I × H × W.
+///   - weight: The filters, O × I/groups × KH × KW.
+///   - bias: O values added per output channel; nil for none.
+///   - output: Receives N × O × OH × OW values.
 public func conv2dForward(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
 ) {
-    if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
-    if g.runsAsShiftedTaps {
-        // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
-        let taps = PackedConvWeights(g, weight: weight).taps
-        return convolveByShiftedTaps(g, input: input, taps: taps, epilogue: ConvEpilogue(shift: bias), output: output)
+    KernelProfile.measure(.convolution(g)) {
+        if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
+        if g.runsAsShiftedTaps {
+            // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
+            let taps = PackedConvWeights(g, weight: weight).taps
+            return convolveByShiftedTaps(
+                g, input: input, taps: taps, epilogue: ConvEpilogue(shift: bias), output: output)
+        }
+        convolveByGemm(
+            g, input: input, weight: weight, packed: nil, epilogue: ConvEpilogue(shift: bias), output: output)
     }
-    convolveByGemm(g, input: input, weight: weight, packed: nil, epilogue: ConvEpilogue(shift: bias), output: output)
 }
 
 /// output = epilogue(conv(input)): im2col + one GEMM per image and group (a 1×1 conv reads the image in place);
@@ -229,83 +280,94 @@ private func convolveByGemm(
     }
 }
 
-// Adds into inputGrad, weightGrad and biasGrad (each optional).
+/// The gradients of `conv2dForward`, added into inputGrad, weightGrad and biasGrad.
+///
+/// - Parameters:
+///   - g: The geometry of the forward call.
+///   - input: The forward pass's input, N × I × H × W.
+///   - weight: The forward pass's filters, O × I/groups × KH × KW.
+///   - outputGrad: ∂loss/∂output, N × O × OH × OW.
+///   - inputGrad: Accumulates ∂loss/∂input; nil to skip.
+///   - weightGrad: Accumulates ∂loss/∂weight; nil to skip.
+///   - biasGrad: Accumulates ∂loss/∂bias (O values); nil to skip.
 public func conv2dBackward(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     outputGrad: UnsafePointer<Float>,
     inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
     biasGrad: UnsafeMutablePointer<Float>?
 ) {
-    let spatial = g.outHeight * g.outWidth
-    let inSize = g.inChannels * g.height * g.width
-    if let biasGrad {
-        for n in 0..<g.batch {
-            for o in 0..<g.outChannels {
-                biasGrad[o] += vectorSum(outputGrad + (n * g.outChannels + o) * spatial, count: spatial)
+    KernelProfile.measure(.convolution(g)) {
+        let spatial = g.outHeight * g.outWidth
+        let inSize = g.inChannels * g.height * g.width
+        if let biasGrad {
+            for n in 0..<g.batch {
+                for o in 0..<g.outChannels {
+                    biasGrad[o] += vectorSum(outputGrad + (n * g.outChannels + o) * spatial, count: spatial)
+                }
             }
         }
-    }
-    if g.isDepthwise {
-        return depthwiseConv2dBackward(
-            g, input: input, weight: weight, outputGrad: outputGrad,
-            inputGrad: inputGrad, weightGrad: weightGrad)
-    }
-    let chunk = g.imagesPerGemm
-    // One image of a 1×1 conv: its columns are the image itself, and dX comes straight out of a GEMM.
-    let direct = chunk == 1 && g.isPointwise
-    let columns = UnsafeMutablePointer<Float>.allocate(capacity: direct ? 1 : g.patchSize * spatial * chunk)
-    let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
-    defer {
-        columns.deallocate()
-        wide?.deallocate()
-    }
-    for first in stride(from: 0, to: g.batch, by: chunk) {
-        let count = min(chunk, g.batch - first)
-        let width = count * spatial
-        for group in 0..<g.groups {
-            let w = weight + group * g.outPerGroup * g.patchSize
-            let groupOffset = group * g.inPerGroup * g.height * g.width
-            // dY for these images as one (O/g × images·spatial) matrix.
-            let dOut: UnsafePointer<Float>
-            if let wide {
-                for o in 0..<g.outPerGroup {
-                    for i in 0..<count {
-                        (wide + o * width + i * spatial).update(
-                            from: outputGrad + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial,
-                            count: spatial)
+        if g.isDepthwise {
+            return depthwiseConv2dBackward(
+                g, input: input, weight: weight, outputGrad: outputGrad,
+                inputGrad: inputGrad, weightGrad: weightGrad)
+        }
+        let chunk = g.imagesPerGemm
+        // One image of a 1×1 conv: its columns are the image itself, and dX comes straight out of a GEMM.
+        let direct = chunk == 1 && g.isPointwise
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: direct ? 1 : g.patchSize * spatial * chunk)
+        let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
+        defer {
+            columns.deallocate()
+            wide?.deallocate()
+        }
+        for first in stride(from: 0, to: g.batch, by: chunk) {
+            let count = min(chunk, g.batch - first)
+            let width = count * spatial
+            for group in 0..<g.groups {
+                let w = weight + group * g.outPerGroup * g.patchSize
+                let groupOffset = group * g.inPerGroup * g.height * g.width
+                // dY for these images as one (O/g × images·spatial) matrix.
+                let dOut: UnsafePointer<Float>
+                if let wide {
+                    for o in 0..<g.outPerGroup {
+                        for i in 0..<count {
+                            (wide + o * width + i * spatial).update(
+                                from: outputGrad + ((first + i) * g.outChannels + group * g.outPerGroup + o) * spatial,
+                                count: spatial)
+                        }
                     }
-                }
-                dOut = UnsafePointer(wide)
-            } else {
-                dOut = outputGrad + (first * g.outChannels + group * g.outPerGroup) * spatial
-            }
-            if let weightGrad {
-                var cols = UnsafePointer(columns)
-                if direct {
-                    cols = input + first * inSize + groupOffset
+                    dOut = UnsafePointer(wide)
                 } else {
-                    for i in 0..<count {
-                        im2col(
-                            input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g,
-                            columns: columns + i * spatial, rowStride: width)
-                    }
+                    dOut = outputGrad + (first * g.outChannels + group * g.outPerGroup) * spatial
                 }
-                // dW (O/g × patch) += dY · colsᵀ
-                gemm(
-                    transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
-                    a: dOut, b: cols, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
-            }
-            if let inputGrad, direct {
-                gemm(
-                    transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, beta: 1,
-                    c: inputGrad + first * inSize + groupOffset)
-            } else if let inputGrad {
-                // dCols (patch × images·spatial) = Wᵀ · dY, then scattered back into each image.
-                gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, c: columns)
-                for i in 0..<count {
-                    col2im(
-                        columns + i * spatial, channels: g.inPerGroup, g,
-                        imageGrad: inputGrad + (first + i) * inSize + groupOffset, rowStride: width)
+                if let weightGrad {
+                    var cols = UnsafePointer(columns)
+                    if direct {
+                        cols = input + first * inSize + groupOffset
+                    } else {
+                        for i in 0..<count {
+                            im2col(
+                                input + (first + i) * inSize + groupOffset, channels: g.inPerGroup, g,
+                                columns: columns + i * spatial, rowStride: width)
+                        }
+                    }
+                    // dW (O/g × patch) += dY · colsᵀ
+                    gemm(
+                        transposeB: true, m: g.outPerGroup, n: g.patchSize, k: width,
+                        a: dOut, b: cols, beta: 1, c: weightGrad + group * g.outPerGroup * g.patchSize)
+                }
+                if let inputGrad, direct {
+                    gemm(
+                        transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, beta: 1,
+                        c: inputGrad + first * inSize + groupOffset)
+                } else if let inputGrad {
+                    // dCols (patch × images·spatial) = Wᵀ · dY, then scattered back into each image.
+                    gemm(transposeA: true, m: g.patchSize, n: width, k: g.outPerGroup, a: w, b: dOut, c: columns)
+                    for i in 0..<count {
+                        col2im(
+                            columns + i * spatial, channels: g.inPerGroup, g,
+                            imageGrad: inputGrad + (first + i) * inSize + groupOffset, rowStride: width)
+                    }
                 }
             }
         }
@@ -401,9 +463,20 @@ func forEachPlane(
 /// What an inference convolution applies as it stores its output (a folded batch norm, the bias, a residual
 /// branch, the activation): output = activation(conv(input) · scale[o] + shift[o] + residual).
 public struct ConvEpilogue {
+    /// O per-channel factors and O per-channel offsets (a folded batch norm, the bias); nil for 1 and 0.
     public var scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?
+    /// A tensor in the output's layout (N × O × OH × OW) added before the activation; nil for none.
     public var residual: UnsafePointer<Float>?
+    /// Applied last, after the residual.
     public var activation: Activation
+
+    /// An epilogue; the defaults leave the convolution's output as it is.
+    ///
+    /// - Parameters:
+    ///   - scale: O per-channel factors, or nil.
+    ///   - shift: O per-channel offsets, or nil.
+    ///   - residual: A tensor of the output's shape to add, or nil.
+    ///   - activation: The activation applied last.
     public init(
         scale: UnsafePointer<Float>? = nil, shift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
         activation: Activation = .identity
@@ -427,6 +500,8 @@ public struct ConvEpilogue {
 /// for a conv that runs as shifted taps, one per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]).
 public final class PackedConvWeights {
     let groups: [PackedMatrix], taps: [PackedMatrix]
+
+    /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path.
     public init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
         let kk = g.kernelHeight * g.kernelWidth
         if g.runsAsShiftedTaps {
@@ -456,13 +531,16 @@ public func conv2dInference(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
 ) {
-    guard let packed, !g.isDepthwise else {
-        return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
-    }
-    if packed.taps.isEmpty {
-        convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
-    } else {
-        convolveByShiftedTaps(g, input: input, taps: packed.taps, epilogue: e, output: output)
+    KernelProfile.measure(.convolution(g)) {
+        guard let packed, !g.isDepthwise else {
+            precondition(g.isDepthwise, "conv2dInference: only depthwise convs run without packed weights")
+            return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
+        }
+        if packed.taps.isEmpty {
+            convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
+        } else {
+            convolveByShiftedTaps(g, input: input, taps: packed.taps, epilogue: e, output: output)
+        }
     }
 }
 

@@ -12,13 +12,28 @@ enum GemmThreading {
 /// What the GEMM applies as it stores C, so no second pass over the output is needed:
 /// C = activation((αAB + βC) · rowScale[i] + rowShift[i] + columnShift[j] + residual[i, j]).
 public struct GemmEpilogue {
+    /// M factors, one per row of C (a conv's folded batch-norm scale); nil for 1.
     public var rowScale: UnsafePointer<Float>?
+    /// M offsets, one per row of C (a conv's bias); nil for 0.
     public var rowShift: UnsafePointer<Float>?
+    /// N offsets, one per column of C (a Linear layer's bias); nil for 0.
     public var columnShift: UnsafePointer<Float>?
+    /// An M × N matrix added before the activation (a residual branch); nil for none.
     public var residual: UnsafePointer<Float>?
+    /// Elements from one row of `residual` to the next; must be set (usually to N) when there is a residual.
     public var residualStride: Int
+    /// Applied last, to the sum.
     public var activation: Activation
 
+    /// An epilogue; the defaults store C unchanged.
+    ///
+    /// - Parameters:
+    ///   - rowScale: M per-row factors, or nil.
+    ///   - rowShift: M per-row offsets, or nil.
+    ///   - columnShift: N per-column offsets, or nil.
+    ///   - residual: An M × N matrix to add, or nil.
+    ///   - residualStride: The residual's row stride in elements.
+    ///   - activation: The activation applied last.
     public init(
         rowScale: UnsafePointer<Float>? = nil, rowShift: UnsafePointer<Float>? = nil,
         columnShift: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil,
@@ -52,8 +67,11 @@ public struct GemmEpilogue {
 /// A weight matrix packed once into the GEMM's panel layout (for inference: weights never change).
 /// It is the left operand A (a conv's O × patch weights) or the right operand B (a Linear layer's Wᵀ).
 public final class PackedMatrix: @unchecked Sendable {
+    /// Which operand of the product the packed matrix is.
     public enum Side: Int32, Sendable {
+        /// A, the M × K left operand.
         case left = 0
+        /// B, the K × N right operand.
         case right = 1
     }
     let side: Side
@@ -84,8 +102,24 @@ public final class PackedMatrix: @unchecked Sendable {
     var isCurrent: Bool { packed.isa == zoo_isa_active() }
 }
 
-// C (M×N) = alpha · op(A) · op(B) + beta · C, row-major, through the zoo's packed GEMM.
-// op(A) is M×K (A stored K×M when transposeA), op(B) is K×N (B stored N×K when transposeB).
+/// C (M×N) = epilogue(alpha · op(A) · op(B) + beta · C), row-major, through the zoo's packed GEMM (BLAS's sgemm
+/// with the epilogue fused into the store); large products are split across threads.
+///
+/// - Parameters:
+///   - transposeA: Whether A is stored K×M, so that op(A) = Aᵀ.
+///   - transposeB: Whether B is stored N×K, so that op(B) = Bᵀ.
+///   - m: M, the rows of C and op(A).
+///   - n: N, the columns of C and op(B).
+///   - k: K, the depth of the product.
+///   - alpha: The factor on op(A)·op(B).
+///   - a: The left operand.
+///   - lda: Elements between A's stored rows; nil for a contiguous A (K, or M when transposed).
+///   - b: The right operand.
+///   - ldb: Elements between B's stored rows; nil for a contiguous B (N, or K when transposed).
+///   - beta: The factor on C's previous contents (0: C is overwritten, 1: the product is added).
+///   - c: The M×N result.
+///   - ldc: Elements between C's rows; nil for N.
+///   - epilogue: Per-row or per-column terms, a residual and an activation applied as C is stored; nil for none.
 @inline(__always)
 public func gemm(
     transposeA: Bool = false, transposeB: Bool = false,
@@ -135,58 +169,61 @@ private func runGemm(
     _ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue?
 ) {
-    guard m > 0, n > 0 else { return }
-    guard k > 0 else {
-        // An empty sum: C = epilogue(beta·C).
-        for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
-        if let epilogue { applyEpilogue(epilogue, c: c, m: m, n: n, ldc: ldc) }
-        return
-    }
-    // One block of rows or columns per thread, each a multiple of the micro-kernel's tile.
-    var tileRows = 0
-    var tileColumns = 0
-    zoo_gemm_tile(&tileRows, &tileColumns)
-    let threads = Threads.count
-    let splitColumns = n >= m
-    let extent = splitColumns ? n : m
-    let tile = splitColumns ? tileColumns : tileRows
-    let parts =
-        GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
-        ? min(threads, max(1, extent / tile)) : 1
-    let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
-    let run = { (part: Int) in
-        let start = part * block
-        let end = min(extent, start + block)
-        guard start < end else { return }
-        let (row, column) = splitColumns ? (0, start) : (start, 0)
-        let packedOffset = operands.packed?.side == (splitColumns ? .right : .left) ? start : 0
-        var finish = epilogue.map { $0.offset(row: row, column: column).c }
-        withUnsafePointer(to: &finish) { finishPointer in
-            var call = zoo_gemm_call(
-                m: splitColumns ? m : end - start, n: splitColumns ? end - start : n, k: k, alpha: alpha, beta: beta,
-                a: operands.a.map { $0 + row * operands.aStrides.row }, a_row: operands.aStrides.row,
-                a_col: operands.aStrides.column,
-                b: operands.b.map { $0 + column * operands.bStrides.column }, b_row: operands.bStrides.row,
-                b_col: operands.bStrides.column,
-                c: c + row * ldc + column, ldc: ldc, packed: nil, packed_offset: packedOffset,
-                epilogue: epilogue == nil
-                    ? nil : UnsafeRawPointer(finishPointer).assumingMemoryBound(to: zoo_epilogue.self))
-            if let packed = operands.packed {
-                withUnsafePointer(to: packed.packed) {
-                    call.packed = $0
+    KernelProfile.measure(.gemm) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // An empty sum: C = epilogue(beta·C); with beta 0, C is not read (it may be uninitialised), as in BLAS.
+            for row in 0..<m { for col in 0..<n { c[row * ldc + col] = beta == 0 ? 0 : c[row * ldc + col] * beta } }
+            if let epilogue { applyEpilogue(epilogue, c: c, m: m, n: n, ldc: ldc) }
+            return
+        }
+        // One block of rows or columns per thread, each a multiple of the micro-kernel's tile.
+        var tileRows = 0
+        var tileColumns = 0
+        zoo_gemm_tile(&tileRows, &tileColumns)
+        let threads = Threads.count
+        let splitColumns = n >= m
+        let extent = splitColumns ? n : m
+        let tile = splitColumns ? tileColumns : tileRows
+        let parts =
+            GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+            ? min(threads, max(1, extent / tile)) : 1
+        let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
+        let run = { (part: Int) in
+            let start = part * block
+            let end = min(extent, start + block)
+            guard start < end else { return }
+            let (row, column) = splitColumns ? (0, start) : (start, 0)
+            let packedOffset = operands.packed?.side == (splitColumns ? .right : .left) ? start : 0
+            var finish = epilogue.map { $0.offset(row: row, column: column).c }
+            withUnsafePointer(to: &finish) { finishPointer in
+                var call = zoo_gemm_call(
+                    m: splitColumns ? m : end - start, n: splitColumns ? end - start : n, k: k, alpha: alpha,
+                    beta: beta,
+                    a: operands.a.map { $0 + row * operands.aStrides.row }, a_row: operands.aStrides.row,
+                    a_col: operands.aStrides.column,
+                    b: operands.b.map { $0 + column * operands.bStrides.column }, b_row: operands.bStrides.row,
+                    b_col: operands.bStrides.column,
+                    c: c + row * ldc + column, ldc: ldc, packed: nil, packed_offset: packedOffset,
+                    epilogue: epilogue == nil
+                        ? nil : UnsafeRawPointer(finishPointer).assumingMemoryBound(to: zoo_epilogue.self))
+                if let packed = operands.packed {
+                    withUnsafePointer(to: packed.packed) {
+                        call.packed = $0
+                        zoo_gemm(&call)
+                    }
+                } else {
                     zoo_gemm(&call)
                 }
-            } else {
-                zoo_gemm(&call)
             }
         }
-    }
-    if parts == 1 {
-        run(0)
-    } else {
-        // The parts write disjoint blocks of C.
-        nonisolated(unsafe) let run = run
-        DispatchQueue.concurrentPerform(iterations: parts) { run($0) }
+        if parts == 1 {
+            run(0)
+        } else {
+            // The parts write disjoint blocks of C.
+            nonisolated(unsafe) let run = run
+            DispatchQueue.concurrentPerform(iterations: parts) { run($0) }
+        }
     }
 }
 
@@ -214,7 +251,17 @@ public func openBLASGemm(
 /// The kernel OpenBLAS picked for this CPU ("Haswell", "SkylakeX", "Prescott", …).
 public var openBLASCoreName: String { String(cString: openblas_get_corename()) }
 
-// Gradients of C = A·B (no transposes): dA += dC·Bᵀ, dB += Aᵀ·dC.
+/// Gradients of C = A·B (row-major, no transposes), accumulated: dA += dC·Bᵀ, dB += Aᵀ·dC.
+///
+/// - Parameters:
+///   - m: M, the rows of A and C.
+///   - n: N, the columns of B and C.
+///   - k: K, the columns of A and rows of B.
+///   - a: The forward pass's A, M×K.
+///   - b: The forward pass's B, K×N.
+///   - outputGrad: dC, M×N.
+///   - aGrad: Accumulates dA (M×K); nil to skip.
+///   - bGrad: Accumulates dB (K×N); nil to skip.
 public func gemmBackward(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, b: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,

@@ -3,8 +3,11 @@ import CKernels
 /// The instruction-set path the C kernels run on: the widest this CPU supports, read once from cpuid,
 /// unless the `ZOO_ISA` environment variable (or `select`) names a narrower one.
 public enum KernelPath: Int, CaseIterable, Comparable, Sendable, CustomStringConvertible {
+    /// SSE2 on x86-64, NEON on aarch64: what every CPU of the architecture has.
     case baseline = 0
+    /// AVX2 with FMA, 8-wide.
     case avx2 = 1
+    /// AVX-512 F, DQ, BW and VL, 16-wide.
     case avx512 = 2
 
     /// The widest path the CPU and operating system support.
@@ -45,21 +48,27 @@ public enum KernelPath: Int, CaseIterable, Comparable, Sendable, CustomStringCon
         }
     }
 
+    /// The path `name` names, in any case; nil for a name that is none of them.
     public init?(name: String) {
         guard let path = KernelPath.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
         self = path
     }
 
+    /// Narrower before wider: a path is usable when it is `<=` the detected one.
     public static func < (a: KernelPath, b: KernelPath) -> Bool { a.rawValue < b.rawValue }
 
     init(_ isa: zoo_isa) { self = KernelPath(rawValue: Int(isa.rawValue)) ?? .baseline }
     var c: zoo_isa { zoo_isa(rawValue: UInt32(rawValue)) }
 }
 
+/// Why a kernel path could not be selected.
 public enum KernelPathError: Error, CustomStringConvertible, Equatable {
+    /// The CPU or operating system lacks the path's instructions; `widest` is the widest it has.
     case unsupported(KernelPath, widest: KernelPath)
+    /// A name (`--isa`) that is not a path's.
     case unknown(String)
 
+    /// One line naming the path and the ones that can be used.
     public var description: String {
         switch self {
         case .unsupported(let path, let widest):

@@ -3,6 +3,7 @@ import Foundation
 
 // Softmax and log-softmax over the last dimension of `rows` × `dim`.
 
+/// Softmax of each of `rows` contiguous rows of `dim` values (torch.softmax over the last dimension).
 public func softmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range { softmaxRow(input + r * dim, output + r * dim, dim) }
@@ -15,7 +16,7 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d
     zoo_softmax_row(x, y, dim)
 }
 
-// inputGrad += y ⊙ (dy − Σ dy·y)
+/// inputGrad += y ⊙ (dy − Σ dy·y) per row, from the forward pass's output y and its gradient dy.
 public func softmaxBackward(
     rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
     inputGrad: UnsafeMutablePointer<Float>
@@ -31,6 +32,7 @@ public func softmaxBackward(
     }
 }
 
+/// Log-softmax of each row, x − max − log Σ exp(x − max) (torch.log_softmax over the last dimension).
 public func logSoftmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     parallelFor(rows, minimumPerThread: 8) { range in
         for r in range {
@@ -46,7 +48,7 @@ public func logSoftmaxForward(rows: Int, dim: Int, input: UnsafePointer<Float>, 
     }
 }
 
-// inputGrad += dy − softmax · Σ dy
+/// inputGrad += dy − softmax · Σ dy per row, with softmax = exp of the forward pass's output.
 public func logSoftmaxBackward(
     rows: Int, dim: Int, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
     inputGrad: UnsafeMutablePointer<Float>

@@ -18,11 +18,16 @@ public enum BoxFormat: String, Sendable, CaseIterable {
 
 /// An axis-aligned box stored as corners (`xyxy`), like torchvision's canonical format.
 public struct Box: Equatable, Hashable, Sendable {
+    /// Left edge.
     public var x1: Double
+    /// Top edge (y grows downwards, as in image coordinates).
     public var y1: Double
+    /// Right edge.
     public var x2: Double
+    /// Bottom edge.
     public var y2: Double
 
+    /// A box from its corners, taken as given (an inverted box, x2 < x1 or y2 < y1, is not reordered).
     public init(x1: Double, y1: Double, x2: Double, y2: Double) {
         self.x1 = x1
         self.y1 = y1
@@ -46,7 +51,9 @@ public struct Box: Equatable, Hashable, Sendable {
         convertBox(SIMD4(x1, y1, x2, y2), from: .xyxy, to: format)
     }
 
+    /// `x2 - x1`; negative for an inverted box.
     public var width: Double { x2 - x1 }
+    /// `y2 - y1`; negative for an inverted box.
     public var height: Double { y2 - y1 }
     /// `(x2 - x1) * (y2 - y1)`, as torchvision's `box_area`; negative for inverted boxes.
     public var area: Double { (x2 - x1) * (y2 - y1) }

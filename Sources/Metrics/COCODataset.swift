@@ -6,29 +6,40 @@
 // `loadRes` reads them (ids are assigned 1, 2, … in file order and area = w·h).
 
 import Foundation
+import JSON
 
 /// A malformed COCO file; the description is one line naming the field or index at fault.
 public struct COCOFormatError: Error, Equatable, CustomStringConvertible {
     /// JSON path of the culprit, e.g. `annotations[3].bbox` or `[12].image_id` for detections.
     public var path: String
+    /// What is wrong there, e.g. "unknown image id 7" or "missing field".
     public var problem: String
 
+    /// A failure described by `problem` at `path`.
     public init(path: String, problem: String) {
         self.path = path
         self.problem = problem
     }
 
+    /// "path: problem", or the problem alone when `path` is empty.
     public var description: String { path.isEmpty ? problem : "\(path): \(problem)" }
 }
 
+/// An entry of a ground truth's `images`; only its id matters for box evaluation.
 public struct COCOImage: Equatable, Sendable {
+    /// The image's `id`, which annotations and detections refer to as `image_id`.
     public var id: Int
+    /// An image with the given `id`.
     public init(id: Int) { self.id = id }
 }
 
+/// An entry of a ground truth's `categories`.
 public struct COCOCategory: Equatable, Sendable {
+    /// The category's `id`, which annotations and detections refer to as `category_id`.
     public var id: Int
+    /// The category's `name`, for per-class reports; the id as text when the file gives none.
     public var name: String
+    /// A category with the given `id` and `name`.
     public init(id: Int, name: String) {
         self.id = id
         self.name = name
@@ -38,15 +49,31 @@ public struct COCOCategory: Equatable, Sendable {
 /// A ground-truth box. `bbox` is COCO's (x, y, w, h); `area` is the annotation's own `area`
 /// field (the segment area in real COCO), which is what decides small/medium/large.
 public struct COCOAnnotation: Equatable, Sendable {
+    /// The annotation's `id`, unique within the file.
     public var id: Int
+    /// The `image_id` of the image it lies in.
     public var imageID: Int
+    /// The `category_id` of its class.
     public var categoryID: Int
+    /// The box as (x, y, w, h): top-left corner, width and height in pixels.
     public var bbox: SIMD4<Double>
+    /// The area that decides the small/medium/large ranges, in square pixels.
     public var area: Double
+    /// COCO's `iscrowd`: a region of many objects; detections matched to it are neither true nor false positives.
     public var isCrowd: Bool
     /// VOC's `difficult` flag; ignored by COCO evaluation.
     public var isDifficult: Bool
 
+    /// A ground-truth box; the ground truth's initialiser validates it.
+    ///
+    /// - Parameters:
+    ///   - id: The annotation's id, unique within the ground truth.
+    ///   - imageID: The image it lies in.
+    ///   - categoryID: Its class.
+    ///   - bbox: (x, y, w, h) in pixels.
+    ///   - area: The annotation's `area` field; nil for w·h.
+    ///   - isCrowd: COCO's `iscrowd`.
+    ///   - isDifficult: VOC's `difficult`.
     public init(
         id: Int, imageID: Int, categoryID: Int, bbox: SIMD4<Double>, area: Double? = nil,
         isCrowd: Bool = false, isDifficult: Bool = false
@@ -63,14 +90,27 @@ public struct COCOAnnotation: Equatable, Sendable {
 
 /// A detection result. `id` is its 1-based position in the results file, as `loadRes` numbers it.
 public struct COCODetection: Equatable, Sendable {
+    /// 1-based position in the results file.
     public var id: Int
+    /// The `image_id` of the image it was made on.
     public var imageID: Int
+    /// The `category_id` of the predicted class.
     public var categoryID: Int
+    /// The box as (x, y, w, h): top-left corner, width and height in pixels.
     public var bbox: SIMD4<Double>
+    /// Confidence; higher scores are matched first and rank first in the precision/recall curve.
     public var score: Double
     /// w·h of the box (`loadRes` overwrites any given area with this).
     public var area: Double { bbox[2] * bbox[3] }
 
+    /// A detection as `loadRes` stores it.
+    ///
+    /// - Parameters:
+    ///   - id: 1-based position in the results file.
+    ///   - imageID: The image it was made on.
+    ///   - categoryID: The predicted class.
+    ///   - bbox: (x, y, w, h) in pixels.
+    ///   - score: Confidence.
     public init(id: Int, imageID: Int, categoryID: Int, bbox: SIMD4<Double>, score: Double) {
         self.id = id
         self.imageID = imageID
@@ -82,8 +122,11 @@ public struct COCODetection: Equatable, Sendable {
 
 /// A ground-truth file: images, categories and box annotations.
 public struct COCOGroundTruth: Equatable, Sendable {
+    /// The images, in file order.
     public var images: [COCOImage]
+    /// The categories, in file order.
     public var categories: [COCOCategory]
+    /// The ground-truth boxes, in file order.
     public var annotations: [COCOAnnotation]
 
     /// Checks what pycocotools would trip over (or silently mis-evaluate): negative sizes,
@@ -121,6 +164,8 @@ public struct COCOGroundTruth: Equatable, Sendable {
         try self.init(root: try parseCOCOJSON(jsonData))
     }
 
+    /// Reads and parses the COCO ground-truth JSON file at `url`; throws the file system's error when it cannot
+    /// be read, and `COCOFormatError` when it is malformed.
     public init(contentsOf url: URL) throws {
         try self.init(jsonData: try Data(contentsOf: url))
     }
@@ -185,6 +230,8 @@ public struct COCOGroundTruth: Equatable, Sendable {
         }
     }
 
+    /// Reads the detection results file at `url` and parses it as `detections(jsonData:)` does; throws the
+    /// file system's error when it cannot be read, and `COCOFormatError` when it is malformed.
     public func detections(contentsOf url: URL) throws -> [COCODetection] {
         try detections(jsonData: try Data(contentsOf: url))
     }

@@ -15,9 +15,13 @@ public func numpyLinspace(_ start: Double, _ stop: Double, count: Int) -> [Doubl
 
 /// One area range of the summary ("all", "small", …), bounds inclusive as in pycocotools.
 public struct COCOAreaRange: Equatable, Sendable {
+    /// Name of the range; the summary looks up "all", "small", "medium" and "large" by it.
     public var label: String
+    /// Smallest area in the range, in square pixels.
     public var lower: Double
+    /// Largest area in the range, in square pixels.
     public var upper: Double
+    /// A range named `label` covering areas from `lower` to `upper` square pixels, both included.
     public init(label: String, lower: Double, upper: Double) {
         self.label = label
         self.lower = lower
@@ -34,6 +38,7 @@ public struct COCOEvalParameters: Equatable, Sendable {
     public var recallThresholds: [Double] = numpyLinspace(0, 1, count: 101)
     /// Sorted ascending; the summary reads indices 0, 1, 2.
     public var maxDetections: [Int] = [1, 10, 100]
+    /// Default: pycocotools' all [0, 1e10], small [0, 32²], medium [32², 96²], large [96², 1e10].
     public var areaRanges: [COCOAreaRange] = [
         COCOAreaRange(label: "all", lower: 0, upper: 1e10),
         COCOAreaRange(label: "small", lower: 0, upper: 32 * 32),
@@ -43,11 +48,13 @@ public struct COCOEvalParameters: Equatable, Sendable {
     /// When false, categories are pooled: any detection may match any ground-truth box.
     public var useCategories = true
 
+    /// pycocotools' defaults for bounding boxes.
     public init() {}
 }
 
 /// The accumulated tables and the 12 summary numbers of one evaluation.
 public struct COCOEvalResult: Sendable {
+    /// The parameters evaluated with, `maxDetections` sorted ascending (the M axis).
     public var parameters: COCOEvalParameters
     /// Category ids along the K axis (`[-1]` when categories are pooled).
     public var categoryIDs: [Int]
@@ -58,6 +65,7 @@ public struct COCOEvalResult: Sendable {
     /// AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl; −1 when undefined.
     public var stats: [Double]
 
+    /// Short names of the twelve `stats`, in order.
     public static let statNames = [
         "AP", "AP50", "AP75", "APs", "APm", "APl",
         "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",

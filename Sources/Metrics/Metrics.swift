@@ -1,3 +1,3 @@
 // Metrics: box formats and the IoU family (Boxes.swift), NMS (NMS.swift), COCO evaluation as
-// pycocotools (COCODataset.swift, COCOEval.swift), PASCAL VOC AP (VOCEval.swift) and receptive
-// fields (ReceptiveField.swift, ReceptiveFieldSpec.swift). Pure Swift, Double throughout.
+// pycocotools (COCODataset.swift, COCOEval.swift) and PASCAL VOC AP (VOCEval.swift). Pure Swift, Double
+// throughout. Receptive fields have their own target, ReceptiveFields.

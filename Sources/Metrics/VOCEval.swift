@@ -8,6 +8,8 @@
 
 import Foundation
 
+/// How AP is read off the precision/recall curve (voc_eval.py's `use_07_metric`); the raw value names it in
+/// reports.
 public enum VOCAPMethod: String, Sendable {
     /// Mean of the interpolated precision at recall 0, 0.1, …, 1 (VOC2007).
     case elevenPoint = "11-point"
@@ -15,19 +17,27 @@ public enum VOCAPMethod: String, Sendable {
     case allPoint = "all-point"
 }
 
+/// The VOC evaluation of one category.
 public struct VOCClassResult: Equatable, Sendable {
+    /// The category's id in the ground truth.
     public var categoryID: Int
+    /// The category's name in the ground truth.
     public var name: String
     /// nil when the class has no non-difficult ground truth (AP undefined).
     public var averagePrecision: Double?
     /// Non-difficult ground-truth boxes.
     public var positives: Int
+    /// Detections of this category that were ranked and matched.
     public var detections: Int
 }
 
+/// Per-category VOC AP and their mean.
 public struct VOCResult: Equatable, Sendable {
+    /// How AP was computed.
     public var method: VOCAPMethod
+    /// A detection is a hit when its IoU with a ground-truth box exceeds this (strictly, as voc_eval.py).
     public var iouThreshold: Double
+    /// One result per distinct ground-truth category, in the order of its `categories`.
     public var classes: [VOCClassResult]
     /// Mean AP over classes with ground truth; nil when there are none.
     public var meanAveragePrecision: Double?

@@ -9,12 +9,17 @@
 import NN
 import Tensors
 
+/// A DenseNet architecture under timm's `DenseNet` keyword arguments.
 public struct DenseNetConfig: ModelConfig {
+    /// Channels each dense layer adds (timm's `growth_rate`, k); the stem has 2k.
     public var growthRate = 32
+    /// Dense layers per block (timm's `block_config`); a transition halves the channels between blocks.
     public var blockConfig = [6, 12, 24, 16]
     /// Bottleneck width as a multiple of the growth rate.
     public var bottleneckSize = 4
+    /// Classes of the head (timm's `num_classes`); 0 removes the classifier.
     public var numClasses = 1000
+    /// Dropout on the pooled features before the classifier (timm's `drop_rate`).
     public var dropRate: Float = 0
     /// Dropout on each new feature map (timm's proj_drop_rate).
     public var layerDropRate: Float = 0
@@ -29,6 +34,7 @@ public struct DenseNetConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `growth_rate`, `block_config`, `bn_size`, `num_classes`, `drop_rate` and `proj_drop_rate`.
     public var arguments: ModelArguments {
         [
             "growth_rate": .int(growthRate), "block_config": .ints(blockConfig), "bn_size": .int(bottleneckSize),
@@ -36,6 +42,8 @@ public struct DenseNetConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments over DenseNet-121's; throws `ModelError.invalidArgument` for a value of the
+    /// wrong type or out of bounds, or an empty `block_config`.
     public init(_ arguments: ModelArguments) throws {
         growthRate = try arguments.int("growth_rate", default: growthRate)
         blockConfig = try arguments.ints("block_config", default: blockConfig)
@@ -66,6 +74,7 @@ final class DenseLayer: Module, Layer {
         conv2 = try Conv2d(bottleneck, growthRate, kernel: 3, bias: false)
         dropout = Dropout(dropRate)
         super.init()
+        register("dropout", dropout)
         register("norm1", norm1)
         register("conv1", conv1)
         register("norm2", norm2)
@@ -131,14 +140,18 @@ final class DenseTransition: Module, Layer {
     }
 }
 
+/// DenseNet-BC with timm's `densenet.py` layout and parameter names, so timm's weights load as they are.
 public final class DenseNet: Module, ImageClassifier {
+    /// The architecture this model was built from.
     public let config: DenseNetConfig
     let conv0: Conv2d, norm0: BatchNorm2d
     let blocks: [DenseBlock], transitions: [DenseTransition]
     let norm5: BatchNorm2d
     let headDropout: Dropout
+    /// The head (timm's `classifier`); nil when `numClasses` is 0.
     public let classifier: Linear?
 
+    /// Builds the model, initialised as torchvision does (kaiming-normal convs, zero classifier bias).
     public init(_ config: DenseNetConfig) throws {
         self.config = config
         let stemChannels = 2 * config.growthRate
@@ -164,6 +177,7 @@ public final class DenseNet: Module, ImageClassifier {
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(channels, config.numClasses) : nil
         super.init()
+        register("head_drop", headDropout)
         // timm keeps the whole trunk in one `features` Sequential; only the names matter here.
         let features = Module()
         features.register("conv0", conv0)
@@ -185,9 +199,13 @@ public final class DenseNet: Module, ImageClassifier {
         classifier?.bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
+    /// Classes of the head (0 when it is removed).
     public var numClasses: Int { classifier?.outFeatures ?? 0 }
+    /// Channels after `norm5` (1024 for DenseNet-121).
     public var numFeatures: Int { norm5.weight.count }
 
+    /// The trunk: `[N, 3, H, W]` images to the `norm5` → ReLU feature map `[N, numFeatures, H/32, W/32]`.
+    /// Throws `ModelError.unsupportedInput` for any other input rank or channel count.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(model: "densenet", shape: input.shape, reason: "must be (B, 3, H, W)")
@@ -201,6 +219,7 @@ public final class DenseNet: Module, ImageClassifier {
         return try norm5(x, activation: .relu)
     }
 
+    /// Global average pool and dropout, then the classifier unless `preLogits` (or the head is removed).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try headDropout(features.globalAvgPool2d())
         guard !preLogits, let classifier else { return pooled }
@@ -208,6 +227,7 @@ public final class DenseNet: Module, ImageClassifier {
     }
 }
 
+/// The registry's DenseNets and the keyword arguments they accept.
 public enum DenseNetFamily {
     static let accepted: Set<String> = ["growth_rate", "block_config", "bn_size", "drop_rate", "proj_drop_rate"]
 
@@ -217,7 +237,8 @@ public enum DenseNetFamily {
             preset: try DenseNetConfig(growthRate: 32, blockConfig: blocks), accepted: accepted, build: DenseNet.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// densenet121, densenet169 and densenet201 (growth rate 32) with their default pretrained tags.
+    /// Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry("densenet121", blocks: [6, 12, 24, 16], tag: "ra_in1k", parameters: 7_978_856, gflops: 5.668),
         entry("densenet169", blocks: [6, 12, 32, 32], tag: "tv_in1k", parameters: 14_149_480, gflops: 6.72),

@@ -13,22 +13,33 @@ import Tensors
 import VisionIO
 import Weights
 
+/// An EfficientNet-Lite or MobileNet-V2 architecture under timm's keyword arguments (plus `variant`).
 public struct EfficientNetConfig: ModelConfig {
+    /// Which of timm's architecture definitions the blocks are built from; the raw value is the `variant` argument.
     public enum Variant: String, Sendable, CaseIterable {
+        /// timm's `_gen_efficientnet_lite`: ReLU6, no squeeze-excite, stem and head fixed.
         case efficientNetLite = "efficientnet_lite"
+        /// timm's `_gen_mobilenet_v2`.
         case mobileNetV2 = "mobilenetv2"
     }
 
+    /// The architecture definition (`variant`, not a timm argument: timm picks it by model name).
     public var variant: Variant = .efficientNetLite
+    /// Width scale, channels rounded to multiples of 8 (timm's `channel_multiplier`).
     public var channelMultiplier = 1.0
+    /// Depth scale, repeats per stage rounded up (timm's `depth_multiplier`).
     public var depthMultiplier = 1.0
     /// MobileNet-V2 only (EfficientNet-Lite always fixes them): keep stem 32, head 1280 and first/last depths unscaled.
     public var fixStemHead = false
     /// TensorFlow "same" padding (timm's pad_type='same') instead of PyTorch's symmetric padding.
     public var tfSamePadding = false
+    /// Epsilon of every batch norm (timm's `bn_eps`; the `tf_` ports use 1e-3).
     public var bnEpsilon: Float = 1e-5
+    /// Classes of the head (timm's `num_classes`); 0 removes the classifier.
     public var numClasses = 1000
+    /// Dropout on the pooled features before the classifier (timm's `drop_rate`).
     public var dropRate: Float = 0
+    /// Stochastic depth of the residual blocks, scaled by block index / block count (timm's `drop_path_rate`).
     public var dropPathRate: Float = 0
 
     /// EfficientNet-Lite0's architecture unless told otherwise (mobilenetv2_100: `variant: .mobileNetV2`).
@@ -43,6 +54,8 @@ public struct EfficientNetConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `variant`, `channel_multiplier`, `depth_multiplier`, `fix_stem_head`, `pad_type` ('same' or ''), `bn_eps`,
+    /// `num_classes`, `drop_rate` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "variant": .string(variant.rawValue), "channel_multiplier": .double(channelMultiplier),
@@ -52,6 +65,9 @@ public struct EfficientNetConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments over EfficientNet-Lite0's (without the `tf_` port's padding and eps); throws
+    /// `ModelError.invalidArgument` for an unknown `variant` or `pad_type`, or a value of the wrong type or out of
+    /// bounds.
     public init(_ arguments: ModelArguments) throws {
         variant = try arguments.choice("variant", default: variant)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
@@ -96,14 +112,19 @@ public struct EfficientNetConfig: ModelConfig {
     func roundedChannels(_ channels: Int) -> Int { roundChannels(channels, multiplier: channelMultiplier) }
 }
 
+/// EfficientNet-Lite or MobileNet-V2 with timm's `efficientnet.py` layout and parameter names.
 public final class EfficientNet: Module, ImageClassifier {
+    /// The architecture this model was built from.
     public let config: EfficientNetConfig
     let convStem: Conv2d, bn1: BatchNorm2d
     let blocks: ModuleList<Sequential>
     let convHead: Conv2d, bn2: BatchNorm2d
     let headDropout: Dropout
+    /// The head (timm's `classifier`); nil when `numClasses` is 0.
     public let classifier: Linear?
 
+    /// Builds the model, initialised after timm's `_init_weight_goog`: conv weights with variance 2/fan_out
+    /// (uniform, where timm draws them normal), linear weights U(±1/√out_features), biases zero.
     public init(_ config: EfficientNetConfig) throws {
         self.config = config
         let padding: ConvPadding? = config.tfSamePadding ? .same : nil
@@ -125,6 +146,7 @@ public final class EfficientNet: Module, ImageClassifier {
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(headChannels, config.numClasses) : nil
         super.init()
+        register("head_drop", headDropout)
         register("conv_stem", convStem)
         register("bn1", bn1)
         register("blocks", blocks)
@@ -134,11 +156,15 @@ public final class EfficientNet: Module, ImageClassifier {
         applyEfficientNetInitialization()
     }
 
+    /// Classes of the head (0 when it is removed).
     public var numClasses: Int { classifier?.outFeatures ?? 0 }
+    /// Channels of `conv_head` (1280 unless a MobileNet-V2 multiplier widens it).
     public var numFeatures: Int { convHead.outChannels }
     /// Blocks per stage (`blocks.<stage>.<index>`).
     public var stageDepths: [Int] { blocks.items.map(\.layers.count) }
 
+    /// Stem, blocks and `conv_head` → BN → ReLU6: `[N, 3, H, W]` images to `[N, numFeatures, H/32, W/32]`.
+    /// Throws `ModelError.unsupportedInput` for any other input rank or channel count.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(
@@ -149,6 +175,7 @@ public final class EfficientNet: Module, ImageClassifier {
         return try bn2.fused(after: convHead, activation: .relu6, x)
     }
 
+    /// Global average pool and dropout, then the classifier unless `preLogits` (or the head is removed).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try headDropout(features.globalAvgPool2d())
         guard !preLogits, let classifier else { return pooled }
@@ -201,6 +228,9 @@ extension EfficientNet: RemapsForeignCheckpoints {
         }
     }
 
+    /// `dict` under timm's keys: remapped when it uses the `efficientnet_pytorch` naming, else unchanged.
+    /// Throws `WeightsError.unexpectedKeys` for a key that naming does not have or a block this model lacks,
+    /// `WeightsError.duplicateKey` when two keys map to one.
     public func timmNamed(_ dict: StateDict) throws -> StateDict {
         Self.usesEfficientNetPyTorchNaming(dict)
             ? try Self.remapEfficientNetPyTorchKeys(dict, stageDepths: stageDepths) : dict
@@ -209,6 +239,7 @@ extension EfficientNet: RemapsForeignCheckpoints {
 
 // MARK: - Presets
 
+/// The registry's EfficientNet-Lites and MobileNet-V2s and the keyword arguments they accept.
 public enum EfficientNetFamily {
     static let accepted: Set<String> = [
         "channel_multiplier", "depth_multiplier", "fix_stem_head", "pad_type", "bn_eps",
@@ -239,7 +270,8 @@ public enum EfficientNetFamily {
             build: EfficientNet.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// tf_efficientnet_lite0…4 (TensorFlow ports: "same" padding, BN eps 1e-3) and mobilenetv2_035…140.
+    /// Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         lite(
             "tf_efficientnet_lite0", channels: 1.0, depth: 1.0, inputSize: 224, cropPct: 0.875, interpolation: .bicubic,

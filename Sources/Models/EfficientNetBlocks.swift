@@ -149,6 +149,7 @@ func buildStages(
         var blocks: [any Layer] = []
         for definition in stage {
             let out = options.roundChannels(definition.outChannels)
+            // timm's EfficientNetBuilder divides by the block count, not count − 1 as DropPath.linearRate does.
             let dropPath = options.dropPathRate * Float(index) / Float(total)
             let activation = definition.activation ?? options.activation
             switch definition.kind {
@@ -212,6 +213,7 @@ final class DepthwiseSeparableBlock: Module, Layer {
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("conv_dw", convDepthwise)
         register("bn1", norm1)
         if let se { register("se", se) }
@@ -256,6 +258,7 @@ final class InvertedResidualBlock: Module, Layer {
         hasSkip = definition.stride == 1 && inChannels == outChannels && !definition.noSkip
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("conv_pw", convPointwise)
         register("bn1", norm1)
         register("conv_dw", convDepthwise)
@@ -293,6 +296,7 @@ final class ConvNormActBlock: Module, Layer {
         hasSkip = definition.forceSkip && definition.stride == 1 && inChannels == outChannels
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("conv", conv)
         register("bn1", norm)
     }

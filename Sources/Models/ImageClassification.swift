@@ -8,8 +8,11 @@ import VisionIO
 public struct ImageClassification {
     /// One class of an image's top k.
     public struct Prediction: Codable, Equatable, Sendable {
+        /// The class index into the model's logits.
         public var index: Int
+        /// The class name (`"class N"` when no label was given for it).
         public var label: String
+        /// The softmax probability, in 0…1 (encoded as `prob`).
         public var probability: Float
 
         enum CodingKeys: String, CodingKey {
@@ -18,7 +21,9 @@ public struct ImageClassification {
         }
     }
 
+    /// The classifier (`init` puts it in evaluation mode).
     public let model: any ImageClassifier
+    /// How each file becomes the `[3, height, width]` input the model's weights expect.
     public let preprocessing: PreprocessConfig
     /// Class names by index ("class N" for indices without one).
     public let labels: [String]
@@ -49,6 +54,9 @@ public struct ImageClassification {
 
     /// The top `k` classes of each prepared image, in one forward pass.
     public func predict(_ images: [[Float]], topK k: Int) throws -> [[Prediction]] {
+        guard k >= 1 else {
+            throw ModelError.invalidArgument(model: "classify", argument: "topK", reason: "must be ≥ 1, got \(k)")
+        }
         guard !images.isEmpty else { return [] }
         let input = try Tensor(
             shape: [images.count, 3, preprocessing.height, preprocessing.width], scalars: images.flatMap { $0 })
@@ -66,6 +74,10 @@ public struct ImageClassification {
 
     /// Each file's top `k` classes, or why it could not be read, in batches of `batchSize`.
     public func classify(_ files: [URL], topK k: Int = 5, batchSize: Int = 8) throws -> [Result<[Prediction], Error>] {
+        guard batchSize >= 1 else {
+            throw ModelError.invalidArgument(
+                model: "classify", argument: "batchSize", reason: "must be ≥ 1, got \(batchSize)")
+        }
         var results: [Result<[Prediction], Error>] = []
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let prepared = prepare(Array(files[start..<min(start + batchSize, files.count)]))

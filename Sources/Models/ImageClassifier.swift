@@ -27,12 +27,18 @@ extension ImageClassifier {
 
 /// Errors in building a model from a name and arguments.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
+    /// No registered model has this name; `suggestions` are the nearest registered names.
     case unknownModel(name: String, suggestions: [String])
+    /// A keyword argument the model does not implement; `accepted` lists those it does.
     case unknownArgument(model: String, argument: String, accepted: [String])
+    /// A keyword argument of the wrong type, out of bounds or inconsistent with the others.
     case invalidArgument(model: String, argument: String, reason: String)
+    /// An input tensor whose shape the model cannot take.
     case unsupportedInput(model: String, shape: [Int], reason: String)
+    /// A pretrained tag timm does not publish for this model; `available` lists those it does.
     case unknownTag(model: String, tag: String, available: [String])
 
+    /// A one-line message naming the model and the offending name, value or shape.
     public var description: String {
         switch self {
         case .unknownModel(let name, let suggestions):

@@ -19,16 +19,26 @@ import NN
 import Tensors
 import Weights
 
+/// An MAE's encoder and decoder under the keyword arguments of the reference `models_mae.py` (timm's names).
 public struct MaskedAutoencoderConfig: ModelConfig {
+    /// Side of the square input and of each patch, in pixels (`img_size`, `patch_size`).
     public var imageSize = 224, patchSize = 16
+    /// Encoder width, blocks and attention heads (`embed_dim`, `depth`, `num_heads`).
     public var embedDim = 768, depth = 12, heads = 12
+    /// Decoder width, blocks and attention heads (`decoder_embed_dim`, `decoder_depth`, `decoder_num_heads`).
     public var decoderEmbedDim = 512, decoderDepth = 8, decoderHeads = 16
+    /// MLP hidden width as a multiple of the block width, in encoder and decoder alike (`mlp_ratio`).
     public var mlpRatio: Float = 4
+    /// Whether the loss targets each patch's pixels normalised to zero mean and unit variance (`norm_pix_loss`).
     public var normPixLoss = true
+    /// Fraction of the patches hidden from the encoder (`mask_ratio`, in [0, 1)).
     public var maskRatio: Float = 0.75
 
+    /// Patches per side.
     public var gridSize: Int { imageSize / patchSize }
+    /// Patches per image (L).
     public var patches: Int { gridSize * gridSize }
+    /// Patches the encoder sees: ⌊L · (1 − maskRatio)⌋, as the reference's `int(L * (1 - mask_ratio))`.
     public var keptPatches: Int { Int(Float(patches) * (1 - maskRatio)) }
 
     /// mae_vit_base_patch16's architecture unless told otherwise.
@@ -44,6 +54,8 @@ public struct MaskedAutoencoderConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `img_size`, `patch_size`, `embed_dim`, `depth`, `num_heads`, the three `decoder_` sizes, `mlp_ratio`,
+    /// `norm_pix_loss` and `mask_ratio`.
     public var arguments: ModelArguments {
         [
             "img_size": .int(imageSize), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
@@ -53,6 +65,9 @@ public struct MaskedAutoencoderConfig: ModelConfig {
         ]
     }
 
+    /// Reads the keyword arguments over mae_vit_base_patch16's; throws `ModelError.invalidArgument` for a value
+    /// of the wrong type or out of bounds, an `img_size` not a multiple of `patch_size`, a width not a multiple
+    /// of 4 (the sin-cos embedding) and of its head count, or a `mask_ratio` outside [0, 1).
     public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
@@ -93,7 +108,10 @@ func sinCosPositionEmbedding(dim: Int, gridSize: Int) throws -> Tensor {
     return try Tensor(shape: [1, 1 + gridSize * gridSize, dim], scalars: values)
 }
 
+/// MAE pretraining with the reference `models_mae.py` layout: a ViT encoder on the kept patches and a light
+/// decoder that predicts every patch's pixels. Not an `ImageClassifier`; `encoderStateDict()` exports the ViT.
 public final class MaskedAutoencoder: Module {
+    /// The architecture this model was built from.
     public let config: MaskedAutoencoderConfig
     let patchEmbed: PatchEmbed
     let classToken: Tensor, positionEmbedding: Tensor
@@ -104,6 +122,8 @@ public final class MaskedAutoencoder: Module {
     let decoderBlocks: ModuleList<TransformerBlock>
     let decoderNorm: LayerNorm, decoderPred: Linear
 
+    /// Builds encoder and decoder; class and mask tokens are drawn with std 0.02, the position embeddings are
+    /// fixed sin-cos buffers.
     public init(_ config: MaskedAutoencoderConfig) throws {
         self.config = config
         patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim)
@@ -175,7 +195,7 @@ public final class MaskedAutoencoder: Module {
             throw ModelError.unsupportedInput(
                 model: "mae", shape: images.shape, reason: "must be (B, 3, \(config.imageSize), \(config.imageSize))")
         }
-        let noise = try noise ?? Tensor.uniform([b, l], using: &TrainingRandomness.generator)
+        let noise = try noise ?? TrainingRandomness.draw { try Tensor.uniform([b, l], using: &$0) }
         guard noise.shape == [b, l] else {
             throw ModelError.unsupportedInput(
                 model: "mae", shape: noise.shape, reason: "noise must be (\(b), \(l)), one value per patch")
@@ -241,6 +261,7 @@ public final class MaskedAutoencoder: Module {
 
 /// One MAE preset: its typed architecture and the timm ViT its encoder exports to.
 public struct MaskedAutoencoderEntry: Sendable {
+    /// The preset's name (`mae_vit_base_patch16`).
     public let name: String
     /// The timm ViT whose state dict `encoderStateDict()` produces.
     public let encoder: String
@@ -257,11 +278,14 @@ public struct MaskedAutoencoderEntry: Sendable {
 
     /// The typed architecture of this preset.
     public func preset() throws -> MaskedAutoencoderConfig { try makePreset() }
+    /// The keyword arguments `create(_:)` accepts: every field of the configuration.
     public static let accepted: Set<String> = [
         "img_size", "patch_size", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
         "decoder_depth", "decoder_num_heads", "mlp_ratio", "norm_pix_loss", "mask_ratio",
     ]
 
+    /// A freshly initialised MAE of this preset, `arguments` overriding it; throws `ModelError.unknownArgument`
+    /// for a key outside `accepted` and `ModelError.invalidArgument` for a value the configuration refuses.
     public func create(_ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
         for key in arguments.values.keys.sorted() where !Self.accepted.contains(key) {
             throw ModelError.unknownArgument(model: name, argument: key, accepted: Array(Self.accepted))
@@ -286,7 +310,8 @@ public enum MaskedAutoencoderRegistry {
                 decoderHeads: decoder.heads))
     }
 
-    // Parameter counts from make_parity.py's MAEReference with these settings, position embeddings excluded.
+    /// mae_vit_tiny_patch16, mae_vit_small_patch16 and mae_vit_base_patch16, exporting to the matching ViTs.
+    /// Parameter counts from make_parity.py's MAEReference with these settings, position embeddings excluded.
     public static let entries: [MaskedAutoencoderEntry] = [
         entry(
             "mae_vit_tiny_patch16", encoder: "vit_tiny_patch16_224", dim: 192, heads: 3, decoder: (128, 4, 4),
@@ -299,11 +324,16 @@ public enum MaskedAutoencoderRegistry {
             parameters: 111_655_680),
     ]
 
+    /// A freshly initialised MAE of the preset `name`, `arguments` overriding it.
+    /// - Parameters:
+    ///   - name: an entry's name (`mae_vit_tiny_patch16`, …).
+    ///   - arguments: keyword arguments from `MaskedAutoencoderEntry.accepted` (`img_size`, `mask_ratio`, …).
+    /// - Returns: the model, in evaluation mode as every new `Module`.
+    /// - Throws: `ModelError.unknownModel` with the nearest entries' names, or what
+    ///   `MaskedAutoencoderEntry.create(_:)` throws.
     public static func create(_ name: String, _ arguments: ModelArguments = [:]) throws -> MaskedAutoencoder {
         guard let entry = entries.first(where: { $0.name == name }) else {
-            let names = entries.map(\.name)
-            throw ModelError.unknownModel(
-                name: name, suggestions: names.filter { editDistance($0, name) <= max(3, name.count / 3) })
+            throw ModelError.unknownModel(name: name, suggestions: nearestNames(to: name, among: entries.map(\.name)))
         }
         return try entry.create(arguments)
     }

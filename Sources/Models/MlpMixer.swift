@@ -9,15 +9,23 @@
 import NN
 import Tensors
 
+/// An MLP-Mixer architecture under timm's `MlpMixer` keyword arguments.
 public struct MlpMixerConfig: ModelConfig {
+    /// Side of the square input in pixels (timm's `img_size`); the token MLP fixes it.
     public var imageSize = 224
+    /// Side of each square patch in pixels (timm's `patch_size`); must divide `imageSize`.
     public var patchSize = 16
+    /// Mixer blocks (timm's `num_blocks`).
     public var blocks = 8
+    /// Channels per token (timm's `embed_dim`).
     public var embedDim = 512
     /// timm's fixed (0.5, 4.0) MLP ratios of the token and channel mixers.
     public var tokenMlpRatio: Float { 0.5 }
+    /// The channel MLP's hidden width as a multiple of `embedDim` (timm's fixed 4.0).
     public var channelMlpRatio: Float { 4 }
+    /// Classes of the head (timm's `num_classes`); 0 removes it.
     public var numClasses = 1000
+    /// Stochastic depth of every block's two residual branches, the same in each (timm's `drop_path_rate`).
     public var dropPathRate: Float = 0
 
     var tokens: Int { (imageSize / patchSize) * (imageSize / patchSize) }
@@ -32,6 +40,7 @@ public struct MlpMixerConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `img_size`, `patch_size`, `num_blocks`, `embed_dim`, `num_classes` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "img_size": .int(imageSize), "patch_size": .int(patchSize), "num_blocks": .int(blocks),
@@ -39,6 +48,8 @@ public struct MlpMixerConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments over mixer_s16_224's; throws `ModelError.invalidArgument` for a value of the
+    /// wrong type or out of bounds, or an `img_size` that `patch_size` does not divide.
     public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
@@ -66,6 +77,7 @@ final class MixerBlock: Module, Layer {
         mlpChannels = try Mlp(inFeatures: dim, hiddenFeatures: channelHidden)
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("norm1", norm1)
         register("mlp_tokens", mlpTokens)
         register("norm2", norm2)
@@ -79,13 +91,17 @@ final class MixerBlock: Module, Layer {
     }
 }
 
+/// MLP-Mixer with timm's `mlp_mixer.py` layout and parameter names; takes only `img_size` square inputs.
 public final class MlpMixer: Module, ImageClassifier {
+    /// The architecture this model was built from.
     public let config: MlpMixerConfig
     let stem: PatchEmbed
     let blocks: ModuleList<MixerBlock>
     let norm: LayerNorm
+    /// The classifier (timm's `head`); nil when `numClasses` is 0.
     public let head: Linear?
 
+    /// Builds the model with PyTorch's default layer initialisation (not timm's `_init_weights` for Mixer).
     public init(_ config: MlpMixerConfig) throws {
         self.config = config
         let dim = config.embedDim
@@ -106,9 +122,13 @@ public final class MlpMixer: Module, ImageClassifier {
         if let head { register("head", head) }
     }
 
+    /// Classes of the head (0 when it is removed).
     public var numClasses: Int { head?.outFeatures ?? 0 }
+    /// Channels per token (`embedDim`).
     public var numFeatures: Int { config.embedDim }
 
+    /// Patch embedding, mixer blocks and final norm: `[N, 3, S, S]` images (S = `imageSize`) to tokens
+    /// `[N, (S/patchSize)², embedDim]`. Throws `ModelError.unsupportedInput` for any other input shape.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3, input.shape[2] == config.imageSize,
             input.shape[3] == config.imageSize
@@ -122,6 +142,7 @@ public final class MlpMixer: Module, ImageClassifier {
         return try norm(x)
     }
 
+    /// Mean over the tokens, then the head unless `preLogits` (or the head is removed).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try features.mean(axes: [1])
         guard !preLogits, let head else { return pooled }
@@ -129,6 +150,7 @@ public final class MlpMixer: Module, ImageClassifier {
     }
 }
 
+/// The registry's MLP-Mixers and the keyword arguments they accept.
 public enum MlpMixerFamily {
     static let accepted: Set<String> = ["img_size", "patch_size", "num_blocks", "embed_dim", "drop_path_rate"]
 
@@ -143,7 +165,8 @@ public enum MlpMixerFamily {
             build: MlpMixer.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// mixer_s16_224 (no pretrained weights) and mixer_b16_224, both patch 16 at 224 × 224.
+    /// Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry("mixer_s16_224", blocks: 8, dim: 512, tag: "untrained", parameters: 18_528_264, gflops: 7.554),
         entry("mixer_b16_224", blocks: 12, dim: 768, tag: "goog_in21k_ft_in1k", parameters: 59_880_472, gflops: 25.204),

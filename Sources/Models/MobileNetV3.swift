@@ -9,14 +9,22 @@ import NN
 import Tensors
 import VisionIO
 
+/// A MobileNet-V3 architecture under timm's keyword arguments (plus `size`).
 public struct MobileNetV3Config: ModelConfig {
+    /// Which of timm's `_gen_mobilenet_v3` definitions: small (1024-wide head) or large (1280-wide head).
     public enum Size: String, Sendable, CaseIterable { case small, large }
 
+    /// The definition (`size`, not a timm argument: timm picks it by model name).
     public var size: Size = .large
+    /// Width scale, channels rounded to multiples of 8; below 0.75 the stem stays 16 (timm's `channel_multiplier`).
     public var channelMultiplier = 1.0
+    /// Depth scale, repeats per stage rounded up (timm's `depth_multiplier`).
     public var depthMultiplier = 1.0
+    /// Classes of the head (timm's `num_classes`); 0 removes the classifier.
     public var numClasses = 1000
+    /// Dropout on the `conv_head` features before the classifier (timm's `drop_rate`).
     public var dropRate: Float = 0
+    /// Stochastic depth of the residual blocks, scaled by block index / block count (timm's `drop_path_rate`).
     public var dropPathRate: Float = 0
 
     /// mobilenetv3_large_100's architecture unless told otherwise.
@@ -29,6 +37,7 @@ public struct MobileNetV3Config: ModelConfig {
         self = try checked()
     }
 
+    /// `size`, `channel_multiplier`, `depth_multiplier`, `num_classes`, `drop_rate` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "size": .string(size.rawValue), "channel_multiplier": .double(channelMultiplier),
@@ -37,6 +46,8 @@ public struct MobileNetV3Config: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments over mobilenetv3_large_100's; throws `ModelError.invalidArgument` for an
+    /// unknown `size` or a value of the wrong type or out of bounds.
     public init(_ arguments: ModelArguments) throws {
         size = try arguments.choice("size", default: size)
         channelMultiplier = try arguments.double("channel_multiplier", default: 1)
@@ -80,15 +91,19 @@ public struct MobileNetV3Config: ModelConfig {
     var headChannels: Int { size == .small ? 1024 : 1280 }
 }
 
+/// MobileNet-V3 with timm's `mobilenetv3.py` layout and parameter names.
 public final class MobileNetV3: Module, ImageClassifier {
+    /// The architecture this model was built from.
     public let config: MobileNetV3Config
     let convStem: Conv2d, bn1: BatchNorm2d
     let blocks: ModuleList<Sequential>
     let convHead: Conv2d
     let headDropout: Dropout
+    /// The head (timm's `classifier`); nil when `numClasses` is 0.
     public let classifier: Linear?
     static let activation = Activation.hardSwish
 
+    /// Builds the model, initialised as `EfficientNet` is (after timm's `_init_weight_goog`).
     public init(_ config: MobileNetV3Config) throws {
         self.config = config
         let round = { (channels: Int) in roundChannels(channels, multiplier: config.channelMultiplier) }
@@ -108,6 +123,7 @@ public final class MobileNetV3: Module, ImageClassifier {
         headDropout = Dropout(config.dropRate)
         classifier = config.numClasses > 0 ? try Linear(config.headChannels, config.numClasses) : nil
         super.init()
+        register("head_drop", headDropout)
         register("conv_stem", convStem)
         register("bn1", bn1)
         register("blocks", blocks)
@@ -116,11 +132,15 @@ public final class MobileNetV3: Module, ImageClassifier {
         applyEfficientNetInitialization()
     }
 
+    /// Classes of the head (0 when it is removed).
     public var numClasses: Int { classifier?.outFeatures ?? 0 }
     /// Width of `features(_:)`: the pooled `conv_head` output (timm's head_hidden_size; timm's
     /// num_features names the narrower map before conv_head).
     public var numFeatures: Int { config.headChannels }
 
+    /// Stem and blocks, the last a 1×1 conv-BN-hard-swish: `[N, 3, H, W]` images to `[N, C, H/32, W/32]`, C 576
+    /// (small) or 960 (large) scaled by the channel multiplier. Throws `ModelError.unsupportedInput` for any other
+    /// input rank or channel count.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(model: "mobilenetv3", shape: input.shape, reason: "must be (B, 3, H, W)")
@@ -139,6 +159,7 @@ public final class MobileNetV3: Module, ImageClassifier {
     }
 }
 
+/// The registry's MobileNet-V3s and the keyword arguments they accept.
 public enum MobileNetV3Family {
     static let accepted: Set<String> = ["channel_multiplier", "depth_multiplier", "drop_rate", "drop_path_rate"]
 
@@ -153,7 +174,8 @@ public enum MobileNetV3Family {
             build: MobileNetV3.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// mobilenetv3_small_050/075/100 and mobilenetv3_large_075/100.
+    /// Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry(
             "mobilenetv3_small_050", size: .small, channels: 0.5, tag: "lamb_in1k", parameters: 1_593_224, gflops: 0.048

@@ -4,18 +4,29 @@ import Foundation
 public enum ArgumentValue: Equatable, Codable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral
 {
+    /// An integer (`depth=12`).
     case int(Int)
+    /// A real number (`mlp_ratio=4.0`); an integral one is also read as an integer.
     case double(Double)
+    /// A flag (`se=True`).
     case bool(Bool)
+    /// A name (`pad_type='same'`).
     case string(String)
+    /// A tuple or list (`depths=(2, 2, 6, 2)`).
     case list([ArgumentValue])
 
+    /// `.int(value)`.
     public init(integerLiteral value: Int) { self = .int(value) }
+    /// `.double(value)`.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// `.bool(value)`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// `.string(value)`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// `.list(elements)`.
     public init(arrayLiteral elements: ArgumentValue...) { self = .list(elements) }
 
+    /// Decodes a JSON value, trying a boolean, an integer, a number, a string and then a list, in that order.
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let v = try? c.decode(Bool.self) {
@@ -31,6 +42,7 @@ public enum ArgumentValue: Equatable, Codable, Sendable, ExpressibleByIntegerLit
         }
     }
 
+    /// Encodes the bare value (`12`, `4.0`, `true`, `"same"`, `[2, 2, 6, 2]`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
@@ -45,10 +57,14 @@ public enum ArgumentValue: Equatable, Codable, Sendable, ExpressibleByIntegerLit
 
 /// Keyword arguments for a model constructor, read with typed accessors that name the model on error.
 public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLiteral {
+    /// The arguments by timm's keyword name.
     public var values: [String: ArgumentValue]
+    /// The model or config type that errors name (set by the registry and by `ModelConfig`'s checks).
     public var model = ""
 
+    /// Arguments with no model name yet.
     public init(_ values: [String: ArgumentValue] = [:]) { self.values = values }
+    /// `["depth": 12, "num_classes": 10]`; a repeated key keeps its last value.
     public init(dictionaryLiteral elements: (String, ArgumentValue)...) { values = Dictionary(elements) { $1 } }
 
     /// `defaults` overridden by `self`.
@@ -101,6 +117,12 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         return value
     }
 
+    /// The integer under `key` (an integral number counts), or `fallback` when absent.
+    /// - Parameters:
+    ///   - key: timm's keyword name.
+    ///   - fallback: the value when `key` is absent (not checked against the bounds).
+    /// - Returns: the value, within `bounds[key]` (0…1,000,000 for keys without an entry).
+    /// - Throws: `ModelError.invalidArgument` when the value is not an integer or lies outside its bounds.
     public func int(_ key: String, default fallback: Int) throws -> Int {
         switch values[key] {
         case nil: return fallback
@@ -110,6 +132,12 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// The number under `key` (an integer counts), or `fallback` when absent.
+    /// - Parameters:
+    ///   - key: timm's keyword name.
+    ///   - fallback: the value when `key` is absent (not checked).
+    /// - Returns: the value, finite and within `bounds[key]` when the key has bounds.
+    /// - Throws: `ModelError.invalidArgument` when the value is not a finite number or lies outside its bounds.
     public func double(_ key: String, default fallback: Double) throws -> Double {
         switch values[key] {
         case nil: return fallback
@@ -119,14 +147,17 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// `double(_:default:)` as a `Float` (rates, epsilons); throws as it does.
     public func float(_ key: String, default fallback: Float) throws -> Float {
         Float(try double(key, default: Double(fallback)))
     }
 
+    /// `double(_:default:)`, or nil when `key` is absent; throws as it does.
     public func optionalDouble(_ key: String) throws -> Double? {
         values[key] == nil ? nil : try double(key, default: 0)
     }
 
+    /// The flag under `key`, or `fallback` when absent; throws `ModelError.invalidArgument` for a non-boolean.
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
         switch values[key] {
         case nil: return fallback
@@ -135,6 +166,7 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// The string under `key`, or `fallback` when absent; throws `ModelError.invalidArgument` for a non-string.
     public func string(_ key: String, default fallback: String) throws -> String {
         switch values[key] {
         case nil: return fallback
@@ -153,6 +185,13 @@ public struct ModelArguments: Equatable, Sendable, ExpressibleByDictionaryLitera
         return value
     }
 
+    /// The integer list under `key` (a single integer is a list of one), or `fallback` when absent.
+    /// - Parameters:
+    ///   - key: timm's keyword name (`layers`, `depths`, …).
+    ///   - fallback: the value when `key` is absent (not checked).
+    /// - Returns: at most 64 integers, each within the key's bounds as `int(_:default:)` checks them.
+    /// - Throws: `ModelError.invalidArgument` for a longer list, an element that is not an integer (an integral
+    ///   number in a list is not accepted) or one out of bounds.
     public func ints(_ key: String, default fallback: [Int]) throws -> [Int] {
         switch values[key] {
         case nil: return fallback

@@ -1,18 +1,27 @@
 /// One model of the zoo under its timm name.
 public struct ModelEntry: Sendable {
+    /// timm's model name (`resnet50`, `vit_base_patch16_224`).
     public let name: String
+    /// The architecture family (`resnet`, `densenet`, `mobilenetv2`, …).
     public let family: String
     /// timm's default pretrained configuration (preprocessing the weights expect).
     public let pretrained: PretrainedConfig
-    /// timm's parameter count and forward FLOPs (multiply-adds × 2) at the default input size.
+    /// timm's parameter count of the preset (with its default head).
     public let parameterCount: Int
+    /// timm's forward GFLOPs (multiply-adds × 2) for one image at the default input size.
     public let gflops: Double
     /// Arguments a user may pass (timm's keyword names).
     public let accepted: Set<String>
     private let makePreset: @Sendable () throws -> any ModelConfig
     private let build: @Sendable (ModelArguments) throws -> any ImageClassifier
 
+    /// A registry entry; the preset is built lazily, when a model or its configuration is asked for.
     /// - Parameters:
+    ///   - name: timm's model name.
+    ///   - family: the architecture family shown by `zoo models`.
+    ///   - pretrained: timm's default pretrained configuration (the pinned default tag).
+    ///   - parameterCount: timm's parameter count of the preset.
+    ///   - gflops: timm's forward GFLOPs at the default input size.
     ///   - preset: the typed architecture of this model (resnet50: `ResNetConfig(block: .bottleneck, layers: …)`).
     ///   - accepted: the keyword arguments a user may change (`num_classes` always).
     ///   - build: the family's model for a configuration.
@@ -48,18 +57,30 @@ public struct ModelEntry: Sendable {
 
 /// Every model of the zoo by timm name.
 public enum ModelRegistry {
+    /// Every entry, family by family in a fixed order (the order `zoo models` lists them).
     public static let entries: [ModelEntry] =
         ResNetFamily.entries + EfficientNetFamily.entries + MobileNetV3Family.entries
         + DenseNetFamily.entries + VisionTransformerFamily.entries + MlpMixerFamily.entries + PoolFormerFamily.entries
         + SwinTransformerFamily.entries + VoloFamily.entries
 
+    /// The timm names of `entries`, in the same order.
     public static var names: [String] { entries.map(\.name) }
 
+    /// The entry called exactly `name` (no pretrained tag); throws `ModelError.unknownModel` with the nearest
+    /// names otherwise.
     public static func entry(named name: String) throws -> ModelEntry {
         if let entry = entries.first(where: { $0.name == name }) { return entry }
         throw ModelError.unknownModel(name: name, suggestions: nearestNames(to: name))
     }
 
+    /// A freshly initialised (untrained) model, as timm.create_model(name, **arguments) without weights.
+    /// - Parameters:
+    ///   - name: timm's model name, without a pretrained tag.
+    ///   - arguments: timm's keyword arguments overriding the preset (`num_classes`, `drop_path_rate`, …).
+    /// - Returns: the model, in evaluation mode (as every new `Module`, unlike PyTorch).
+    /// - Throws: `ModelError.unknownModel`, `ModelError.unknownArgument` for an argument the family does not
+    ///   accept, `ModelError.invalidArgument` for a value it refuses, `TensorError.outOfMemory` when the weights
+    ///   exceed the tensor memory budget.
     public static func create(_ name: String, _ arguments: ModelArguments = [:]) throws -> any ImageClassifier {
         try entry(named: name).create(arguments)
     }

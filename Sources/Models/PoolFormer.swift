@@ -10,16 +10,32 @@
 import NN
 import Tensors
 
+/// The architecture of a PoolFormer (v1), under timm's `metaformer.py` keyword names.
 public struct PoolFormerConfig: ModelConfig {
+    /// Blocks per stage (timm's `depths`); as many stages as `dims`.
     public var depths = [2, 2, 6, 2]
+    /// Channels per stage (timm's `dims`); a stage whose width differs from the previous stage's starts
+    /// with a stride-2 downsample conv.
     public var dims = [64, 128, 320, 512]
     /// timm's fixed MLP ratio.
     public var mlpRatio: Int { 4 }
+    /// Initial value of every layer-scale gain (timm's `layer_scale_init_values`).
     public var layerScaleInit: Float = 1e-5
+    /// Classes of the head (timm's `num_classes`); 0 builds no classifier.
     public var numClasses = 1000
+    /// timm's `drop_path_rate`: stochastic depth of the last block, rising linearly from 0 at the first.
     public var dropPathRate: Float = 0
 
     /// poolformer_s12's architecture unless told otherwise.
+    ///
+    /// - Parameters:
+    ///   - depths: Blocks per stage.
+    ///   - dims: Channels per stage, one per entry of `depths`.
+    ///   - layerScaleInit: Initial layer-scale gain (1e-5 for s12/s24, 1e-6 for s36).
+    ///   - numClasses: Classes of the head; 0 for none.
+    ///   - dropPathRate: Stochastic-depth rate of the last block, in `[0, 1]`.
+    /// - Throws: `ModelError.invalidArgument` when a value is out of bounds or `depths` and `dims` differ in
+    ///   length.
     public init(
         depths: [Int] = [2, 2, 6, 2], dims: [Int] = [64, 128, 320, 512], layerScaleInit: Float = 1e-5,
         numClasses: Int = 1000, dropPathRate: Float = 0
@@ -29,6 +45,7 @@ public struct PoolFormerConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `depths`, `dims`, `layer_scale_init_values`, `num_classes` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "depths": .ints(depths), "dims": .ints(dims), "layer_scale_init_values": .float(layerScaleInit),
@@ -36,6 +53,11 @@ public struct PoolFormerConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments (`depths`, `dims`, `layer_scale_init_values`, `num_classes`,
+    /// `drop_path_rate`), poolformer_s12's values for those absent.
+    ///
+    /// - Throws: `ModelError.invalidArgument` for a value of the wrong type or out of bounds, or when `depths`
+    ///   and `dims` do not list one entry per stage.
     public init(_ arguments: ModelArguments) throws {
         depths = try arguments.ints("depths", default: depths)
         dims = try arguments.ints("dims", default: dims)
@@ -75,6 +97,7 @@ final class PoolFormerBlock: Module, Layer {
         layerScale2 = try ChannelScale(dim, initialValue: layerScaleInit)
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("norm1", norm1)
         register("layer_scale1", layerScale1)
         register("norm2", norm2)
@@ -120,13 +143,20 @@ final class PoolFormerStage: Module, Layer {
     }
 }
 
+/// PoolFormer v1, parameter names and outputs as timm's `MetaFormer` for `poolformer_s12/s24/s36`.
 public final class PoolFormer: Module, ImageClassifier {
+    /// The architecture this model was built with.
     public let config: PoolFormerConfig
     let stemConv: Conv2d
     let stages: ModuleList<PoolFormerStage>
     let headNorm: LayerNorm
+    /// The classifier (`head.fc`); nil when `numClasses` is 0.
     public let fc: Linear?
 
+    /// Builds the layers of `config`, convs and linears with PyTorch's default uniform initialisation drawn
+    /// from the generator of the enclosing `Initialization.using` scope (zeros inside `Initialization.skipping`).
+    ///
+    /// - Throws: `TensorError.outOfMemory` when the weights exceed the tensor memory budget.
     public init(_ config: PoolFormerConfig) throws {
         self.config = config
         stemConv = try Conv2d(3, config.dims[0], kernel: 7, stride: 4, padding: .symmetric(2))
@@ -158,9 +188,16 @@ public final class PoolFormer: Module, ImageClassifier {
         register("head", head)
     }
 
+    /// Classes of `fc`; 0 without one.
     public var numClasses: Int { fc?.outFeatures ?? 0 }
+    /// Channels of the last stage, the width the head reads.
     public var numFeatures: Int { config.dims.last ?? 0 }
 
+    /// Stem and stages on normalised images `[B, 3, H, W]`, as timm's `forward_features`.
+    ///
+    /// - Returns: The last feature map `[B, numFeatures, H/32, W/32]` (for sides divisible by 32).
+    /// - Throws: `ModelError.unsupportedInput` for an input not of shape `[B, 3, H, W]`; tensor errors from
+    ///   the layers.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(model: "poolformer", shape: input.shape, reason: "must be (B, 3, H, W)")
@@ -170,6 +207,14 @@ public final class PoolFormer: Module, ImageClassifier {
         return x
     }
 
+    /// Global average pool, `head.norm`, then `head.fc`, as timm's `forward_head`.
+    ///
+    /// - Parameters:
+    ///   - features: The output of `forwardFeatures`, `[B, C, H, W]`.
+    ///   - preLogits: Stop after the norm, returning the pooled features.
+    /// - Returns: Logits `[B, numClasses]`, or the normalised pooled features `[B, numFeatures]` when
+    ///   `preLogits` is set or there is no classifier.
+    /// - Throws: Tensor errors for features of the wrong shape.
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try headNorm(features.globalAvgPool2d())
         guard !preLogits, let fc else { return pooled }
@@ -177,6 +222,7 @@ public final class PoolFormer: Module, ImageClassifier {
     }
 }
 
+/// The registry's PoolFormer models: timm's `poolformer_s12`, `poolformer_s24` and `poolformer_s36`.
 public enum PoolFormerFamily {
     static let accepted: Set<String> = ["depths", "dims", "layer_scale_init_values", "drop_path_rate"]
 
@@ -191,7 +237,8 @@ public enum PoolFormerFamily {
             build: PoolFormer.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// The models, with their `sail_in1k` defaults. Counts, FLOPs and pretrained configs from
+    /// scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry("poolformer_s12", depths: [2, 2, 6, 2], parameters: 11_915_176, gflops: 3.625),
         entry("poolformer_s24", depths: [4, 4, 12, 4], parameters: 21_388_968, gflops: 6.784),

@@ -1,5 +1,5 @@
-import Metrics
 import NN
+import ReceptiveFields
 
 /// A model that can list its layers' geometry for the receptive-field calculator (`zoo rf --model`).
 public protocol ReceptiveFieldDescribing {
@@ -72,6 +72,7 @@ private func builderLayers(stem: Conv2d, blocks: ModuleList<Sequential>) -> [RFL
 }
 
 extension EfficientNet: ReceptiveFieldDescribing {
+    /// The stem, every block's convs, then `conv_head`.
     public func receptiveFieldLayers() -> [RFLayer] {
         builderLayers(stem: convStem, blocks: blocks) + [convHead.receptiveFieldLayer("conv_head")]
     }

@@ -6,22 +6,41 @@
 // BasicBlocks or Bottlenecks with the stride in the 3×3 conv, `downsample.0/1`, optional `se.fc1/fc2`,
 // global average pool and `fc`.
 
-import Metrics
 import NN
+import ReceptiveFields
 import Tensors
 
+/// The architecture of a ResNet or SE-ResNet with timm's plain 7×7 stem, under timm's `resnet.py` keyword names.
 public struct ResNetConfig: ModelConfig {
+    /// The residual block (timm's `BasicBlock` or `Bottleneck`), spelt `basic` or `bottleneck` in arguments.
     public enum BlockKind: String, Sendable, CaseIterable { case basic, bottleneck }
+    /// The residual block of every stage (the `block` argument).
     public var block: BlockKind = .bottleneck
+    /// Blocks per stage (timm's `layers`), four stages.
     public var layers: [Int] = [3, 4, 6, 3]
+    /// Width of each stage's 3×3 convs (timm's `channels`); a bottleneck stage outputs 4× as many.
     public var channels: [Int] = [64, 128, 256, 512]
+    /// Whether each block gates its output with squeeze-and-excitation before the residual add (the `se`
+    /// argument; timm's `attn_layer='se'`, reduction 16).
     public var squeezeExcite = false
+    /// Classes of the head (timm's `num_classes`); 0 builds no classifier.
     public var numClasses = 1000
+    /// timm's `drop_path_rate`: stochastic depth of the last block, rising linearly from 0 at the first.
     public var dropPathRate: Float = 0
 
     var expansion: Int { block == .basic ? 1 : 4 }
 
     /// ResNet-50's architecture unless told otherwise (resnet18: `block: .basic, layers: [2, 2, 2, 2]`).
+    ///
+    /// - Parameters:
+    ///   - block: The residual block of every stage.
+    ///   - layers: Blocks per stage, four entries.
+    ///   - channels: Width of each stage's 3×3 convs, four entries.
+    ///   - squeezeExcite: Add squeeze-and-excitation to every block (SE-ResNet).
+    ///   - numClasses: Classes of the head; 0 for none.
+    ///   - dropPathRate: Stochastic-depth rate of the last block, in `[0, 1]`.
+    /// - Throws: `ModelError.invalidArgument` when a value is out of bounds or `layers` or `channels` does not
+    ///   list 4 stages.
     public init(
         block: BlockKind = .bottleneck, layers: [Int] = [3, 4, 6, 3], channels: [Int] = [64, 128, 256, 512],
         squeezeExcite: Bool = false, numClasses: Int = 1000, dropPathRate: Float = 0
@@ -31,6 +50,7 @@ public struct ResNetConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `block`, `layers`, `channels`, `se`, `num_classes` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "block": .string(block.rawValue), "layers": .ints(layers), "channels": .ints(channels),
@@ -38,6 +58,11 @@ public struct ResNetConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments (`block`, `layers`, `channels`, `se`, `num_classes`, `drop_path_rate`),
+    /// ResNet-50's values for those absent.
+    ///
+    /// - Throws: `ModelError.invalidArgument` for a value of the wrong type or out of bounds, or when `layers`
+    ///   or `channels` does not list 4 stages.
     public init(_ arguments: ModelArguments) throws {
         block = try arguments.choice("block", default: block)
         layers = try arguments.ints("layers", default: layers)
@@ -86,6 +111,7 @@ final class ResNetBlock: Module, Layer {
             ) : nil
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         for (i, (conv, norm)) in zip(convs, norms).enumerated() {
             register("conv\(i + 1)", conv)
             register("bn\(i + 1)", norm)
@@ -111,12 +137,19 @@ final class ResNetBlock: Module, Layer {
     }
 }
 
+/// ResNet / SE-ResNet, parameter names and outputs as timm's `ResNet` (`resnet18` … `resnet152`, `seresnet50`).
 public final class ResNet: Module, ImageClassifier {
+    /// The architecture this model was built with.
     public let config: ResNetConfig
     let conv1: Conv2d, bn1: BatchNorm2d
     let stages: [ModuleList<ResNetBlock>]
+    /// The classifier (`fc`); nil when `numClasses` is 0.
     public let fc: Linear?
 
+    /// Builds the layers of `config`, outside `Initialization.skipping` initialised as timm does: convs
+    /// Kaiming-normal (fan-out, ReLU), each block's last BatchNorm gain zero, `fc` PyTorch's default uniform.
+    ///
+    /// - Throws: `TensorError.outOfMemory` when the weights exceed the tensor memory budget.
     public init(_ config: ResNetConfig) throws {
         self.config = config
         let inplanes = 64  // timm's plain 7×7 stem (its stem_width is for deep stems, which the zoo does not build)
@@ -152,9 +185,17 @@ public final class ResNet: Module, ImageClassifier {
         }
     }
 
+    /// Classes of `fc`; 0 without one.
     public var numClasses: Int { fc?.outFeatures ?? 0 }
+    /// Channels of the last stage's output: `channels[3]`, ×4 for bottlenecks (2048 for ResNet-50).
     public var numFeatures: Int { config.channels[3] * config.expansion }
 
+    /// Stem (`conv1`, `bn1`, ReLU, 3×3 stride-2 max pool) and `layer1…4` on normalised images `[B, 3, H, W]`,
+    /// as timm's `forward_features`.
+    ///
+    /// - Returns: The last feature map `[B, numFeatures, H/32, W/32]` (for sides divisible by 32).
+    /// - Throws: `ModelError.unsupportedInput` for an input not of shape `[B, 3, H, W]`; tensor errors from
+    ///   the layers.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(model: "resnet", shape: input.shape, reason: "must be (B, 3, H, W)")
@@ -165,6 +206,14 @@ public final class ResNet: Module, ImageClassifier {
         return x
     }
 
+    /// Global average pool then `fc`, as timm's `forward_head`.
+    ///
+    /// - Parameters:
+    ///   - features: The output of `forwardFeatures`, `[B, C, H, W]`.
+    ///   - preLogits: Stop after pooling.
+    /// - Returns: Logits `[B, numClasses]`, or the pooled features `[B, numFeatures]` when `preLogits` is set
+    ///   or there is no classifier.
+    /// - Throws: Tensor errors for features of the wrong shape.
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try features.globalAvgPool2d()
         guard !preLogits, let fc else { return pooled }
@@ -173,6 +222,7 @@ public final class ResNet: Module, ImageClassifier {
 }
 
 extension ResNet: ReceptiveFieldDescribing {
+    /// The stem conv and max pool, then each block as a branch beside its shortcut (`downsample` or identity).
     public func receptiveFieldLayers() -> [RFLayer] {
         var layers = [conv1.receptiveFieldLayer("conv1"), .pool("maxpool", kernel: 3, stride: 2, padding: 1)]
         for (s, stage) in stages.enumerated() {
@@ -190,6 +240,7 @@ extension ResNet: ReceptiveFieldDescribing {
     }
 }
 
+/// The registry's ResNets: timm's `resnet18` … `resnet152`, `seresnet50` and `seresnet101`.
 public enum ResNetFamily {
     static let accepted: Set<String> = ["layers", "channels", "drop_path_rate"]
 
@@ -204,7 +255,8 @@ public enum ResNetFamily {
             build: ResNet.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// The models with timm's default pretrained tags (`seresnet101` has no trained weights). Counts, FLOPs
+    /// and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry(
             "resnet18", block: .basic, layers: [2, 2, 2, 2], pretrained: .init(tag: "a1_in1k", cropPct: 0.95),

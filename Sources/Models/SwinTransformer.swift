@@ -12,18 +12,42 @@ import NN
 import Tensors
 import Weights
 
+/// The architecture of a Swin Transformer (v1), under timm's `swin_transformer.py` keyword names.
 public struct SwinTransformerConfig: ModelConfig {
+    /// timm's `img_size`, in pixels: the input side the window sizes are fitted to (a window larger than a
+    /// stage's feature map at this size shrinks to it). Other sizes run too.
     public var imageSize = 224
+    /// Side of the square patches embedded as tokens, in pixels (timm's `patch_size`).
     public var patchSize = 4
+    /// Channels of the first stage (timm's `embed_dim`); each later stage doubles them.
     public var embedDim = 96
+    /// Blocks per stage (timm's `depths`); as many stages as `heads`.
     public var depths = [2, 2, 6, 2]
+    /// Attention heads per stage (timm's `num_heads`), each dividing its stage's width.
     public var heads = [3, 6, 12, 24]
+    /// Side of the attention windows, in tokens (timm's `window_size`).
     public var windowSize = 7
+    /// Hidden width of each MLP as a multiple of its input width (timm's `mlp_ratio`).
     public var mlpRatio: Float = 4
+    /// Classes of the head (timm's `num_classes`); 0 builds no classifier.
     public var numClasses = 1000
+    /// timm's `drop_path_rate`: stochastic depth of the last block, rising linearly from 0 at the first.
     public var dropPathRate: Float = 0
 
     /// swin_tiny_patch4_window7_224's architecture unless told otherwise.
+    ///
+    /// - Parameters:
+    ///   - imageSize: The input side, in pixels, the windows are fitted to.
+    ///   - patchSize: Patch side, in pixels.
+    ///   - embedDim: Channels of the first stage.
+    ///   - depths: Blocks per stage.
+    ///   - heads: Attention heads per stage, one per entry of `depths`.
+    ///   - windowSize: Attention window side, in tokens.
+    ///   - mlpRatio: MLP hidden width over its input width.
+    ///   - numClasses: Classes of the head; 0 for none.
+    ///   - dropPathRate: Stochastic-depth rate of the last block, in `[0, 1]`.
+    /// - Throws: `ModelError.invalidArgument` when a value is out of bounds, `depths` and `heads` differ in
+    ///   length, or a head count does not divide its stage's width.
     public init(
         imageSize: Int = 224, patchSize: Int = 4, embedDim: Int = 96, depths: [Int] = [2, 2, 6, 2],
         heads: [Int] = [3, 6, 12, 24], windowSize: Int = 7, mlpRatio: Float = 4, numClasses: Int = 1000,
@@ -35,6 +59,8 @@ public struct SwinTransformerConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `img_size`, `patch_size`, `embed_dim`, `depths`, `num_heads`, `window_size`, `mlp_ratio`, `num_classes`
+    /// and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "img_size": .int(imageSize), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
@@ -43,6 +69,11 @@ public struct SwinTransformerConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments (those `arguments` lists), swin_tiny_patch4_window7_224's values for
+    /// those absent.
+    ///
+    /// - Throws: `ModelError.invalidArgument` for a value of the wrong type or out of bounds, when `depths` and
+    ///   `num_heads` differ in length, or when a head count does not divide its stage's width.
     public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         patchSize = try arguments.int("patch_size", default: patchSize)
@@ -129,6 +160,7 @@ final class SwinBlock: Module, Layer {
         mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("norm1", norm1)
         register("attn", attn)
         register("norm2", norm2)
@@ -224,13 +256,20 @@ final class SwinStage: Module, Layer {
     }
 }
 
+/// Swin Transformer, parameter names and outputs as timm's `SwinTransformer` (`swin_*_patch4_window7_224`).
 public final class SwinTransformer: Module, ImageClassifier {
+    /// The architecture this model was built with.
     public let config: SwinTransformerConfig
     let patchEmbed: PatchEmbed
     let layers: ModuleList<SwinStage>
     let norm: LayerNorm
+    /// The classifier (`head.fc`); nil when `numClasses` is 0.
     public let fc: Linear?
 
+    /// Builds the layers of `config`, the relative-position bias tables truncated-normal (std 0.02) as in
+    /// timm, the other layers with PyTorch's defaults (random weights are zeros inside `Initialization.skipping`).
+    ///
+    /// - Throws: `TensorError.outOfMemory` when the weights exceed the tensor memory budget.
     public init(_ config: SwinTransformerConfig) throws {
         self.config = config
         patchEmbed = try PatchEmbed(patchSize: config.patchSize, embedDim: config.embedDim, norm: true)
@@ -265,7 +304,9 @@ public final class SwinTransformer: Module, ImageClassifier {
         }
     }
 
+    /// Classes of `fc`; 0 without one.
     public var numClasses: Int { fc?.outFeatures ?? 0 }
+    /// Channels of the last stage: `embedDim` doubled once per stage after the first (768 for swin_tiny).
     public var numFeatures: Int { config.embedDim << (config.depths.count - 1) }
 
     /// (B, H/32, W/32, C) normalised features (NHWC, as timm).
@@ -284,6 +325,14 @@ public final class SwinTransformer: Module, ImageClassifier {
         return try norm(x)
     }
 
+    /// Average over H and W, then `head.fc`, as timm's `forward_head`.
+    ///
+    /// - Parameters:
+    ///   - features: The output of `forwardFeatures`, NHWC `[B, H, W, C]`.
+    ///   - preLogits: Stop after pooling.
+    /// - Returns: Logits `[B, numClasses]`, or the pooled features `[B, numFeatures]` when `preLogits` is set
+    ///   or there is no classifier.
+    /// - Throws: Tensor errors for features of the wrong shape.
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let pooled = try features.mean(axes: [1, 2])
         guard !preLogits, let fc else { return pooled }
@@ -297,6 +346,7 @@ public final class SwinTransformer: Module, ImageClassifier {
     }
 }
 
+/// The registry's Swin Transformers: timm's `swin_tiny`, `swin_small` and `swin_base_patch4_window7_224`.
 public enum SwinTransformerFamily {
     static let accepted: Set<String> = [
         "img_size", "patch_size", "embed_dim", "depths", "num_heads", "window_size", "mlp_ratio", "drop_path_rate",
@@ -312,7 +362,8 @@ public enum SwinTransformerFamily {
             accepted: accepted, build: SwinTransformer.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// The models with timm's default pretrained tags. Counts, FLOPs and pretrained configs from
+    /// scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry(
             "swin_tiny_patch4_window7_224", dim: 96, depths: [2, 2, 6, 2], heads: [3, 6, 12, 24], tag: "ms_in1k",

@@ -13,23 +13,54 @@ import Tensors
 import VisionIO
 import Weights
 
+/// The architecture of a plain ViT, under timm's `vision_transformer.py` keyword names.
 public struct VisionTransformerConfig: ModelConfig {
+    /// How the head pools the tokens (timm's `global_pool`): the class token (`token`) or the mean of the
+    /// patch tokens (`avg`, which moves the final norm after pooling as `fc_norm`).
     public enum GlobalPool: String, Sendable { case token, avg }
+    /// timm's `img_size`, in pixels: the size the position embedding is learned for. Other sizes divisible by
+    /// `patchSize` run with it resampled.
     public var imageHeight = 224, imageWidth = 224
+    /// Side of the square patches embedded as tokens, in pixels (timm's `patch_size`).
     public var patchSize = 16
+    /// Token width (timm's `embed_dim`).
     public var embedDim = 768
+    /// Number of transformer blocks (timm's `depth`).
     public var depth = 12
+    /// Attention heads per block (timm's `num_heads`), dividing `embedDim`.
     public var heads = 12
+    /// Hidden width of each MLP as a multiple of `embedDim` (timm's `mlp_ratio`).
     public var mlpRatio: Float = 4
+    /// Whether the qkv projection has a bias (timm's `qkv_bias`).
     public var qkvBias = true
+    /// Whether a learned class token is prepended to the patch tokens (timm's `class_token`).
     public var classToken = true
+    /// Pooling of the head; `token` needs `classToken`.
     public var globalPool: GlobalPool = .token
+    /// Classes of the head (timm's `num_classes`); 0 builds no classifier.
     public var numClasses = 1000
+    /// timm's `drop_path_rate`: stochastic depth of the last block, rising linearly from 0 at the first.
     public var dropPathRate: Float = 0
 
     var gridSize: (Int, Int) { (imageHeight / patchSize, imageWidth / patchSize) }
 
     /// ViT-B/16 at 224 unless told otherwise (vit_small_patch16_224: `embedDim: 384, heads: 6`).
+    ///
+    /// - Parameters:
+    ///   - imageHeight: Height the position embedding is learned for, in pixels, a multiple of `patchSize`.
+    ///   - imageWidth: Width the position embedding is learned for, in pixels, a multiple of `patchSize`.
+    ///   - patchSize: Patch side, in pixels.
+    ///   - embedDim: Token width.
+    ///   - depth: Number of blocks.
+    ///   - heads: Attention heads per block, dividing `embedDim`.
+    ///   - mlpRatio: MLP hidden width over `embedDim`.
+    ///   - qkvBias: Give the qkv projection a bias.
+    ///   - classToken: Prepend a learned class token.
+    ///   - globalPool: Pooling of the head; `.token` needs `classToken`.
+    ///   - numClasses: Classes of the head; 0 for none.
+    ///   - dropPathRate: Stochastic-depth rate of the last block, in `[0, 1]`.
+    /// - Throws: `ModelError.invalidArgument` when a value is out of bounds, the image size is not divisible by
+    ///   `patchSize`, `embedDim` not by `heads`, or `.token` pooling comes without a class token.
     public init(
         imageHeight: Int = 224, imageWidth: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12,
         heads: Int = 12, mlpRatio: Float = 4, qkvBias: Bool = true, classToken: Bool = true,
@@ -42,6 +73,8 @@ public struct VisionTransformerConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `img_size` (as `[H, W]`), `patch_size`, `embed_dim`, `depth`, `num_heads`, `mlp_ratio`, `qkv_bias`,
+    /// `class_token`, `global_pool`, `num_classes`, `drop_path_rate`, and `dynamic_img_size` (always true).
     public var arguments: ModelArguments {
         [
             "img_size": .ints([imageHeight, imageWidth]), "patch_size": .int(patchSize), "embed_dim": .int(embedDim),
@@ -52,6 +85,12 @@ public struct VisionTransformerConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments (those `arguments` lists; `img_size` an integer or an `[H, W]` pair),
+    /// ViT-B/16's values at 224 for those absent.
+    ///
+    /// - Throws: `ModelError.invalidArgument` for a value of the wrong type or out of bounds, a `global_pool`
+    ///   other than `token` (with a class token) or `avg`, `dynamic_img_size` false, `img_size` not divisible
+    ///   by `patch_size`, or `embed_dim` not by `num_heads`.
     public init(_ arguments: ModelArguments) throws {
         (imageHeight, imageWidth) = try arguments.size("img_size", default: 224)
         patchSize = try arguments.int("patch_size", default: patchSize)
@@ -85,15 +124,24 @@ public struct VisionTransformerConfig: ModelConfig {
     }
 }
 
+/// Vision Transformer, parameter names and outputs as timm's `VisionTransformer` (`vit_*_patch16/32_224`),
+/// with a position embedding resampled for other input sizes as timm's `dynamic_img_size=True`.
 public final class VisionTransformer: Module, ImageClassifier {
+    /// The architecture this model was built with.
     public let config: VisionTransformerConfig
     let patchEmbed: PatchEmbed
     let classToken: Tensor?
     let positionEmbedding: Tensor
     let blocks: ModuleList<TransformerBlock>
     let norm: LayerNorm?, fcNorm: LayerNorm?
+    /// The classifier (`head`); nil when `numClasses` is 0.
     public let head: Linear?
 
+    /// Builds the layers of `config`: `cls_token` truncated-normal with std 1e-6 and `pos_embed` with std
+    /// 0.02 as in timm, the other layers with PyTorch's defaults (random weights are zeros inside
+    /// `Initialization.skipping`).
+    ///
+    /// - Throws: `TensorError.outOfMemory` when the weights exceed the tensor memory budget.
     public init(_ config: VisionTransformerConfig) throws {
         self.config = config
         let dim = config.embedDim
@@ -122,7 +170,9 @@ public final class VisionTransformer: Module, ImageClassifier {
         if let head { register("head", head) }
     }
 
+    /// Classes of `head`; 0 without one.
     public var numClasses: Int { head?.outFeatures ?? 0 }
+    /// The token width, `embedDim`.
     public var numFeatures: Int { config.embedDim }
     var prefixTokens: Int { classToken == nil ? 0 : 1 }
 
@@ -145,12 +195,28 @@ public final class VisionTransformer: Module, ImageClassifier {
         return try x + position
     }
 
+    /// Patch embedding, class token, position embedding (resampled when the patch grid differs from
+    /// `img_size`'s), the blocks and, with token pooling, `norm`, as timm's `forward_features`.
+    ///
+    /// - Returns: Tokens `[B, 1 + N, embedDim]` with a class token, `[B, N, embedDim]` without, N the number
+    ///   of patches.
+    /// - Throws: `ModelError.unsupportedInput` for an input not of shape `[B, 3, H, W]` with H and W multiples
+    ///   of `patchSize`; tensor errors from the layers.
     public func forwardFeatures(_ input: Tensor) throws -> Tensor {
         var x = try embed(input)
         for block in blocks.items { x = try block(x) }
         return try norm.map { try $0(x) } ?? x
     }
 
+    /// The class token or the mean of the patch tokens, `fc_norm` with average pooling, then `head`, as
+    /// timm's `forward_head`.
+    ///
+    /// - Parameters:
+    ///   - features: The output of `forwardFeatures`, `[B, tokens, embedDim]`.
+    ///   - preLogits: Stop before `head`.
+    /// - Returns: Logits `[B, numClasses]`, or the pooled features `[B, embedDim]` when `preLogits` is set or
+    ///   there is no classifier.
+    /// - Throws: Tensor errors from the pooling and the layers (`features` must have rank 3).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let (b, n, c) = (features.shape[0], features.shape[1], features.shape[2])
         var pooled: Tensor
@@ -213,6 +279,7 @@ func resamplePositionEmbedding(
     return try Tensor.concat([embedding.slice(axis: 1, 0..<prefixTokens), resized], axis: 1)
 }
 
+/// The registry's ViTs: timm's `vit_tiny/small/base_patch16_224` and `vit_base_patch32_224`.
 public enum VisionTransformerFamily {
     static let accepted: Set<String> = [
         "img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
@@ -234,7 +301,8 @@ public enum VisionTransformerFamily {
             accepted: accepted, build: VisionTransformer.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// The models with timm's default pretrained tags (AugReg, Inception normalisation). Counts, FLOPs and
+    /// pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry("vit_tiny_patch16_224", patch: 16, dim: 192, heads: 3, parameters: 5_717_416, gflops: 2.507),
         entry("vit_small_patch16_224", patch: 16, dim: 384, heads: 6, parameters: 22_050_664, gflops: 9.198),

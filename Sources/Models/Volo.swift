@@ -11,24 +11,49 @@
 import NN
 import Tensors
 
+/// The architecture of a VOLO, under timm's `volo.py` keyword names.
 public struct VoloConfig: ModelConfig {
+    /// timm's `img_size`, in pixels: the only input size the model takes (its position grid is fixed by it).
     public var imageSize = 224
+    /// Blocks per stage (timm's `layers`): Outlookers, then three Transformer stages.
     public var layers = [4, 4, 8, 2]
+    /// Width per stage (timm's `embed_dims`); stages 1…3 share one width.
     public var embedDims = [192, 384, 384, 384]
+    /// Attention heads per stage (timm's `num_heads`), each dividing its stage's width.
     public var heads = [6, 12, 12, 12]
+    /// Downsampling of the stem and patch projection, in pixels per token: 4, 8 or 16 (timm's `patch_size`).
     public var patchSize = 8
+    /// Channels of the conv stem (timm's `stem_hidden_dim`).
     public var stemHiddenDim = 64
+    /// Hidden width of each MLP as a multiple of its input width (timm's `mlp_ratio`).
     public var mlpRatio: Float = 3
-    public var classAttentionBlocks = 2
+    /// Classes of `head` and `aux_head` (timm's `num_classes`); 0 builds neither.
     public var numClasses = 1000
+    /// timm's `drop_path_rate`, applied, as in timm, to the Transformer stages only: the rate of block i of
+    /// all blocks (Outlookers counted) is `dropPathRate · i / (total − 1)`.
     public var dropPathRate: Float = 0
     /// Outlook attention geometry (timm's fixed defaults) and the pooling of the position grid.
     var kernel: Int { 3 }
     var padding: Int { 1 }
     var stride: Int { 2 }
     var poolingScale: Int { 2 }
+    /// Class-attention blocks of `post_network` (timm's default `post_layers=('ca', 'ca')`).
+    var classAttentionBlocks: Int { 2 }
 
     /// volo_d1_224's architecture unless told otherwise.
+    ///
+    /// - Parameters:
+    ///   - imageSize: The input side, in pixels, a multiple of 2 · `patchSize`.
+    ///   - layers: Blocks per stage, four entries.
+    ///   - embedDims: Width per stage, four entries, the last three equal.
+    ///   - heads: Attention heads per stage, four entries.
+    ///   - patchSize: Pixels per token after the stem and projection: 4, 8 or 16.
+    ///   - stemHiddenDim: Channels of the conv stem.
+    ///   - mlpRatio: MLP hidden width over its input width.
+    ///   - numClasses: Classes of the heads; 0 for none.
+    ///   - dropPathRate: Stochastic-depth rate of the last block, in `[0, 1]`.
+    /// - Throws: `ModelError.invalidArgument` when a value is out of bounds or the stages, widths, heads, patch
+    ///   size or image size break the rules above.
     public init(
         imageSize: Int = 224, layers: [Int] = [4, 4, 8, 2], embedDims: [Int] = [192, 384, 384, 384],
         heads: [Int] = [6, 12, 12, 12], patchSize: Int = 8, stemHiddenDim: Int = 64, mlpRatio: Float = 3,
@@ -40,6 +65,8 @@ public struct VoloConfig: ModelConfig {
         self = try checked()
     }
 
+    /// `img_size`, `layers`, `embed_dims`, `num_heads`, `patch_size`, `stem_hidden_dim`, `mlp_ratio`,
+    /// `num_classes` and `drop_path_rate`.
     public var arguments: ModelArguments {
         [
             "img_size": .int(imageSize), "layers": .ints(layers), "embed_dims": .ints(embedDims),
@@ -48,6 +75,11 @@ public struct VoloConfig: ModelConfig {
         ]
     }
 
+    /// Reads timm's keyword arguments (those `arguments` lists), volo_d1_224's values for those absent.
+    ///
+    /// - Throws: `ModelError.invalidArgument` for a value of the wrong type or out of bounds, or unless there
+    ///   are 4 stages with stages 1…3 of equal width, each width divisible by its heads, `patch_size` 4, 8 or
+    ///   16, and `img_size` divisible by 2 · `patch_size`.
     public init(_ arguments: ModelArguments) throws {
         imageSize = try arguments.int("img_size", default: imageSize)
         layers = try arguments.ints("layers", default: layers)
@@ -126,6 +158,7 @@ final class Outlooker: Module, Layer {
         mlp = try Mlp(inFeatures: dim, hiddenFeatures: Int(Float(dim) * mlpRatio))
         self.dropPath = DropPath(dropPath)
         super.init()
+        register("drop_path", self.dropPath)
         register("norm1", norm1)
         register("attn", attn)
         register("norm2", norm2)
@@ -178,7 +211,10 @@ final class ClassAttentionBlock: Module, Layer {
     }
 }
 
+/// VOLO, parameter names and outputs as timm's `VOLO` (`volo_d1_224`, `volo_d2_224`), with token labelling's
+/// `aux_head` in the logits as timm's inference forward.
 public final class Volo: Module, ImageClassifier {
+    /// The architecture this model was built with.
     public let config: VoloConfig
     let stemConvs: [Conv2d], stemNorms: [BatchNorm2d], patchProjection: Conv2d
     let outlookers: ModuleList<Outlooker>
@@ -187,8 +223,14 @@ public final class Volo: Module, ImageClassifier {
     let positionEmbedding: Tensor, classToken: Tensor
     let postNetwork: ModuleList<ClassAttentionBlock>
     let norm: LayerNorm
+    /// The classifier on the class token (`head`) and the per-token classifier of token labelling
+    /// (`aux_head`); both nil when `numClasses` is 0.
     public let head: Linear?, auxHead: Linear?
 
+    /// Builds the layers of `config`: `pos_embed` and `cls_token` truncated-normal with std 0.02 as in timm,
+    /// the other layers with PyTorch's defaults (random weights are zeros inside `Initialization.skipping`).
+    ///
+    /// - Throws: `TensorError.outOfMemory` when the weights exceed the tensor memory budget.
     public init(_ config: VoloConfig) throws {
         self.config = config
         let hidden = config.stemHiddenDim
@@ -253,7 +295,9 @@ public final class Volo: Module, ImageClassifier {
         if let head { register("head", head) }
     }
 
+    /// Classes of `head`; 0 without one.
     public var numClasses: Int { head?.outFeatures ?? 0 }
+    /// Width of the last stage and the class token, `embedDims[3]`.
     public var numFeatures: Int { config.embedDims[3] }
 
     /// (B, 1 + N, C): the class token then the N tokens of the 1/16 grid, normalised.
@@ -280,6 +324,15 @@ public final class Volo: Module, ImageClassifier {
         return try norm(x)
     }
 
+    /// `head` on the class token plus half of each class's maximum over the other tokens of `aux_head`, as
+    /// timm's `forward_head`.
+    ///
+    /// - Parameters:
+    ///   - features: The output of `forwardFeatures`, `[B, 1 + N, numFeatures]`.
+    ///   - preLogits: Return the class token without the heads.
+    /// - Returns: Logits `[B, numClasses]`, or the class token `[B, numFeatures]` when `preLogits` is set or
+    ///   there is no classifier.
+    /// - Throws: Tensor errors from the layers (`features` must have rank 3).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
         let (b, n, c) = (features.shape[0], features.shape[1], features.shape[2])
         let pooled = try features.slice(axis: 1, 0..<1).reshaped([b, c])
@@ -295,6 +348,7 @@ public final class Volo: Module, ImageClassifier {
     }
 }
 
+/// The registry's VOLOs: timm's `volo_d1_224` and `volo_d2_224`.
 public enum VoloFamily {
     static let accepted: Set<String> = [
         "img_size", "layers", "embed_dims", "num_heads", "patch_size", "stem_hidden_dim", "mlp_ratio", "drop_path_rate",
@@ -310,7 +364,8 @@ public enum VoloFamily {
             build: Volo.init)
     }
 
-    // Counts, FLOPs and pretrained configs from scripts/timm-registry-facts.py (timm 1.0.31).
+    /// The models with their `sail_in1k` defaults. Counts, FLOPs and pretrained configs from
+    /// scripts/timm-registry-facts.py (timm 1.0.31).
     public static let entries: [ModelEntry] = [
         entry(
             "volo_d1_224", layers: [4, 4, 8, 2], dims: [192, 384, 384, 384], heads: [6, 12, 12, 12],

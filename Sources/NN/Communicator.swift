@@ -28,10 +28,16 @@ extension Communicator {
 
 /// One process on its own: sums and broadcasts leave values as they are.
 public final class SingleProcess: Communicator {
+    /// The communicator of an ordinary, non-distributed run.
     public init() {}
+    /// Always 0: the only process is the leader.
     public var rank: Int { 0 }
+    /// Always 1.
     public var size: Int { 1 }
+    /// Leaves `values` unchanged (the sum over one process).
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {}
+    /// Leaves `values` unchanged (the sum over one process).
     public func sum(_ values: UnsafeMutableBufferPointer<Double>) {}
+    /// Leaves `bytes` unchanged: this process is every root.
     public func broadcast(_ bytes: inout [UInt8], from root: Int) {}
 }

@@ -3,12 +3,24 @@ import Tensors
 
 /// torch.nn.BatchNorm2d with running statistics (`running_mean`, `running_var`, `num_batches_tracked`).
 public final class BatchNorm2d: Module, Layer {
+    /// Learned per-channel scale γ (starts at 1) and shift β (starts at 0), each `[C]`.
     public let weight: Tensor, bias: Tensor
+    /// Buffers: running mean and variance `[C]` used in evaluation mode, and the scalar count of training
+    /// batches seen (`num_batches_tracked`).
     public let runningMean: Tensor, runningVar: Tensor, batchesTracked: Tensor
+    /// Added to the variance before the square root; weight of the new batch in the running statistics
+    /// (torch's `eps`, `momentum`).
     public let epsilon: Float, momentum: Float
     /// Set for data-parallel training: batch statistics over the batches of all replicas (SyncBatchNorm).
     public var replicas: Communicator?
 
+    /// A batch norm in its PyTorch initial state: γ = 1, β = 0, running mean 0, running variance 1.
+    ///
+    /// - Parameters:
+    ///   - channels: Channels C of the input `[N, C, H, W]`.
+    ///   - epsilon: Added to the variance for stability (torch's `eps`).
+    ///   - momentum: Running statistics become (1 − momentum)·running + momentum·batch (torch's `momentum`).
+    /// - Throws: `TensorError` when the tensors cannot be allocated.
     public init(_ channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) throws {
         weight = try Tensor(repeating: 1, shape: [channels])
         bias = try Tensor(zeros: [channels])
@@ -25,6 +37,8 @@ public final class BatchNorm2d: Module, Layer {
         register(buffer: "num_batches_tracked", batchesTracked)
     }
 
+    /// Normalises `input` `[N, C, …]` per channel: with batch statistics in training mode (updating the running
+    /// ones and `num_batches_tracked`), with the running statistics in evaluation mode.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         if isTraining { batchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
         return try input.batchNorm(
@@ -88,8 +102,12 @@ public final class BatchNorm2d: Module, Layer {
 
 /// torch.nn.LayerNorm over the last axis.
 public final class LayerNorm: Module, Layer {
+    /// Learned elementwise scale (starts at 1) and shift (starts at 0), each `[dim]`.
     public let weight: Tensor, bias: Tensor
+    /// Added to the variance for stability (torch's `eps`).
     public let epsilon: Float
+    /// A layer norm over a last axis of size `dim`, in PyTorch's initial state; `epsilon` is torch's `eps`
+    /// (timm's ViT uses 1e-6). Throws `TensorError` when the tensors cannot be allocated.
     public init(_ dim: Int, epsilon: Float = 1e-5) throws {
         weight = try Tensor(repeating: 1, shape: [dim])
         bias = try Tensor(zeros: [dim])
@@ -98,6 +116,7 @@ public final class LayerNorm: Module, Layer {
         register(parameter: "weight", weight)
         register(parameter: "bias", bias)
     }
+    /// Normalises each vector along the last axis of `input` `[…, dim]`; the output has the input's shape.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.layerNorm(weight: weight, bias: bias, epsilon: epsilon)
     }
@@ -105,8 +124,17 @@ public final class LayerNorm: Module, Layer {
 
 /// torch.nn.GroupNorm on (N, C, …).
 public final class GroupNorm: Module, Layer {
+    /// Learned per-channel scale (starts at 1) and shift (starts at 0), each `[C]`.
     public let weight: Tensor, bias: Tensor
+    /// Number of channel groups normalised together, and the variance epsilon (torch's `num_groups`, `eps`).
     public let groups: Int, epsilon: Float
+    /// A group norm in PyTorch's initial state.
+    ///
+    /// - Parameters:
+    ///   - groups: Channel groups; must divide `channels` (checked on the first call).
+    ///   - channels: Channels C of the input.
+    ///   - epsilon: Added to the variance for stability.
+    /// - Throws: `TensorError` when the tensors cannot be allocated.
     public init(groups: Int, channels: Int, epsilon: Float = 1e-5) throws {
         weight = try Tensor(repeating: 1, shape: [channels])
         bias = try Tensor(zeros: [channels])
@@ -116,6 +144,8 @@ public final class GroupNorm: Module, Layer {
         register(parameter: "weight", weight)
         register(parameter: "bias", bias)
     }
+    /// Normalises `input` `[N, C, …]` over each group of C / groups channels and all positions, then applies the
+    /// per-channel affine; throws `TensorError.invalidArgument` when the groups do not divide C.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try input.groupNorm(groups: groups, weight: weight, bias: bias, epsilon: epsilon)
     }

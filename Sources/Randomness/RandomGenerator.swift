@@ -6,8 +6,10 @@ import Foundation
 /// xoshiro256** (Blackman & Vigna 2018), seeded through SplitMix64: reproducible initialisation, dropout,
 /// augmentation and shuffling.
 public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendable {
+    /// The four xoshiro256** words; saved in checkpoints so that a resumed run draws the same numbers.
     public var state: [UInt64]
 
+    /// The generator for `seed`; equal seeds give equal streams on every machine.
     public init(seed: UInt64) {
         // SplitMix64 spreads the seed over the four words.
         var s = seed
@@ -15,6 +17,22 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
             defer { s &+= 0x9E37_79B9_7F4A_7C15 }
             return Self.splitMix(s)
         }
+    }
+
+    private enum CodingKeys: String, CodingKey { case state }
+
+    /// Decodes a saved generator (a checkpoint's), refusing a state that is not four words or is all zero
+    /// (xoshiro's fixed point, which would draw only zeros).
+    /// - Throws: `DecodingError.dataCorrupted` naming the problem.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let state = try container.decode([UInt64].self, forKey: .state)
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .state, in: container,
+                debugDescription: "a generator state is four words, not all zero; got \(state)")
+        }
+        self.state = state
     }
 
     /// An independent stream for (seed, indices…), e.g. one per epoch or per sample of an epoch: the same
@@ -33,6 +51,7 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         return z ^ (z >> 31)
     }
 
+    /// The next 64 random bits, advancing the state one xoshiro256** step.
     public mutating func next() -> UInt64 {
         let result = rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17
@@ -108,6 +127,7 @@ extension RandomNumberGenerator {
     /// Uniform integer in [low, high] (inclusive).
     public mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
 
+    /// True with probability `p` (always false for p ≤ 0, always true for p ≥ 1).
     public mutating func bernoulli(_ p: Double) -> Bool { nextUnit() < p }
 
     /// A standard normal sample (Box–Muller).

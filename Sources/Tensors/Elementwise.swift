@@ -139,9 +139,14 @@ extension Tensor {
             })
     }
 
+    /// The elementwise sum, broadcasting as NumPy and torch do; throws `TensorError.shapeMismatch` when the
+    /// shapes do not broadcast.
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try binary(.add, a, b, name: "add") }
+    /// The elementwise difference, broadcasting as `+`.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try binary(.subtract, a, b, name: "subtract") }
+    /// The elementwise (Hadamard) product, broadcasting as `+`; not a matrix product (see `matmul`).
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try binary(.multiply, a, b, name: "multiply") }
+    /// The elementwise quotient, broadcasting as `+`.
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(.divide, a, b, name: "divide") }
 
     /// y = scale · x + shift, elementwise.
@@ -159,11 +164,17 @@ extension Tensor {
             })
     }
 
+    /// `b` added to every element.
     public static func + (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1, shift: b) }
+    /// `b` subtracted from every element.
     public static func - (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1, shift: -b) }
+    /// Every element times `b`.
     public static func * (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: b) }
+    /// Every element times 1/`b`.
     public static func / (a: Tensor, b: Float) throws -> Tensor { try a.affine(scale: 1 / b) }
+    /// Every element of `b` times `a`.
     public static func * (a: Float, b: Tensor) throws -> Tensor { try b.affine(scale: a) }
+    /// The elementwise negation.
     public static prefix func - (a: Tensor) throws -> Tensor { try a.affine(scale: -1) }
 
     /// A pointwise function with its derivative written in terms of input x and output y.
@@ -187,10 +198,15 @@ extension Tensor {
         return out
     }
 
+    /// eˣ elementwise.
     public func exp() throws -> Tensor { try pointwise({ Foundation.exp($0) }, derivative: { _, y in y }) }
+    /// The natural logarithm elementwise (−∞ at 0, NaN below).
     public func log() throws -> Tensor { try pointwise({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    /// The square root elementwise (NaN below 0; the gradient is infinite at 0).
     public func sqrt() throws -> Tensor { try pointwise({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    /// x² elementwise.
     public func squared() throws -> Tensor { try pointwise({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
+    /// xᵖ elementwise for a constant exponent `p` (torch.pow with a scalar exponent).
     public func pow(_ p: Float) throws -> Tensor {
         try pointwise({ Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
     }
@@ -221,7 +237,10 @@ extension Tensor {
         return self
     }
 
+    /// max(x, 0) elementwise (torch.relu).
     public func relu() throws -> Tensor { try activation(.relu) }
+    /// The exact (erf) GELU elementwise (torch.nn.functional.gelu's default).
     public func gelu() throws -> Tensor { try activation(.gelu) }
+    /// 1 / (1 + e⁻ˣ) elementwise (torch.sigmoid).
     public func sigmoid() throws -> Tensor { try activation(.sigmoid) }
 }

@@ -3,15 +3,21 @@ import Randomness
 
 /// Padding of the two spatial axes; `same(...)` resolves TF "same" padding for an input size.
 public struct Padding2d: Equatable, Sendable {
+    /// Pixels added above, left of, below and right of the input.
     public var top: Int, left: Int, bottom: Int, right: Int
+
+    /// Padding that may differ on each side (TF "same" puts the odd pixel at the bottom and right).
     public init(top: Int, left: Int, bottom: Int, right: Int) {
         self.top = top
         self.left = left
         self.bottom = bottom
         self.right = right
     }
+    /// `p` pixels on every side (torch's `padding=p`).
     public init(_ p: Int) { self.init(top: p, left: p, bottom: p, right: p) }
+    /// `h` pixels above and below, `w` left and right (torch's `padding=(h, w)`).
     public init(_ h: Int, _ w: Int) { self.init(top: h, left: w, bottom: h, right: w) }
+    /// No padding.
     public static let zero = Padding2d(0)
 
     /// TensorFlow "same": total = max((⌈n/s⌉ − 1)·s + (k − 1)·d + 1 − n, 0), the extra pixel at the end.
@@ -200,6 +206,15 @@ extension Tensor {
 
     // MARK: Pooling
 
+    /// torch.nn.functional.max_pool2d on NCHW input; the argmax is kept for backward only when a graph is recorded.
+    ///
+    /// - Parameters:
+    ///   - kernel: (height, width) of the window.
+    ///   - stride: (vertical, horizontal) step between windows.
+    ///   - padding: −∞ padding on each side.
+    ///   - ceilMode: torch's `ceil_mode`: round the output size up.
+    /// - Returns: (N, C, OH, OW).
+    /// - Throws: `TensorError.invalidArgument` for input that is not rank 4 or is smaller than the window.
     public func maxPool2d(
         kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false
     ) throws -> Tensor {
@@ -228,6 +243,16 @@ extension Tensor {
             })
     }
 
+    /// torch.nn.functional.avg_pool2d on NCHW input.
+    ///
+    /// - Parameters:
+    ///   - kernel: (height, width) of the window.
+    ///   - stride: (vertical, horizontal) step between windows.
+    ///   - padding: Zero padding on each side.
+    ///   - ceilMode: torch's `ceil_mode`: round the output size up.
+    ///   - countIncludePad: torch's `count_include_pad`: whether the padding counts in each window's divisor.
+    /// - Returns: (N, C, OH, OW).
+    /// - Throws: `TensorError.invalidArgument` for input that is not rank 4 or is smaller than the window.
     public func avgPool2d(
         kernel: (Int, Int), stride: (Int, Int), padding: Padding2d = .zero, ceilMode: Bool = false,
         countIncludePad: Bool = true
@@ -252,6 +277,8 @@ extension Tensor {
             })
     }
 
+    /// torch.nn.functional.adaptive_avg_pool2d: (N, C, H, W) → (N, C, size.0, size.1), each cell the mean of
+    /// rows ⌊i·H/OH⌋..<⌈(i+1)·H/OH⌉ and the columns likewise.
     public func adaptiveAvgPool2d(_ size: (Int, Int)) throws -> Tensor {
         try requireRank(4, "adaptiveAvgPool2d")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
@@ -447,12 +474,14 @@ extension Tensor {
 
     // MARK: Softmax
 
+    /// Softmax over the last axis (torch.softmax(x, dim=-1)).
     public func softmax() throws -> Tensor {
         try rowwiseFromOutput(
             forward: { softmaxForward(rows: $0, dim: $1, input: $2, output: $3) },
             backward: { softmaxBackward(rows: $0, dim: $1, output: $2, outputGrad: $3, inputGrad: $4) })
     }
 
+    /// Log-softmax over the last axis (torch.log_softmax(x, dim=-1)), computed stably.
     public func logSoftmax() throws -> Tensor {
         try rowwiseFromOutput(
             forward: { logSoftmaxForward(rows: $0, dim: $1, input: $2, output: $3) },

@@ -43,6 +43,7 @@ extension Tensor {
             })
     }
 
+    /// Mean over `axes` (all axes when empty), keeping them as size 1 when `keepDims` (torch.mean).
     public func mean(axes: [Int] = [], keepDims: Bool = false) throws -> Tensor {
         let total = try sum(axes: axes, keepDims: keepDims)
         let n = total.count == 0 ? 1 : count / max(1, total.count)

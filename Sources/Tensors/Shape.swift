@@ -62,6 +62,7 @@ extension Tensor {
             })
     }
 
+    /// Axes `a` and `b` swapped (a copy; torch.transpose); negative axes count from the end.
     public func transposed(_ a: Int, _ b: Int) throws -> Tensor {
         var axes = Array(0..<rank)
         let i = try normalizedAxis(a, rank: rank, op: "transpose")

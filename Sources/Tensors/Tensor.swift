@@ -111,7 +111,9 @@ final class GradNode {
 /// update in place. An op on tensors that require gradients records a `GradNode` (unless inside
 /// `withoutGrad`), and `backward()` walks those nodes in reverse topological order.
 public final class Tensor: CustomStringConvertible {
+    /// The size of each dimension, outermost first ([] for a scalar).
     public let shape: [Int]
+    /// The number of elements, the product of `shape` (1 for a scalar).
     public let count: Int
     let storage: Storage
     /// Whether gradients flow to this tensor (parameters and inputs of a gradient check).
@@ -137,11 +139,13 @@ public final class Tensor: CustomStringConvertible {
         self.requiresGrad = false
     }
 
+    /// A tensor of zeros (torch.zeros); throws `TensorError` for a negative size or a size over the memory budget.
     public convenience init(zeros shape: [Int], requiresGrad: Bool = false) throws {
         try self.init(uninitializedShape: shape, zeroed: true)
         self.requiresGrad = requiresGrad
     }
 
+    /// A tensor with every element `value` (torch.full); throws as `init(zeros:)`.
     public convenience init(repeating value: Float, shape: [Int], requiresGrad: Bool = false) throws {
         try self.init(uninitializedShape: shape)
         storage.pointer.initialize(repeating: value, count: count)
@@ -165,10 +169,14 @@ public final class Tensor: CustomStringConvertible {
         storage.pointer.initialize(to: value)
     }
 
+    /// The number of dimensions (0 for a scalar).
     public var rank: Int { shape.count }
+    /// A copy of the values in row-major order.
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
     /// The single value of a one-element tensor.
     public var item: Float { storage.pointer[0] }
+    /// Whether no op recorded this tensor (a parameter or an input), as torch's `is_leaf`; true again once
+    /// `backward()` has consumed the graph.
     public var isLeaf: Bool { gradNode == nil }
 
     /// Read access to the contiguous values (weights loading, metrics, tests).
@@ -213,6 +221,7 @@ public final class Tensor: CustomStringConvertible {
         storage.pointer.update(from: other.storage.pointer, count: count)
     }
 
+    /// The shape and the first 8 values, e.g. `Tensor(shape: [2, 3], [1.0, 2.0, …])`.
     public var description: String {
         let preview = scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")
         return "Tensor(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"
@@ -230,6 +239,7 @@ public final class Tensor: CustomStringConvertible {
         try accumulateGrad { g in for i in 0..<count { g[i] += values[i] } }
     }
 
+    /// Drops the gradient (torch's `zero_grad(set_to_none=True)`); the next backward starts it from zeros.
     public func zeroGrad() { grad = nil }
 }
 
@@ -238,6 +248,7 @@ public final class Tensor: CustomStringConvertible {
 /// Whether ops record a graph, per task (or thread): inference in one task does not turn off gradients in another.
 public enum GradMode {
     @TaskLocal static var enabled = true
+    /// False inside `withoutGrad` (as torch.is_grad_enabled()).
     public static var isEnabled: Bool { enabled }
 }
 

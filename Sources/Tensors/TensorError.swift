@@ -2,15 +2,25 @@ import Foundation
 
 /// Errors from tensor ops; each names the op and the shapes or values at fault.
 public enum TensorError: Error, CustomStringConvertible, Equatable {
+    /// The op's operands have shapes it cannot combine (including ones that do not broadcast).
     case shapeMismatch(op: String, shapes: [[Int]])
+    /// An initialiser got a different number of values than the shape holds.
     case scalarCountMismatch(shape: [Int], count: Int)
+    /// An axis outside −rank..<rank.
     case invalidAxis(op: String, axis: Int, rank: Int)
+    /// An argument the op cannot take: a tensor of the wrong rank, a window larger than the input, a label
+    /// out of range, ….
     case invalidArgument(op: String, reason: String)
+    /// `backward()` without a gradient on a tensor of more than one element.
     case backwardOfNonScalar(shape: [Int])
+    /// `backward()` on a tensor that does not require gradients.
     case noGradient
+    /// A shape with a negative size, or with more elements than an `Int` can count.
     case invalidShape(shape: [Int], reason: String)
+    /// Allocating the tensor would exceed `TensorMemory.budget`, or the system refused the memory.
     case outOfMemory(shape: [Int], bytes: Int, limit: Int, inUse: Int)
 
+    /// One line naming the op and the shapes or values at fault.
     public var description: String {
         switch self {
         case .shapeMismatch(let op, let shapes):

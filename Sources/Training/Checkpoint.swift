@@ -8,11 +8,22 @@ import Weights
 /// Everything needed to resume training bit for bit: model, optimizer state, position and RNG states,
 /// in one safetensors file (`model.*`, `optimizer.*` tensors; the rest in `__metadata__`).
 public struct TrainingCheckpoint {
-    public var epoch: Int  // epochs completed
-    public var step: Int  // optimizer steps taken
+    /// Epochs completed (0-based index of the epoch to resume).
+    public var epoch: Int
+    /// Optimizer steps taken over the whole run.
+    public var step: Int
+    /// Random generator states by role (e.g. `"mixup"`, `"dropout"`), stored as JSON in the metadata.
     public var generators: [String: RandomGenerator]
+    /// Further trainer-specific metadata (e.g. `"best_top1"`), stored as strings alongside the position.
     public var extra: [String: String]
 
+    /// A checkpoint position; the model and optimizer are passed to `save(model:optimizer:to:)`.
+    ///
+    /// - Parameters:
+    ///   - epoch: Epochs completed.
+    ///   - step: Optimizer steps taken.
+    ///   - generators: Random generator states to restore on resume, by role.
+    ///   - extra: Further metadata; the keys `epoch`, `step` and `generators` are overwritten on save.
     public init(epoch: Int, step: Int, generators: [String: RandomGenerator], extra: [String: String] = [:]) {
         self.epoch = epoch
         self.step = step

@@ -13,33 +13,50 @@ import Weights
 /// ranks of a `Communicator`; each sample's crop, flip and mask derive from (seed, epoch, sample), so a run's
 /// result does not depend on how many ranks compute it.
 public struct MaskedAutoencoderPretrainingConfig: Sendable {
+    /// Epochs of the whole run (a resumed run trains up to this total).
     public var epochs = 20
+    /// Images per batch on each replica (main_pretrain.py's `batch_size`).
     public var batchSize = 16
+    /// Side of the square training crops, in pixels.
     public var imageSize = 224
-    public var maskRatio: Float = 0.75
+    /// The absolute peak learning rate (main_pretrain.py's `lr`); nil derives it from `baseLearningRate`.
     public var learningRate: Float?
+    /// The peak learning rate per 256 images of global batch (main_pretrain.py's `blr`).
     public var baseLearningRate: Float = 1.5e-4
+    /// The rate the cosine decays to (main_pretrain.py's `min_lr`).
     public var minLearningRate: Float = 0
+    /// AdamW's weight decay for weights; biases, norms and tokens get none.
     public var weightDecay: Float = 0.05
+    /// Epochs of linear warmup (main_pretrain.py's `warmup_epochs`), applied per step.
     public var warmupEpochs = 2
+    /// Batches whose gradients are summed before each optimizer step (main_pretrain.py's `accum_iter`).
     public var accumulationSteps = 1
+    /// Seeds the crops, flips and masks (and each rank's dropout / stochastic-depth stream).
     public var seed: UInt64 = 0
+    /// Image-decoding threads of the data loader.
     public var workers = 2
     /// Processes training together, each with `batchSize` images per batch (set by the trainer).
     public var replicas = 1
+    /// The defaults: 20 epochs of 16 images at 224 px, blr 1.5e-4 with 2 warmup epochs, weight decay 0.05.
     public init() {}
 
     /// Images per optimizer step over all replicas.
     public var globalBatchSize: Int { batchSize * accumulationSteps * replicas }
 
+    /// The peak learning rate: `learningRate` when set, else `baseLearningRate` · `globalBatchSize` / 256.
     public var effectiveLearningRate: Float {
         learningRate ?? baseLearningRate * Float(globalBatchSize) / 256
     }
 }
 
+/// Pretrains a `MaskedAutoencoder` on unlabeled images with the `MaskedAutoencoderPretrainingConfig` recipe,
+/// checkpointing to `output` so that a stopped run resumes where it left off.
 public final class MaskedAutoencoderPretrainer {
+    /// The autoencoder being trained, in place.
     public let model: MaskedAutoencoder
+    /// The recipe, with `replicas` set from the communicator.
     public let config: MaskedAutoencoderPretrainingConfig
+    /// The output folder: checkpoint.safetensors and, at the end, encoder.safetensors.
     public let output: URL
     /// Only rank 0 writes to the output folder.
     let folder: OutputFolder?
@@ -49,6 +66,17 @@ public final class MaskedAutoencoderPretrainer {
     let parallel: DataParallel
     let mean = PreprocessConfig.imagenetMean, std = PreprocessConfig.imagenetStd
 
+    /// Prepares a run: takes the output folder (rank 0 only), builds the training loader (ImageNet
+    /// normalisation, bicubic crops, the last partial batch dropped when there is a full one) and AdamW.
+    ///
+    /// - Parameters:
+    ///   - model: The autoencoder to train; its mask ratio and norm-pix setting apply.
+    ///   - dataset: The images; each replica reads its shard.
+    ///   - config: The recipe; `replicas` is overwritten with the communicator's size.
+    ///   - output: The output folder, created if needed.
+    ///   - communicator: The ranks of a data-parallel run; a single process by default.
+    /// - Throws: `OutputFolderError` when the folder cannot be created or another run holds it, or
+    ///   `TensorError` when the optimizer state exceeds the memory budget.
     public init(
         model: MaskedAutoencoder, dataset: ImageDataset, config: MaskedAutoencoderPretrainingConfig, output: URL,
         communicator: Communicator = SingleProcess()
@@ -73,6 +101,7 @@ public final class MaskedAutoencoderPretrainer {
             learningRate: config.effectiveLearningRate, betas: (0.9, 0.95))
     }
 
+    /// OUT/checkpoint.safetensors, written after every epoch and on a stop, read by `run(resume: true)`.
     public var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
 
     /// An epoch's number (1-based) and mean loss.
@@ -80,14 +109,19 @@ public final class MaskedAutoencoderPretrainer {
 
     /// One finished epoch: its number (1-based), mean loss, the learning rate, and every epoch's mean loss so far.
     public struct Epoch: Sendable {
+        /// Epochs completed, this one included (1-based number of this epoch).
         public var epoch: Int
+        /// The mean loss over this epoch's batches.
         public var loss: Double
+        /// The learning rate at the epoch's end (the one set for its last batch).
         public var learningRate: Float
+        /// Every finished epoch's number and mean loss, those before a resume included.
         public var history: [EpochLoss]
     }
 
     /// Trains the remaining epochs (from OUT/checkpoint.safetensors when `resume`), writing the checkpoint
-    /// after every epoch and on a stop, and the encoder at the end. Returns the mean loss of each epoch run now.
+    /// after every epoch and on a stop, and the encoder at the end. Returns the mean loss of every epoch
+    /// completed, those of a resumed run's earlier sessions included. The mask ratio is the model's.
     public func run(resume: Bool, events: TrainingEvents<Epoch> = TrainingEvents()) throws -> [EpochLoss] {
         let log = events.message
         // Where the run stands: epochs completed, images of the current epoch done (over all ranks), steps taken.
@@ -96,12 +130,14 @@ public final class MaskedAutoencoderPretrainer {
         // The current epoch's running loss, kept in checkpoints so an epoch resumed mid-way still averages all its batches.
         var epochLossSum = 0.0
         var epochBatches = 0
+        // Dropout and stochastic depth (the masks come from maskNoise): a stream of each rank's own.
+        var dropout = RandomGenerator(seed: config.seed &+ 1 &+ UInt64(parallel.communicator.rank) << 32)
         if resume {
             let saved = try TrainingCheckpoint.load(
                 parallel.leaderReads(checkpointURL), path: checkpointURL.path, model: model, optimizer: optimizer)
             (epoch, step) = (saved.epoch, saved.step)
             samplesInEpoch = Int(saved.extra["samples_in_epoch"] ?? "0") ?? 0
-            TrainingRandomness.generator = saved.generators["dropout"] ?? TrainingRandomness.generator
+            dropout = saved.generators["dropout"] ?? dropout
             epochLosses = Self.parseLosses(saved.extra["epoch_losses"])
             epochLossSum = saved.extra["epoch_loss_sum"].flatMap(Double.init) ?? 0
             epochBatches = saved.extra["epoch_batches"].flatMap(Int.init) ?? 0
@@ -142,7 +178,7 @@ public final class MaskedAutoencoderPretrainer {
             ]
             extra["replica_fingerprints"] = fingerprints
             try TrainingCheckpoint(
-                epoch: epoch, step: step, generators: ["dropout": TrainingRandomness.generator], extra: extra
+                epoch: epoch, step: step, generators: ["dropout": dropout], extra: extra
             )
             .save(model: model, optimizer: optimizer, to: checkpointURL)
         }
@@ -166,7 +202,8 @@ public final class MaskedAutoencoderPretrainer {
                 guard !agreed.someRankIsEmpty else { continue }
                 optimizer.learningRate = schedule.learningRate(atStep: step)
                 let images = try Tensor(shape: batch.shape, scalars: batch.images)
-                let local = try model(images, noise: maskNoise(for: batch.indices, epoch: epoch)).loss
+                let noise = try maskNoise(for: batch.indices, epoch: epoch)
+                let local = try TrainingRandomness.using(&dropout) { try model(images, noise: noise).loss }
                 let loss = parallel.globalLoss(local.item, samples: batch.count, total: agreed.samples)
                 // Stop before a non-finite gradient reaches the weights; the last checkpoint stays good.
                 guard loss.isFinite else {

@@ -5,9 +5,13 @@ import Tensors
 
 /// Parameters sharing optimizer settings (timm puts biases and norm weights in a no-weight-decay group).
 public struct ParameterGroup {
+    /// The parameters' names in the module (as `namedParameters()`), parallel to `parameters`.
     public var names: [String]
+    /// The parameter tensors the optimizer updates in place.
     public var parameters: [Tensor]
+    /// The weight decay for this group (0 for no decay).
     public var weightDecay: Float
+    /// A group of `parameters` named by `names` (parallel arrays) with their `weightDecay`.
     public init(names: [String], parameters: [Tensor], weightDecay: Float) {
         self.names = names
         self.parameters = parameters
@@ -32,9 +36,16 @@ public func weightDecayGroups(_ module: Module, weightDecay: Float, skip: Set<St
     return [noDecay, decay].filter { !$0.parameters.isEmpty }
 }
 
+/// Why an optimizer's state could not be restored.
 public enum OptimizerError: Error, CustomStringConvertible {
+    /// A checkpoint's state tensor is missing or has the wrong number of elements (the message says which).
     case stateMismatch(String)
-    public var description: String { "optimizer state: \(String(describing: self).dropFirst(0))" }
+    /// The message shown to the user.
+    public var description: String {
+        switch self {
+        case .stateMismatch(let problem): return "optimizer state: \(problem)"
+        }
+    }
 }
 
 /// Updates parameters from their `.grad`; state is exposed for checkpoints.
@@ -48,6 +59,7 @@ public protocol Optimizer: AnyObject {
 }
 
 extension Optimizer {
+    /// Drops the gradient of every parameter of every group (torch's `optimizer.zero_grad()`, set_to_none).
     public func zeroGrad() { for g in groups { for p in g.parameters { p.zeroGrad() } } }
     var allParameters: [Tensor] { groups.flatMap(\.parameters) }
 }
@@ -64,12 +76,23 @@ func restore(_ targets: [(String, Tensor)], from tensors: [String: Tensor]) thro
 
 /// torch.optim.SGD (momentum, dampening 0, optional Nesterov, L2 weight decay added to the gradient).
 public final class SGD: Optimizer {
+    /// The parameters with their weight decay.
     public let groups: [ParameterGroup]
+    /// The rate of the next step; schedules set it before each step.
     public var learningRate: Float
+    /// The momentum factor (0 for plain SGD) and whether to use Nesterov momentum.
     public let momentum: Float, nesterov: Bool
     private var buffers: [[Tensor]]
     private var started: Tensor
 
+    /// An optimizer with zeroed momentum buffers for `groups`.
+    ///
+    /// - Parameters:
+    ///   - groups: The parameters with their weight decay.
+    ///   - learningRate: The initial rate.
+    ///   - momentum: torch's `momentum`; 0.9 by default.
+    ///   - nesterov: torch's `nesterov`; off by default.
+    /// - Throws: `TensorError` when the buffers exceed the memory budget.
     public init(groups: [ParameterGroup], learningRate: Float, momentum: Float = 0.9, nesterov: Bool = false) throws {
         self.groups = groups
         self.learningRate = learningRate
@@ -79,6 +102,7 @@ public final class SGD: Optimizer {
         started = try Tensor(zeros: [1])
     }
 
+    /// Updates every parameter that has a gradient; the first step seeds each momentum buffer with the gradient.
     public func step() throws {
         let first = started.item == 0
         for (g, group) in groups.enumerated() {
@@ -105,6 +129,7 @@ public final class SGD: Optimizer {
         try started.assign(Tensor(repeating: 1, shape: [1]))
     }
 
+    /// The `started` flag and each parameter's momentum buffer as `"<group>.<index>.momentum"`.
     public func stateTensors() -> [(String, Tensor)] {
         [("started", started)]
             + buffers.enumerated().flatMap { g, list in
@@ -112,17 +137,30 @@ public final class SGD: Optimizer {
             }
     }
 
+    /// Copies `tensors` (named as `stateTensors()`) into the state; throws `OptimizerError.stateMismatch` when
+    /// one is missing or mis-sized.
     public func loadState(_ tensors: [String: Tensor]) throws { try restore(stateTensors(), from: tensors) }
 }
 
 /// torch.optim.AdamW: decoupled weight decay, bias-corrected moments.
 public final class AdamW: Optimizer {
+    /// The parameters with their weight decay.
     public let groups: [ParameterGroup]
+    /// The rate of the next step; schedules set it before each step.
     public var learningRate: Float
+    /// torch's `betas` (decay rates of the first and second moments) and `eps` (added to the denominator).
     public let beta1: Float, beta2: Float, epsilon: Float
     private var firstMoments: [[Tensor]], secondMoments: [[Tensor]]
     private var stepCount: Tensor
 
+    /// An optimizer with zeroed moments for `groups`.
+    ///
+    /// - Parameters:
+    ///   - groups: The parameters with their weight decay (decoupled: scaled by the learning rate).
+    ///   - learningRate: The initial rate.
+    ///   - betas: torch's `betas`; (0.9, 0.999) by default (MAE uses (0.9, 0.95)).
+    ///   - epsilon: torch's `eps`; 1e-8 by default.
+    /// - Throws: `TensorError` when the moments exceed the memory budget.
     public init(
         groups: [ParameterGroup], learningRate: Float, betas: (Float, Float) = (0.9, 0.999), epsilon: Float = 1e-8
     ) throws {
@@ -136,6 +174,7 @@ public final class AdamW: Optimizer {
         stepCount = try Tensor(zeros: [1])
     }
 
+    /// Updates every parameter that has a gradient and advances the step count used for bias correction.
     public func step() throws {
         let t = stepCount.item + 1
         try stepCount.assign(Tensor(repeating: t, shape: [1]))
@@ -170,6 +209,8 @@ public final class AdamW: Optimizer {
         }
     }
 
+    /// The step count as `"step"` and each parameter's moments as `"<group>.<index>.exp_avg"` / `".exp_avg_sq"`
+    /// (torch's state names).
     public func stateTensors() -> [(String, Tensor)] {
         var out: [(String, Tensor)] = [("step", stepCount)]
         for g in firstMoments.indices {
@@ -181,6 +222,8 @@ public final class AdamW: Optimizer {
         return out
     }
 
+    /// Copies `tensors` (named as `stateTensors()`) into the state; throws `OptimizerError.stateMismatch` when
+    /// one is missing or mis-sized.
     public func loadState(_ tensors: [String: Tensor]) throws { try restore(stateTensors(), from: tensors) }
 }
 
@@ -188,21 +231,28 @@ public final class AdamW: Optimizer {
 /// `perturb()` climbs to w + ρ·g/‖g‖ after the first backward; `step()` returns to w and applies the
 /// base optimizer with the gradient computed there.
 public final class SAM: Optimizer {
+    /// The optimizer that takes the actual step (SGD in `SupervisedTrainer`).
     public let base: any Optimizer
+    /// The radius ρ of the neighbourhood, in the L2 norm of all gradients.
     public let rho: Float
     private var perturbations: [Tensor?] = []
 
+    /// Wraps `base` with neighbourhood radius `rho` (0.05 by default, as the paper's default).
     public init(base: any Optimizer, rho: Float = 0.05) {
         self.base = base
         self.rho = rho
     }
 
+    /// The base optimizer's groups.
     public var groups: [ParameterGroup] { base.groups }
+    /// The base optimizer's learning rate.
     public var learningRate: Float {
         get { base.learningRate }
         set { base.learningRate = newValue }
     }
 
+    /// Moves every parameter with a gradient by ρ·g/‖g‖ (‖g‖ over all parameters); call after the first
+    /// backward, then run a second forward and backward before `step()`.
     public func perturb() throws {
         let params = allParameters
         var squares: Double = 0
@@ -216,12 +266,15 @@ public final class SAM: Optimizer {
         }
     }
 
+    /// Undoes the last `perturb()` (if any) and takes the base optimizer's step with the current gradients.
     public func step() throws {
         for (p, e) in zip(allParameters, perturbations) { if let e { try p.assign(p.detached() - e) } }
         perturbations = []
         try base.step()
     }
 
+    /// The base optimizer's state (SAM itself keeps none between steps).
     public func stateTensors() -> [(String, Tensor)] { base.stateTensors() }
+    /// Restores the base optimizer's state from `tensors`; throws as the base optimizer's `loadState(_:)`.
     public func loadState(_ tensors: [String: Tensor]) throws { try base.loadState(tensors) }
 }

@@ -3,6 +3,7 @@ import Foundation
 /// A run's output folder, held for the run's lifetime: an exclusive lock (so two runs cannot write the same
 /// checkpoint) and the cleanup a killed run could not do.
 public final class OutputFolder {
+    /// The folder's location.
     public let url: URL
     private let lockDescriptor: Int32
 
@@ -34,10 +35,14 @@ public final class OutputFolder {
     deinit { close(lockDescriptor) }
 }
 
+/// Why an `OutputFolder` could not be taken.
 public enum OutputFolderError: Error, CustomStringConvertible, Equatable {
+    /// The folder or its `.lock` file could not be created; `reason` is the system's message.
     case cannotCreate(path: String, reason: String)
+    /// Another run holds the folder's lock.
     case inUse(path: String)
 
+    /// The message shown to the user, starting with the path.
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason): return "\(path): cannot create the output folder (\(reason))"

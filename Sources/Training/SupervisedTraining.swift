@@ -6,28 +6,46 @@ import Tensors
 import VisionIO
 import Weights
 
+/// The optimizer of a supervised run (`zoo train --opt`): SGD with Nesterov momentum, AdamW, or SAM around
+/// SGD with plain momentum.
 public enum OptimizerKind: String, CaseIterable, Sendable { case sgd, adamw, sam }
 
 /// The supervised recipe (timm train.py in miniature): RandomResizedCrop + flip, label smoothing,
 /// optional mixup / cutmix, SGD / AdamW / SAM with warmup + cosine, evaluation every epoch.
 public struct SupervisedTrainingConfig: Sendable {
+    /// Epochs of the whole run (a resumed run trains up to this total).
     public var epochs = 10
+    /// Images per batch on each replica.
     public var batchSize = 32
+    /// Side of the square training and evaluation crops, in pixels.
     public var imageSize = 224
+    /// The optimizer; SGD by default.
     public var optimizer = OptimizerKind.sgd
+    /// The peak learning rate; nil scales a per-optimizer default to the global batch.
     public var learningRate: Float?
+    /// The weight decay of weights (biases and norms get none); nil means 0.05 for AdamW, 1e-4 for SGD / SAM.
     public var weightDecay: Float?
+    /// SGD's momentum (timm's `--momentum`), also for SAM's inner SGD.
     public var momentum: Float = 0.9
+    /// SAM's neighbourhood radius ρ.
     public var samRho: Float = 0.05
+    /// timm's `--smoothing`: the probability mass spread evenly over all classes.
     public var labelSmoothing: Float = 0.1
+    /// timm's `--mixup`: the Beta(α, α) parameter of mixup; 0 turns it off.
     public var mixupAlpha: Float = 0
+    /// timm's `--cutmix`: the Beta(α, α) parameter of cutmix; 0 turns it off.
     public var cutmixAlpha: Float = 0
+    /// Epochs of linear warmup (timm's `--warmup-epochs`), applied per step.
     public var warmupEpochs = 1
+    /// The smallest crop area fraction of RandomResizedCrop (timm's `--scale` lower bound).
     public var minScale = 0.08
+    /// Seeds the crops, flips and mixup (and each rank's dropout / stochastic-depth stream).
     public var seed: UInt64 = 0
+    /// Image-decoding threads of each data loader.
     public var workers = 2
     /// Processes training together, each with `batchSize` images per batch (set by the trainer).
     public var replicas = 1
+    /// The defaults: 10 epochs of 32 images at 224 px with SGD, label smoothing 0.1 and 1 warmup epoch.
     public init() {}
 
     /// Default peak learning rates per 256 images, scaled linearly with the batch: AdamW 1e-3 (at least 1e-4
@@ -48,9 +66,13 @@ public struct SupervisedTrainingConfig: Sendable {
 
 /// Top-1 / top-5 accuracy and mean cross-entropy.
 public struct EvaluationResult: Codable, Equatable, Sendable {
+    /// Top-1 accuracy in percent (0–100) of all images scored.
     public var top1: Double
+    /// Top-5 accuracy in percent (0–100) of all images scored.
     public var top5: Double
+    /// The mean cross-entropy per image.
     public var loss: Double
+    /// Images scored, over all replicas.
     public var images: Int
     /// Images whose logits held a NaN or an infinity (counted as wrong).
     public var nonFinite: Int
@@ -95,13 +117,21 @@ public func evaluate(
 
 /// One epoch's numbers, as written to metrics.csv and printed with --json.
 public struct EpochSummary: Codable, Sendable {
+    /// The epoch's number, 1-based.
     public var epoch: Int
+    /// The mean training loss per image (against the mixed, smoothed targets).
     public var trainLoss: Double
+    /// Validation top-1 accuracy in percent.
     public var validationTop1: Double
+    /// Validation top-5 accuracy in percent.
     public var validationTop5: Double
+    /// The mean validation cross-entropy.
     public var validationLoss: Double
+    /// The best validation top-1 so far in the run, this epoch included.
     public var bestTop1: Double
+    /// The learning rate at the epoch's end (the one of its last step).
     public var learningRate: Double
+    /// Training images over all replicas per second of the epoch's wall time (its evaluation included).
     public var imagesPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
@@ -116,10 +146,16 @@ public struct EpochSummary: Codable, Sendable {
     }
 }
 
+/// Fine-tunes or trains an `ImageClassifier` on labelled image folders with the `SupervisedTrainingConfig`
+/// recipe, writing last / best weights and a resumable checkpoint to `output` after every epoch.
 public final class SupervisedTrainer {
+    /// The classifier being trained, in place.
     public let model: any ImageClassifier
+    /// The recipe, with `replicas` set from the communicator.
     public let config: SupervisedTrainingConfig
+    /// The training loader (augmented crops, this replica's shard) and the validation loader (centre crops).
     public let trainLoader: DataLoader, valLoader: DataLoader
+    /// The output folder: last.safetensors, best.safetensors and checkpoint.safetensors.
     public let output: URL
     /// Only rank 0 writes to the output folder.
     let folder: OutputFolder?
@@ -178,13 +214,15 @@ public final class SupervisedTrainer {
         var step = 0
         var best = 0.0
         var rng = RandomGenerator(seed: config.seed)
+        // Dropout and stochastic depth: a stream of each rank's own, so the ranks drop different paths.
+        var dropout = RandomGenerator(seed: config.seed &+ 1 &+ UInt64(parallel.communicator.rank) << 32)
         if resume {
             let position = try TrainingCheckpoint.load(
                 parallel.leaderReads(checkpointURL), path: checkpointURL.path, model: model, optimizer: optimizer)
             startEpoch = position.epoch
             step = position.step
             rng = position.generators["mixup"] ?? rng
-            TrainingRandomness.generator = position.generators["dropout"] ?? TrainingRandomness.generator
+            dropout = position.generators["dropout"] ?? dropout
             best = position.extra["best_top1"].flatMap(Double.init) ?? 0
         } else {
             parallel.broadcastState(of: model)
@@ -225,10 +263,10 @@ public final class SupervisedTrainer {
                     try parallel.sumGradients(optimizer.allParameters)
                     return global
                 }
-                let loss = try lossAndBackward()
+                let loss = try TrainingRandomness.using(&dropout) { try lossAndBackward() }
                 if let sam = optimizer as? SAM {
                     try sam.perturb()
-                    _ = try lossAndBackward()
+                    _ = try TrainingRandomness.using(&dropout) { try lossAndBackward() }
                 }
                 try optimizer.step()
                 step += 1
@@ -267,7 +305,7 @@ public final class SupervisedTrainer {
             var extra = ["best_top1": String(best)]
             extra["replica_fingerprints"] = fingerprints
             try TrainingCheckpoint(
-                epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": TrainingRandomness.generator],
+                epoch: epoch + 1, step: step, generators: ["mixup": rng, "dropout": dropout],
                 extra: extra
             ).save(model: model, optimizer: optimizer, to: checkpointURL)
             try events.epochEnded(summary)
@@ -287,6 +325,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The replicas of a data-parallel run hold different weights after the same steps.
     case replicasDiverged(fingerprints: [UInt64])
 
+    /// The message shown to the user, with what to do where there is something to do.
     public var description: String {
         switch self {
         case .noUsableImages(let folder): return "\(folder): no usable images (every file failed to decode)"
@@ -306,6 +345,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
 /// Training stopped on SIGINT/SIGTERM; the checkpoint of the last finished epoch is kept for --resume.
 public struct TrainingInterrupted: Error, CustomStringConvertible {
+    /// The checkpoint a `--resume` run continues from.
     public var checkpoint: URL
+    /// The message shown to the user, naming the checkpoint.
     public var description: String { "interrupted; resume with --resume (checkpoint: \(checkpoint.path))" }
 }

@@ -16,6 +16,15 @@ public struct TrainingEvents<EpochRecord> {
     /// A line worth showing (resuming, notes).
     public var message: (String) -> Void
 
+    /// Handlers for the events of interest; the defaults ignore the event (and never stop the run).
+    ///
+    /// - Parameters:
+    ///   - shouldStop: Polled before every batch on every rank; true stops the run (`TrainingInterrupted`).
+    ///   - started: Called once the run begins, with the epochs and steps already done.
+    ///   - batchEnded: Called after every batch.
+    ///   - stepEnded: Called after every optimizer step.
+    ///   - epochEnded: Called after every epoch, once it is checkpointed.
+    ///   - message: Called with lines worth showing.
     public init(
         shouldStop: @escaping () -> Bool = { false },
         started: @escaping (_ resumedEpoch: Int, _ resumedStep: Int) throws -> Void = { _, _ in },
@@ -37,9 +46,11 @@ public struct TrainingEvents<EpochRecord> {
 public struct BatchProgress: Sendable {
     /// 1-based.
     public var epoch: Int
+    /// Epochs of the whole run.
     public var epochs: Int
     /// Batches of this epoch done, of `batches`.
     public var batch: Int
+    /// Batches per epoch on each rank.
     public var batches: Int
     /// Images of this epoch so far, over all ranks.
     public var images: Int
@@ -49,8 +60,12 @@ public struct BatchProgress: Sendable {
 
 /// One optimizer step: its number (1-based, over the run), epoch (1-based), mean loss and learning rate.
 public struct StepRecord: Sendable {
+    /// The epoch the step belongs to, 1-based.
     public var epoch: Int
+    /// Optimizer steps taken so far in the run, this one included.
     public var step: Int
+    /// The mean loss of the step's batches (over all ranks and accumulated batches).
     public var loss: Double
+    /// The learning rate the step was taken with.
     public var learningRate: Float
 }

@@ -4,6 +4,13 @@
 import Foundation
 
 extension Image {
+    /// Pillow's `Image.transform(size, Image.AFFINE, m)` on the same canvas: an inverse mapping from output to
+    /// input pixels; output points whose source falls outside the image get `fill`.
+    /// - Parameters:
+    ///   - m: the six coefficients `(a, b, c, d, e, f)` of the output → input map, in pixels.
+    ///   - filter: `.nearest`, or bilinear for anything else (`.bicubic` is sampled bilinearly).
+    ///   - fill: the RGB colour of uncovered pixels (timm's `fillcolor`).
+    /// - Returns: an image of the same size.
     public func affineTransformed(
         _ m: [Double], filter: ResampleFilter = .bilinear,
         fill: (UInt8, UInt8, UInt8) = (0, 0, 0)

@@ -4,12 +4,23 @@ import Randomness
 // uniform in [max(0, 1 - x), 1 + x] (hue in [-h, h]). The first three use Pillow's exact ImageEnhance
 // arithmetic; hue shifts in float HSV (torchvision goes through Pillow's uint8 HSV, so ±1-2 levels differ).
 
+/// torchvision's `ColorJitter(brightness, contrast, saturation, hue)` on uint8 RGB images; 0 disables a step.
 public struct ColorJitter: Sendable {
+    /// Brightness factors are drawn from [max(0, 1 - brightness), 1 + brightness].
     public var brightness: Double
+    /// Contrast factors are drawn from [max(0, 1 - contrast), 1 + contrast].
     public var contrast: Double
+    /// Saturation factors are drawn from [max(0, 1 - saturation), 1 + saturation].
     public var saturation: Double
+    /// Hue shifts, in turns, are drawn from [-hue, hue]; in [0, 0.5].
     public var hue: Double
 
+    /// Defaults are timm's `color_jitter=0.4` (no hue jitter).
+    /// - Parameters:
+    ///   - brightness: brightness jitter strength, ≥ 0.
+    ///   - contrast: contrast jitter strength, ≥ 0.
+    ///   - saturation: saturation jitter strength, ≥ 0.
+    ///   - hue: hue jitter strength in turns; must be in [0, 0.5] (a precondition).
     public init(brightness: Double = 0.4, contrast: Double = 0.4, saturation: Double = 0.4, hue: Double = 0) {
         precondition(hue >= 0 && hue <= 0.5, "hue jitter must be in [0, 0.5]")
         self.brightness = brightness
@@ -18,6 +29,11 @@ public struct ColorJitter: Sendable {
         self.hue = hue
     }
 
+    /// Applies the four adjustments in a random order, each with its own random factor.
+    /// - Parameters:
+    ///   - image: the picture to jitter.
+    ///   - rng: the sample's generator; it draws the order and the factors.
+    /// - Returns: the jittered image, same size.
     public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         var image = image
         for step in [0, 1, 2, 3].shuffled(using: &rng) {

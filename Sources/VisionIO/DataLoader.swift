@@ -6,10 +6,15 @@ import Randomness
 
 /// (B, 3, H, W) floats plus labels; `indices` are the dataset positions of the rows.
 public struct Batch: Sendable {
+    /// The normalized images, row-major `[B, 3, H, W]`.
     public var images: [Float]
+    /// `[B, 3, H, W]`; B is below the loader's batch size for a short last batch or when damaged files were dropped.
     public var shape: [Int]
+    /// One class index per row (-1 for unlabeled datasets).
     public var labels: [Int]
+    /// The dataset index of each row.
     public var indices: [Int]
+    /// Rows in the batch (B).
     public var count: Int { labels.count }
 }
 
@@ -19,13 +24,21 @@ public struct Batch: Sendable {
 /// number of steps (training); unpadded shares are disjoint and together hold each sample once (evaluation).
 /// A global batch of `count` ranks × b images is then a contiguous run of the epoch's order, whatever `count` is.
 public struct DataShard: Equatable, Sendable {
+    /// This rank, in `0..<count` (torch's `rank`).
     public var index: Int
+    /// The number of ranks (torch's `num_replicas`).
     public var count: Int
+    /// Pad to equal shares, as DistributedSampler with `drop_last=False` does; unpadded shares differ by one at most.
     public var padded: Bool
 
     /// Every sample, once.
     public static let whole = DataShard(index: 0, count: 1)
 
+    /// One rank's share; `index` outside `0..<count` is a precondition failure.
+    /// - Parameters:
+    ///   - index: this rank.
+    ///   - count: the number of ranks, ≥ 1.
+    ///   - padded: `true` for training (equal shares), `false` for evaluation (each sample exactly once).
     public init(index: Int, count: Int, padded: Bool = true) {
         precondition(count > 0 && (0..<count).contains(index), "DataShard: index \(index) of \(count)")
         self.index = index
@@ -54,16 +67,28 @@ public struct DataShard: Equatable, Sendable {
 /// Turns a decoded image into exactly `height * width * 3` floats (CHW), using the sample's own RNG.
 public typealias SampleTransform = @Sendable (Image, inout RandomGenerator) throws -> [Float]
 
+/// torch's `DataLoader` for image folders: decodes, transforms and batches samples on worker threads.
+/// Files that fail to decode or transform are dropped from their batch with one warning each on stderr.
 public final class DataLoader: @unchecked Sendable {
+    /// Where the samples come from.
     public let dataset: ImageDataset
+    /// Samples per batch on this rank (before any damaged files are dropped).
     public let batchSize: Int
+    /// The size every transformed sample has; a batch row is `3 × height × width` floats.
     public let outputSize: (height: Int, width: Int)
+    /// Reshuffle every epoch (seeded by `seed` and the epoch), or keep dataset order.
     public let shuffle: Bool
+    /// Skip the last, short batch of each epoch (torch's `drop_last`).
     public let dropLast: Bool
+    /// This rank's share of each epoch.
     public let shard: DataShard
+    /// Seeds the epoch orders and every sample's augmentation generator.
     public let seed: UInt64
+    /// Decoding threads per epoch (at most one per batch).
     public let workers: Int
+    /// How many batches the workers may build ahead of the consumer.
     public let prefetchBatches: Int
+    /// The decoder's per-image pixel limit (decompression-bomb guard); larger files are skipped.
     public let maxPixels: UInt64
     /// timm / torchvision loaders ignore EXIF orientation; set false to match them on rotated photos.
     public let applyExifOrientation: Bool
@@ -71,6 +96,20 @@ public final class DataLoader: @unchecked Sendable {
     private let warnedLock = NSLock()
     private var warned = Set<String>()
 
+    /// A loader running `transform` on each decoded sample; batch size, workers and prefetch must be positive.
+    /// - Parameters:
+    ///   - dataset: the samples.
+    ///   - batchSize: samples per batch.
+    ///   - outputSize: the `(height, width)` that `transform` produces.
+    ///   - shuffle: reshuffle every epoch rather than keep dataset order.
+    ///   - dropLast: skip a short last batch.
+    ///   - shard: this rank's share of each epoch; the whole epoch by default.
+    ///   - seed: seeds the shuffles and each sample's generator, so results are reproducible.
+    ///   - workers: decoding threads.
+    ///   - prefetchBatches: batches built ahead of the consumer.
+    ///   - maxPixels: the decoder's per-image pixel limit (Pillow's `MAX_IMAGE_PIXELS` by default).
+    ///   - applyExifOrientation: honour EXIF rotation; `false` matches timm / torchvision.
+    ///   - transform: turns an image into exactly `3 × height × width` floats (CHW).
     public init(
         dataset: ImageDataset, batchSize: Int, outputSize: (height: Int, width: Int),
         shuffle: Bool = true, dropLast: Bool = false, shard: DataShard = .whole, seed: UInt64 = 0, workers: Int = 2,
@@ -131,6 +170,7 @@ public final class DataLoader: @unchecked Sendable {
         return shard.samples(of: order)
     }
 
+    /// Batches per epoch on this rank, counting a short last batch unless `dropLast`; the same for every epoch.
     public func batchCount(epoch: Int = 0) -> Int {
         let samples = shard.sampleCount(of: dataset.count)
         return dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
@@ -202,8 +242,10 @@ public final class EpochIterator: IteratorProtocol, Sequence {
 
     deinit { state.cancel() }
 
+    /// Batches in this epoch.
     public var batchCount: Int { state.batches.count }
 
+    /// The next batch in order, waiting for the workers if needed; nil after the last one.
     public func next() -> Batch? { state.next() }
 }
 

@@ -1,7 +1,11 @@
 // EXIF orientation (tag 0x0112) and the transpose that `ImageOps.exif_transpose` applies for it.
 
+/// The EXIF orientation tag's values 1...8, named after how the stored picture must be turned to display upright.
 public enum ExifOrientation: Int, Sendable {
+    /// 1: stored upright; nothing to do.
     case up = 1
+    /// 2 mirrored, 3 rotated 180°, 4 flipped vertically, 5 transposed, 6 needs 90° clockwise, 7 transversed,
+    /// 8 needs 90° counter-clockwise.
     case upMirrored, down, downMirrored, leftMirrored, right, rightMirrored, left
 }
 

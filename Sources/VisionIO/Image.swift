@@ -2,13 +2,17 @@
 
 /// Interleaved RGB pixels, row-major (HWC), 3 bytes per pixel.
 public struct Image: Equatable, Sendable {
+    /// Columns, in pixels.
     public var width: Int
+    /// Rows, in pixels.
     public var height: Int
     /// `height * width * 3` bytes: pixel (x, y) channel c is at `(y * width + x) * 3 + c`.
     public var pixels: [UInt8]
 
+    /// Always RGB: 3 bytes per pixel, no alpha.
     public static let channels = 3
 
+    /// Wraps existing HWC bytes; `pixels.count` must be `width * height * 3` (a precondition).
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(
             width >= 0 && height >= 0 && pixels.count == width * height * 3,
@@ -29,6 +33,7 @@ public struct Image: Equatable, Sendable {
         self.init(width: width, height: height, pixels: pixels)
     }
 
+    /// The RGB value at column `x`, row `y`; only the pixel array bounds are checked, not `x < width`.
     public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
         let i = (y * width + x) * 3
         return (pixels[i], pixels[i + 1], pixels[i + 2])

@@ -2,7 +2,9 @@
 import CImageShims
 import Foundation
 
+/// The encodings VisionIO decodes.
 public enum ImageFormat: String, Sendable {
+    /// Recognised by signature: PNG's 8-byte magic, JPEG's `FF D8 FF`.
     case png, jpeg
 
     /// Sniffs the signature, like Pillow does, rather than trusting the file extension.
@@ -22,8 +24,12 @@ extension Image {
     public static let defaultMaxPixels: UInt64 = 89_478_485
 
     /// Decodes a PNG or JPEG file.
-    /// - Parameter applyExifOrientation: rotate/flip as `ImageOps.exif_transpose` would.
-    ///   timm's and torchvision's loaders do not do this; pass `false` to match them on rotated photos.
+    /// - Parameters:
+    ///   - url: the file; its format is sniffed from the bytes, not the extension.
+    ///   - maxPixels: refuse images whose header announces more pixels (Pillow's `MAX_IMAGE_PIXELS` by default).
+    ///   - applyExifOrientation: rotate/flip as `ImageOps.exif_transpose` would.
+    ///     timm's and torchvision's loaders do not do this; pass `false` to match them on rotated photos.
+    /// - Throws: `ImageDecodeError`, naming the file, when it cannot be read or decoded.
     public init(
         contentsOf url: URL, maxPixels: UInt64 = Image.defaultMaxPixels,
         applyExifOrientation: Bool = true
@@ -39,6 +45,12 @@ extension Image {
             applyExifOrientation: applyExifOrientation)
     }
 
+    /// Decodes PNG or JPEG bytes held in memory; errors name the source `<data>`.
+    /// - Parameters:
+    ///   - data: the encoded bytes.
+    ///   - maxPixels: refuse images whose header announces more pixels.
+    ///   - applyExifOrientation: rotate/flip as `ImageOps.exif_transpose` would.
+    /// - Throws: `ImageDecodeError` when the bytes are not a decodable PNG or JPEG.
     public init(data: Data, maxPixels: UInt64 = Image.defaultMaxPixels, applyExifOrientation: Bool = true) throws {
         try self.init(
             bytes: [UInt8](data), path: "<data>", maxPixels: maxPixels,

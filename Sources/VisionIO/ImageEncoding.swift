@@ -3,6 +3,7 @@ import CImageShims
 import Foundation
 
 extension Image {
+    /// The image as 8-bit RGB PNG file bytes; throws `ImageEncodeError.failed` if the encoder fails.
     public func encodePNG() throws -> [UInt8] {
         var encoded = zoo_encoded_image()
         let status = pixels.withUnsafeBufferPointer {
@@ -11,7 +12,10 @@ extension Image {
         return try Image.take(&encoded, status: status, format: "PNG")
     }
 
-    /// - Parameter quality: 1...100, libjpeg's scale (Pillow's default is 75).
+    /// The image as baseline JPEG file bytes, at `quality` 1...100 on libjpeg's scale (Pillow's default is 75;
+    /// values outside are clamped).
+    /// - Returns: the encoded file.
+    /// - Throws: `ImageEncodeError.failed` when the encoder fails.
     public func encodeJPEG(quality: Int = 75) throws -> [UInt8] {
         var encoded = zoo_encoded_image()
         let status = pixels.withUnsafeBufferPointer {

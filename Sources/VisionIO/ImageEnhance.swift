@@ -94,6 +94,7 @@ extension Image {
 
     // MARK: ImageOps
 
+    /// `ImageOps.invert`: every value v becomes 255 - v.
     public func inverted() -> Image { mapped { UInt8(255 - $0) } }
 
     /// Keeps the `bits` most significant bits of each channel.

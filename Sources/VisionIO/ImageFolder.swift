@@ -5,16 +5,24 @@ import Foundation
 public protocol ImageDataset: Sendable {
     /// The folder the images come from (named in errors).
     var root: URL { get }
+    /// The number of samples; indices run over `0..<count`.
     var count: Int { get }
+    /// The file of sample `index`.
     func url(at index: Int) -> URL
+    /// The class index of sample `index`, or -1 when the dataset is unlabeled.
     func label(at index: Int) -> Int
 }
 
+/// Why a dataset folder could not be opened.
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    /// The root does not exist or is not a directory.
     case notADirectory(path: String)
+    /// The root has no subfolders to serve as classes.
     case noClasses(path: String)
+    /// No file with an accepted extension (and, for unlabeled folders, signature) was found.
     case noImages(path: String)
 
+    /// One line starting with the path.
     public var description: String {
         switch self {
         case .notADirectory(let path): return "\(path): not a directory"
@@ -53,7 +61,7 @@ private func walkSorted(_ directory: URL, depth: Int = 0) -> [URL] {
         let url = directory.appendingPathComponent(name)
         if isDirectory(url) { subdirectories.append(name) } else { files.append(url) }
     }
-    // os.walk tuples sort by dirpath: "a/b" < "a/b/c" < "a/b-x" follows string order of the full paths.
+    // os.walk tuples sort by dirpath, the string order of full paths: "a/b" < "a/b-x" < "a/b/c" ("-" < "/").
     var result = [(path: String, files: [URL])]()
     result.append((directory.path, files))
     for sub in subdirectories {
@@ -65,11 +73,22 @@ private func walkSorted(_ directory: URL, depth: Int = 0) -> [URL] {
     return result.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }.flatMap { $0.files }
 }
 
+/// torchvision's `ImageFolder`: one class per subfolder of `root`, classes and files in the same order as
+/// torchvision, so class indices and sample indices agree with it.
 public struct ImageFolder: ImageDataset {
+    /// The folder holding one subfolder per class.
     public let root: URL
+    /// Class names (subfolder names) sorted like Python's `sorted`; a label indexes this list.
     public let classes: [String]
+    /// Every image file with its class index, in torchvision's order (classes, then a sorted walk of each).
     public let samples: [(url: URL, label: Int)]
 
+    /// Scans `root` like torchvision's `make_dataset` (subfolders walked recursively, symlinks followed);
+    /// files are matched by extension only and not opened here.
+    /// - Parameters:
+    ///   - root: the dataset folder.
+    ///   - extensions: accepted file-name suffixes, with the dot, compared case-insensitively.
+    /// - Throws: `DatasetError` when `root` is not a directory, has no class subfolders, or holds no images.
     public init(root: URL, extensions: [String] = torchvisionImageExtensions) throws {
         guard isDirectory(root) else { throw DatasetError.notADirectory(path: root.path) }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
@@ -87,8 +106,11 @@ public struct ImageFolder: ImageDataset {
         self.samples = samples
     }
 
+    /// The number of samples.
     public var count: Int { samples.count }
+    /// The file of sample `index`.
     public func url(at index: Int) -> URL { samples[index].url }
+    /// The class index of sample `index`, into `classes`.
     public func label(at index: Int) -> Int { samples[index].label }
 }
 
@@ -96,9 +118,18 @@ public struct ImageFolder: ImageDataset {
 /// Files that are not PNG/JPEG by signature are skipped with one warning line each on stderr;
 /// files that fail to decode later are skipped (and warned about) by the loader.
 public struct UnlabeledImageFolder: ImageDataset {
+    /// The folder that was scanned.
     public let root: URL
+    /// The accepted files, in sorted-walk order.
     public let urls: [URL]
 
+    /// Walks `root` recursively (sorted, symlinks followed) and keeps files whose extension matches and whose
+    /// first bytes are a PNG or JPEG signature.
+    /// - Parameters:
+    ///   - root: the folder to scan.
+    ///   - extensions: accepted file-name suffixes, with the dot, compared case-insensitively.
+    ///   - warn: receives one line per skipped file; stderr by default.
+    /// - Throws: `DatasetError` when `root` is not a directory or no image is found.
     public init(
         root: URL, extensions: [String] = [".png", ".jpg", ".jpeg"], warn: (String) -> Void = printWarning
     ) throws {
@@ -122,8 +153,11 @@ public struct UnlabeledImageFolder: ImageDataset {
         self.urls = urls
     }
 
+    /// The number of files.
     public var count: Int { urls.count }
+    /// The file of sample `index`.
     public func url(at index: Int) -> URL { urls[index] }
+    /// Always -1: there are no labels.
     public func label(at index: Int) -> Int { -1 }
 }
 

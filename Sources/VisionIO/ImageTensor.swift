@@ -2,9 +2,12 @@
 
 /// Plain float data with its shape, kept independent of the Tensor type (an adapter wraps it).
 public struct FloatArray: Equatable, Sendable {
+    /// Dimension sizes, outermost first (e.g. `[N, C, H, W]`).
     public var shape: [Int]
+    /// The elements in row-major (C) order, as many as the product of `shape`.
     public var values: [Float]
 
+    /// Pairs data with its shape; the product of `shape` must equal `values.count` (a precondition).
     public init(shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count, "FloatArray: shape does not match value count")
         self.shape = shape

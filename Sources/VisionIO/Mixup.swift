@@ -12,14 +12,29 @@ public func smoothedOneHot(labels: [Int], classes: Int, smoothing: Double = 0) -
     return out
 }
 
+/// timm's `Mixup` in mode "batch": one mixing decision per batch, Mixup or CutMix, with soft, smoothed targets.
 public struct Mixup: Sendable {
+    /// Mixup's Beta(α, α) parameter (timm's `mixup_alpha`); 0 disables Mixup.
     public var mixupAlpha: Double
+    /// CutMix's Beta(α, α) parameter (timm's `cutmix_alpha`); 0 disables CutMix.
     public var cutmixAlpha: Double
+    /// Chance that a batch is mixed at all (timm's `prob`).
     public var probability: Double
+    /// Chance of CutMix rather than Mixup when both are enabled (timm's `switch_prob`).
     public var switchProbability: Double
+    /// Label smoothing folded into the targets (timm's `label_smoothing`).
     public var labelSmoothing: Double
+    /// Width of the target rows (timm's `num_classes`).
     public var classes: Int
 
+    /// Defaults are the DeiT recipe (`--mixup 0.8 --cutmix 1.0 --smoothing 0.1`).
+    /// - Parameters:
+    ///   - mixupAlpha: Mixup's Beta parameter; 0 disables Mixup.
+    ///   - cutmixAlpha: CutMix's Beta parameter; 0 disables CutMix.
+    ///   - probability: chance that a batch is mixed.
+    ///   - switchProbability: chance of CutMix when both are enabled.
+    ///   - labelSmoothing: smoothing of the one-hot targets, in [0, 1].
+    ///   - classes: the number of classes.
     public init(
         mixupAlpha: Double = 0.8, cutmixAlpha: Double = 1.0, probability: Double = 1.0,
         switchProbability: Double = 0.5, labelSmoothing: Double = 0.1, classes: Int
@@ -34,8 +49,12 @@ public struct Mixup: Sendable {
 
     /// What one call decided: the effective mixing weight and, for CutMix, the pasted box.
     public struct Decision: Equatable, Sendable {
+        /// The weight of each row's own target; 1 when the batch was left unmixed. For CutMix it is corrected to
+        /// the box's real area, as timm's `correct_lam` does.
         public var lambda: Double
+        /// The pasted rectangle in pixels (half-open ranges `top..<bottom`, `left..<right`); nil for Mixup or none.
         public var cutmixBox: (top: Int, bottom: Int, left: Int, right: Int)?
+        /// Equal lambdas and equal boxes (tuples are not `Equatable`, hence the hand-written comparison).
         public static func == (a: Decision, b: Decision) -> Bool {
             a.lambda == b.lambda && a.cutmixBox?.top == b.cutmixBox?.top && a.cutmixBox?.left == b.cutmixBox?.left
                 && a.cutmixBox?.bottom == b.cutmixBox?.bottom && a.cutmixBox?.right == b.cutmixBox?.right

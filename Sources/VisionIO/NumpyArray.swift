@@ -1,16 +1,26 @@
 // `.npy` (format v1.0) read / write for float32, little-endian, C order: the CLI's tensor exchange format.
 import Foundation
 
+/// Why a `.npy` file could not be read or written; every case names the file (`path`).
 public enum NumpyError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be read.
     case unreadable(path: String, reason: String)
+    /// The file could not be written.
     case unwritable(path: String, reason: String)
+    /// The data does not start with `\x93NUMPY`.
     case badMagic(path: String)
+    /// A format version other than 1, 2 or 3.
     case unsupportedVersion(path: String, major: UInt8)
+    /// The header dictionary is missing a key, runs past the end, or has an unparsable shape.
     case badHeader(path: String, reason: String)
+    /// The array is not little-endian float32 (`'<f4'`).
     case unsupportedDType(path: String, dtype: String)
+    /// The array is stored in Fortran (column-major) order.
     case fortranOrder(path: String)
+    /// The data after the header is not `expected` bytes long (`Int.max` when the shape's size overflows).
     case sizeMismatch(path: String, expected: Int, actual: Int)
 
+    /// One line starting with the path.
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot read .npy (\(reason))"
@@ -26,9 +36,12 @@ public enum NumpyError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// `numpy.save` / `numpy.load` for float32 arrays, without NumPy.
 public enum NumpyArray {
     private static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
+    /// A version 1.0 `.npy` file for a C-ordered `'<f4'` array; the header is padded so the data starts on a
+    /// 64-byte boundary, as NumPy requires (the padding is not byte-identical to `numpy.save`'s).
     public static func encode(_ array: FloatArray) -> [UInt8] {
         let shape = array.shape.map(String.init).joined(separator: ", ") + (array.shape.count == 1 ? "," : "")
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape)), }"
@@ -47,12 +60,20 @@ public enum NumpyArray {
         return bytes
     }
 
+    /// Saves `array` as a `.npy` file at `url`, replacing any file there.
+    /// - Parameters:
+    ///   - array: the data and its shape.
+    ///   - url: the destination file.
+    /// - Throws: `NumpyError.unwritable` when the file cannot be written.
     public static func write(_ array: FloatArray, to url: URL) throws {
         do { try Data(encode(array)).write(to: url) } catch {
             throw NumpyError.unwritable(path: url.path, reason: (error as NSError).localizedDescription)
         }
     }
 
+    /// Loads the `.npy` file at `url` (see `decode(_:path:)` for what is accepted).
+    /// - Returns: the array with its shape.
+    /// - Throws: `NumpyError` when the file cannot be read or is not a C-ordered float32 array.
     public static func read(contentsOf url: URL) throws -> FloatArray {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {

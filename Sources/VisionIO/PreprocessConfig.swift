@@ -2,23 +2,46 @@
 // (timm.data.transforms_factory.transforms_imagenet_eval, crop_mode "center").
 import Foundation
 
+/// A model's preprocessing as timm's `pretrained_cfg` / `resolve_data_config` describe it.
 public struct PreprocessConfig: Equatable, Sendable {
+    /// timm's `crop_mode`; only "center" (resize, then cut the centre; timm's default) is implemented.
     public enum CropMode: String, Sendable { case center }
 
+    /// Input channels; always 3 (RGB).
     public var channels: Int
+    /// The model's input height, in pixels.
     public var height: Int
+    /// The model's input width, in pixels.
     public var width: Int
+    /// Per-channel RGB mean subtracted after scaling to [0, 1].
     public var mean: [Float]
+    /// Per-channel RGB standard deviation divided by after subtracting `mean`.
     public var std: [Float]
+    /// The fraction of the resized image kept by the centre crop (timm's `crop_pct`).
     public var cropPct: Double
+    /// The resize filter (timm's `interpolation`).
     public var interpolation: ResampleFilter
+    /// How the crop is taken.
     public var cropMode: CropMode
 
+    /// timm's `IMAGENET_DEFAULT_MEAN`.
     public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
+    /// timm's `IMAGENET_DEFAULT_STD`.
     public static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+    /// timm's `IMAGENET_INCEPTION_MEAN`, mapping [0, 1] to [-1, 1].
     public static let inceptionMean: [Float] = [0.5, 0.5, 0.5]
+    /// timm's `IMAGENET_INCEPTION_STD`.
     public static let inceptionStd: [Float] = [0.5, 0.5, 0.5]
 
+    /// Defaults are timm's `resolve_data_config` fallbacks: 224 × 224, ImageNet mean/std, `crop_pct` 0.875,
+    /// bicubic.
+    /// - Parameters:
+    ///   - inputSize: `(channels, height, width)` as timm's `input_size`; channels must be 3 (a precondition).
+    ///   - mean: per-channel mean.
+    ///   - std: per-channel standard deviation.
+    ///   - cropPct: the fraction kept by the centre crop, > 0 (typically 0.875 to 1).
+    ///   - interpolation: the resize filter.
+    ///   - cropMode: how the crop is taken.
     public init(
         inputSize: (channels: Int, height: Int, width: Int) = (3, 224, 224),
         mean: [Float] = PreprocessConfig.imagenetMean, std: [Float] = PreprocessConfig.imagenetStd,
@@ -35,6 +58,7 @@ public struct PreprocessConfig: Equatable, Sendable {
         self.cropMode = cropMode
     }
 
+    /// timm's `input_size` tuple.
     public var inputSize: (channels: Int, height: Int, width: Int) { (channels, height, width) }
 
     /// timm: `math.floor(img_size / crop_pct)` per side.

@@ -4,21 +4,44 @@ import Randomness
 // each applied with probability 0.5 at a magnitude drawn from N(9, 0.5) clipped to [0, 10].
 // Level → argument mappings follow timm.data.auto_augment; geometric ops fill with timm's ImageNet mean.
 
+/// timm's `RandAugment` (`timm.data.auto_augment.rand_augment_transform`) on uint8 RGB images.
 public struct RandAugment: Sendable {
+    /// timm's `_RAND_TRANSFORMS`, in timm's order.
     public enum Op: String, CaseIterable, Sendable {
+        /// AutoContrast, Equalize, Invert, Rotate, Posterize, Solarize, SolarizeAdd, Color, Contrast, Brightness,
+        /// Sharpness, ShearX, ShearY, TranslateXRel, TranslateYRel.
         case autoContrast, equalize, invert, rotate, posterize, solarize, solarizeAdd, color, contrast,
             brightness, sharpness, shearX, shearY, translateXRel, translateYRel
     }
 
+    /// The ops drawn from, uniformly and with replacement.
     public var ops: [Op]
+    /// Ops applied per image (timm's `n`).
     public var numLayers: Int
+    /// Mean magnitude on timm's 0...10 scale (timm's `m`).
     public var magnitude: Double
+    /// Standard deviation of the per-op magnitude noise (timm's `mstd`); 0 for fixed, infinity for uniform in
+    /// [0, magnitude].
     public var magnitudeStd: Double
+    /// Upper clip of the drawn magnitude (timm's `mmax`).
     public var magnitudeMax: Double
+    /// Chance that each drawn op is applied (timm's `p`).
     public var probability: Double
+    /// Largest translation, as a fraction of the image side, at magnitude 10 (timm's `translate_pct`).
     public var translatePct: Double
+    /// RGB colour of areas uncovered by rotate, shear and translate (timm's `img_mean`).
     public var fill: (UInt8, UInt8, UInt8)
 
+    /// Defaults are timm's "rand-m9-mstd0.5" with ImageNet-mean fill.
+    /// - Parameters:
+    ///   - ops: the ops to draw from.
+    ///   - numLayers: ops per image.
+    ///   - magnitude: mean magnitude, 0...10.
+    ///   - magnitudeStd: magnitude noise; 0 fixed, `.infinity` uniform.
+    ///   - magnitudeMax: upper clip of the magnitude.
+    ///   - probability: chance each op is applied.
+    ///   - translatePct: translation fraction at magnitude 10.
+    ///   - fill: colour of uncovered areas; timm's ImageNet mean `round(255 * mean)`.
     public init(
         ops: [Op] = Op.allCases, numLayers: Int = 2, magnitude: Double = 9, magnitudeStd: Double = 0.5,
         magnitudeMax: Double = 10, probability: Double = 0.5, translatePct: Double = 0.45,
@@ -59,6 +82,11 @@ public struct RandAugment: Sendable {
         }
     }
 
+    /// Draws `numLayers` ops and applies each with `probability`, at a freshly drawn magnitude.
+    /// - Parameters:
+    ///   - image: the picture to augment.
+    ///   - rng: the sample's generator.
+    /// - Returns: the augmented image, same size.
     public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         var image = image
         guard !ops.isEmpty else { return image }
@@ -77,6 +105,13 @@ public struct RandAugment: Sendable {
         return image
     }
 
+    /// One op at a given magnitude, with timm's level → argument mapping (`_level_to_arg`).
+    /// - Parameters:
+    ///   - op: the operation.
+    ///   - level: magnitude on timm's 0...10 scale (not clipped here).
+    ///   - image: the picture.
+    ///   - rng: draws the random sign of rotate, shear and translate.
+    /// - Returns: the transformed image, same size.
     public func apply(_ op: Op, level: Double, to image: Image, using rng: inout RandomGenerator) -> Image {
         let fraction = level / 10
         func signed(_ v: Double) -> Double { rng.bernoulli(0.5) ? -v : v }

@@ -3,13 +3,26 @@
 import Foundation
 import Randomness
 
+/// timm's `RandomErasing(mode="pixel")`, applied to normalized CHW floats after the image transform.
 public struct RandomErasing: Sendable {
+    /// Chance that a sample is erased at all (timm's `probability`, `--reprob`).
     public var probability: Double
+    /// Smallest erased fraction of the image area (timm's `min_area`).
     public var minArea: Double
+    /// Largest erased fraction of the image area (timm's `max_area`).
     public var maxArea: Double
+    /// Range of erased height / width ratios, sampled log-uniformly (timm's `min_aspect`...`max_aspect`).
     public var aspect: ClosedRange<Double>
+    /// Up to this many rectangles, the count drawn uniformly from 1...maxCount (timm's `max_count`).
     public var maxCount: Int
 
+    /// Defaults are timm's except `probability`, which is DeiT's `--reprob 0.25` (timm's class defaults to 0.5).
+    /// - Parameters:
+    ///   - probability: chance that a sample is erased.
+    ///   - minArea: smallest erased area fraction.
+    ///   - maxArea: largest erased area fraction.
+    ///   - aspect: height / width ratio range.
+    ///   - maxCount: most rectangles per sample.
     public init(
         probability: Double = 0.25, minArea: Double = 0.02, maxArea: Double = 1.0 / 3.0,
         aspect: ClosedRange<Double> = 0.3...(1 / 0.3), maxCount: Int = 1

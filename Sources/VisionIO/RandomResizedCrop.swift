@@ -3,13 +3,26 @@
 import Foundation
 import Randomness
 
+/// torchvision's `RandomResizedCrop(size, scale, ratio, interpolation)` on uint8 RGB images.
 public struct RandomResizedCrop: Sendable {
+    /// Output width, in pixels.
     public var width: Int
+    /// Output height, in pixels.
     public var height: Int
+    /// Range of the crop's area as a fraction of the image area (torchvision's `scale`).
     public var scale: ClosedRange<Double>
+    /// Range of the crop's width / height, sampled log-uniformly (torchvision's `ratio`).
     public var ratio: ClosedRange<Double>
+    /// The resize filter (torchvision's `interpolation`).
     public var filter: ResampleFilter
 
+    /// Defaults are torchvision's: scale 0.08...1, ratio 3/4...4/3, bilinear.
+    /// - Parameters:
+    ///   - width: output width.
+    ///   - height: output height.
+    ///   - scale: crop-area fraction range.
+    ///   - ratio: crop aspect (width / height) range.
+    ///   - filter: the resize filter.
     public init(
         width: Int, height: Int, scale: ClosedRange<Double> = 0.08...1.0,
         ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), filter: ResampleFilter = .bilinear
@@ -21,6 +34,7 @@ public struct RandomResizedCrop: Sendable {
         self.filter = filter
     }
 
+    /// A square `size × size` output with torchvision's default scale and ratio.
     public init(size: Int, filter: ResampleFilter = .bilinear) { self.init(width: size, height: size, filter: filter) }
 
     /// `get_params`: (top, left, height, width) of the crop in the source image.
@@ -52,6 +66,11 @@ public struct RandomResizedCrop: Sendable {
         return ((imageHeight - h) / 2, (imageWidth - w) / 2, h, w)
     }
 
+    /// Picks a crop with `parameters(imageWidth:imageHeight:using:)`, then resizes it to `width × height`.
+    /// - Parameters:
+    ///   - image: the source picture.
+    ///   - rng: the sample's generator.
+    /// - Returns: a `width × height` image.
     public func callAsFunction(_ image: Image, using rng: inout RandomGenerator) -> Image {
         let p = parameters(imageWidth: image.width, imageHeight: image.height, using: &rng)
         return image.cropped(x: p.left, y: p.top, width: p.width, height: p.height)
@@ -60,6 +79,7 @@ public struct RandomResizedCrop: Sendable {
 }
 
 extension Image {
+    /// Mirrored left ↔ right (Pillow's `FLIP_LEFT_RIGHT`, torchvision's `hflip`).
     public func flippedHorizontally() -> Image {
         var out = pixels
         out.withUnsafeMutableBufferPointer { dst in
@@ -79,6 +99,7 @@ extension Image {
         return Image(width: width, height: height, pixels: out)
     }
 
+    /// Mirrored top ↔ bottom (Pillow's `FLIP_TOP_BOTTOM`, torchvision's `vflip`).
     public func flippedVertically() -> Image {
         var out = pixels
         let row = width * 3

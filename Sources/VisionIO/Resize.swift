@@ -2,7 +2,9 @@
 // per-output-pixel coefficients (support widened by the scale when shrinking, i.e. antialiasing),
 // 22-bit fixed point, two separable passes in Pillow 13's order (fixtures come from Pillow 13.0).
 
+/// Pillow's resampling filters, named as timm's `interpolation` strings ("nearest", "bilinear", "bicubic").
 public enum ResampleFilter: String, Codable, Sendable, CaseIterable {
+    /// `NEAREST`, `BILINEAR` (triangle, support 1) and `BICUBIC` (Keys cubic, a = -0.5, support 2).
     case nearest, bilinear, bicubic
 
     var support: Double {
@@ -35,6 +37,8 @@ public enum ResampleFilter: String, Codable, Sendable, CaseIterable {
     ///   - outSize: output pixels.
     ///   - start: where the source region begins (Pillow's `box`), in source pixels.
     ///   - span: the source region's length; the whole axis when nil.
+    /// - Returns: one entry per output pixel: the first source index and the weights from there, summing to 1
+    ///   (empty for `.nearest`, which has no kernel).
     public func axisWeights(
         inSize: Int, outSize: Int, start: Double = 0, span: Double? = nil
     )
@@ -58,7 +62,9 @@ public enum ResampleFilter: String, Codable, Sendable, CaseIterable {
 
 /// A source region in pixel coordinates, Pillow's `box` argument (stored as float32 like Pillow does).
 public struct ResizeBox: Equatable, Sendable {
+    /// Left, top, right and bottom edges, in source pixels (right and bottom exclusive).
     public var x0: Float, y0: Float, x1: Float, y1: Float
+    /// The box `(x0, y0, x1, y1)`, as Pillow's `box=(left, upper, right, lower)`.
     public init(x0: Float, y0: Float, x1: Float, y1: Float) {
         self.x0 = x0
         self.y0 = y0

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 #if canImport(Glibc)
 import Glibc
@@ -224,39 +225,24 @@ public func saveSafetensors(_ dict: StateDict, to url: URL, metadata: [String: S
 /// The JSON header, space-padded to a multiple of 8 bytes as the reference writer does
 /// (keeps the data section 8-byte aligned for readers that map it directly).
 func safetensorsHeaderBytes(for dict: StateDict, metadata: [String: String]) -> [UInt8] {
-    var parts: [String] = []
+    var fields: [(String, JSONOutput)] = []
     if !metadata.isEmpty {
-        let fields = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0] ?? ""))" }
-        parts.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
+        fields.append(
+            ("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
     }
     var offset = 0
     for (key, tensor) in dict {
         let end = offset + tensor.values.count * 4
-        let shape = tensor.shape.map(String.init).joined(separator: ",")
-        parts.append("\(jsonString(key)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+        let entry: [(String, JSONOutput)] = [
+            ("dtype", .string("F32")), ("shape", .array(tensor.shape.map { .int($0) })),
+            ("data_offsets", .array([.int(offset), .int(end)])),
+        ]
+        fields.append((key, .object(entry)))
         offset = end
     }
-    var bytes = Array("{\(parts.joined(separator: ","))}".utf8)
+    var bytes = Array(JSONOutput.object(fields).text.utf8)
     bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - bytes.count % 8) % 8))
     return bytes
-}
-
-private func jsonString(_ string: String) -> String {
-    var out = "\""
-    for scalar in string.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 private func writeAll(_ descriptor: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {

@@ -1,9 +1,13 @@
 /// One named weight as plain data: Float32 values in row-major order.
 /// Kept independent of `Tensor` so checkpoints can be read, checked and rewritten without a model.
 public struct WeightTensor: Equatable, Sendable {
+    /// The size of each dimension, as torch's `Tensor.shape` ([] for a scalar).
     public var shape: [Int]
+    /// The elements in row-major order, converted to Float32 whatever the file stored.
     public var values: [Float]
 
+    /// A weight of `shape` holding `values`; traps unless the shape's sizes are non-negative and hold exactly
+    /// `values.count` elements.
     public init(shape: [Int], values: [Float]) {
         precondition(
             shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
@@ -18,11 +22,13 @@ public struct WeightTensor: Equatable, Sendable {
 
 /// Named weights in a fixed key order (the file's order when loaded).
 public struct StateDict: Equatable, Sendable, Sequence {
+    /// The keys in order (e.g. `conv1.weight`, `bn1.running_mean`, as timm's `state_dict()` names them).
     public private(set) var keys: [String] = []
     private var tensors: [String: WeightTensor] = [:]
     /// Free-form string metadata (safetensors `__metadata__`); not part of the weights.
     public var metadata: [String: String] = [:]
 
+    /// An empty dict with no metadata.
     public init() {}
 
     /// Later duplicates of a key replace earlier ones but keep the first position.
@@ -30,8 +36,11 @@ public struct StateDict: Equatable, Sendable, Sequence {
         for (key, tensor) in entries { self[key] = tensor }
     }
 
+    /// The number of weights.
     public var count: Int { keys.count }
+    /// Whether there are no weights (metadata aside).
     public var isEmpty: Bool { keys.isEmpty }
+    /// Whether a weight is stored under `key`.
     public func contains(_ key: String) -> Bool { tensors[key] != nil }
 
     /// Setting a new key appends it; setting nil removes it.
@@ -53,6 +62,7 @@ public struct StateDict: Equatable, Sendable, Sequence {
         }
     }
 
+    /// The (key, tensor) pairs in key order.
     public func makeIterator() -> AnyIterator<(key: String, tensor: WeightTensor)> {
         var index = 0
         return AnyIterator {

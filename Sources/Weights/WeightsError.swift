@@ -20,6 +20,7 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible, Sendable {
     case overlappingData(path: String, key: String, otherKey: String)
     /// A tensor's byte count disagrees with its shape and element type.
     case sizeMismatch(path: String, key: String, expectedBytes: Int, actualBytes: Int)
+    /// A safetensors dtype the reader does not convert (e.g. `F8_E4M3`, `U16`).
     case unsupportedDType(path: String, key: String, dtype: String)
     /// The pickle names a global outside the state-dict allowlist (e.g. `os.system`).
     case forbiddenPickleGlobal(path: String, module: String, name: String)
@@ -31,10 +32,14 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible, Sendable {
     case missingStorage(path: String, key: String)
     /// Two source keys map to the same destination key.
     case duplicateKey(key: String)
+    /// Keys the model expects that the weights lack (torch's `missing_keys`).
     case missingKeys([String])
+    /// Keys in the weights the model does not have (torch's `unexpected_keys`).
     case unexpectedKeys([String])
+    /// A weight whose shape differs from the model's.
     case shapeMismatch(key: String, expected: [Int], actual: [Int])
 
+    /// One line naming the file and key at fault; key lists show their first five.
     public var description: String {
         switch self {
         case .unreadable(let path, let reason):

@@ -102,22 +102,15 @@ struct ModelOptions: ParsableArguments {
     func loadModel() throws -> (pretrained: PretrainedConfig, model: any ImageClassifier) {
         let (entry, config) = try resolved()
         let url = try weightsURL()
-        do {
-            let model = try entry.create(weightsAt: url, arguments())
-            model.eval()
-            return (config, model)
-        } catch let error as ModelError where modelArgs != nil {
-            throw CommandError("--model-args: \(error)")
-        } catch {
-            // Errors from reading the file already name it; errors from fitting it into the model do not.
-            let message = "\(error)"
-            throw CommandError(message.contains(url.path) ? message : "\(url.path): \(message)")
+        // Errors from reading the file already name it; errors from fitting it into the model do not.
+        let model = try attributing(to: url.path) {
+            do {
+                return try entry.create(weightsAt: url, arguments())
+            } catch let error as ModelError where modelArgs != nil {
+                throw CommandError("--model-args: \(error)")
+            }
         }
+        model.eval()
+        return (config, model)
     }
-}
-
-/// A failure reported as one line naming the culprit.
-struct CommandError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -39,10 +39,17 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed iterations after warm-up.")
     var iterations: Int = 20
 
+    @Flag(
+        help:
+            "Also print the time per layer kind (conv 3×3, conv 1×1, depthwise, GEMM, attention, norm, pooling, other)."
+    )
+    var profile = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func validate() throws {
+        if profile && model == nil { throw ValidationError("--profile profiles a model: give --model M") }
         if let target, target != "kernels" {
             throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M")
         }
@@ -61,15 +68,27 @@ struct BenchCommand: ParsableCommand {
         var model: String, batch: Int, threads: Int, mode: String, inputSize: Int
         var msMedian: Double, msMin: Double, msMax: Double, imagesPerSecond: Double
         var isa: String, cpu: String
+        var profile: [ProfileRow]?
 
         enum CodingKeys: String, CodingKey {
-            case model, batch, threads, mode
+            case model, batch, threads, mode, profile
             case inputSize = "input_size"
             case msMedian = "ms_median"
             case msMin = "ms_min"
             case msMax = "ms_max"
             case imagesPerSecond = "images_per_s"
             case isa, cpu
+        }
+    }
+
+    /// One layer kind's share of a profiled forward (or training step): time and kernel calls per run.
+    struct ProfileRow: Encodable {
+        var kind: String, msPerRun: Double, share: Double, calls: Int
+
+        enum CodingKeys: String, CodingKey {
+            case kind
+            case msPerRun = "ms_per_run"
+            case share, calls
         }
     }
 
@@ -266,29 +285,30 @@ extension BenchCommand {
         let model = try benchee(name)
         var rng = RandomGenerator(seed: 0)
         let input = try Tensor.normal([batch, 3, model.inputSize, model.inputSize], using: &rng)
-        let timing: TimingSummary
+        let run: () throws -> Void
         if train {
             // One optimizer step as the training loops take it: forward, loss, backward, AdamW update.
             model.module.train()
             let optimizer = try AdamW(
                 groups: weightDecayGroups(model.module, weightDecay: 0.05), learningRate: 1e-4, betas: (0.9, 0.95))
-            timing = try TimingSummary.measure(warmup: 1, iterations: iterations) {
+            run = {
                 optimizer.zeroGrad()
                 try model.forward(input).backward()
                 try optimizer.step()
             }
         } else {
             model.module.eval()
-            timing = try withoutGrad {
-                try TimingSummary.measure(iterations: iterations) { _ = try model.forward(input) }
-            }
+            run = { _ = try withoutGrad { try model.forward(input) } }
         }
-        let result = ModelResult(
+        let timing = try TimingSummary.measure(warmup: train ? 1 : 2, iterations: iterations, run)
+        var result = ModelResult(
             model: name, batch: batch, threads: Threads.count, mode: train ? "train" : "inference",
             inputSize: model.inputSize,
             msMedian: timing.medianMilliseconds, msMin: timing.minMilliseconds, msMax: timing.maxMilliseconds,
             imagesPerSecond: Double(batch) / timing.medianMilliseconds * 1000,
             isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
+        // Profiled runs come after the timed ones, so the clock reads do not touch the times above.
+        if profile { result.profile = try profileRows(iterations: iterations, run) }
         if json { return print(try jsonString(result)) }
         print(
             String(
@@ -296,5 +316,33 @@ extension BenchCommand {
                 name, batch, result.mode, Threads.count, result.isa, result.cpu, result.msMedian, result.msMin,
                 result.msMax,
                 result.imagesPerSecond))
+        guard let rows = result.profile else { return }
+        print("time per layer kind (mean of \(iterations) profiled runs):")
+        for row in rows {
+            let calls = row.calls == 0 ? "" : "  \(row.calls) call" + (row.calls == 1 ? "" : "s")
+            print(
+                "  " + row.kind.padding(toLength: 11, withPad: " ", startingAt: 0)
+                    + String(format: " %8.2f ms  %5.1f%%", row.msPerRun, row.share * 100) + calls)
+        }
+    }
+
+    /// Time per kernel kind over `iterations` runs of `run`, largest first, then "other": the rest of each run
+    /// (element-wise ops, copies, reshapes, softmax outside attention, allocation).
+    private func profileRows(iterations: Int, _ run: () throws -> Void) throws -> [ProfileRow] {
+        let profile = KernelProfile()
+        let start = DispatchTime.now().uptimeNanoseconds
+        try profile.recording { for _ in 0..<iterations { try run() } }
+        let total = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        var rows = KernelProfile.Kind.allCases.compactMap { kind -> ProfileRow? in
+            guard let seconds = profile.seconds[kind] else { return nil }
+            return ProfileRow(
+                kind: kind.rawValue, msPerRun: seconds / Double(iterations) * 1000, share: seconds / total,
+                calls: (profile.calls[kind] ?? 0) / iterations)
+        }
+        rows.sort { $0.msPerRun > $1.msPerRun }
+        let other = max(0, total - profile.seconds.values.reduce(0, +))
+        rows.append(
+            ProfileRow(kind: "other", msPerRun: other / Double(iterations) * 1000, share: other / total, calls: 0))
+        return rows
     }
 }

@@ -122,7 +122,7 @@ struct ClassifyCommand: ParsableCommand {
         }
         let lines = names.last == "" ? Array(names.dropLast()) : names
         guard lines.count == classes else {
-            throw InputFileError(
+            throw CommandError(
                 file: path, problem: "\(lines.count) labels, but the model predicts \(classes) classes")
         }
         return lines

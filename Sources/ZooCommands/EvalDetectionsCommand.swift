@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Metrics
 
 /// `zoo eval-detections`: COCO box AP/AR (pycocotools' numbers) and optionally VOC AP.

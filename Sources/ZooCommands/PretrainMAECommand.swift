@@ -66,15 +66,15 @@ struct PretrainMAECommand: ParsableCommand {
         }
         let dataset = try UnlabeledImageFolder(root: URL(fileURLWithPath: folder))  // its errors name the folder
         guard dataset.count > 0 else { throw CommandError("\(folder): no images found") }
-        Initialization.generator = RandomGenerator(seed: seed)
-        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1 &+ UInt64(job.rank) << 32)
-        let mae = try MaskedAutoencoderRegistry.create(
-            model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
+        var initial = RandomGenerator(seed: seed)
+        let mae = try Initialization.using(&initial) {
+            try MaskedAutoencoderRegistry.create(
+                model, ["img_size": .int(imgSize), "mask_ratio": .double(Double(maskRatio))])
+        }
         var config = MaskedAutoencoderPretrainingConfig()
         config.epochs = epochs
         config.batchSize = min(batchSize, dataset.count)
         config.imageSize = imgSize
-        config.maskRatio = maskRatio
         config.learningRate = lr
         config.baseLearningRate = blr
         config.weightDecay = weightDecay

@@ -12,7 +12,13 @@ final class ProgressReporter {
     private var lastPrint = Date.distantPast
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    /// - Parameter start: when the work began (now by default), for the rate and the ETA.
+    /// A reporter for `total` units of work; nothing is printed before the first `update`.
+    ///
+    /// - Parameters:
+    ///   - total: The work to do, in `done`'s unit (at least 1 is kept); the bar is full at `done == total`.
+    ///   - label: Printed first on every line (a command or repository name).
+    ///   - unit: How counts and the rate are shown; images by default.
+    ///   - start: When the work began (now by default), for the rate and the ETA.
     init(total: Int, label: String, unit: Unit = .images, start: Date = Date()) {
         self.total = max(total, 1)
         self.label = label

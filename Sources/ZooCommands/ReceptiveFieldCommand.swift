@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Metrics
+import JSON
 import Models
+import ReceptiveFields
 
 /// `zoo rf`: receptive field, effective stride and padding per layer.
 struct ReceptiveFieldCommand: ParsableCommand {

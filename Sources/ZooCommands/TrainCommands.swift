@@ -66,8 +66,8 @@ struct TrainCommand: ParsableCommand {
         guard trainSet.classes == valSet.classes else {
             throw CommandError("\(val): classes \(valSet.classes) differ from the training classes \(trainSet.classes)")
         }
-        Initialization.generator = RandomGenerator(seed: seed)
-        let net = try entry.create(["num_classes": .int(trainSet.classes.count)])
+        var initial = RandomGenerator(seed: seed)
+        let net = try Initialization.using(&initial) { try entry.create(["num_classes": .int(trainSet.classes.count)]) }
         if let initWeights { try loadInitialWeights(into: net, from: initWeights) }
         if pretrained {
             try loadInitialWeights(into: net, from: fetchPretrainedWeights(entry.name, pretrainedConfig).path)
@@ -87,7 +87,6 @@ struct TrainCommand: ParsableCommand {
         config.minScale = scale
         config.seed = seed
         let job = Job.communicator
-        TrainingRandomness.generator = RandomGenerator(seed: seed &+ 1 &+ UInt64(job.rank) << 32)
         let trainer = try SupervisedTrainer(
             model: net, train: trainSet, val: valSet, pretrained: pretrainedConfig,
             config: config, output: URL(fileURLWithPath: output), communicator: job)

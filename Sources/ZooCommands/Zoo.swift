@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import Kernels
 
-/// The `zoo` command line: classify, forward, preprocess, models, rf, eval-detections, pretrain-mae,
-/// train, eval, bench. Each subcommand lives in its own file of this target.
+/// The `zoo` command line: classify, download, forward, preprocess, models, train, eval, pretrain-mae, rf,
+/// eval-detections, bench. Each subcommand lives in its own file of this target.
 public struct Zoo: ParsableCommand {
+    /// The root command: its name, abstract and subcommands, for ArgumentParser.
     public static let configuration = CommandConfiguration(
         commandName: "zoo",
         abstract: "A vision model zoo: run, train and inspect timm models in Swift, on the CPU.",
@@ -14,6 +15,7 @@ public struct Zoo: ParsableCommand {
             ReceptiveFieldCommand.self, EvalDetectionsCommand.self, BenchCommand.self,
         ]
     )
+    /// The root command with no options (ArgumentParser requires the initialiser; the subcommand does the work).
     public init() {}
 
     /// Runs the command line with the zoo's exit statuses: 0 success, 1 when an input failed, 2 for bad usage.

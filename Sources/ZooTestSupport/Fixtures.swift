@@ -50,11 +50,17 @@ public enum Fixtures {
 
     /// One entry of parity/manifest.json.
     public struct ParityFixture: Decodable {
+        /// The fixture's name, also the stem of its `<name>.safetensors` and `<name>.io.safetensors` files.
         public var name: String
+        /// The model family it covers (e.g. `cnn`, `vit`, `swin`, `mae`).
         public var family: String
+        /// The timm architecture the fixture was built from (e.g. `resnet18`; for `mae_tiny` a description).
         public var timmArch: String
+        /// The keyword arguments passed to `timm.create_model` (`timm_kwargs`).
         public var timmArguments: [String: ArgumentValue]
+        /// The input's shape, `[N, C, H, W]`.
         public var inputShape: [Int]
+        /// The shape of timm's output (`[N, classes]` for classifiers).
         public var outputShape: [Int]
 
         enum CodingKeys: String, CodingKey {
@@ -71,16 +77,20 @@ public enum Fixtures {
     /// fixtures' ResNets have the plain 7×7 stem (64 channels whatever stem_width says).
     public static let ignoredByTimm: Set<String> = ["stem_width"]
 
+    /// Every fixture listed in parity/manifest.json; skips the test when the fixtures are absent.
     public static func parityManifest() throws -> [ParityFixture] {
         struct Manifest: Decodable { var fixtures: [ParityFixture] }
         let data = try Data(contentsOf: parityDirectory().appendingPathComponent("manifest.json"))
         return try JSONDecoder().decode(Manifest.self, from: data).fixtures
     }
 
+    /// The timm state dict of fixture `name` (`<name>.safetensors`); skips the test when the fixtures are absent.
     public static func parityWeights(_ name: String) throws -> StateDict {
         try loadSafetensors(parityDirectory().appendingPathComponent("\(name).safetensors"))
     }
 
+    /// The input and timm's results for fixture `name` (`<name>.io.safetensors`: `input` and `output`;
+    /// `mae_tiny`'s: `input`, `noise`, `loss`, `pred` and `mask`); skips the test when the fixtures are absent.
     public static func parityIO(_ name: String) throws -> StateDict {
         try loadSafetensors(parityDirectory().appendingPathComponent("\(name).io.safetensors"))
     }

@@ -11,22 +11,6 @@ final class EfficientNetTests: XCTestCase {
     func testMobileNetV2Parity() throws { try checkFixture("mobilenetv2_035") }
     func testEfficientNetLiteParity() throws { try checkFixture("tf_efficientnet_lite0_tiny") }
 
-    func testArchitectureStringsDecodeAsTimm() throws {
-        let block = try BlockDefinition("ir_r2_k5_s2_e4.5_c40_se0.25_nre")
-        XCTAssertEqual(block.kind, .invertedResidual)
-        XCTAssertEqual([block.repeats, block.kernel, block.stride, block.outChannels], [2, 5, 2, 40])
-        XCTAssertEqual(block.expansion, 4.5)
-        XCTAssertEqual(block.seRatio, 0.25)
-        XCTAssertEqual(block.activation, .relu)
-        XCTAssertThrowsError(try BlockDefinition("zz_r1_c8_s1"))
-        // Depth 1.1 rounds up (timm: ceil): 2 → 3, 3 → 4; the first and last stages stay fixed.
-        let stages = try decodeArchitecture(
-            [["ds_r1_k3_s1_c16"], ["ir_r2_k3_s2_e6_c24"], ["ir_r3_k3_s2_e6_c24"], ["ir_r1_k3_s1_e6_c32"]],
-            depthMultiplier: 1.1, fixFirstLast: true)
-        XCTAssertEqual(stages.map(\.count), [1, 3, 4, 1])
-        XCTAssertEqual(stages[1].map(\.stride), [2, 1, 1])
-    }
-
     /// timm's stage depths for the Lite presets (from timm.create_model(...).blocks).
     func testLiteDepthScaling() throws {
         let expected: [String: [Int]] = [

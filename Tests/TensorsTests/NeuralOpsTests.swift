@@ -156,43 +156,6 @@ final class NeuralOpsTests: XCTestCase {
         try checkGradients([randomTensor([3, 7], seed: 41)]) { try $0[0].logSoftmax() }
     }
 
-    func testAttentionGradientsWithBiasAndMask() throws {
-        let (b, h, n, d) = (4, 2, 5, 3)
-        let mask = try randomTensor([2, 1, n, n], seed: 45)  // period 2 over the batch, shared by heads
-        try checkGradients([
-            randomTensor([b, h, n, d], seed: 42), randomTensor([b, h, n, d], seed: 43),
-            randomTensor([b, h, n, d + 1], seed: 44), randomTensor([h, n, n], seed: 46),
-        ]) {
-            try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], additive: [$0[3], mask])
-        }
-        // Cross attention: a different number of keys.
-        try checkGradients([
-            randomTensor([1, 2, 3, 4], seed: 47), randomTensor([1, 2, 6, 4], seed: 48),
-            randomTensor([1, 2, 6, 4], seed: 49),
-        ]) {
-            try Tensor.attention(query: $0[0], key: $0[1], value: $0[2], scale: 0.3)
-        }
-    }
-
-    /// Packed attention on a qkv projection equals splitting out the heads (timm's reshape + permute), `attention`,
-    /// and merging back; its gradients (into the packed qkv and the bias) pass the finite-difference check.
-    func testPackedAttentionMatchesSplitHeadsAndHasGradients() throws {
-        let (b, n, h, d) = (3, 5, 2, 4)
-        let qkv = try randomTensor([b, n, 3 * h * d], seed: 50)
-        let bias = try randomTensor([h, n, n], seed: 51)
-        let split = try qkv.reshaped([b, n, 3, h, d]).permuted([2, 0, 3, 1, 4])
-        let part = { (i: Int) in try split.slice(axis: 0, i..<i + 1).reshaped([b, h, n, d]) }
-        let reference = try Tensor.attention(query: part(0), key: part(1), value: part(2), additive: [bias])
-            .permuted([0, 2, 1, 3]).reshaped([b, n, h * d])
-        let packed = try Tensor.packedAttention(qkv, heads: h, additive: [bias])
-        XCTAssertEqual(packed.shape, [b, n, h * d])
-        for (x, y) in zip(packed.scalars, reference.scalars) { XCTAssertEqual(x, y, accuracy: 1e-6) }
-        try checkGradients([randomTensor([2, n, 3 * h * d], seed: 52), randomTensor([h, n, n], seed: 53)]) {
-            try Tensor.packedAttention($0[0], heads: h, additive: [$0[1]], scale: 0.4)
-        }
-        XCTAssertThrowsError(try Tensor.packedAttention(randomTensor([2, n, 10], seed: 54), heads: h))
-    }
-
     /// Batch norm + ReLU over parts read in place equals the same over their concatenation (DenseNet inference).
     func testConcatenatedBatchNormMatchesNormOfConcatenation() throws {
         let parts = [

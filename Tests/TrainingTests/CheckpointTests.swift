@@ -13,9 +13,11 @@ final class CheckpointTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         func makeModel() throws -> any ImageClassifier {
-            Initialization.generator = RandomGenerator(seed: 1)
-            return try ModelRegistry.create(
-                "resnet18", ["layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "num_classes": 3])
+            var generator = RandomGenerator(seed: 1)
+            return try Initialization.using(&generator) {
+                try ModelRegistry.create(
+                    "resnet18", ["layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "num_classes": 3])
+            }
         }
         var rng = RandomGenerator(seed: 2)
         let batches = try (0..<4).map { _ in try Tensor.normal([2, 3, 32, 32], using: &rng) }

@@ -1,5 +1,7 @@
 // Locates the PIL/timm-generated fixtures (Fixtures/make_fixtures.py) and the sample photos.
 import Foundation
+import Randomness
+import VisionIO
 import XCTest
 import ZooTestSupport
 
@@ -26,4 +28,11 @@ enum Fixtures {
 
     /// The sample photos fetched by scripts/setup.sh (one lookup for every test target).
     static func samplesDirectory() throws -> URL { try ZooTestSupport.Fixtures.samplesDirectory() }
+
+    /// A 32×24 image of seeded noise, on which nearly any change to the pixels shows.
+    static let noiseImage: Image = {
+        var rng = RandomGenerator(seed: 3)
+        return Image(
+            width: 32, height: 24, pixels: (0..<(32 * 24 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+    }()
 }

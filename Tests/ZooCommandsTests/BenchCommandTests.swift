@@ -13,6 +13,13 @@ final class BenchCommandTests: XCTestCase {
         var msMax: Double
         var isa: String
         var cpu: String
+        var profile: [ProfileRow]?
+    }
+
+    struct ProfileRow: Decodable, Equatable {
+        var kind: String
+        var calls: Int
+        var share: Double
     }
 
     private func bench(_ arguments: [String]) throws -> Result {
@@ -40,6 +47,24 @@ final class BenchCommandTests: XCTestCase {
     }
 
     /// An unknown name is a one-line error that suggests the nearest names.
+    /// `--profile` counts each layer kind's kernel calls per run, as the architecture has them: resnet18 has
+    /// 16 3×3 convs in its blocks, 3 1×1 downsample convs, the 7×7 stem, the max pool and the fc (its global
+    /// average pool is a mean, counted in "other").
+    func testProfileCountsEachLayerKind() throws {
+        let result = try bench(["--model", "resnet18", "--img-size", "32", "--profile"])
+        let rows = try XCTUnwrap(result.profile)
+        let calls = Dictionary(uniqueKeysWithValues: rows.map { ($0.kind, $0.calls) })
+        XCTAssertEqual(
+            calls, ["conv 3×3": 16, "conv 1×1": 3, "conv other": 1, "pooling": 1, "GEMM": 1, "other": 0], "\(rows)")
+        XCTAssertEqual(rows.last?.kind, "other")
+        XCTAssertEqual(rows.map(\.share).reduce(0, +), 1, accuracy: 1e-6, "the kinds and 'other' make up each run")
+        let (status, stdout, stderr) = try runZoo(
+            try builtZoo(), ["bench", "--model", "resnet18", "--img-size", "32", "--profile"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.contains("time per layer kind"), stdout)
+        XCTAssertTrue(stdout.contains("conv 3×3"), stdout)
+    }
+
     func testUnknownModel() throws {
         let (status, _, stderr) = try runZoo(try builtZoo(), ["bench", "--model", "mae_vit_tiny_patch61"])
         XCTAssertEqual(status, 1, stderr)

@@ -144,17 +144,6 @@ final class HostileInputTests: XCTestCase {
             "\(url.path): the model's outputs are NaN or infinite for 12 of 12 images")
     }
 
-    func testNonFiniteNumbersAreJSONNull() throws {
-        struct Row: Encodable {
-            var loss: Double
-            var top1: Double
-            var name: String
-        }
-        XCTAssertEqual(
-            try jsonString(Row(loss: .nan, top1: .infinity, name: "a"), pretty: false),
-            #"{"loss":null,"name":"a","top1":null}"#)
-    }
-
     /// A folder where every image is corrupt: nothing to learn or score is an error, not "mean loss 0.0000".
     func testRunsWithoutUsableImagesFail() throws {
         let root = try scratchDirectory(self, files: [:])

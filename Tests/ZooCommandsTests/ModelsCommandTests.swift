@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZooTestSupport
 
 /// timm 1.0.31: `m = timm.create_model(name)`; `sum(p.numel() for p in m.parameters())` and `m.pretrained_cfg["tag"]`.
 private let timmModels: [String: (Int, String)] = [
@@ -77,4 +78,37 @@ final class ModelsCommandTests: XCTestCase {
             XCTAssertGreaterThan(row.gflops, 0, row.name)
         }
     }
+
+    /// `zoo models --json` lists every Hub tag timm has for our models with timm's pretrained config
+    /// (`Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json`, written by scripts/timm-pretrained-tags.py).
+    func testModelsJSONAgreesWithTimmForEveryTag() throws {
+        struct TimmConfig: Decodable, Equatable {
+            var hfHubId: String, inputSize: [Int], mean: [Float], std: [Float], cropPct: Float,
+                interpolation: String
+            var numClasses: Int
+        }
+        struct Row: Decodable {
+            var name: String
+            var tags: [Tag]
+        }
+        struct Tag: Decodable {
+            var name: String, hfHubId: String?, inputSize: [Int], mean: [Float], std: [Float], cropPct: Float
+            var interpolation: String, numClasses: Int
+        }
+        let fixture = Fixtures.packageRoot.appendingPathComponent(
+            "Tests/ModelsTests/Fixtures/timm_pretrained_cfgs.json")
+        let timm = try snakeCaseDecoder.decode([String: TimmConfig].self, from: Data(contentsOf: fixture))
+        let (status, stdout, stderr) = try runZoo(try builtZoo(), ["models", "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let tags = try snakeCaseDecoder.decode([Row].self, from: Data(stdout.utf8)).flatMap(\.tags)
+        XCTAssertEqual(Set(tags.map(\.name)), Set(timm.keys))
+        for tag in tags {
+            let ours = TimmConfig(
+                hfHubId: tag.hfHubId ?? "", inputSize: tag.inputSize, mean: tag.mean, std: tag.std,
+                cropPct: tag.cropPct, interpolation: tag.interpolation, numClasses: tag.numClasses)
+            XCTAssertEqual(ours, timm[tag.name], tag.name)
+        }
+        XCTAssertTrue(tags.contains { $0.name == "vit_small_patch16_224.augreg_in21k" && $0.numClasses == 21843 })
+    }
+
 }

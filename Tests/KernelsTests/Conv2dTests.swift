@@ -1,0 +1,88 @@
+import XCTest
+
+@testable import Kernels
+
+/// The convolution kernels (training, inference with packed weights and a fused epilogue) against the reference.
+final class Conv2dTests: XCTestCase {
+    func testConvolutionPathsAgreeWithReference() throws {
+        try onEveryPath { path in
+            let cases: [Conv2dGeometry] = [
+                Conv2dGeometry(
+                    batch: 2, inChannels: 8, height: 11, width: 13, outChannels: 6, kernel: (3, 3),
+                    padding: (1, 1, 1, 1)),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 4, kernel: (3, 3), stride: (2, 2),
+                    padding: (0, 0, 1, 1), groups: 2),
+                Conv2dGeometry(batch: 2, inChannels: 5, height: 6, width: 7, outChannels: 3, kernel: (1, 1)),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 4, height: 12, width: 10, outChannels: 4, kernel: (3, 3),
+                    padding: (2, 2, 2, 2), dilation: (2, 2), groups: 4),
+                Conv2dGeometry(
+                    batch: 2, inChannels: 16, height: 19, width: 21, outChannels: 16, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 16),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2),
+                    padding: (1, 1, 2, 2), groups: 8),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
+                // Several images per GEMM (small maps), pointwise and grouped.
+                Conv2dGeometry(
+                    batch: 5, inChannels: 6, height: 4, width: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1, 1, 1),
+                    groups: 2),
+                Conv2dGeometry(batch: 3, inChannels: 5, height: 2, width: 2, outChannels: 7, kernel: (1, 1)),
+                // Large enough to split across threads (by columns, then by rows), with K past one depth block.
+                Conv2dGeometry(
+                    batch: 1, inChannels: 64, height: 23, width: 21, outChannels: 20, kernel: (3, 3),
+                    padding: (1, 1, 1, 1)),
+                Conv2dGeometry(
+                    batch: 3, inChannels: 72, height: 7, width: 7, outChannels: 100, kernel: (3, 3), stride: (2, 2),
+                    padding: (1, 1, 1, 1)),
+                Conv2dGeometry(
+                    batch: 2, inChannels: 40, height: 9, width: 30, outChannels: 48, kernel: (1, 1), stride: (2, 2)),
+                // Large maps at stride 1: shifted taps at inference (one with a 1×3 filter and one-sided padding).
+                Conv2dGeometry(
+                    batch: 2, inChannels: 24, height: 30, width: 28, outChannels: 20, kernel: (3, 3),
+                    padding: (1, 1, 1, 1)),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 7, height: 20, width: 30, outChannels: 150, kernel: (1, 3),
+                    padding: (0, 2, 0, 0)),
+            ]
+            for g in cases {
+                let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
+                let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
+                let bias = random(g.outChannels, seed: 5)
+                let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+                var fast = [Float](repeating: .nan, count: outCount)
+                var slow = fast
+                conv2dForward(g, input: input, weight: weight, bias: bias, output: &fast)
+                conv2dReference(g, input: input, weight: weight, bias: bias, output: &slow)
+                assertClose(fast, slow, "\(path) conv \(g)")
+                // Inference: weights packed once; scale, shift, residual and ReLU fused into the GEMM's store.
+                let scale = random(g.outChannels, seed: 6)
+                let residual = random(outCount, seed: 7)
+                var inferred = [Float](repeating: .nan, count: outCount)
+                var plain = inferred
+                conv2dReference(g, input: input, weight: weight, bias: nil, output: &plain)
+                let spatial = g.outHeight * g.outWidth
+                let expected = plain.indices.map { i in
+                    let o = i / spatial % g.outChannels
+                    return max(0, plain[i] * scale[o] + bias[o] + residual[i])
+                }
+                scale.withUnsafeBufferPointer { scale in
+                    bias.withUnsafeBufferPointer { shift in
+                        residual.withUnsafeBufferPointer { residual in
+                            let packed = g.isDepthwise ? nil : PackedConvWeights(g, weight: weight)
+                            let epilogue = ConvEpilogue(
+                                scale: scale.baseAddress, shift: shift.baseAddress, residual: residual.baseAddress,
+                                activation: .relu)
+                            conv2dInference(
+                                g, input: input, weight: weight, packed: packed, epilogue: epilogue, output: &inferred)
+                        }
+                    }
+                }
+                assertClose(inferred, expected, "\(path) inference conv \(g)")
+            }
+        }
+    }
+
+}

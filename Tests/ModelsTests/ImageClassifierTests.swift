@@ -1,0 +1,45 @@
+import NN
+import Tensors
+import XCTest
+
+@testable import Models
+
+/// What every classifier offers: logits through the head, pooled features before it; and one-line model errors.
+final class ImageClassifierTests: XCTestCase {
+    /// Features are the channel means; the head doubles them, or stops before that for `preLogits`.
+    private final class MeansTimesTwo: Module, ImageClassifier {
+        var numClasses: Int { 3 }
+        var numFeatures: Int { 3 }
+        func forwardFeatures(_ input: Tensor) throws -> Tensor { try input.mean(axes: [2, 3]) }
+        func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+            preLogits ? features : try features * 2
+        }
+    }
+
+    func testLogitsGoThroughTheHeadAndFeaturesStopBeforeIt() throws {
+        // Channel planes of 2×2 values with means 1, 2 and 3.
+        let input = try Tensor(shape: [1, 3, 2, 2], scalars: [0, 2, 0, 2, 2, 2, 2, 2, 3, 3, 1, 5])
+        let model = MeansTimesTwo()
+        XCTAssertEqual(try model(input).scalars, [2, 4, 6])
+        XCTAssertEqual(try model.features(input).scalars, [1, 2, 3])
+    }
+
+    func testErrorsAreOneLineNamingTheModel() {
+        XCTAssertEqual(
+            "\(ModelError.unknownModel(name: "resnet5", suggestions: ["resnet50", "resnet18"]))",
+            "unknown model 'resnet5'; did you mean 'resnet50', 'resnet18'?")
+        XCTAssertEqual("\(ModelError.unknownModel(name: "zzz", suggestions: []))", "unknown model 'zzz'")
+        XCTAssertEqual(
+            "\(ModelError.unknownArgument(model: "resnet18", argument: "x", accepted: ["num_classes", "layers"]))",
+            "resnet18: unknown argument 'x' (accepted: layers, num_classes)")
+        XCTAssertEqual(
+            "\(ModelError.unknownTag(model: "seresnet101", tag: "a1", available: []))",
+            "seresnet101: no pretrained tag 'a1' on the Hub (the model has none)")
+        XCTAssertEqual(
+            "\(ModelError.unknownTag(model: "resnet18", tag: "b", available: ["a1_in1k", "tv_in1k"]))",
+            "resnet18: no pretrained tag 'b' on the Hub (tags: a1_in1k, tv_in1k)")
+        XCTAssertEqual(
+            "\(ModelError.unsupportedInput(model: "mixer", shape: [1, 3, 32, 32], reason: "must be 224×224"))",
+            "mixer: input of shape [1, 3, 32, 32] must be 224×224")
+    }
+}
