@@ -38,6 +38,9 @@ typedef struct {
     void (*max_pool_plane)(const zoo_plane_geometry *, const float *, float *, float *);
     void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float, zoo_activation, float *,
                             float *);
+    void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
+    void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
+                            zoo_activation, float *);
 } zoo_kernel_table;
 
 /// A zero-padded plane with each row's columns split by stride phase: padded column x lives at
@@ -336,6 +339,16 @@ void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const 
 
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
     kernels()->max_pool_plane(g, input, output, scratch);
+}
+
+void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long first, long count, float *out,
+                        long xi_stride) {
+    kernels()->winograd_input(g, plane, first, count, out, xi_stride);
+}
+
+void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
+                         float scale, float shift, const float *residual, zoo_activation activation, float *out) {
+    kernels()->winograd_output(g, in, first, count, xi_stride, scale, shift, residual, activation, out);
 }
 
 void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {

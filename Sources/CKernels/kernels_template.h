@@ -325,6 +325,112 @@ KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input
     }
 }
 
+// MARK: - Winograd F(4×4, 3×3)
+
+/// Bᵀ x for six values of a 6×6 input tile (a column, then a row).
+INLINE void NAME(winograd_bt)(const V x[6], V y[6]) {
+    y[0] = 4 * x[0] - 5 * x[2] + x[4];
+    y[1] = x[3] + x[4] - 4 * (x[1] + x[2]);
+    y[2] = 4 * (x[1] - x[2]) + x[4] - x[3];
+    y[3] = 2 * (x[3] - x[1]) + x[4] - x[2];
+    y[4] = 2 * (x[1] - x[3]) + x[4] - x[2];
+    y[5] = 4 * x[1] - 5 * x[3] + x[5];
+}
+
+/// Aᵀ m for six values of a 6×6 product tile, giving four outputs.
+INLINE void NAME(winograd_at)(const V m[6], V y[4]) {
+    V sum12 = m[1] + m[2], difference12 = m[1] - m[2], sum34 = m[3] + m[4], difference34 = m[3] - m[4];
+    y[0] = m[0] + sum12 + sum34;
+    y[1] = difference12 + 2 * difference34;
+    y[2] = sum12 + 4 * sum34;
+    y[3] = difference12 + 8 * difference34 + m[5];
+}
+
+// One lane per tile, VEC tiles at a time; a tile's values are gathered lane by lane (tiles overlap by two
+// columns, so no plain vector load holds them), and tiles that cross the plane's edge are read from a
+// zero-padded copy.
+KERNEL void NAME(winograd_input)(const zoo_winograd_geometry *g, const float *plane, long first, long count, float *out,
+                                 long xi_stride) {
+    const long tiles = first + count;
+    for (long t0 = first; t0 < tiles; t0 += VEC) {
+        const float *base[VEC];
+        long row_stride[VEC];
+        float edge[VEC][36];
+        for (int l = 0; l < VEC; l++) {
+            long t = t0 + l < tiles ? t0 + l : tiles - 1;  // lanes past the end repeat the last tile, not stored
+            long y0 = t / g->tiles_w * 4 - g->pad_top, x0 = t % g->tiles_w * 4 - g->pad_left;
+            if (y0 >= 0 && x0 >= 0 && y0 + 6 <= g->height && x0 + 6 <= g->width) {
+                base[l] = plane + y0 * g->width + x0;
+                row_stride[l] = g->width;
+                continue;
+            }
+            for (long r = 0; r < 6; r++)
+                for (long c = 0; c < 6; c++) {
+                    long y = y0 + r, x = x0 + c;
+                    edge[l][r * 6 + c] = y >= 0 && y < g->height && x >= 0 && x < g->width ? plane[y * g->width + x] : 0;
+                }
+            base[l] = edge[l];
+            row_stride[l] = 6;
+        }
+        V rows[6][6];  // Bᵀ d
+        UNROLL for (int c = 0; c < 6; c++) {
+            V column[6], transformed[6];
+            UNROLL for (int r = 0; r < 6; r++) UNROLL for (int l = 0; l < VEC; l++) column[r][l] = base[l][r * row_stride[l] + c];
+            NAME(winograd_bt)(column, transformed);
+            UNROLL for (int r = 0; r < 6; r++) rows[r][c] = transformed[r];
+        }
+        const long lanes = tiles - t0 < VEC ? tiles - t0 : VEC;
+        UNROLL for (int r = 0; r < 6; r++) {
+            V transformed[6];  // (Bᵀ d) B, row r
+            NAME(winograd_bt)(rows[r], transformed);
+            UNROLL for (int k = 0; k < 6; k++) {
+                float *dst = out + (r * 6 + k) * xi_stride + (t0 - first);
+                if (lanes == VEC) NAME(store)(dst, transformed[k]); else NAME(store_partial)(dst, transformed[k], lanes);
+            }
+        }
+    }
+}
+
+KERNEL void NAME(winograd_output)(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
+                                  float scale, float shift, const float *residual, zoo_activation activation, float *out) {
+    const long tiles = first + count, out_h = g->out_height, out_w = g->out_width;
+    for (long t0 = first; t0 < tiles; t0 += VEC) {
+        const long lanes = tiles - t0 < VEC ? tiles - t0 : VEC;
+        V columns[4][6];  // Aᵀ m
+        UNROLL for (int k = 0; k < 6; k++) {
+            V column[6], transformed[4];
+            UNROLL for (int r = 0; r < 6; r++) {
+                const float *src = in + (r * 6 + k) * xi_stride + (t0 - first);
+                column[r] = lanes == VEC ? NAME(load)(src) : NAME(load_partial)(src, lanes);
+            }
+            NAME(winograd_at)(column, transformed);
+            UNROLL for (int i = 0; i < 4; i++) columns[i][k] = transformed[i];
+        }
+        V y[4][4];  // (Aᵀ m) A, then the epilogue
+        UNROLL for (int i = 0; i < 4; i++) NAME(winograd_at)(columns[i], y[i]);
+        long origin[VEC], rows[VEC], width[VEC];  // each tile's first output and how much of it lies in the plane
+        for (long l = 0; l < lanes; l++) {
+            long t = t0 + l, oy = t / g->tiles_w * 4, ox = t % g->tiles_w * 4;
+            origin[l] = oy * out_w + ox;
+            rows[l] = out_h - oy < 4 ? out_h - oy : 4;
+            width[l] = out_w - ox < 4 ? out_w - ox : 4;
+        }
+        UNROLL for (int i = 0; i < 4; i++) UNROLL for (int j = 0; j < 4; j++) {
+            V v = y[i][j] * scale + shift;
+            if (residual) {
+                V r = NAME(splat)(0);
+                for (long l = 0; l < lanes; l++)
+                    if (i < rows[l] && j < width[l]) r[l] = residual[origin[l] + i * out_w + j];
+                v += r;
+            }
+            y[i][j] = NAME(activate)(activation, v);
+        }
+        for (long l = 0; l < lanes; l++)
+            for (long i = 0; i < rows[l]; i++)
+                for (long j = 0; j < width[l]; j++) out[origin[l] + i * out_w + j] = y[i][j][l];
+    }
+}
+
 KERNEL void NAME(adamw_update)(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {
     long i = 0;
     for (; i + VEC <= count; i += VEC) {
@@ -583,6 +689,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
+    .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
     .adamw_update = NAME(adamw_update),
 };
 

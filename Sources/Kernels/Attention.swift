@@ -107,27 +107,25 @@ public func attentionForward(
     KernelProfile.measure(.attention) {
         let blocks = g.batch * g.heads
         let perHead = g.scoresPerHead
-        withSingleThreadedGemm {
-            parallelFor(blocks) { range in
-                // Without a P buffer to keep (inference), each thread reuses one scores block.
-                let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: perHead) : nil
-                defer { scratch?.deallocate() }
-                let stride = g.rowStrides
-                for bh in range {
-                    let scores = probabilities.map { $0 + bh * perHead } ?? scratch!
-                    let at = g.offsets(bh)
-                    gemm(
-                        transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
-                        a: q + at.q, lda: stride.input, b: k + at.k, ldb: stride.input, c: scores)
-                    for bias in biases {
-                        let term = bias.values + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
-                        for i in 0..<perHead { scores[i] += term[i] }
-                    }
-                    for row in 0..<g.queries { softmaxRow(scores + row * g.keys, scores + row * g.keys, g.keys) }
-                    gemm(
-                        m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + at.v, ldb: stride.v,
-                        c: output + at.o, ldc: stride.o)
+        parallelFor(blocks) { range in
+            // Without a P buffer to keep (inference), each thread reuses one scores block.
+            let scratch = probabilities == nil ? UnsafeMutablePointer<Float>.allocate(capacity: perHead) : nil
+            defer { scratch?.deallocate() }
+            let stride = g.rowStrides
+            for bh in range {
+                let scores = probabilities.map { $0 + bh * perHead } ?? scratch!
+                let at = g.offsets(bh)
+                gemm(
+                    transposeB: true, m: g.queries, n: g.keys, k: g.headDim, alpha: g.scale,
+                    a: q + at.q, lda: stride.input, b: k + at.k, ldb: stride.input, c: scores)
+                for bias in biases {
+                    let term = bias.values + bias.block(batch: bh / g.heads, head: bh % g.heads) * perHead
+                    for i in 0..<perHead { scores[i] += term[i] }
                 }
+                for row in 0..<g.queries { softmaxRow(scores + row * g.keys, scores + row * g.keys, g.keys) }
+                gemm(
+                    m: g.queries, n: g.valueDim, k: g.keys, a: scores, b: v + at.v, ldb: stride.v,
+                    c: output + at.o, ldc: stride.o)
             }
         }
     }
@@ -159,40 +157,38 @@ public func attentionBackward(
     KernelProfile.measure(.attention) {
         let blocks = g.batch * g.heads
         let perHead = g.scoresPerHead
-        withSingleThreadedGemm {
-            parallelFor(blocks) { range in
-                let stride = g.rowStrides
-                for bh in range {
-                    let at = g.offsets(bh)
-                    let p = probabilities + bh * perHead
-                    let dO = outputGrad + at.o
-                    let dS = scoresGrad + bh * perHead
-                    if let vGrad {  // dV += Pᵀ·dO
-                        gemm(
-                            transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, ldb: stride.o,
-                            beta: 1, c: vGrad + at.v, ldc: stride.v)
-                    }
-                    // dP = dO·Vᵀ, then through the softmax: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+        parallelFor(blocks) { range in
+            let stride = g.rowStrides
+            for bh in range {
+                let at = g.offsets(bh)
+                let p = probabilities + bh * perHead
+                let dO = outputGrad + at.o
+                let dS = scoresGrad + bh * perHead
+                if let vGrad {  // dV += Pᵀ·dO
                     gemm(
-                        transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, lda: stride.o, b: v + at.v,
-                        ldb: stride.v, c: dS)
-                    for row in 0..<g.queries {
-                        let pr = p + row * g.keys
-                        let dr = dS + row * g.keys
-                        let dot = vectorDot(pr, dr, count: g.keys)
-                        for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
-                    }
-                    if let qGrad {  // dQ += scale · dS·K
-                        gemm(
-                            m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + at.k,
-                            ldb: stride.input,
-                            beta: 1, c: qGrad + at.q, ldc: stride.input)
-                    }
-                    if let kGrad {  // dK += scale · dSᵀ·Q
-                        gemm(
-                            transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + at.q,
-                            ldb: stride.input, beta: 1, c: kGrad + at.k, ldc: stride.input)
-                    }
+                        transposeA: true, m: g.keys, n: g.valueDim, k: g.queries, a: p, b: dO, ldb: stride.o,
+                        beta: 1, c: vGrad + at.v, ldc: stride.v)
+                }
+                // dP = dO·Vᵀ, then through the softmax: dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+                gemm(
+                    transposeB: true, m: g.queries, n: g.keys, k: g.valueDim, a: dO, lda: stride.o, b: v + at.v,
+                    ldb: stride.v, c: dS)
+                for row in 0..<g.queries {
+                    let pr = p + row * g.keys
+                    let dr = dS + row * g.keys
+                    let dot = vectorDot(pr, dr, count: g.keys)
+                    for j in 0..<g.keys { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+                if let qGrad {  // dQ += scale · dS·K
+                    gemm(
+                        m: g.queries, n: g.headDim, k: g.keys, alpha: g.scale, a: dS, b: k + at.k,
+                        ldb: stride.input,
+                        beta: 1, c: qGrad + at.q, ldc: stride.input)
+                }
+                if let kGrad {  // dK += scale · dSᵀ·Q
+                    gemm(
+                        transposeA: true, m: g.keys, n: g.headDim, k: g.queries, alpha: g.scale, a: dS, b: q + at.q,
+                        ldb: stride.input, beta: 1, c: kGrad + at.k, ldc: stride.input)
                 }
             }
         }

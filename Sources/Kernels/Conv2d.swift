@@ -198,7 +198,7 @@ public func conv2dForward(
         if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
         if g.runsAsShiftedTaps {
             // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
-            let taps = PackedConvWeights(g, weight: weight).taps
+            let taps = PackedConvWeights(g, weight: weight, algorithm: .shiftedTaps).matrices
             return convolveByShiftedTaps(
                 g, input: input, taps: taps, epilogue: ConvEpilogue(shift: bias), output: output)
         }
@@ -234,7 +234,7 @@ private func convolveByGemm(
             // C (O/g × width) = W · B, through the weights packed once or as they are.
             func multiply(_ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, _ epilogue: GemmEpilogue) {
                 if let packed {
-                    gemm(packedA: packed.groups[group], n: width, b: b, c: c, epilogue: epilogue)
+                    gemm(packedA: packed.matrices[group], n: width, b: b, c: c, epilogue: epilogue)
                 } else {
                     gemm(
                         m: g.outPerGroup, n: width, k: g.patchSize, a: weight + channel * g.patchSize, b: b, c: c,
@@ -496,33 +496,65 @@ public struct ConvEpilogue {
     }
 }
 
-/// A convolution's weights packed once into GEMM panels: one left operand per group (O/g × I/g·KH·KW), or,
-/// for a conv that runs as shifted taps, one per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]).
+/// How an inference convolution runs; `Conv2dGeometry.inferenceAlgorithm` picks one per geometry.
+enum ConvAlgorithm: String, CaseIterable {
+    /// im2col (a 1×1 conv reads the input in place) and one GEMM per group.
+    case gemm
+    /// One GEMM per filter tap on the zero-padded input.
+    case shiftedTaps
+    /// Winograd F(4×4, 3×3): 36 GEMMs between transformed tiles.
+    case winograd
+
+    /// Whether the algorithm computes `g` (the GEMM path computes every conv).
+    func runs(_ g: Conv2dGeometry) -> Bool {
+        switch self {
+        case .gemm: true
+        case .shiftedTaps: g.strideH == 1 && g.strideW == 1 && g.groups == 1 && g.kernelHeight * g.kernelWidth > 1
+        case .winograd:
+            g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1
+                && g.dilationW == 1 && g.groups == 1
+        }
+    }
+}
+
+/// A convolution's weights packed once into GEMM panels for its algorithm: one left operand per group
+/// (O/g × I/g·KH·KW), per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]), or per Winograd point.
 public final class PackedConvWeights {
-    let groups: [PackedMatrix], taps: [PackedMatrix]
+    let algorithm: ConvAlgorithm
+    let matrices: [PackedMatrix]
 
     /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path.
-    public init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
+    public convenience init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
+        self.init(g, weight: weight, algorithm: g.inferenceAlgorithm)
+    }
+
+    init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>, algorithm: ConvAlgorithm) {
+        precondition(algorithm.runs(g) && !g.isDepthwise, "PackedConvWeights: \(algorithm) cannot run \(g)")
+        self.algorithm = algorithm
         let kk = g.kernelHeight * g.kernelWidth
-        if g.runsAsShiftedTaps {
-            groups = []
-            taps = (0..<kk).map { tap in
-                PackedMatrix(
-                    side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap,
-                    outerStride: g.inChannels * kk, depthStride: kk)
-            }
-        } else {
-            taps = []
-            groups = (0..<g.groups).map { group in
+        switch algorithm {
+        case .gemm:
+            matrices = (0..<g.groups).map { group in
                 PackedMatrix(
                     side: .left, outer: g.outPerGroup, depth: g.patchSize,
                     source: weight + group * g.outPerGroup * g.patchSize)
             }
+        case .shiftedTaps:
+            matrices = (0..<kk).map { tap in
+                PackedMatrix(
+                    side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap,
+                    outerStride: g.inChannels * kk, depthStride: kk)
+            }
+        case .winograd:
+            matrices = winogradFilters(g, weight: weight)
         }
     }
 
     /// What the packing depends on besides the weights and the path (a cache key).
-    public static func variant(_ g: Conv2dGeometry) -> String { g.runsAsShiftedTaps ? "taps" : "groups\(g.groups)" }
+    public static func variant(_ g: Conv2dGeometry) -> String {
+        let algorithm = g.inferenceAlgorithm
+        return algorithm == .gemm ? "groups\(g.groups)" : algorithm.rawValue
+    }
 }
 
 /// Inference convolution: weights packed once, the epilogue fused into the GEMM's store (depthwise convs
@@ -536,10 +568,10 @@ public func conv2dInference(
             precondition(g.isDepthwise, "conv2dInference: only depthwise convs run without packed weights")
             return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
         }
-        if packed.taps.isEmpty {
-            convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
-        } else {
-            convolveByShiftedTaps(g, input: input, taps: packed.taps, epilogue: e, output: output)
+        switch packed.algorithm {
+        case .gemm: convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
+        case .shiftedTaps: convolveByShiftedTaps(g, input: input, taps: packed.matrices, epilogue: e, output: output)
+        case .winograd: convolveByWinograd(g, input: input, filters: packed.matrices, epilogue: e, output: output)
         }
     }
 }
@@ -552,8 +584,12 @@ extension Conv2dGeometry {
     var runsAsShiftedTaps: Bool {
         let grid = (height + padTop + padBottom) * (width + padLeft + padRight)
         let positions = outHeight * outWidth
-        return strideH == 1 && strideW == 1 && groups == 1 && kernelHeight * kernelWidth > 1
-            && (grid - positions) * outChannels <= 32 * positions
+        return ConvAlgorithm.shiftedTaps.runs(self) && (grid - positions) * outChannels <= 32 * positions
+    }
+
+    /// The algorithm an inference convolution of this geometry runs.
+    var inferenceAlgorithm: ConvAlgorithm {
+        ConvAlgorithm.winograd.runs(self) && winogradWins ? .winograd : runsAsShiftedTaps ? .shiftedTaps : .gemm
     }
 }
 
@@ -599,17 +635,15 @@ private func convolveByShiftedTaps(
     zoo_gemm_tile(&tileRows, &tileColumns)
     // Each thread takes an equal run of whole tiles, and walks it 16 tiles at a time.
     let tiles = (columns + tileColumns - 1) / tileColumns
-    withSingleThreadedGemm {
-        parallelFor(tiles) { range in
-            for tile in stride(from: range.lowerBound, to: range.upperBound, by: 16) {
-                let start = tile * tileColumns
-                let count = min(min(tile + 16, range.upperBound) * tileColumns, columns) - start
-                for (t, tap) in taps.enumerated() {
-                    let offset = t / g.kernelWidth * g.dilationH * paddedWidth + t % g.kernelWidth * g.dilationW
-                    gemm(
-                        packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
-                        c: grid + start, ldc: columns, epilogue: t == taps.count - 1 ? finish : nil)
-                }
+    parallelFor(tiles) { range in
+        for tile in stride(from: range.lowerBound, to: range.upperBound, by: 16) {
+            let start = tile * tileColumns
+            let count = min(min(tile + 16, range.upperBound) * tileColumns, columns) - start
+            for (t, tap) in taps.enumerated() {
+                let offset = t / g.kernelWidth * g.dilationH * paddedWidth + t % g.kernelWidth * g.dilationW
+                gemm(
+                    packedA: tap, n: count, b: padded + offset + start, ldb: columns, beta: t == 0 ? 0 : 1,
+                    c: grid + start, ldc: columns, epilogue: t == taps.count - 1 ? finish : nil)
             }
         }
     }

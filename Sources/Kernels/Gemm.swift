@@ -2,8 +2,8 @@ import CKernels
 import COpenBLAS
 import Dispatch
 
-/// `gemm` splits large products into one block of rows or columns per thread; callers that already run
-/// many small products in parallel (attention heads) keep each on its thread with `withSingleThreadedGemm`.
+/// `gemm` splits large products into one block of rows or columns per thread, except inside `parallelFor`
+/// (or `withSingleThreadedGemm`), whose threads are already busy.
 enum GemmThreading {
     static var splitting: Bool { zoo_gemm_stays_on_thread() == 0 }
     static let minimumFlopsToSplit = 1 << 22

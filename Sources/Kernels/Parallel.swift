@@ -45,7 +45,8 @@ public func releaseFreedMemory() {
 }
 
 /// Runs `body` over `0..<count` split into contiguous chunks, one per thread.
-/// Falls back to a plain loop when the work is too small to be worth a thread hop.
+/// Falls back to a plain loop when the work is too small to be worth a thread hop. GEMMs that `body` calls
+/// stay on their thread: the loop already keeps every thread busy.
 @inline(__always)
 public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = min(Threads.count, count / max(1, minimumPerThread))
@@ -59,7 +60,7 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let start = count * t / threads
             let end = count * (t + 1) / threads
-            if start < end { body(start..<end) }
+            if start < end { withSingleThreadedGemm { body(start..<end) } }
         }
     }
 }

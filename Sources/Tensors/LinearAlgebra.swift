@@ -4,7 +4,7 @@ import Kernels
 /// over thousands of small windows); one after another, each split across the threads, when there are few.
 private func batched(_ count: Int, _ body: (Int) -> Void) {
     guard count >= 2 * Threads.count else { return (0..<count).forEach(body) }
-    parallelFor(count) { range in withSingleThreadedGemm { range.forEach(body) } }
+    parallelFor(count) { range in range.forEach(body) }
 }
 
 extension Tensor {

@@ -22,6 +22,19 @@ extension XCTestCase {
             worst, tolerance, "\(message): max relative difference \(worst)", file: file, line: line)
     }
 
+    /// Like `assertClose`, but against the largest expected magnitude rather than each value's own: for
+    /// Winograd convolutions, whose error scales with the transformed tile's values, not the output's.
+    func assertCloseAtScale(
+        _ a: [Float], _ b: [Float], tolerance: Float = 1e-5, _ message: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        let scale = max(1, b.map { abs($0) }.max() ?? 0)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(
+            worst / scale, tolerance, "\(message): max difference \(worst) at scale \(scale)", file: file, line: line)
+    }
+
     /// Runs `body` on each instruction-set path this CPU supports.
     func onEveryPath(_ body: (KernelPath) throws -> Void) throws {
         for path in KernelPath.available { try KernelPath.with(path) { try body(path) } }

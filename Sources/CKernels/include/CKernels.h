@@ -123,4 +123,21 @@ void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const 
 /// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
 
+/// Winograd F(4×4, 3×3) (Lavin & Gray 2015): a stride-1 3×3 conv as 36 products over 6×6 input tiles that
+/// overlap by two, each giving a 4×4 output tile (tile t covers outputs from row 4·(t / tiles_w), column
+/// 4·(t mod tiles_w)).
+typedef struct {
+    long height, width, out_height, out_width, pad_top, pad_left;
+    long tiles_h, tiles_w;  // ⌈out_height / 4⌉, ⌈out_width / 4⌉
+} zoo_winograd_geometry;
+
+/// Transforms tiles first..<first + count of one input plane, each tile d to Bᵀ d B: value ξ (0..<36) of tile t
+/// goes to out[ξ · xi_stride + t − first].
+void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long first, long count, float *out,
+                        long xi_stride);
+/// Tiles first..<first + count of one output plane from their 36 products (tile t's in[ξ · xi_stride + t − first]):
+/// y = Aᵀ m A, stored as activation(y · scale + shift + residual) (residual in the output plane's layout, or NULL).
+void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
+                         float scale, float shift, const float *residual, zoo_activation activation, float *out);
+
 #endif

@@ -1,0 +1,75 @@
+import XCTest
+
+@testable import Kernels
+
+/// Winograd F(4×4, 3×3) against the reference convolution and against the direct inference paths. Its error
+/// is measured against the output's largest value: in Float it is a few 1e-6 of that (the transforms scale
+/// values by up to 100 before the sums), where a direct sum is within 1e-7.
+final class WinogradTests: XCTestCase {
+    /// Maps that are and are not multiples of the 4×4 tile, every padding a 3×3 conv takes (none, "same", one
+    /// side only, wider than the filter's reach), several images, more tiles than one vector holds.
+    let geometries = [
+        Conv2dGeometry(
+            batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 8, kernel: (3, 3), padding: (1, 1, 1, 1)),
+        Conv2dGeometry(
+            batch: 2, inChannels: 7, height: 13, width: 11, outChannels: 5, kernel: (3, 3), padding: (1, 1, 1, 1)),
+        Conv2dGeometry(batch: 1, inChannels: 9, height: 10, width: 15, outChannels: 6, kernel: (3, 3)),
+        Conv2dGeometry(
+            batch: 3, inChannels: 4, height: 9, width: 6, outChannels: 3, kernel: (3, 3), padding: (0, 0, 1, 1)),
+        Conv2dGeometry(
+            batch: 1, inChannels: 5, height: 7, width: 9, outChannels: 4, kernel: (3, 3), padding: (2, 3, 2, 1)),
+        Conv2dGeometry(
+            batch: 2, inChannels: 70, height: 30, width: 29, outChannels: 33, kernel: (3, 3), padding: (1, 1, 1, 1)),
+    ]
+
+    func testWinogradMatchesTheReferenceWithEveryEpilogueTerm() throws {
+        try onEveryPath { path in
+            for g in geometries {
+                let input = random(g.batch * g.inChannels * g.height * g.width, seed: 11)
+                let weight = random(g.outChannels * g.inChannels * 9, seed: 12)
+                let (scale, shift) = (random(g.outChannels, seed: 13), random(g.outChannels, seed: 14))
+                let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+                let residual = random(outCount, seed: 15)
+                var plain = [Float](repeating: .nan, count: outCount)
+                conv2dReference(g, input: input, weight: weight, bias: nil, output: &plain)
+                let spatial = g.outHeight * g.outWidth
+                let expected = plain.indices.map { i in
+                    let o = i / spatial % g.outChannels
+                    return max(0, plain[i] * scale[o] + shift[o] + residual[i])
+                }
+                let packed = PackedConvWeights(g, weight: weight, algorithm: .winograd)
+                var output = [Float](repeating: .nan, count: outCount)
+                scale.withUnsafeBufferPointer { scale in
+                    shift.withUnsafeBufferPointer { shift in
+                        residual.withUnsafeBufferPointer { residual in
+                            let epilogue = ConvEpilogue(
+                                scale: scale.baseAddress, shift: shift.baseAddress, residual: residual.baseAddress,
+                                activation: .relu)
+                            conv2dInference(
+                                g, input: input, weight: weight, packed: packed, epilogue: epilogue, output: &output)
+                        }
+                    }
+                }
+                assertCloseAtScale(output, expected, "\(path) winograd \(g)")
+            }
+        }
+    }
+
+    /// The same conv through every algorithm that runs it gives the same output (no epilogue: the raw sums).
+    func testWinogradAgreesWithTheDirectPaths() throws {
+        let g = Conv2dGeometry(
+            batch: 2, inChannels: 64, height: 28, width: 28, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
+        let input = random(g.batch * g.inChannels * g.height * g.width, seed: 21)
+        let weight = random(g.outChannels * g.inChannels * 9, seed: 22)
+        let outputs = ConvAlgorithm.allCases.map { algorithm in
+            var output = [Float](repeating: .nan, count: g.batch * g.outChannels * g.outHeight * g.outWidth)
+            let packed = PackedConvWeights(g, weight: weight, algorithm: algorithm)
+            conv2dInference(g, input: input, weight: weight, packed: packed, epilogue: ConvEpilogue(), output: &output)
+            return output
+        }
+        for (algorithm, output) in zip(ConvAlgorithm.allCases, outputs).dropFirst() {
+            assertCloseAtScale(output, outputs[0], "\(algorithm) against \(ConvAlgorithm.gemm)")
+        }
+        XCTAssertEqual(g.inferenceAlgorithm, .winograd, "a 28×28 map with 64 channels runs as Winograd")
+    }
+}
