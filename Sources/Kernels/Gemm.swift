@@ -1,6 +1,5 @@
 import CKernels
 import COpenBLAS
-import Dispatch
 
 /// `gemm` splits large products into one block of rows or columns per thread, except inside `parallelFor`
 /// (or `withSingleThreadedGemm`), whose threads are already busy.
@@ -220,9 +219,7 @@ private func runGemm(
         if parts == 1 {
             run(0)
         } else {
-            // The parts write disjoint blocks of C.
-            nonisolated(unsafe) let run = run
-            DispatchQueue.concurrentPerform(iterations: parts) { run($0) }
+            runParts(parts, run)  // the parts write disjoint blocks of C
         }
     }
 }

@@ -1,5 +1,5 @@
+import CKernels
 import COpenBLAS
-import Dispatch
 import Foundation
 
 /// The zoo's thread budget, shared by OpenBLAS and the zoo's own parallel loops.
@@ -54,13 +54,23 @@ public func parallelFor(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<
         if count > 0 { body(0..<count) }
         return
     }
+    runParts(threads) { t in
+        let start = count * t / threads
+        let end = count * (t + 1) / threads
+        if start < end { withSingleThreadedGemm { body(start..<end) } }
+    }
+}
+
+/// Runs `body(part)` for every part in `0..<parts` at once, one per thread of the zoo's pool (`zoo_parallel`),
+/// and returns when all have finished. What the parts share is the caller's to keep race-free.
+func runParts(_ parts: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
-        // Each thread gets a disjoint range; what the ranges share is the caller's to keep race-free.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let start = count * t / threads
-            let end = count * (t + 1) / threads
-            if start < end { withSingleThreadedGemm { body(start..<end) } }
+        var body = body
+        withUnsafeMutablePointer(to: &body) { pointer in
+            zoo_parallel(
+                parts,
+                { context, part in context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part) },
+                pointer)
         }
     }
 }

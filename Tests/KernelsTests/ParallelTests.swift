@@ -3,8 +3,8 @@ import XCTest
 
 @testable import Kernels
 
-/// `parallelFor` splits a range into contiguous, disjoint chunks that cover it exactly once, and the
-/// thread budget it splits by.
+/// `parallelFor` splits a range into contiguous, disjoint chunks that cover it exactly once, the thread pool
+/// that runs them, and the thread budget it splits by.
 final class ParallelTests: XCTestCase {
     /// Restores the process-wide thread count a test changes.
     private func keepingThreadCount() {
@@ -48,6 +48,50 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(visits(15, minimumPerThread: 8).chunks, [0..<15])
         XCTAssertEqual(visits(16, minimumPerThread: 8).chunks.count, 2)
         XCTAssertEqual(visits(0).chunks, [])
+    }
+
+    /// The pool runs the parts on distinct threads at once (each part waits for all others to have started,
+    /// which would never happen if any two shared a thread), and a loop inside a part runs on that part's thread.
+    func testPartsRunAtOnceAndNestedLoopsStayOnTheirThread() {
+        keepingThreadCount()
+        Threads.set(4)
+        let lock = NSCondition()
+        var started = 0
+        var nestedOnOwnThread = [Bool](repeating: false, count: 4)
+        runParts(4) { part in
+            lock.lock()
+            started += 1
+            lock.broadcast()
+            while started < 4 { lock.wait() }
+            lock.unlock()
+            let thread = pthread_self()
+            var threads: [pthread_t] = []
+            parallelFor(8) { _ in threads.append(pthread_self()) }
+            lock.lock()
+            nestedOnOwnThread[part] = !threads.isEmpty && threads.allSatisfy { pthread_equal($0, thread) != 0 }
+            lock.unlock()
+        }
+        XCTAssertEqual(started, 4)
+        XCTAssertEqual(nestedOnOwnThread, [true, true, true, true])
+    }
+
+    /// Threads outside the pool may call loops at the same time: one job runs on the pool, the others on their
+    /// callers' threads, and every index of every loop is still visited once.
+    func testConcurrentCallersEachFinishTheirLoop() {
+        keepingThreadCount()
+        Threads.set(2)
+        let lock = NSLock()
+        var totals = [Int](repeating: 0, count: 6)
+        DispatchQueue.concurrentPerform(iterations: 6) { caller in
+            for _ in 0..<50 {
+                parallelFor(1000) { range in
+                    lock.lock()
+                    totals[caller] += range.count
+                    lock.unlock()
+                }
+            }
+        }
+        XCTAssertEqual(totals, [Int](repeating: 50_000, count: 6))
     }
 
     /// Like torch.set_num_threads, the count is at least 1.

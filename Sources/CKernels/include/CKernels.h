@@ -140,4 +140,11 @@ void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long
 void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
                          float scale, float shift, const float *residual, zoo_activation activation, float *out);
 
+/// A job's unit of work: part `part` of the job whose state `context` points to.
+typedef void (*zoo_task)(void *context, long part);
+/// Runs task(context, p) for every p in 0..<parts at once, on the calling thread (part 0) and the zoo's pool,
+/// and returns when all are done. Nested calls (from inside a part) and calls made while another thread's
+/// job runs run their parts one after another on the calling thread.
+void zoo_parallel(long parts, zoo_task task, void *context);
+
 #endif
