@@ -71,6 +71,20 @@ static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const fl
         long end = g->width < padded_width - g->pad_left ? g->width : padded_width - g->pad_left;
         if (s == 1) {
             if (end > first) memcpy(row + first + g->pad_left, src + first, (size_t)(end - first) * sizeof(float));
+        } else if (s == 2) {
+            // Even and odd padded columns in pairs: a loop the compiler turns into vector shuffles.
+            long x = first;
+            if (x < end && (x + g->pad_left) % 2) {
+                row[layout.phase_width + (x + g->pad_left) / 2] = src[x];
+                x++;
+            }
+            float *even = row + (x + g->pad_left) / 2, *odd = even + layout.phase_width;
+            const long pairs = end > x ? (end - x) / 2 : 0;
+            for (long i = 0; i < pairs; i++) {
+                even[i] = src[x + 2 * i];
+                odd[i] = src[x + 2 * i + 1];
+            }
+            if (x + 2 * pairs < end) even[pairs] = src[x + 2 * pairs];
         } else {
             // One strided copy per phase (no division or branch per element).
             for (long phase = 0; phase < s; phase++) {
