@@ -13,6 +13,25 @@ final class ModelRegistryTests: XCTestCase {
         }
     }
 
+    /// Every registered model, at its pretrained input size with non-trivial weights and batch-norm statistics,
+    /// gives the same logits through the inference path (folded batch norms, packed weights, Winograd, fused
+    /// epilogues) as through the autograd path it trains on. Winograd's error scales with the largest value of a
+    /// transformed tile, so the logits are compared at the scale of the largest one.
+    func testInferencePathAgreesWithAutogradPathOnEveryModel() throws {
+        for entry in ModelRegistry.entries {
+            let model = try entry.create()
+            FormulaWeights.apply(to: model)
+            let side = try entry.pretrained(tag: nil).inputSize[1]
+            let input = try FormulaWeights.input([1, 3, side, side])
+            let inferred = try withoutGrad { try model(input) }.scalars
+            let recorded = try model(input)
+            XCTAssertTrue(recorded.requiresGrad, "\(entry.name): the second forward records the autograd graph")
+            let scale = max(1, recorded.scalars.map(abs).max() ?? 0)
+            let worst = zip(inferred, recorded.scalars).map { abs($0 - $1) }.max() ?? .nan
+            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(entry.name): max difference \(worst) at scale \(scale)")
+        }
+    }
+
     func testUnknownNamesSuggestTheNearest() {
         XCTAssertThrowsError(try ModelRegistry.create("resnet5")) { error in
             guard case ModelError.unknownModel(let name, let suggestions) = error else { return XCTFail("\(error)") }
