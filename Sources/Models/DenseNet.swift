@@ -123,7 +123,9 @@ final class DenseBlock: Module, Layer {
     }
 }
 
-/// norm → ReLU → 1×1 conv (halving the channels) → 2×2 average pool.
+/// norm → ReLU → 1×1 conv (halving the channels) → 2×2 average pool, run with the pool first: a 1×1 conv
+/// without bias and an average pool are both linear and act on different axes, so they commute exactly, and
+/// the conv then works on a quarter of the positions.
 final class DenseTransition: Module, Layer {
     let norm: BatchNorm2d, conv: Conv2d
 
@@ -136,7 +138,7 @@ final class DenseTransition: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try conv(norm(input, activation: .relu)).avgPool2d(kernel: (2, 2), stride: (2, 2))
+        try conv(norm(input, activation: .relu).avgPool2d(kernel: (2, 2), stride: (2, 2)))
     }
 }
 
