@@ -11,8 +11,11 @@ extension Conv2dGeometry {
     /// Whether Winograd beats the direct paths: with at least 16 input and output channels, so that the
     /// transforms cost little beside the products, and 16 tiles, one GEMM panel (measured on Zen 3 on
     /// ResNet-50's and DenseNet-121's 3×3 convs: 2–3× faster from 14×14 maps up, no faster on 7×7 at batch 1).
+    /// The transformed filters take 4× the weights' memory, so convs past 128 × 128 channels stay direct: they
+    /// would add 42 MB to a ResNet-50 for 6 ms of its ~55.
     var winogradWins: Bool {
-        inChannels >= 16 && outChannels >= 16 && batch * winogradTiles.rows * winogradTiles.columns >= 16
+        inChannels >= 16 && outChannels >= 16 && inChannels * outChannels <= 128 * 128
+            && batch * winogradTiles.rows * winogradTiles.columns >= 16
     }
 
     /// Tiles of 4×4 outputs along each side.
@@ -36,26 +39,23 @@ private let filterTransform: [[Double]] = [
 ]
 
 /// The filters in the transformed domain, U = G g Gᵀ for each (output, input) channel pair, packed as 36
-/// O × C left operands, one per point ξ of the 6×6 tile (computed in Double, rounded once).
+/// O × C left operands, one per point ξ = (r, c) of the 6×6 tile: U[ξ] = Σ_ij G[r][i] · g[i][j] · G[c][j],
+/// computed in Double and rounded once, one point at a time (a temporary of O × C, not 36 of them).
 func winogradFilters(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) -> [PackedMatrix] {
     let pairs = g.outChannels * g.inChannels
-    let transformed = UnsafeMutablePointer<Float>.allocate(capacity: 36 * pairs)
-    defer { transformed.deallocate() }
-    for pair in 0..<pairs {
-        let filter = (0..<9).map { Double(weight[pair * 9 + $0]) }
-        // G g (6 × 3), then (G g) Gᵀ (6 × 6).
-        let left = (0..<6).map { r in
-            (0..<3).map { c in (0..<3).reduce(0) { $0 + filterTransform[r][$1] * filter[$1 * 3 + c] } }
-        }
-        for r in 0..<6 {
-            for c in 0..<6 {
-                let value = (0..<3).reduce(0) { $0 + left[r][$1] * filterTransform[c][$1] }
-                transformed[(r * 6 + c) * pairs + pair] = Float(value)
+    let point = UnsafeMutablePointer<Float>.allocate(capacity: pairs)
+    defer { point.deallocate() }
+    return (0..<36).map { xi in
+        let (rowWeights, columnWeights) = (filterTransform[xi / 6], filterTransform[xi % 6])
+        for pair in 0..<pairs {
+            let filter = weight + pair * 9
+            var sum = 0.0
+            for i in 0..<3 {
+                for j in 0..<3 { sum += rowWeights[i] * Double(filter[i * 3 + j]) * columnWeights[j] }
             }
+            point[pair] = Float(sum)
         }
-    }
-    return (0..<36).map { point in
-        PackedMatrix(side: .left, outer: g.outChannels, depth: g.inChannels, source: transformed + point * pairs)
+        return PackedMatrix(side: .left, outer: g.outChannels, depth: g.inChannels, source: point)
     }
 }
 
