@@ -61,8 +61,23 @@ static void *work(void *unused) {
     return NULL;
 }
 
+/// A child made by fork() has none of the parent's workers, nor any part of a job in flight: it starts its own
+/// workers when it needs them.
+static void forget_workers(void) {
+    atomic_store(&state, atomic_load(&state) >> 40 << 40);  // the generation stays; no parts
+    worker_count = 0;
+    atomic_store(&sleepers, 0);
+    pthread_mutex_init(&submitting, NULL);
+    pthread_mutex_init(&sleeping, NULL);
+    pthread_cond_init(&wake, NULL);
+}
+
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_workers); }
+
 /// Starts workers until there are `wanted` (or as many as the system gives).
 static void grow(long wanted) {
+    static pthread_once_t registered = PTHREAD_ONCE_INIT;
+    pthread_once(&registered, register_fork_handler);
     for (; worker_count < wanted; worker_count++) {
         pthread_t thread;
         if (pthread_create(&thread, NULL, work, NULL) != 0) return;

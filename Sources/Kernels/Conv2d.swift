@@ -1,10 +1,10 @@
 import CKernels
 
 // 2-D convolution, NCHW input, OIHW weights (O × I/groups × KH × KW), as torch.nn.functional.conv2d.
-// Three paths: 1×1 stride-1 unpadded convs are a plain GEMM on the input; depthwise convs run a
-// direct SIMD loop; everything else is im2col + GEMM per image and group, except that most stride-1 convs
-// skip im2col and run as one GEMM per filter tap on the zero-padded input (shifted taps; backward still
-// builds the im2col matrix).
+// 1×1 stride-1 unpadded convs are a plain GEMM on the input; depthwise convs run a direct SIMD loop;
+// everything else is im2col + GEMM per image and group, except that most stride-1 convs skip im2col and run
+// as one GEMM per filter tap on the zero-padded input (shifted taps; backward still builds the im2col
+// matrix), and at inference stride-1 3×3 convs run as Winograd F(4×4, 3×3) where it wins (Winograd.swift).
 
 /// Sizes of one convolution; padding may be asymmetric (TF "same").
 public struct Conv2dGeometry: Equatable, Sendable {

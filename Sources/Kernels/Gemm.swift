@@ -6,6 +6,9 @@ import COpenBLAS
 enum GemmThreading {
     static var splitting: Bool { zoo_gemm_stays_on_thread() == 0 }
     static let minimumFlopsToSplit = 1 << 22
+    /// Operands this large are split whatever their work: a product of one row (a classifier at batch 1) is
+    /// bound by reading its weights, and two cores read twice as fast as one.
+    static let minimumFloatsToSplit = 1 << 18
 }
 
 /// What the GEMM applies as it stores C, so no second pass over the output is needed:
@@ -185,7 +188,9 @@ private func runGemm(
         let extent = splitColumns ? n : m
         let tile = splitColumns ? tileColumns : tileRows
         let parts =
-            GemmThreading.splitting && 2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+            GemmThreading.splitting
+                && (2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+                    || (m + n) * k >= GemmThreading.minimumFloatsToSplit)
             ? min(threads, max(1, extent / tile)) : 1
         let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
         let run = { (part: Int) in

@@ -94,6 +94,33 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(totals, [Int](repeating: 50_000, count: 6))
     }
 
+    /// A child made by fork() once the pool has a worker gets workers of its own (the parent's threads are not
+    /// copied into it): its two parts run at once, each waiting for the other to start. Were the child left
+    /// with none, the first part would wait forever, and the child's alarm would end it.
+    func testAForkedChildHasWorkersOfItsOwn() {
+        keepingThreadCount()
+        Threads.set(2)
+        parallelFor(100) { _ in }
+        let child = fork()
+        if child == 0 {
+            alarm(10)
+            let lock = NSCondition()
+            var started = 0
+            runParts(2) { _ in
+                lock.lock()
+                started += 1
+                lock.broadcast()
+                while started < 2 { lock.wait() }
+                lock.unlock()
+            }
+            _exit(started == 2 ? 0 : 1)
+        }
+        XCTAssertGreaterThan(child, 0, "fork failed")
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(child, &status, 0), child)
+        XCTAssertEqual(status, 0, "the child's wait status (a signal in the low bits, its exit code above)")
+    }
+
     /// Like torch.set_num_threads, the count is at least 1.
     func testThreadCountIsAtLeastOne() {
         keepingThreadCount()
