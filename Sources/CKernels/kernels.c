@@ -55,12 +55,32 @@ static zoo_padded_layout padded_layout(const zoo_plane_geometry *g) {
     return layout;
 }
 
+static void fill(float *values, float value, long count) {
+    if (value == 0) memset(values, 0, (size_t)count * sizeof(float));
+    else for (long i = 0; i < count; i++) values[i] = value;
+}
+
 static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch, float padding) {
     zoo_padded_layout layout = padded_layout(g);
     const long s = g->stride_w, padded_width = (g->out_width - 1) * s + (g->kernel_width - 1) * g->dilation_w + 1;
     const long count = layout.rows * layout.row_stride + 64;
-    if (padding == 0) memset(scratch, 0, (size_t)count * sizeof(float));
-    else for (long i = 0; i < count; i++) scratch[i] = padding;
+    const long first_row = g->pad_top > 0 ? g->pad_top : 0;
+    const long end_row = g->pad_top + g->height < layout.rows ? g->pad_top + g->height : layout.rows;
+    if (s == 1 && first_row < end_row) {
+        // Only what the copy below leaves: the rows above and below the image, each row's two ends, the slack.
+        const long left = g->pad_left > 0 ? g->pad_left : 0;
+        const long right = g->width + g->pad_left < padded_width ? g->width + g->pad_left : padded_width;
+        fill(scratch, padding, first_row * layout.row_stride);
+        for (long py = first_row; py < end_row; py++) {
+            float *row = scratch + py * layout.row_stride;
+            fill(row, padding, left);
+            if (right > left) fill(row + right, padding, layout.row_stride - right);
+            else fill(row + left, padding, layout.row_stride - left);
+        }
+        fill(scratch + end_row * layout.row_stride, padding, count - end_row * layout.row_stride);
+    } else {
+        fill(scratch, padding, count);
+    }
     for (long y = 0; y < g->height; y++) {
         long py = y + g->pad_top;
         if (py < 0) continue;
