@@ -1,4 +1,3 @@
-import CKernels
 import Foundation
 
 // Scaled dot-product attention, one fused pass per (batch, head):
@@ -77,16 +76,6 @@ public struct AttentionBias {
         self.heads = heads
     }
     @inline(__always) func block(batch b: Int, head h: Int) -> Int { (b % period) * heads + (heads == 1 ? 0 : h) }
-}
-
-/// Runs `body` with the GEMMs it calls on this thread kept on it, unsplit: for callers that parallelise over
-/// many small independent products themselves (the flag is per thread, so other threads' GEMMs still split).
-@inline(__always)
-public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
-    let previous = zoo_gemm_stays_on_thread()
-    zoo_set_gemm_stays_on_thread(1)
-    defer { zoo_set_gemm_stays_on_thread(previous) }
-    return body()
 }
 
 /// O = softmax(scale · Q·Kᵀ + biases)·V, as torch's scaled_dot_product_attention, parallel over (batch, head).

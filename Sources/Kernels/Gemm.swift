@@ -11,6 +11,16 @@ enum GemmThreading {
     static let minimumFloatsToSplit = 1 << 18
 }
 
+/// Runs `body` with the GEMMs it calls on this thread kept on it, unsplit: for callers that parallelise over
+/// many small independent products themselves (the flag is per thread, so other threads' GEMMs still split).
+@inline(__always)
+public func withSingleThreadedGemm<T>(_ body: () -> T) -> T {
+    let previous = zoo_gemm_stays_on_thread()
+    zoo_set_gemm_stays_on_thread(1)
+    defer { zoo_set_gemm_stays_on_thread(previous) }
+    return body()
+}
+
 /// What the GEMM applies as it stores C, so no second pass over the output is needed:
 /// C = activation((αAB + βC) · rowScale[i] + rowShift[i] + columnShift[j] + residual[i, j]).
 public struct GemmEpilogue {

@@ -15,11 +15,12 @@ extension Conv2dGeometry {
     /// would add 42 MB to a ResNet-50 for 6 ms of its ~55.
     var winogradWins: Bool {
         inChannels >= 16 && outChannels >= 16 && inChannels * outChannels <= 128 * 128
-            && batch * winogradTiles.rows * winogradTiles.columns >= 16
+            && batch * winogradTilesPerImage >= 16
     }
 
     /// Tiles of 4×4 outputs along each side.
     var winogradTiles: (rows: Int, columns: Int) { ((outHeight + 3) / 4, (outWidth + 3) / 4) }
+    var winogradTilesPerImage: Int { winogradTiles.rows * winogradTiles.columns }
 
     var winogradGeometry: zoo_winograd_geometry {
         zoo_winograd_geometry(
@@ -67,7 +68,7 @@ func convolveByWinograd(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, filters: [PackedMatrix], epilogue e: ConvEpilogue,
     output: UnsafeMutablePointer<Float>
 ) {
-    let tiles = g.batch * g.winogradTiles.rows * g.winogradTiles.columns
+    let tiles = g.batch * g.winogradTilesPerImage
     let block = g.winogradBlock
     let blocks = (tiles + block - 1) / block
     var geometry = g.winogradGeometry
@@ -98,7 +99,7 @@ private func winogradBlock(
     input: UnsafePointer<Float>, filters: [PackedMatrix], epilogue e: ConvEpilogue,
     output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, parallel: Bool
 ) {
-    let perImage = g.winogradTiles.rows * g.winogradTiles.columns
+    let perImage = g.winogradTilesPerImage
     let images = tiles.lowerBound / perImage..<(tiles.upperBound + perImage - 1) / perImage
     let count = tiles.count
     let (transformed, products) = (scratch, scratch + 36 * g.inChannels * count)
@@ -138,7 +139,7 @@ extension Conv2dGeometry {
     /// Tiles per block: a block's transformed inputs and products, 36 · (C + O) floats a tile, take about
     /// 4 MB (measured on Zen 3: larger blocks fall out of cache at batch 8), and at least one GEMM panel.
     var winogradBlock: Int {
-        let tiles = batch * winogradTiles.rows * winogradTiles.columns
+        let tiles = batch * winogradTilesPerImage
         let fitting = (1 << 20) / (36 * (inChannels + outChannels)) / 16 * 16
         return min(tiles, max(16, fitting))
     }

@@ -12,6 +12,22 @@ final class ParallelTests: XCTestCase {
         addTeardownBlock { Threads.set(previous) }
     }
 
+    /// Runs `parts` parts on the pool, each waiting until all have started (so they must run at once, on distinct
+    /// threads), then `afterward(part)`; returns how many started.
+    private func runPartsTogether(_ parts: Int, afterward: (Int) -> Void = { _ in }) -> Int {
+        let lock = NSCondition()
+        var started = 0
+        runParts(parts) { part in
+            lock.lock()
+            started += 1
+            lock.broadcast()
+            while started < parts { lock.wait() }
+            lock.unlock()
+            afterward(part)
+        }
+        return started
+    }
+
     /// Each index is visited exactly once, in chunks no more numerous than the threads.
     private func visits(_ count: Int, minimumPerThread: Int = 1) -> (hits: [Int], chunks: [Range<Int>]) {
         let lock = NSLock()
@@ -55,15 +71,9 @@ final class ParallelTests: XCTestCase {
     func testPartsRunAtOnceAndNestedLoopsStayOnTheirThread() {
         keepingThreadCount()
         Threads.set(4)
-        let lock = NSCondition()
-        var started = 0
+        let lock = NSLock()
         var nestedOnOwnThread = [Bool](repeating: false, count: 4)
-        runParts(4) { part in
-            lock.lock()
-            started += 1
-            lock.broadcast()
-            while started < 4 { lock.wait() }
-            lock.unlock()
+        let started = runPartsTogether(4) { part in
             let thread = pthread_self()
             var threads: [pthread_t] = []
             parallelFor(8) { _ in threads.append(pthread_self()) }
@@ -104,16 +114,7 @@ final class ParallelTests: XCTestCase {
         let child = fork()
         if child == 0 {
             alarm(10)
-            let lock = NSCondition()
-            var started = 0
-            runParts(2) { _ in
-                lock.lock()
-                started += 1
-                lock.broadcast()
-                while started < 2 { lock.wait() }
-                lock.unlock()
-            }
-            _exit(started == 2 ? 0 : 1)
+            _exit(runPartsTogether(2) == 2 ? 0 : 1)
         }
         XCTAssertGreaterThan(child, 0, "fork failed")
         var status: Int32 = 0
