@@ -333,6 +333,20 @@ zoo_packed_matrix zoo_pack(int side, long outer, long depth, const float *source
     return packed;
 }
 
+void zoo_unpack(const zoo_packed_matrix *packed, float *destination, long outer_stride, long depth_stride) {
+    const zoo_kernel_table *table = table_for(packed->isa);
+    long outer = packed->side == 0 ? packed->rows : packed->columns, depth = packed->depth;
+    long tile = packed->side == 0 ? table->tile_rows : table->tile_columns;
+    long padded = (outer + tile - 1) / tile * tile;
+    for (long pc = 0; pc < depth; pc += table->depth_block) {
+        long kc = depth - pc < table->depth_block ? depth - pc : table->depth_block;
+        const float *block = packed->data + pc * padded;
+        for (long o = 0; o < outer; o++)
+            for (long p = 0; p < kc; p++)
+                destination[o * outer_stride + (pc + p) * depth_stride] = block[o / tile * tile * kc + p * tile + o % tile];
+    }
+}
+
 void zoo_activation_forward(zoo_activation activation, const float *input, float *output, long count) {
     if (activation == ZOO_ACT_IDENTITY) {
         if (input != output) memmove(output, input, (size_t)count * sizeof(float));

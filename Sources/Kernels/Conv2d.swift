@@ -210,7 +210,7 @@ public func conv2dForward(
 /// output = epilogue(conv(input)): im2col + one GEMM per image and group (a 1×1 conv reads the image in place);
 /// small maps put several images side by side in one GEMM. The weights are `packed` once, or read from `weight`.
 private func convolveByGemm(
-    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
     packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
 ) {
     let spatial = g.outHeight * g.outWidth
@@ -237,7 +237,7 @@ private func convolveByGemm(
                     gemm(packedA: packed.matrices[group], n: width, b: b, c: c, epilogue: epilogue)
                 } else {
                     gemm(
-                        m: g.outPerGroup, n: width, k: g.patchSize, a: weight + channel * g.patchSize, b: b, c: c,
+                        m: g.outPerGroup, n: width, k: g.patchSize, a: weight! + channel * g.patchSize, b: b, c: c,
                         epilogue: epilogue)
                 }
             }
@@ -522,6 +522,8 @@ enum ConvAlgorithm: String, CaseIterable {
 public final class PackedConvWeights {
     let algorithm: ConvAlgorithm
     let matrices: [PackedMatrix]
+    /// Where each matrix starts in the weights (nil when they cannot be recovered: Winograd's are transformed).
+    private let sourceOffsets: [Int]?
 
     /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path.
     public convenience init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
@@ -534,20 +536,30 @@ public final class PackedConvWeights {
         let kk = g.kernelHeight * g.kernelWidth
         switch algorithm {
         case .gemm:
-            matrices = (0..<g.groups).map { group in
-                PackedMatrix(
-                    side: .left, outer: g.outPerGroup, depth: g.patchSize,
-                    source: weight + group * g.outPerGroup * g.patchSize)
+            sourceOffsets = (0..<g.groups).map { $0 * g.outPerGroup * g.patchSize }
+            matrices = sourceOffsets!.map { offset in
+                PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + offset)
             }
         case .shiftedTaps:
-            matrices = (0..<kk).map { tap in
+            sourceOffsets = Array(0..<kk)
+            matrices = sourceOffsets!.map { tap in
                 PackedMatrix(
                     side: .left, outer: g.outChannels, depth: g.inChannels, source: weight + tap,
                     outerStride: g.inChannels * kk, depthStride: kk)
             }
         case .winograd:
+            sourceOffsets = nil
             matrices = winogradFilters(g, weight: weight)
         }
+    }
+
+    /// Whether `unpack` can give the weights back (the GEMM and shifted-tap packings only reorder them).
+    public var isLossless: Bool { sourceOffsets != nil }
+
+    /// Writes the weights back exactly as they were packed from; requires `isLossless`.
+    public func unpack(into weight: UnsafeMutablePointer<Float>) {
+        precondition(isLossless, "PackedConvWeights: a Winograd packing cannot give its weights back")
+        for (matrix, offset) in zip(matrices, sourceOffsets!) { matrix.unpack(into: weight + offset) }
     }
 
     /// What the packing depends on besides the weights and the path (a cache key).
@@ -558,18 +570,19 @@ public final class PackedConvWeights {
 }
 
 /// Inference convolution: weights packed once, the epilogue fused into the GEMM's store (depthwise convs
-/// run their direct kernel instead and need no packing: pass `packed` nil).
+/// run their direct kernel on `weight` instead and need no packing: pass `packed` nil; the others need no `weight`).
 public func conv2dInference(
-    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
     packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
 ) {
     KernelProfile.measure(.convolution(g)) {
         guard let packed, !g.isDepthwise else {
-            precondition(g.isDepthwise, "conv2dInference: only depthwise convs run without packed weights")
-            return depthwiseConv2d(g, input: input, weight: weight, epilogue: e, output: output)
+            precondition(
+                g.isDepthwise && weight != nil, "conv2dInference: a depthwise conv's weights, or packed weights")
+            return depthwiseConv2d(g, input: input, weight: weight!, epilogue: e, output: output)
         }
         switch packed.algorithm {
-        case .gemm: convolveByGemm(g, input: input, weight: weight, packed: packed, epilogue: e, output: output)
+        case .gemm: convolveByGemm(g, input: input, weight: nil, packed: packed, epilogue: e, output: output)
         case .shiftedTaps: convolveByShiftedTaps(g, input: input, taps: packed.matrices, epilogue: e, output: output)
         case .winograd: convolveByWinograd(g, input: input, filters: packed.matrices, epilogue: e, output: output)
         }

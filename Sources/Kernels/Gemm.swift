@@ -89,6 +89,8 @@ public final class PackedMatrix: @unchecked Sendable {
     let side: Side
     let storage: UnsafeMutablePointer<Float>
     let packed: zoo_packed_matrix
+    /// Where element (o, d) of the matrix lay in its source, for `unpack`.
+    private let outerStride: Int, depthStride: Int
 
     /// Packs op(source): for `.left`, an outer×depth matrix A; for `.right`, a depth×outer matrix B.
     /// `transposed` says the source is stored the other way round (B = Wᵀ for a row-major W is `transposed`).
@@ -104,11 +106,18 @@ public final class PackedMatrix: @unchecked Sendable {
     /// Packs the matrix whose element (o, d) is source[o · outerStride + d · depthStride].
     public init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, outerStride: Int, depthStride: Int) {
         self.side = side
+        self.outerStride = outerStride
+        self.depthStride = depthStride
         storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, depth))
         packed = zoo_pack(side.rawValue, outer, depth, source, outerStride, depthStride, storage)
     }
 
     deinit { storage.deallocate() }
+
+    /// Writes the matrix back where it was packed from, exactly (packing only reorders): `source` as given to init.
+    public func unpack(into source: UnsafeMutablePointer<Float>) {
+        withUnsafePointer(to: packed) { zoo_unpack($0, source, outerStride, depthStride) }
+    }
 
     /// Whether the panels fit the path kernels run on now (`KernelPath.select` changes the tile).
     var isCurrent: Bool { packed.isa == zoo_isa_active() }

@@ -45,7 +45,7 @@ extension Module {
             }
             dict[key] = nil
             freedSinceRelease += tensor.count * MemoryLayout<Float>.stride
-            if freedSinceRelease >= 1 << 24 {
+            if freedSinceRelease >= 1 << 22 {
                 releaseFreedMemory()
                 freedSinceRelease = 0
             }

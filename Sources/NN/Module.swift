@@ -69,6 +69,12 @@ open class Module {
     /// Switches this module and its children to evaluation mode, as torch's `module.eval()`.
     public func eval() { train(false) }
 
+    /// For a model that will only run inference: each weight's own copy is released once the inference path
+    /// has packed it for the GEMM (about half the model's memory); reading a weight later unpacks it, exactly.
+    public func keepWeightsPackedOnly() {
+        for (_, tensor) in namedParameters() { tensor.keepValuesPackedOnly() }
+    }
+
     /// Called after `train(_:)` and after weights are loaded, for modules that cache derived tensors.
     open func didChangeMode() {}
 

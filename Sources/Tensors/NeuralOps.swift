@@ -97,8 +97,10 @@ extension Tensor {
                     let epilogue = ConvEpilogue(
                         scale: scale.isEmpty ? nil : scale.baseAddress, shift: shift.isEmpty ? nil : shift.baseAddress,
                         residual: residual.map { UnsafePointer($0.pointer) }, activation: activation)
+                    // Packed weights are all the conv reads (the values themselves may be released).
                     Kernels.conv2dInference(
-                        g, input: pointer, weight: weight.pointer, packed: packed, epilogue: epilogue,
+                        g, input: pointer, weight: packed == nil ? weight.pointer : nil, packed: packed,
+                        epilogue: epilogue,
                         output: output.pointer)
                 }
             }

@@ -3,12 +3,43 @@ import Kernels
 
 /// Float32 storage shared by a tensor and its reshaped views.
 final class Storage: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
+    private let memory: UnsafeMutablePointer<Float>
     let count: Int
     /// Bumped by every write from outside an op (loading, optimizer steps), so derived values know they are stale.
     var version: UInt64 = 0
     /// Values computed from these floats (weights packed for the GEMM), with the version they were built from.
     var derived: [String: (version: UInt64, value: AnyObject)] = [:]
+    /// Whether the values may live in their packed form only (`Tensor.keepValuesPackedOnly`).
+    var keepsValuesPackedOnly = false
+    /// The packed form holding the values while `memory`'s pages are given back to the system.
+    private var releasedInto: (any RestoresValues)?
+
+    /// Whether the values are now held only by a packed form.
+    var valuesAreReleased: Bool { releasedInto != nil }
+
+    /// The values, unpacked again first if they were released.
+    var pointer: UnsafeMutablePointer<Float> {
+        if let holder = releasedInto {
+            releasedInto = nil
+            holder.unpack(into: memory)
+        }
+        return memory
+    }
+
+    /// When the values may live packed only and a current derived value can give them back, gives their whole
+    /// pages back to the system (they read as zeros until `pointer` unpacks them). Tensors under 64 KB stay.
+    func releaseIntoPackedForm() {
+        guard keepsValuesPackedOnly, releasedInto == nil else { return }
+        let current = derived.values.filter { $0.version == version }.compactMap { $0.value as? any RestoresValues }
+        guard let holder = current.first(where: \.isLossless) else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: memory) + page - 1) / page * page
+        let end = Int(bitPattern: memory + count) / page * page
+        guard end - start >= 1 << 16, let first = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        // The memory stays allocated to us: MADV_DONTNEED only drops its pages, which come back zeroed.
+        guard madvise(first, end - start, Int32(MADV_DONTNEED)) == 0 else { return }
+        releasedInto = holder
+    }
 
     /// Throws instead of trapping when the tensor memory budget or the system refuses the bytes.
     init(count: Int, zeroed: Bool, shape: [Int]) throws {
@@ -22,10 +53,10 @@ final class Storage: @unchecked Sendable {
             throw TensorError.outOfMemory(
                 shape: shape, bytes: bytes, limit: TensorMemory.budget, inUse: TensorMemory.inUse)
         }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        memory = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
     deinit {
-        free(pointer)
+        free(memory)
         TensorMemory.release(max(count, 1) * MemoryLayout<Float>.stride)
     }
 }
@@ -199,8 +230,20 @@ public final class Tensor: CustomStringConvertible {
         }
         let value = build(storage.pointer)
         storage.derived[key] = (storage.version, value)
+        storage.releaseIntoPackedForm()
         return value
     }
+
+    /// Lets the values live only in their packed form once an inference op has packed them losslessly (the
+    /// weights of a model that only runs inference: about half its memory), at once if it already has.
+    /// Reading or writing them later unpacks them first, exactly as they were.
+    public func keepValuesPackedOnly() {
+        storage.keepsValuesPackedOnly = true
+        storage.releaseIntoPackedForm()
+    }
+
+    /// Whether the values are now held only by a packed form (for tests and memory accounting).
+    var valuesAreReleased: Bool { storage.valuesAreReleased }
 
     /// A new tensor with the same values, no graph.
     public func detached() -> Tensor {
@@ -311,3 +354,19 @@ extension Tensor {
         }
     }
 }
+
+/// A form derived from a tensor's values that can give every one of them back (GEMM panels only reorder the
+/// weights), so the tensor's own copy may be released while it exists.
+public protocol RestoresValues: AnyObject {
+    /// Whether this instance can (a Winograd packing transforms the weights and cannot).
+    var isLossless: Bool { get }
+    /// Writes the values back, exactly as they were packed from.
+    func unpack(into values: UnsafeMutablePointer<Float>)
+}
+
+extension PackedMatrix: RestoresValues {
+    /// Always: panels only reorder the matrix.
+    public var isLossless: Bool { true }
+}
+
+extension PackedConvWeights: RestoresValues {}

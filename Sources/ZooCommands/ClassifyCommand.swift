@@ -66,6 +66,7 @@ struct ClassifyCommand: ParsableCommand {
         let files = share.take(allFiles)
         let missing = share.index == 0 ? allMissing : []  // reported once, by the first share
         let (pretrained, model) = try modelOptions.loadModel()
+        model.keepWeightsPackedOnly()  // inference only: the packed weights are the only copy kept
         let classNames =
             try labels.map { try classNamesFile($0, classes: model.numClasses) }
             ?? (model.numClasses == 1000 ? Assets.imagenetLabels() : [])

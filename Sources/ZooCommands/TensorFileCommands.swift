@@ -54,6 +54,7 @@ struct ForwardCommand: ParsableCommand {
             throw CommandError("\(input): expected a (N, 3, H, W) array, got shape \(array.shape)")
         }
         let (_, model) = try modelOptions.loadModel()
+        model.keepWeightsPackedOnly()  // inference only: the packed weights are the only copy kept
         let x = try Tensor(shape: array.shape, scalars: array.values)
         let y: Tensor
         do { y = try withoutGrad { try model(x) } } catch { throw CommandError("\(input): \(error)") }

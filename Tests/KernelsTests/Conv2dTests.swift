@@ -89,4 +89,32 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
+    /// The GEMM and shifted-tap packings give the weights back exactly (they only reorder them); Winograd's
+    /// transformed filters cannot.
+    func testPackedConvWeightsUnpackExactlyUnlessWinograd() throws {
+        try onEveryPath { path in
+            let cases: [(Conv2dGeometry, ConvAlgorithm)] = [
+                (
+                    Conv2dGeometry(
+                        batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 10, kernel: (3, 3), groups: 2), .gemm
+                ),
+                (Conv2dGeometry(batch: 1, inChannels: 7, height: 9, width: 9, outChannels: 13, kernel: (1, 1)), .gemm),
+                (
+                    Conv2dGeometry(
+                        batch: 1, inChannels: 5, height: 9, width: 9, outChannels: 11, kernel: (3, 3),
+                        padding: (1, 1, 1, 1)), .shiftedTaps
+                ),
+            ]
+            for (g, algorithm) in cases {
+                let weight = random(g.outChannels * g.patchSize, seed: g.outChannels)
+                let packed = PackedConvWeights(g, weight: weight, algorithm: algorithm)
+                XCTAssertTrue(packed.isLossless)
+                var back = [Float](repeating: .nan, count: weight.count)
+                packed.unpack(into: &back)
+                XCTAssertEqual(back, weight, "\(path) \(algorithm) \(g)")
+            }
+            let g = Conv2dGeometry(batch: 1, inChannels: 16, height: 8, width: 8, outChannels: 16, kernel: (3, 3))
+            XCTAssertFalse(PackedConvWeights(g, weight: random(16 * 144, seed: 1), algorithm: .winograd).isLossless)
+        }
+    }
 }

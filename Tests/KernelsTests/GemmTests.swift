@@ -161,4 +161,28 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// Packing only reorders: unpacking gives every source value back bit for bit, on each path's panel shape,
+    /// for both sides, strided sources, ragged edges and a depth over one K block.
+    func testUnpackGivesBackTheExactSource() throws {
+        try onEveryPath { path in
+            for (outer, depth) in [(1, 1), (7, 5), (75, 600), (33, 17)] {
+                let source = random(outer * depth * 2, seed: outer + depth)
+                for side in [PackedMatrix.Side.left, .right] {
+                    for (outerStride, depthStride) in [(depth, 1), (1, outer), (2 * depth, 2)] {
+                        let packed = PackedMatrix(
+                            side: side, outer: outer, depth: depth, source: source, outerStride: outerStride,
+                            depthStride: depthStride)
+                        var back = [Float](repeating: .nan, count: source.count)
+                        packed.unpack(into: &back)
+                        let positions = (0..<outer).flatMap { o in
+                            (0..<depth).map { o * outerStride + $0 * depthStride }
+                        }
+                        XCTAssertEqual(
+                            positions.map { back[$0] }, positions.map { source[$0] },
+                            "\(path) \(side) \(outer)×\(depth), strides (\(outerStride), \(depthStride))")
+                    }
+                }
+            }
+        }
+    }
 }

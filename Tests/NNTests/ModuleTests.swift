@@ -29,4 +29,21 @@ final class ModuleTests: XCTestCase {
         seq.eval()
         XCTAssertFalse(seq.layers[1].children[0].module.isTraining)
     }
+
+    /// An inference-only model keeps its weights packed only: same outputs, the weights released (at once when
+    /// already packed by an earlier forward), and the state dict still exactly the loaded values.
+    func testKeepWeightsPackedOnlyChangesNoOutputOrWeight() throws {
+        let model = Sequential([try Conv2d(32, 64, kernel: 3), try Conv2d(64, 512, kernel: 1)])
+        model.eval()
+        let weights = model.stateDict().map(\.tensor.scalars)
+        var generator = RandomGenerator(seed: 1)
+        let x = try Tensor.uniform([1, 32, 10, 10], low: -1, high: 1, using: &generator)
+        let expected = try withoutGrad { try model(x) }.scalars
+        model.keepWeightsPackedOnly()
+        XCTAssertEqual(try withoutGrad { try model(x) }.scalars, expected)
+        let released = model.namedParameters().filter { $0.tensor.valuesAreReleased }.map(\.name)
+        XCTAssertEqual(released, ["0.weight", "1.weight"])
+        XCTAssertEqual(try withoutGrad { try model(x) }.scalars, expected)
+        XCTAssertEqual(model.stateDict().map(\.tensor.scalars), weights)
+    }
 }

@@ -95,4 +95,39 @@ final class TensorTests: XCTestCase {
         }
         XCTAssertEqual(try Tensor(shape: [], scalars: [4]).item, 4)
     }
+
+    /// A weight kept packed only gives its pages back once an inference op packs it losslessly; results are
+    /// unchanged, and reading or writing the values later unpacks them first, exactly.
+    func testValuesKeptPackedOnlyAreReleasedAndComeBackExactly() throws {
+        let x = try randomTensor([1, 32, 12, 12], seed: 1)
+        let rows = try randomTensor([5, 64], seed: 2)
+        // Over 64 KB each: a shifted-tap conv, a 1×1 conv (im2col GEMM) and a Linear layer.
+        let cases: [(weight: Tensor, run: (Tensor) throws -> Tensor)] = [
+            (try randomTensor([64, 32, 3, 3], seed: 3), { try x.conv2dInference(weight: $0, padding: Padding2d(1)) }),
+            (try randomTensor([600, 32, 1, 1], seed: 4), { try x.conv2dInference(weight: $0) }),
+            (try randomTensor([300, 64], seed: 5), { try rows.linearInference(weight: $0, bias: nil) }),
+        ]
+        for (weight, run) in cases {
+            let values = weight.scalars
+            let expected = try run(weight.copy()).scalars
+            weight.keepValuesPackedOnly()
+            XCTAssertEqual(try run(weight).scalars, expected, "\(weight.shape)")
+            XCTAssertTrue(weight.valuesAreReleased, "\(weight.shape)")
+            XCTAssertEqual(try run(weight).scalars, expected, "\(weight.shape): from the packed form alone")
+            XCTAssertEqual(weight.scalars, values, "\(weight.shape)")
+            XCTAssertFalse(weight.valuesAreReleased)
+            // A write after a release sees every other value intact, and the next op packs the new values.
+            _ = try run(weight)
+            weight.withUnsafeMutableBufferPointer { $0[7] += 1 }
+            let changed = try weight.copy()
+            XCTAssertEqual(try run(weight).scalars, try run(changed).scalars, "\(weight.shape) after a write")
+            XCTAssertEqual(changed.scalars.enumerated().filter { $0.element != values[$0.offset] }.map(\.offset), [7])
+        }
+        // Winograd's transformed filters cannot give the weights back: they stay.
+        let wide = try randomTensor([1, 64, 16, 16], seed: 6)
+        let filters = try randomTensor([64, 64, 3, 3], seed: 7)
+        filters.keepValuesPackedOnly()
+        _ = try wide.conv2dInference(weight: filters, padding: Padding2d(1))
+        XCTAssertFalse(filters.valuesAreReleased)
+    }
 }

@@ -77,6 +77,9 @@ size_t zoo_packed_count(int side, long outer, long depth);
 zoo_packed_matrix zoo_pack(int side, long outer, long depth, const float *source, long outer_stride,
                            long depth_stride, float *storage);
 
+/// The inverse of `zoo_pack`: writes the packed matrix's element (o, d) to destination[o · outer_stride + d · depth_stride].
+void zoo_unpack(const zoo_packed_matrix *packed, float *destination, long outer_stride, long depth_stride);
+
 // Pointwise and row kernels (count elements; input may equal output).
 void zoo_activation_forward(zoo_activation activation, const float *input, float *output, long count);
 /// input_grad += output_grad · f'(input)
