@@ -202,16 +202,19 @@ private func runGemm(
         var tileRows = 0
         var tileColumns = 0
         zoo_gemm_tile(&tileRows, &tileColumns)
-        let threads = Threads.count
-        let splitColumns = n >= m
-        let extent = splitColumns ? n : m
-        let tile = splitColumns ? tileColumns : tileRows
-        let parts =
+        let splits =
             GemmThreading.splitting
-                && (2 * m * n * k >= GemmThreading.minimumFlopsToSplit
-                    || (m + n) * k >= GemmThreading.minimumFloatsToSplit)
-            ? min(threads, max(1, extent / tile)) : 1
-        let block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
+            && (2 * m * n * k >= GemmThreading.minimumFlopsToSplit
+                || (m + n) * k >= GemmThreading.minimumFloatsToSplit)
+        let byColumns = GemmSplit(extent: n, tile: tileColumns, other: m, splits: splits)
+        let byRows = GemmSplit(extent: m, tile: tileRows, other: n, splits: splits)
+        // Along the longer side, unless the other clearly leaves the busiest thread less work (196 columns, a
+        // 14×14 map, split 112 + 84, while 128 rows split 66 + 62); "clearly", since parts that split the rows
+        // each pack all of B.
+        let (longer, shorter) = n >= m ? (byColumns, byRows) : (byRows, byColumns)
+        let splitColumns = (n >= m) != (shorter.largestPart * 16 < longer.largestPart * 15)
+        let (extent, parts, block) =
+            splitColumns ? (n, byColumns.parts, byColumns.block) : (m, byRows.parts, byRows.block)
         let run = { (part: Int) in
             let start = part * block
             let end = min(extent, start + block)
@@ -245,6 +248,19 @@ private func runGemm(
         } else {
             runParts(parts, run)  // the parts write disjoint blocks of C
         }
+    }
+}
+
+/// A product cut along one dimension into one block per thread, each a multiple of the micro-kernel's tile.
+private struct GemmSplit {
+    let parts: Int, block: Int
+    /// Elements of C the busiest part computes.
+    let largestPart: Int
+
+    init(extent: Int, tile: Int, other: Int, splits: Bool) {
+        parts = splits ? min(Threads.count, max(1, extent / tile)) : 1
+        block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
+        largestPart = min(block, extent) * other
     }
 }
 

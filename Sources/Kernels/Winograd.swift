@@ -136,12 +136,17 @@ private func winogradBlock(
 }
 
 extension Conv2dGeometry {
-    /// Tiles per block: a block's transformed inputs and products, 36 · (C + O) floats a tile, take about
-    /// 4 MB (measured on Zen 3: larger blocks fall out of cache at batch 8), and at least one GEMM panel.
+    /// Tiles per block: a block's transformed inputs and products, 36 · (C + O) floats a tile, take at most
+    /// about 4 MB (measured on Zen 3: larger blocks fall out of cache at batch 8), and at least one GEMM panel.
+    /// Several blocks come in a multiple of the thread count and of equal size (to a vector), so that every
+    /// thread gets the same work: DenseNet's 196 tiles at 56² once made blocks of 176 and 20.
     var winogradBlock: Int {
         let tiles = batch * winogradTilesPerImage
-        let fitting = (1 << 20) / (36 * (inChannels + outChannels)) / 16 * 16
-        return min(tiles, max(16, fitting))
+        let fitting = max(16, (1 << 20) / (36 * (inChannels + outChannels)))
+        guard tiles > fitting else { return tiles }
+        let threads = Threads.count
+        let blocks = ((tiles + fitting - 1) / fitting + threads - 1) / threads * threads
+        return ((tiles + blocks - 1) / blocks + 7) / 8 * 8
     }
 
     /// Floats of scratch one block needs.

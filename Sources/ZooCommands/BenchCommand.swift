@@ -224,6 +224,17 @@ struct KernelBenchmarks {
             convRow(
                 "conv 1×1 256→64 @56×56",
                 Conv2dGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 64, kernel: (1, 1))))
+        // MobileNetV2's first expansion: so little depth per output that storing C is most of the work.
+        rows.append(
+            convRow(
+                "conv 1×1 16→96 @112×112",
+                Conv2dGeometry(batch: 1, inChannels: 16, height: 112, width: 112, outChannels: 96, kernel: (1, 1))))
+        rows.append(
+            convRow(
+                "conv 3×3 s2 3→32 @224×224 (stem)",
+                Conv2dGeometry(
+                    batch: 1, inChannels: 3, height: 224, width: 224, outChannels: 32, kernel: (3, 3), stride: (2, 2),
+                    padding: (0, 0, 1, 1))))
         rows.append(
             convRow(
                 "depthwise 3×3 96ch @112×112",

@@ -20,7 +20,29 @@ final class WinogradTests: XCTestCase {
             batch: 1, inChannels: 5, height: 7, width: 9, outChannels: 4, kernel: (3, 3), padding: (2, 3, 2, 1)),
         Conv2dGeometry(
             batch: 2, inChannels: 70, height: 30, width: 29, outChannels: 33, kernel: (3, 3), padding: (1, 1, 1, 1)),
+        // 128 tiles in two blocks of 64 (a block holds at most 107 tiles of 256 + 16 channels).
+        Conv2dGeometry(
+            batch: 2, inChannels: 256, height: 32, width: 30, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1)),
     ]
+
+    /// Blocks come in a multiple of the thread count and of equal size to a vector (worked out by hand from the
+    /// 4 MB budget: 2²⁰ / (36 · (C + O)) tiles).
+    func testBlocksShareTheTilesEvenlyAmongThreads() {
+        let previous = Threads.count
+        defer { Threads.set(previous) }
+        Threads.set(2)
+        func block(batch: Int, _ c: Int, _ o: Int, size: Int) -> Int {
+            Conv2dGeometry(
+                batch: batch, inChannels: c, height: size, width: size, outChannels: o, kernel: (3, 3),
+                padding: (1, 1, 1, 1)
+            ).winogradBlock
+        }
+        XCTAssertEqual(block(batch: 1, 128, 32, size: 56), 104)  // 196 tiles, 182 fit: 104 + 92, not 176 + 20
+        XCTAssertEqual(block(batch: 8, 64, 64, size: 56), 200)  // 1568 tiles, 227 fit: 8 blocks, not 7
+        XCTAssertEqual(block(batch: 1, 64, 64, size: 56), 196)  // all fit: one block, shared step by step
+        Threads.set(3)
+        XCTAssertEqual(block(batch: 1, 128, 32, size: 56), 72)  // 3 blocks: 72 + 72 + 52
+    }
 
     func testWinogradMatchesTheReferenceWithEveryEpilogueTerm() throws {
         try onEveryPath { path in
