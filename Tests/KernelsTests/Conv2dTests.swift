@@ -23,6 +23,14 @@ final class Conv2dTests: XCTestCase {
                 Conv2dGeometry(
                     batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2),
                     padding: (1, 1, 2, 2), groups: 8),
+                // Depthwise rows wide enough for blocks of two rows by four vectors (on every path), with ragged
+                // columns and an odd last row.
+                Conv2dGeometry(
+                    batch: 1, inChannels: 3, height: 37, width: 77, outChannels: 3, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 3),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 2, height: 71, width: 140, outChannels: 2, kernel: (3, 3), stride: (2, 2),
+                    padding: (0, 0, 1, 1), groups: 2),
                 Conv2dGeometry(
                     batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
                 // Several images per GEMM (small maps), pointwise and grouped.
