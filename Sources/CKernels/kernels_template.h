@@ -537,31 +537,34 @@ KERNEL void NAME(pack_b)(long columns, long depth, const float *b, long depth_st
     }
 }
 
-/// Finishes `lanes` values of one C row at column `column`: beta·C, then the epilogue, then the store.
-INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epilogue *epilogue, long row, long column) {
+/// Finishes `lanes` values of one C row at column `column`: beta·C, then the epilogue (`e`, a copy held by the
+/// caller, with `activation` in place of its own), then the store.
+INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epilogue *e, const zoo_activation activation,
+                         long row, long column) {
     int full = lanes >= VEC;
     if (beta != 0) v += beta * (full ? NAME(load)(dst) : NAME(load_partial)(dst, lanes));
-    if (epilogue) {
-        if (epilogue->row_scale) v *= epilogue->row_scale[row];
-        if (epilogue->row_shift) v += epilogue->row_shift[row];
-        if (epilogue->column_shift) {
-            const float *shift = epilogue->column_shift + column;
+    if (e) {
+        if (e->row_scale) v *= e->row_scale[row];
+        if (e->row_shift) v += e->row_shift[row];
+        if (e->column_shift) {
+            const float *shift = e->column_shift + column;
             v += full ? NAME(load)(shift) : NAME(load_partial)(shift, lanes);
         }
-        if (epilogue->residual) {
-            const float *residual = epilogue->residual + row * epilogue->residual_stride + column;
+        if (e->residual) {
+            const float *residual = e->residual + row * e->residual_stride + column;
             v += full ? NAME(load)(residual) : NAME(load_partial)(residual, lanes);
         }
-        v = NAME(activate)(epilogue->activation, v);
+        v = NAME(activate)(activation, v);
     }
     if (full) NAME(store)(dst, v); else NAME(store_partial)(dst, v, lanes);
 }
 
 /// C tile (rows × columns ≤ MR × nv·VEC, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
-/// `nv` is a constant at each call, so the loops unroll and the accumulators stay in registers.
-INLINE void NAME(micro_tile)(const int nv, long depth, const float *restrict a, const float *restrict b, long b_stride,
-                             float *c, long ldc, long rows, long columns, float alpha, float beta,
-                             const zoo_epilogue *epilogue, long row, long column) {
+/// `nv` and `activation` are constants at each call, so the loops unroll, the accumulators stay in registers and
+/// the activation's code appears without the others'.
+INLINE void NAME(micro_tile)(const int nv, const zoo_activation activation, long depth, const float *restrict a,
+                             const float *restrict b, long b_stride, float *c, long ldc, long rows, long columns,
+                             float alpha, float beta, const zoo_epilogue *epilogue, long row, long column) {
     V acc[GEMM_MR][GEMM_NV];
     UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < nv; j++) acc[i][j] = NAME(splat)(0);
     for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
@@ -572,23 +575,41 @@ INLINE void NAME(micro_tile)(const int nv, long depth, const float *restrict a, 
             UNROLL for (int j = 0; j < nv; j++) acc[i][j] += ai * bv[j];
         }
     }
+    // A local copy: C's stores (through may_alias vectors) would otherwise make every field a reload.
+    zoo_epilogue local;
+    if (epilogue) local = *epilogue;
+    const zoo_epilogue *e = epilogue ? &local : NULL;
     // Constant indices only (full unroll), so the accumulators never leave the registers.
     UNROLL for (int i = 0; i < GEMM_MR; i++) {
         if (i < rows) {
             UNROLL for (int j = 0; j < nv; j++) {
                 long lanes = columns - j * VEC;
                 if (lanes > 0)
-                    NAME(finish)(acc[i][j] * alpha, c + i * ldc + j * VEC, lanes, beta, epilogue, row + i, column + j * VEC);
+                    NAME(finish)(acc[i][j] * alpha, c + i * ldc + j * VEC, lanes, beta, e, activation, row + i,
+                                 column + j * VEC);
             }
         }
     }
 }
 
+/// `micro_tile` compiled for the activations convolutions and MLPs end with, and once for any other.
+#define MICRO_TILE_FOR_EACH_ACTIVATION(nv) do { \
+    zoo_activation activation_ = epilogue ? epilogue->activation : ZOO_ACT_IDENTITY; \
+    switch (activation_) { \
+    case ZOO_ACT_IDENTITY: NAME(micro_tile)(nv, ZOO_ACT_IDENTITY, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
+    case ZOO_ACT_RELU: NAME(micro_tile)(nv, ZOO_ACT_RELU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
+    case ZOO_ACT_RELU6: NAME(micro_tile)(nv, ZOO_ACT_RELU6, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
+    case ZOO_ACT_SILU: NAME(micro_tile)(nv, ZOO_ACT_SILU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
+    case ZOO_ACT_GELU: NAME(micro_tile)(nv, ZOO_ACT_GELU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
+    default: NAME(micro_tile)(nv, activation_, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); \
+    } \
+} while (0)
+
 /// The full MR × NR tile.
 KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c, long ldc,
                                long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
                                long row, long column) {
-    NAME(micro_tile)(GEMM_NV, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column);
+    MICRO_TILE_FOR_EACH_ACTIVATION(GEMM_NV);
 }
 
 /// One vector of columns: the last panel of a C whose width is not a multiple of NR (a 7×7 map's 49
@@ -596,8 +617,9 @@ KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float 
 KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c,
                                       long ldc, long rows, long columns, float alpha, float beta,
                                       const zoo_epilogue *epilogue, long row, long column) {
-    NAME(micro_tile)(1, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column);
+    MICRO_TILE_FOR_EACH_ACTIVATION(1);
 }
+#undef MICRO_TILE_FOR_EACH_ACTIVATION
 
 static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
     if (*capacity < count) {

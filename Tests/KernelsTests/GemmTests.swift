@@ -107,7 +107,7 @@ final class GemmTests: XCTestCase {
         let residual = values(m * (n + 4), seed: 12)
         for path in KernelPath.available {
             try KernelPath.with(path) {
-                for activation in [Activation.identity, .relu, .gelu, .silu, .hardSwish] {
+                for activation in [Activation.identity, .relu, .relu6, .gelu, .silu, .hardSwish] {
                     let product = reference(false, false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n)
                     var expected = product
                     for i in 0..<m {
