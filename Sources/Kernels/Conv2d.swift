@@ -97,7 +97,8 @@ public func im2col(
     let rowStride = rowStride ?? g.outHeight * g.outWidth
     let (oh, ow) = (g.outHeight, g.outWidth)
     let kk = g.kernelHeight * g.kernelWidth
-    parallelFor(channels * kk, minimumPerThread: 16) { rows in
+    // Split by the values to copy, not the rows: a stem has only 27 rows (3 channels × 3 × 3), each 12544 long.
+    parallelFor(channels * kk, minimumPerThread: max(1, (1 << 15) / max(1, oh * ow))) { rows in
         for row in rows {
             let c = row / kk
             let i = (row % kk) / g.kernelWidth
