@@ -593,15 +593,17 @@ INLINE void NAME(micro_tile)(const int nv, const zoo_activation activation, long
 }
 
 /// `micro_tile` compiled for the activations convolutions and MLPs end with, and once for any other.
+#define MICRO_TILE(nv, activation) \
+    NAME(micro_tile)(nv, activation, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column)
 #define MICRO_TILE_FOR_EACH_ACTIVATION(nv) do { \
     zoo_activation activation_ = epilogue ? epilogue->activation : ZOO_ACT_IDENTITY; \
     switch (activation_) { \
-    case ZOO_ACT_IDENTITY: NAME(micro_tile)(nv, ZOO_ACT_IDENTITY, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
-    case ZOO_ACT_RELU: NAME(micro_tile)(nv, ZOO_ACT_RELU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
-    case ZOO_ACT_RELU6: NAME(micro_tile)(nv, ZOO_ACT_RELU6, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
-    case ZOO_ACT_SILU: NAME(micro_tile)(nv, ZOO_ACT_SILU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
-    case ZOO_ACT_GELU: NAME(micro_tile)(nv, ZOO_ACT_GELU, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); break; \
-    default: NAME(micro_tile)(nv, activation_, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column); \
+    case ZOO_ACT_IDENTITY: MICRO_TILE(nv, ZOO_ACT_IDENTITY); break; \
+    case ZOO_ACT_RELU: MICRO_TILE(nv, ZOO_ACT_RELU); break; \
+    case ZOO_ACT_RELU6: MICRO_TILE(nv, ZOO_ACT_RELU6); break; \
+    case ZOO_ACT_SILU: MICRO_TILE(nv, ZOO_ACT_SILU); break; \
+    case ZOO_ACT_GELU: MICRO_TILE(nv, ZOO_ACT_GELU); break; \
+    default: MICRO_TILE(nv, activation_); \
     } \
 } while (0)
 
@@ -620,6 +622,7 @@ KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const
     MICRO_TILE_FOR_EACH_ACTIVATION(1);
 }
 #undef MICRO_TILE_FOR_EACH_ACTIVATION
+#undef MICRO_TILE
 
 static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
     if (*capacity < count) {

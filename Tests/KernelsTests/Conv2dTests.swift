@@ -23,8 +23,7 @@ final class Conv2dTests: XCTestCase {
                 Conv2dGeometry(
                     batch: 1, inChannels: 8, height: 15, width: 15, outChannels: 8, kernel: (5, 5), stride: (2, 2),
                     padding: (1, 1, 2, 2), groups: 8),
-                // Depthwise rows wide enough for blocks of two rows by four vectors (on every path), with ragged
-                // columns and an odd last row.
+                // Depthwise rows several vectors wide (on every path), with ragged columns and an odd last row.
                 Conv2dGeometry(
                     batch: 1, inChannels: 3, height: 37, width: 77, outChannels: 3, kernel: (3, 3),
                     padding: (1, 1, 1, 1), groups: 3),
