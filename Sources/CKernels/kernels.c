@@ -66,8 +66,9 @@ static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const fl
     const long count = layout.rows * layout.row_stride + 64;
     const long first_row = g->pad_top > 0 ? g->pad_top : 0;
     const long end_row = g->pad_top + g->height < layout.rows ? g->pad_top + g->height : layout.rows;
-    if (s == 1 && first_row < end_row) {
-        // Only what the copy below leaves: the rows above and below the image, each row's two ends, the slack.
+    if (s == 1 && first_row < end_row && count > 4096) {
+        // Only what the copy below leaves: the rows above and below the image, each row's two ends, the slack
+        // (a small plane is cleared whole instead: one call costs less than three per row).
         const long left = g->pad_left > 0 ? g->pad_left : 0;
         const long right = g->width + g->pad_left < padded_width ? g->width + g->pad_left : padded_width;
         fill(scratch, padding, first_row * layout.row_stride);

@@ -276,34 +276,51 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];  // where each tap reads, relative to the output row's first input row
     tap_offsets(g, layout, offsets);
-    for (long oy = 0; oy < g->out_height; oy++) {
-        float *out = output + oy * out_w;
-        const float *rows = scratch + oy * g->stride_h * layout.row_stride;
+    // Tiles of R rows × C vectors of outputs: R·C independent FMA chains per tap, so that they do not wait on
+    // the FMA's latency (one chain would). Rows of one or two vectors are tiled four or two rows at a time.
+    const long row_step = g->stride_h * layout.row_stride, vectors = (out_w + VEC - 1) / VEC;
+    const long tile_rows = vectors >= 3 ? 1 : 4 / vectors;
+#define DEPTHWISE_TILE(R, C) do { \
+    V acc[R][C]; \
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int v = 0; v < C; v++) acc[r][v] = NAME(splat)(0); \
+    for (long t = 0; t < taps; t++) { \
+        const float w = weight[t]; \
+        UNROLL for (int r = 0; r < R; r++) { \
+            const float *src = rows + r * row_step + offsets[t] + ox; \
+            UNROLL for (int v = 0; v < C; v++) acc[r][v] += w * NAME(load)(src + v * VEC); \
+        } \
+    } \
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int v = 0; v < C; v++) { \
+        V y = NAME(activate)(activation, acc[r][v] * scale + shift); \
+        float *dst = output + (oy + r) * out_w + ox + v * VEC; \
+        long lanes = out_w - ox - v * VEC; \
+        if (lanes >= VEC) NAME(store)(dst, y); else NAME(store_partial)(dst, y, lanes); \
+    } \
+} while (0)
+    for (long oy = 0; oy < g->out_height; oy += tile_rows) {
+        const long rows_here = g->out_height - oy < tile_rows ? g->out_height - oy : tile_rows;
+        const float *rows = scratch + oy * row_step;  // lanes past a row read the next row or the scratch's slack
         long ox = 0;
-        // Four vectors of outputs at a time: four independent FMA chains per tap.
-        for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) {
-            V a0 = NAME(splat)(0), a1 = a0, a2 = a0, a3 = a0;
-            for (long t = 0; t < taps; t++) {
-                const float *src = rows + offsets[t] + ox;
-                float w = weight[t];
-                a0 += w * NAME(load)(src); a1 += w * NAME(load)(src + VEC);
-                a2 += w * NAME(load)(src + 2 * VEC); a3 += w * NAME(load)(src + 3 * VEC);
+        if (vectors == 1) {
+            switch (rows_here) {
+            case 4: DEPTHWISE_TILE(4, 1); break;
+            case 3: DEPTHWISE_TILE(3, 1); break;
+            case 2: DEPTHWISE_TILE(2, 1); break;
+            default: DEPTHWISE_TILE(1, 1);
             }
-            NAME(store)(out + ox, NAME(activate)(activation, a0 * scale + shift));
-            NAME(store)(out + ox + VEC, NAME(activate)(activation, a1 * scale + shift));
-            NAME(store)(out + ox + 2 * VEC, NAME(activate)(activation, a2 * scale + shift));
-            NAME(store)(out + ox + 3 * VEC, NAME(activate)(activation, a3 * scale + shift));
-        }
-        for (; ox < out_w; ox += VEC) {
-            long lanes = out_w - ox < VEC ? out_w - ox : VEC;
-            V acc = NAME(splat)(0);
-            for (long t = 0; t < taps; t++) {
-                acc += weight[t] * NAME(load)(rows + offsets[t] + ox);  // lanes past the row read slack or the next row
+        } else if (vectors == 2 && rows_here == 2) {
+            DEPTHWISE_TILE(2, 2);
+        } else {
+            for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) DEPTHWISE_TILE(1, 4);
+            switch ((out_w - ox + VEC - 1) / VEC) {  // the last vector may be partial: up to four left
+            case 4: DEPTHWISE_TILE(1, 4); break;
+            case 3: DEPTHWISE_TILE(1, 3); break;
+            case 2: DEPTHWISE_TILE(1, 2); break;
+            case 1: DEPTHWISE_TILE(1, 1); break;
             }
-            acc = NAME(activate)(activation, acc * scale + shift);
-            if (lanes == VEC) NAME(store)(out + ox, acc); else NAME(store_partial)(out + ox, acc, lanes);
         }
     }
+#undef DEPTHWISE_TILE
 }
 
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {

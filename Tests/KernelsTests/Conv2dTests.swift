@@ -30,6 +30,19 @@ final class Conv2dTests: XCTestCase {
                 Conv2dGeometry(
                     batch: 1, inChannels: 2, height: 71, width: 140, outChannels: 2, kernel: (3, 3), stride: (2, 2),
                     padding: (0, 0, 1, 1), groups: 2),
+                // Depthwise rows of one or two vectors, tiled several rows at a time, with a partial last tile.
+                Conv2dGeometry(
+                    batch: 2, inChannels: 3, height: 7, width: 7, outChannels: 3, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 3),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 2, height: 13, width: 14, outChannels: 2, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 2),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 2, height: 6, width: 5, outChannels: 2, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 2),
+                Conv2dGeometry(
+                    batch: 1, inChannels: 2, height: 11, width: 30, outChannels: 2, kernel: (5, 5),
+                    padding: (2, 2, 2, 2), groups: 2),
                 Conv2dGeometry(
                     batch: 1, inChannels: 3, height: 16, width: 16, outChannels: 5, kernel: (4, 4), stride: (4, 4)),
                 // Several images per GEMM (small maps), pointwise and grouped.
