@@ -60,7 +60,12 @@ static void fill(float *values, float value, long count) {
     else for (long i = 0; i < count; i++) values[i] = value;
 }
 
-static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch, float padding) {
+/// Splits `count` pairs of floats into their first and second members (each path's vector shuffles: this
+/// file's own code is built for the baseline only).
+typedef void (*zoo_split_pairs)(const float *pairs, long count, float *first, float *second);
+
+static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch, float padding,
+                                           zoo_split_pairs split_pairs) {
     zoo_padded_layout layout = padded_layout(g);
     const long s = g->stride_w, padded_width = (g->out_width - 1) * s + (g->kernel_width - 1) * g->dilation_w + 1;
     const long count = layout.rows * layout.row_stride + 64;
@@ -93,7 +98,7 @@ static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const fl
         if (s == 1) {
             if (end > first) memcpy(row + first + g->pad_left, src + first, (size_t)(end - first) * sizeof(float));
         } else if (s == 2) {
-            // Even and odd padded columns in pairs: a loop the compiler turns into vector shuffles.
+            // Even and odd padded columns.
             long x = first;
             if (x < end && (x + g->pad_left) % 2) {
                 row[layout.phase_width + (x + g->pad_left) / 2] = src[x];
@@ -101,10 +106,7 @@ static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const fl
             }
             float *even = row + (x + g->pad_left) / 2, *odd = even + layout.phase_width;
             const long pairs = end > x ? (end - x) / 2 : 0;
-            for (long i = 0; i < pairs; i++) {
-                even[i] = src[x + 2 * i];
-                odd[i] = src[x + 2 * i + 1];
-            }
+            split_pairs(src + x, pairs, even, odd);
             if (x + 2 * pairs < end) even[pairs] = src[x + 2 * pairs];
         } else {
             // One strided copy per phase (no division or branch per element).

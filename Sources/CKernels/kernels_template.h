@@ -15,6 +15,17 @@
 #define KERNEL static ISA_TARGET
 #define INLINE static inline __attribute__((always_inline)) ISA_TARGET
 #define UNROLL _Pragma("clang loop unroll(full)")
+// The even and the odd lanes of two vectors side by side.
+#if VEC == 16
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif VEC == 8
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define EVEN_LANES 0, 2, 4, 6
+#define ODD_LANES 1, 3, 5, 7
+#endif
 
 typedef float V __attribute__((vector_size(VEC * 4)));
 typedef int VI __attribute__((vector_size(VEC * 4)));
@@ -270,9 +281,22 @@ KERNEL void NAME(softmax_row)(const float *x, float *y, long count) {
     for (; i < count; i++) y[i] *= scale;
 }
 
+KERNEL void NAME(split_pairs)(const float *pairs, long count, float *first, float *second) {
+    long i = 0;
+    for (; i + VEC <= count; i += VEC) {
+        V a = NAME(load)(pairs + 2 * i), b = NAME(load)(pairs + 2 * i + VEC);
+        NAME(store)(first + i, __builtin_shufflevector(a, b, EVEN_LANES));
+        NAME(store)(second + i, __builtin_shufflevector(a, b, ODD_LANES));
+    }
+    for (; i < count; i++) {
+        first[i] = pairs[2 * i];
+        second[i] = pairs[2 * i + 1];
+    }
+}
+
 KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *input, const float *weight, float scale,
                                   float shift, zoo_activation activation, float *output, float *scratch) {
-    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, 0);
+    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, 0, NAME(split_pairs));
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];  // where each tap reads, relative to the output row's first input row
     tap_offsets(g, layout, offsets);
@@ -324,7 +348,7 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
 }
 
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
-    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY);
+    const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY, NAME(split_pairs));
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];
     tap_offsets(g, layout, offsets);
@@ -739,6 +763,8 @@ static const zoo_kernel_table NAME(kernels) = {
 #undef VI
 #undef VU
 #undef GEMM_NR
+#undef EVEN_LANES
+#undef ODD_LANES
 #undef ISA
 #undef ISA_TARGET
 #undef VEC
