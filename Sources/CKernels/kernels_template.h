@@ -301,9 +301,9 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
     long offsets[taps];  // where each tap reads, relative to the output row's first input row
     tap_offsets(g, layout, offsets);
     // Tiles of R rows × C vectors of outputs: R·C independent FMA chains per tap, so that they do not wait on
-    // the FMA's latency (one chain would). Rows of one or two vectors are tiled four or two rows at a time.
+    // the FMA's latency (one chain would): two rows at a time, four when a row is one vector.
     const long row_step = g->stride_h * layout.row_stride, vectors = (out_w + VEC - 1) / VEC;
-    const long tile_rows = vectors >= 3 ? 1 : 4 / vectors;
+    const long tile_rows = vectors == 1 ? 4 : 2;
 #define DEPTHWISE_TILE(R, C) do { \
     V acc[R][C]; \
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int v = 0; v < C; v++) acc[r][v] = NAME(splat)(0); \
@@ -321,6 +321,16 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
         if (lanes >= VEC) NAME(store)(dst, y); else NAME(store_partial)(dst, y, lanes); \
     } \
 } while (0)
+// R rows, four vectors at a time, then the last one to four (the last may be partial).
+#define DEPTHWISE_ROWS(R) do { \
+    for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) DEPTHWISE_TILE(R, 4); \
+    switch ((out_w - ox + VEC - 1) / VEC) { \
+    case 4: DEPTHWISE_TILE(R, 4); break; \
+    case 3: DEPTHWISE_TILE(R, 3); break; \
+    case 2: DEPTHWISE_TILE(R, 2); break; \
+    case 1: DEPTHWISE_TILE(R, 1); break; \
+    } \
+} while (0)
     for (long oy = 0; oy < g->out_height; oy += tile_rows) {
         const long rows_here = g->out_height - oy < tile_rows ? g->out_height - oy : tile_rows;
         const float *rows = scratch + oy * row_step;  // lanes past a row read the next row or the scratch's slack
@@ -332,18 +342,13 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
             case 2: DEPTHWISE_TILE(2, 1); break;
             default: DEPTHWISE_TILE(1, 1);
             }
-        } else if (vectors == 2 && rows_here == 2) {
-            DEPTHWISE_TILE(2, 2);
+        } else if (rows_here == 2) {
+            DEPTHWISE_ROWS(2);
         } else {
-            for (; ox + 4 * VEC <= out_w; ox += 4 * VEC) DEPTHWISE_TILE(1, 4);
-            switch ((out_w - ox + VEC - 1) / VEC) {  // the last vector may be partial: up to four left
-            case 4: DEPTHWISE_TILE(1, 4); break;
-            case 3: DEPTHWISE_TILE(1, 3); break;
-            case 2: DEPTHWISE_TILE(1, 2); break;
-            case 1: DEPTHWISE_TILE(1, 1); break;
-            }
+            DEPTHWISE_ROWS(1);
         }
     }
+#undef DEPTHWISE_ROWS
 #undef DEPTHWISE_TILE
 }
 
