@@ -22,7 +22,7 @@
 
 typedef struct {
     void (*gemm)(const zoo_gemm_call *);
-    void (*pack)(int, long, long, const float *, long, long, float *);
+    void (*pack)(int, long, long, long, long, const float *, long, long, float *);
     long tile_rows, tile_columns, depth_block;
     void (*activation_forward)(zoo_activation, const float *, float *, long);
     void (*activation_backward)(zoo_activation, const float *, const float *, float *, long);
@@ -327,10 +327,10 @@ size_t zoo_packed_count(int side, long outer, long depth) {
     return (size_t)((outer + tile - 1) / tile * tile) * (size_t)(depth > 0 ? depth : 1);
 }
 
-zoo_packed_matrix zoo_pack(int side, long outer, long depth, const float *source, long outer_stride,
-                           long depth_stride, float *storage) {
+zoo_packed_matrix zoo_pack(int side, long outer, long depth, long first, long count, const float *source,
+                           long outer_stride, long depth_stride, float *storage) {
     const zoo_kernel_table *table = kernels();
-    table->pack(side, outer, depth, source, outer_stride, depth_stride, storage);
+    table->pack(side, outer, depth, first, count, source, outer_stride, depth_stride, storage);
     zoo_packed_matrix packed = {storage, side == 0 ? outer : depth, side == 0 ? depth : outer, depth, side,
                                 zoo_isa_active()};
     return packed;

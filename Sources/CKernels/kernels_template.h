@@ -740,16 +740,18 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
     }
 }
 
-/// Packs a whole operand, block by block in K, in the layout `gemm` reads packed operands in.
-KERNEL void NAME(pack)(int side, long outer, long depth, const float *source, long outer_stride, long depth_stride,
-                       float *out) {
+/// Packs outer rows (A) or columns (B) first ..< first + count of an operand (first a multiple of the tile), block
+/// by block in K, where `gemm` reads them in the whole operand's packed layout.
+KERNEL void NAME(pack)(int side, long outer, long depth, long first, long count, const float *source, long outer_stride,
+                       long depth_stride, float *out) {
     long tile = side == 0 ? GEMM_MR : GEMM_NR;
     long padded = (outer + tile - 1) / tile * tile;
     for (long pc = 0; pc < depth; pc += GEMM_KC) {
         long kc = depth - pc < GEMM_KC ? depth - pc : GEMM_KC;
-        const float *block = source + pc * depth_stride;
-        if (side == 0) NAME(pack_a)(outer, kc, block, outer_stride, depth_stride, out + pc * padded);
-        else NAME(pack_b)(outer, kc, block, depth_stride, outer_stride, out + pc * padded);
+        const float *block = source + pc * depth_stride + first * outer_stride;
+        float *panels = out + pc * padded + first * kc;
+        if (side == 0) NAME(pack_a)(count, kc, block, outer_stride, depth_stride, panels);
+        else NAME(pack_b)(count, kc, block, depth_stride, outer_stride, panels);
     }
 }
 

@@ -526,12 +526,18 @@ public final class PackedConvWeights {
     /// Where each matrix starts in the weights (nil when they cannot be recovered: Winograd's are transformed).
     private let sourceOffsets: [Int]?
 
-    /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path.
-    public convenience init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) {
-        self.init(g, weight: weight, algorithm: g.inferenceAlgorithm)
+    /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path; `consumed` is told of the weights
+    /// a lossless packing no longer reads, as it goes (see `PackedMatrix`).
+    public convenience init(
+        _ g: Conv2dGeometry, weight: UnsafePointer<Float>, consumed: ((UnsafePointer<Float>, Int) -> Void)? = nil
+    ) {
+        self.init(g, weight: weight, algorithm: g.inferenceAlgorithm, consumed: consumed)
     }
 
-    init(_ g: Conv2dGeometry, weight: UnsafePointer<Float>, algorithm: ConvAlgorithm) {
+    init(
+        _ g: Conv2dGeometry, weight: UnsafePointer<Float>, algorithm: ConvAlgorithm,
+        consumed: ((UnsafePointer<Float>, Int) -> Void)? = nil
+    ) {
         precondition(algorithm.runs(g) && !g.isDepthwise, "PackedConvWeights: \(algorithm) cannot run \(g)")
         self.algorithm = algorithm
         let kk = g.kernelHeight * g.kernelWidth
@@ -539,7 +545,9 @@ public final class PackedConvWeights {
         case .gemm:
             sourceOffsets = (0..<g.groups).map { $0 * g.outPerGroup * g.patchSize }
             matrices = sourceOffsets!.map { offset in
-                PackedMatrix(side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + offset)
+                PackedMatrix(
+                    side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + offset,
+                    outerStride: g.patchSize, depthStride: 1, consumed: consumed)
             }
         case .shiftedTaps:
             sourceOffsets = Array(0..<kk)

@@ -103,13 +103,33 @@ public final class PackedMatrix: @unchecked Sendable {
             outerStride: outerMajor ? depth : 1, depthStride: outerMajor ? 1 : outer)
     }
 
-    /// Packs the matrix whose element (o, d) is source[o · outerStride + d · depthStride].
-    public init(side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, outerStride: Int, depthStride: Int) {
+    /// Packs the matrix whose element (o, d) is source[o · outerStride + d · depthStride]. `consumed` is told of each
+    /// run of source floats the packing no longer reads, as it goes (when the source's rows are contiguous, in parts
+    /// of about 64 KB): a caller whose values will live packed only can give those pages back at once, so that the
+    /// values and their packed copy are never both held in full.
+    public init(
+        side: Side, outer: Int, depth: Int, source: UnsafePointer<Float>, outerStride: Int, depthStride: Int,
+        consumed: ((UnsafePointer<Float>, Int) -> Void)? = nil
+    ) {
         self.side = side
         self.outerStride = outerStride
         self.depthStride = depthStride
         storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, depth))
-        packed = zoo_pack(side.rawValue, outer, depth, source, outerStride, depthStride, storage)
+        var part = outer
+        if consumed != nil && outerStride == depth && depthStride == 1 {
+            var tileRows = 0
+            var tileColumns = 0
+            zoo_gemm_tile(&tileRows, &tileColumns)
+            let tile = side == .left ? tileRows : tileColumns
+            part = max(1, (1 << 14) / max(1, depth) / tile) * tile
+        }
+        var packed = zoo_packed_matrix()
+        for first in stride(from: 0, to: max(outer, 1), by: part) {
+            let count = min(part, outer - first)
+            packed = zoo_pack(side.rawValue, outer, depth, first, count, source, outerStride, depthStride, storage)
+            if part < outer { consumed?(source + first * depth, count * depth) }
+        }
+        self.packed = packed
     }
 
     deinit { storage.deallocate() }

@@ -117,7 +117,10 @@ extension Tensor {
     public func linearInference(weight: Tensor, bias: Tensor?, activation: Activation = .identity) throws -> Tensor {
         let (inFeatures, outFeatures, rows) = try linearSizes(weight: weight, bias: bias)
         let packed = weight.derived("linear.\(KernelPath.active.name)") {
-            PackedMatrix(side: .right, outer: outFeatures, depth: inFeatures, source: $0, transposed: true)
+            // Wᵀ as B: W's rows (B's columns) lie one after another, so the packing can report them as it goes.
+            PackedMatrix(
+                side: .right, outer: outFeatures, depth: inFeatures, source: $0, outerStride: inFeatures,
+                depthStride: 1, consumed: $1)
         }
         let output = try Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])
         let epilogue = GemmEpilogue(columnShift: bias.map { UnsafePointer($0.pointer) }, activation: activation)

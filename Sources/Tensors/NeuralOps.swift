@@ -88,7 +88,7 @@ extension Tensor {
             g.isDepthwise
             ? nil
             : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
-                PackedConvWeights(g, weight: $0)
+                PackedConvWeights(g, weight: $0, consumed: $1)
             }
         let output = try Tensor(uninitializedShape: shape)
         withExtendedLifetime(residual) {

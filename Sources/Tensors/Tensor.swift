@@ -26,19 +26,51 @@ final class Storage: @unchecked Sendable {
         return memory
     }
 
+    /// For a packing about to be derived from the values, when they may live packed only: gives back the whole
+    /// pages of each run of values the packing reports it has copied, so the two are never both held in full.
+    /// Nil when the values must stay (then nothing may be given back before `releaseIntoPackedForm`).
+    var givesBackCopiedValues: ((UnsafePointer<Float>, Int) -> Void)? {
+        guard keepsValuesPackedOnly, releasedInto == nil, count * MemoryLayout<Float>.stride >= 1 << 16 else {
+            return nil
+        }
+        return { [self] start, count in
+            precondition(start >= memory && start + count <= memory + self.count, "consumed values outside the tensor")
+            givenBackEarly = true
+            Self.dropWholePages(
+                from: UnsafeMutableRawPointer(mutating: start), bytes: count * MemoryLayout<Float>.stride)
+        }
+    }
+
+    /// Whether pages went back while a packing was derived (so a lossless packing must now hold the values).
+    private var givenBackEarly = false
+
+    /// Gives back the pages wholly inside `bytes` from `start` (they read as zeros until written again).
+    @discardableResult
+    private static func dropWholePages(from start: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return end == first }
+        // The memory stays allocated to us: MADV_DONTNEED only drops its pages, which come back zeroed.
+        return madvise(pointer, end - first, Int32(MADV_DONTNEED)) == 0
+    }
+
     /// When the values may live packed only and a current derived value can give them back, gives their whole
     /// pages back to the system (they read as zeros until `pointer` unpacks them). Tensors under 64 KB stay.
     func releaseIntoPackedForm() {
         guard keepsValuesPackedOnly, releasedInto == nil else { return }
         let current = derived.values.filter { $0.version == version }.compactMap { $0.value as? any RestoresValues }
-        guard let holder = current.first(where: \.isLossless) else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: memory) + page - 1) / page * page
-        let end = Int(bitPattern: memory + count) / page * page
-        guard end - start >= 1 << 16, let first = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        // The memory stays allocated to us: MADV_DONTNEED only drops its pages, which come back zeroed.
-        guard madvise(first, end - start, Int32(MADV_DONTNEED)) == 0 else { return }
-        releasedInto = holder
+        guard let holder = current.first(where: \.isLossless) else {
+            precondition(!givenBackEarly, "values given back to a packing that cannot restore them")
+            return
+        }
+        guard count * MemoryLayout<Float>.stride >= 1 << 16 else { return }
+        if Self.dropWholePages(from: UnsafeMutableRawPointer(memory), bytes: count * MemoryLayout<Float>.stride)
+            || givenBackEarly
+        {
+            releasedInto = holder
+        }
+        givenBackEarly = false
     }
 
     /// Throws instead of trapping when the tensor memory budget or the system refuses the bytes.
@@ -225,10 +257,18 @@ public final class Tensor: CustomStringConvertible {
     /// A value derived from this tensor's current values, built once and kept until they change
     /// (weights packed for inference). `key` names what is derived and everything else it depends on.
     public func derived<T: AnyObject>(_ key: String, _ build: (UnsafePointer<Float>) -> T) -> T {
+        derived(key) { values, _ in build(values) }
+    }
+
+    /// `derived` for a lossless packing that reports the values it has copied as it goes (`consumed`, nil unless the
+    /// values may live packed only): their pages are given back at once, so the two never are both held in full.
+    public func derived<T: AnyObject>(
+        _ key: String, _ build: (UnsafePointer<Float>, _ consumed: ((UnsafePointer<Float>, Int) -> Void)?) -> T
+    ) -> T {
         if let cached = storage.derived[key], cached.version == storage.version, let value = cached.value as? T {
             return value
         }
-        let value = build(storage.pointer)
+        let value = build(storage.pointer, storage.givesBackCopiedValues)
         storage.derived[key] = (storage.version, value)
         storage.releaseIntoPackedForm()
         return value

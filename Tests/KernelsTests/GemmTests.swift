@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 
 @testable import Kernels
@@ -186,6 +187,37 @@ final class GemmTests: XCTestCase {
                             "\(path) \(side) \(outer)×\(depth), strides (\(outerStride), \(depthStride))")
                     }
                 }
+            }
+        }
+    }
+
+    /// A matrix packed in parts, reporting the source it has copied as it goes, packs exactly as in one go, and the
+    /// runs it reports cover the source once, in order (what lets a tensor give them back early).
+    func testPackingInPartsReportsTheSourceOnceAndPacksTheSame() throws {
+        try onEveryPath { path in
+            let (outer, depth) = (100, 700)  // parts of a few tiles of rows, K past one depth block
+            let source = random(outer * depth, seed: 9)
+            for side in [PackedMatrix.Side.left, .right] {
+                var reported: [Range<Int>] = []
+                let parts = source.withUnsafeBufferPointer { source in
+                    PackedMatrix(
+                        side: side, outer: outer, depth: depth, source: source.baseAddress!, outerStride: depth,
+                        depthStride: 1
+                    ) { start, count in
+                        let offset = start - source.baseAddress!
+                        reported.append(offset..<offset + count)
+                    }
+                }
+                let whole = PackedMatrix(
+                    side: side, outer: outer, depth: depth, source: source, outerStride: depth, depthStride: 1)
+                let count = zoo_packed_count(side.rawValue, outer, depth)
+                XCTAssertEqual(
+                    Array(UnsafeBufferPointer(start: parts.storage, count: count)),
+                    Array(UnsafeBufferPointer(start: whole.storage, count: count)), "\(path) \(side)")
+                XCTAssertGreaterThan(reported.count, 1, "\(path) \(side)")
+                XCTAssertEqual(reported.first?.lowerBound, 0)
+                XCTAssertEqual(reported.last?.upperBound, outer * depth)
+                XCTAssertTrue(zip(reported, reported.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
             }
         }
     }

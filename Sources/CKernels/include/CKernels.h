@@ -73,9 +73,11 @@ void zoo_gemm_tile(long *rows, long *columns);
 
 /// Floats needed to pack a rows×depth A (side 0) or depth×columns B (side 1) for the active path.
 size_t zoo_packed_count(int side, long outer, long depth);
-/// Packs op(A) (side 0, outer = M) or op(B) (side 1, outer = N) given by strides into `storage`.
-zoo_packed_matrix zoo_pack(int side, long outer, long depth, const float *source, long outer_stride,
-                           long depth_stride, float *storage);
+/// Packs op(A) (side 0, outer = M) or op(B) (side 1, outer = N) given by strides into `storage`; only its outer
+/// rows (A) or columns (B) first ..< first + count (first a multiple of the tile, `zoo_gemm_tile`), so that a
+/// matrix can be packed in parts. The result describes the whole matrix.
+zoo_packed_matrix zoo_pack(int side, long outer, long depth, long first, long count, const float *source,
+                           long outer_stride, long depth_stride, float *storage);
 
 /// The inverse of `zoo_pack`: writes the packed matrix's element (o, d) to destination[o · outer_stride + d · depth_stride].
 void zoo_unpack(const zoo_packed_matrix *packed, float *destination, long outer_stride, long depth_stride);
