@@ -139,6 +139,12 @@ public final class PackedMatrix: @unchecked Sendable {
         withUnsafePointer(to: packed) { zoo_unpack($0, source, outerStride, depthStride) }
     }
 
+    /// The packed floats, panel after panel (padding included).
+    var panels: UnsafeBufferPointer<Float> {
+        let outer = side == .left ? packed.rows : packed.columns
+        return UnsafeBufferPointer(start: storage, count: zoo_packed_count(side.rawValue, outer, packed.depth))
+    }
+
     /// Whether the panels fit the path kernels run on now (`KernelPath.select` changes the tile).
     var isCurrent: Bool { packed.isa == zoo_isa_active() }
 }
