@@ -11,17 +11,33 @@ public protocol ImageClassifier: Module {
     func forwardFeatures(_ input: Tensor) throws -> Tensor
     /// Pooling and classifier; `preLogits` stops after pooling.
     func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor
+    /// Whether inference takes a batch one image at a time (see `callAsFunction`).
+    var infersImageByImage: Bool { get }
 }
 
 extension ImageClassifier {
+    /// Feature maps: each image's stay in the cache from one layer to the next only when taken alone.
+    public var infersImageByImage: Bool { true }
+
     /// Logits (B, numClasses) for images (B, 3, H, W).
+    ///
+    /// Inference (eval mode, no graph recorded) takes the batch one image at a time when `infersImageByImage`:
+    /// a whole batch's feature maps overflow the cache between layers (MobileNetV2 at batch 8: 38 MB for one
+    /// expanded layer), while one image's stay in it. Images are independent in eval mode, so the logits are the
+    /// same. Training and recorded forwards keep the batch whole (batch statistics, one graph).
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try forwardHead(forwardFeatures(input), preLogits: false)
+        try imageByImage(input) { try forwardHead(forwardFeatures($0), preLogits: false) }
     }
 
-    /// Pooled features (B, numFeatures).
+    /// Pooled features (B, numFeatures), taken image by image as `callAsFunction` does.
     public func features(_ input: Tensor) throws -> Tensor {
-        try forwardHead(forwardFeatures(input), preLogits: true)
+        try imageByImage(input) { try forwardHead(forwardFeatures($0), preLogits: true) }
+    }
+
+    private func imageByImage(_ input: Tensor, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
+        let batch = input.shape.first ?? 0
+        guard infersImageByImage, !isTraining, !GradMode.isEnabled, batch > 1 else { return try forward(input) }
+        return try Tensor.concat((0..<batch).map { try forward(input.slice(axis: 0, $0..<$0 + 1)) }, axis: 0)
     }
 }
 

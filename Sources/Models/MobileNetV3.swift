@@ -93,6 +93,8 @@ public struct MobileNetV3Config: ModelConfig {
 
 /// MobileNet-V3 with timm's `mobilenetv3.py` layout and parameter names.
 public final class MobileNetV3: Module, ImageClassifier {
+    /// Its squeeze-excitation and small maps cost more per pass than the cache saves: the batch stays whole.
+    public var infersImageByImage: Bool { false }
     /// The architecture this model was built from.
     public let config: MobileNetV3Config
     let convStem: Conv2d, bn1: BatchNorm2d

@@ -24,6 +24,55 @@ final class ImageClassifierTests: XCTestCase {
         XCTAssertEqual(try model.features(input).scalars, [1, 2, 3])
     }
 
+    /// Records the batch of each pass; features are the channel means.
+    private final class PassRecorder: Module, ImageClassifier {
+        var passes: [Int] = []
+        var imageByImage = true
+        var numClasses: Int { 3 }
+        var numFeatures: Int { 3 }
+        var infersImageByImage: Bool { imageByImage }
+        func forwardFeatures(_ input: Tensor) throws -> Tensor {
+            passes.append(input.shape[0])
+            return try input.mean(axes: [2, 3])
+        }
+        func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor { features }
+    }
+
+    func testInferenceTakesTheBatchImageByImageOnlyWhereItMay() throws {
+        let input = try Tensor(shape: [3, 3, 1, 2], scalars: (0..<18).map(Float.init))
+        let means: [Float] = [0.5, 2.5, 4.5, 6.5, 8.5, 10.5, 12.5, 14.5, 16.5]
+        let model = PassRecorder()
+        model.eval()
+        XCTAssertEqual(try withoutGrad { try model(input) }.scalars, means)
+        XCTAssertEqual(try withoutGrad { try model.features(input) }.scalars, means)
+        XCTAssertEqual(model.passes, [1, 1, 1, 1, 1, 1])
+        // A recorded forward, training, or a model that says no: the whole batch at once.
+        model.passes = []
+        XCTAssertEqual(try model(input).scalars, means)
+        model.train()
+        XCTAssertEqual(try withoutGrad { try model(input) }.scalars, means)
+        model.eval()
+        model.imageByImage = false
+        XCTAssertEqual(try withoutGrad { try model(input) }.scalars, means)
+        XCTAssertEqual(model.passes, [3, 3, 3])
+    }
+
+    /// Real models give the same logits image by image as the whole batch through the recorded path.
+    func testImageByImageInferenceMatchesTheWholeBatch() throws {
+        for name in ["resnet18", "mobilenetv2_035", "swin_tiny_patch4_window7_224"] {
+            let model = try ModelRegistry.entry(named: name).create()
+            XCTAssertTrue(model.infersImageByImage, name)
+            FormulaWeights.apply(to: model)
+            model.eval()
+            let input = try FormulaWeights.input([3, 3, 224, 224])
+            let inferred = try withoutGrad { try model(input) }.scalars
+            let recorded = try model(input).scalars
+            let scale = max(1, recorded.map(abs).max() ?? 0)
+            let worst = zip(inferred, recorded).map { abs($0 - $1) }.max() ?? .nan
+            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(name): max difference \(worst) at scale \(scale)")
+        }
+    }
+
     func testErrorsAreOneLineNamingTheModel() {
         XCTAssertEqual(
             "\(ModelError.unknownModel(name: "resnet5", suggestions: ["resnet50", "resnet18"]))",
