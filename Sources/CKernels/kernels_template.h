@@ -281,6 +281,7 @@ KERNEL void NAME(softmax_row)(const float *x, float *y, long count) {
     for (; i < count; i++) y[i] *= scale;
 }
 
+/// `zoo_split_pairs` (stride-2 plane copies) in this path's vectors.
 KERNEL void NAME(split_pairs)(const float *pairs, long count, float *first, float *second) {
     long i = 0;
     for (; i + VEC <= count; i += VEC) {
