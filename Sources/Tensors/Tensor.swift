@@ -30,9 +30,7 @@ final class Storage: @unchecked Sendable {
     /// pages of each run of values the packing reports it has copied, so the two are never both held in full.
     /// Nil when the values must stay (then nothing may be given back before `releaseIntoPackedForm`).
     var givesBackCopiedValues: ((UnsafePointer<Float>, Int) -> Void)? {
-        guard keepsValuesPackedOnly, releasedInto == nil, count * MemoryLayout<Float>.stride >= 1 << 16 else {
-            return nil
-        }
+        guard keepsValuesPackedOnly, releasedInto == nil, isLargeEnoughToRelease else { return nil }
         return { [self] start, count in
             precondition(start >= memory && start + count <= memory + self.count, "consumed values outside the tensor")
             givenBackEarly = true
@@ -44,13 +42,16 @@ final class Storage: @unchecked Sendable {
     /// Whether pages went back while a packing was derived (so a lossless packing must now hold the values).
     private var givenBackEarly = false
 
+    /// Tensors under 64 KB keep their values: too few pages to be worth giving back.
+    private var isLargeEnoughToRelease: Bool { count * MemoryLayout<Float>.stride >= 1 << 16 }
+
     /// Gives back the pages wholly inside `bytes` from `start` (they read as zeros until written again).
     @discardableResult
     private static func dropWholePages(from start: UnsafeMutableRawPointer, bytes: Int) -> Bool {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let first = (Int(bitPattern: start) + page - 1) / page * page
         let end = (Int(bitPattern: start) + bytes) / page * page
-        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return end == first }
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return false }
         // The memory stays allocated to us: MADV_DONTNEED only drops its pages, which come back zeroed.
         return madvise(pointer, end - first, Int32(MADV_DONTNEED)) == 0
     }
@@ -64,7 +65,7 @@ final class Storage: @unchecked Sendable {
             precondition(!givenBackEarly, "values given back to a packing that cannot restore them")
             return
         }
-        guard count * MemoryLayout<Float>.stride >= 1 << 16 else { return }
+        guard isLargeEnoughToRelease else { return }
         if Self.dropWholePages(from: UnsafeMutableRawPointer(memory), bytes: count * MemoryLayout<Float>.stride)
             || givenBackEarly
         {
