@@ -88,17 +88,20 @@ public struct Conv2dGeometry: Equatable, Sendable {
 ///   - g: The convolution's spatial sizes, stride, padding and dilation.
 ///   - columns: Receives the (C·KH·KW × OH·OW) matrix, row c·KH·KW + i·KW + j for channel c and tap (i, j);
 ///     taps that fall outside the image are zero.
-///   - rowStride: Elements from one row's start to the next (default OH·OW); larger values lay several images
-///     side by side in one wide matrix.
+///   - rowStride: Elements from one row's start to the next (default: the positions unfolded); larger values
+///     lay several images side by side in one wide matrix.
+///   - outputRows: The output rows whose patches to unfold (default all): the matrix then has
+///     `outputRows.count`·OW columns.
 public func im2col(
     _ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-    columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil
+    columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil, outputRows: Range<Int>? = nil
 ) {
-    let rowStride = rowStride ?? g.outHeight * g.outWidth
-    let (oh, ow) = (g.outHeight, g.outWidth)
+    let outputRows = outputRows ?? 0..<g.outHeight
+    let ow = g.outWidth
+    let rowStride = rowStride ?? outputRows.count * ow
     let kk = g.kernelHeight * g.kernelWidth
     // Split by the values to copy, not the rows: a stem has only 27 rows (3 channels × 3 × 3), each 12544 long.
-    parallelFor(channels * kk, minimumPerThread: max(1, (1 << 15) / max(1, oh * ow))) { rows in
+    parallelFor(channels * kk, minimumPerThread: max(1, (1 << 15) / max(1, outputRows.count * ow))) { rows in
         for row in rows {
             let c = row / kk
             let i = (row % kk) / g.kernelWidth
@@ -109,9 +112,9 @@ public func im2col(
             let offsetX = j * g.dilationW - g.padLeft
             let oxStart = min(ow, max(0, (-offsetX + g.strideW - 1) / g.strideW))
             let oxEnd = max(oxStart, min(ow, (g.width - offsetX + g.strideW - 1) / g.strideW))
-            for oy in 0..<oh {
+            for oy in outputRows {
                 let iy = oy * g.strideH + i * g.dilationH - g.padTop
-                let dst = out + oy * ow
+                let dst = out + (oy - outputRows.lowerBound) * ow
                 guard iy >= 0 && iy < g.height else {
                     dst.initialize(repeating: 0, count: ow)
                     continue
@@ -171,6 +174,17 @@ public func col2im(
 // MARK: - Forward / backward
 
 extension Conv2dGeometry {
+    /// Output rows whose patches one image's im2col matrix holds at a time: about 512 KB of it, so that a 7×7
+    /// stem's (7 MB) does not raise the process's memory high-water mark, but at least 512 columns: narrower
+    /// GEMMs read the weights once per band, which made 256- and 512-channel 3×3 convs at 14² and 7² 10–17 %
+    /// slower (Zen 4, avx512; the stem in bands of 7 rows was no slower).
+    var im2colBandRows: Int {
+        let band = max((1 << 17) / max(1, patchSize * outWidth), (512 + outWidth - 1) / outWidth)
+        // Bands of equal height, so the last is not a sliver.
+        let bands = (outHeight + band - 1) / band
+        return (outHeight + bands - 1) / bands
+    }
+
     /// Images whose columns share one GEMM: small feature maps make skinny per-image GEMMs that spend
     /// their time packing, so several images are laid side by side (bounded to ~16 MB of columns).
     var imagesPerGemm: Int {
@@ -218,9 +232,13 @@ private func convolveByGemm(
     let inSize = g.inChannels * g.height * g.width
     let outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
+    // A 1×1 conv reads one image in place, in one band.
+    let band = chunk == 1 && g.isPointwise ? g.outHeight : g.im2colBandRows
     let columns =
         chunk == 1 && g.isPointwise
-        ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * spatial * chunk)
+        ? nil
+        : UnsafeMutablePointer<Float>.allocate(
+            capacity: g.patchSize * (chunk == 1 ? band * g.outWidth : spatial * chunk))
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
     defer {
         columns?.deallocate()
@@ -233,28 +251,34 @@ private func convolveByGemm(
             let groupInput = input + first * inSize + group * g.inPerGroup * g.height * g.width
             let channel = group * g.outPerGroup
             // C (O/g × width) = W · B, through the weights packed once or as they are.
-            func multiply(_ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, _ epilogue: GemmEpilogue) {
+            func multiply(
+                _ b: UnsafePointer<Float>, columns n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                _ epilogue: GemmEpilogue
+            ) {
                 if let packed {
-                    gemm(packedA: packed.matrices[group], n: width, b: b, c: c, epilogue: epilogue)
+                    gemm(packedA: packed.matrices[group], n: n, b: b, c: c, ldc: ldc, epilogue: epilogue)
                 } else {
                     gemm(
-                        m: g.outPerGroup, n: width, k: g.patchSize, a: weight! + channel * g.patchSize, b: b, c: c,
-                        epilogue: epilogue)
+                        m: g.outPerGroup, n: n, k: g.patchSize, a: weight! + channel * g.patchSize, b: b, c: c,
+                        ldc: ldc, epilogue: epilogue)
                 }
             }
             if count == 1 {
-                // One image: the GEMM writes straight into the output.
-                let cols: UnsafePointer<Float>
-                if let columns {
-                    im2col(groupInput, channels: g.inPerGroup, g, columns: columns)
-                    cols = UnsafePointer(columns)
-                } else {
-                    cols = groupInput
-                }
+                // One image: the GEMM writes straight into the output, a band of output rows at a time.
                 let at = first * outSize + channel * spatial
-                multiply(
-                    cols, into: output + at,
-                    e.gemm(channel: channel, residualOffset: at, residualStride: spatial, activation: e.activation))
+                for top in stride(from: 0, to: g.outHeight, by: band) {
+                    let rows = top..<min(g.outHeight, top + band)
+                    let offset = at + top * g.outWidth
+                    if let columns {
+                        im2col(groupInput, channels: g.inPerGroup, g, columns: columns, outputRows: rows)
+                    }
+                    multiply(
+                        columns.map { UnsafePointer($0) } ?? groupInput, columns: rows.count * g.outWidth,
+                        into: output + offset, ldc: spatial,
+                        e.gemm(
+                            channel: channel, residualOffset: offset, residualStride: spatial, activation: e.activation)
+                    )
+                }
                 continue
             }
             for i in 0..<count {
@@ -264,7 +288,7 @@ private func convolveByGemm(
             }
             // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
             multiply(
-                columns!, into: wide!,
+                columns!, columns: width, into: wide!, ldc: width,
                 e.gemm(
                     channel: channel, residualOffset: nil, residualStride: 0,
                     activation: e.residual == nil ? e.activation : .identity))

@@ -66,7 +66,17 @@ final class Conv2dTests: XCTestCase {
                 Conv2dGeometry(
                     batch: 1, inChannels: 7, height: 20, width: 30, outChannels: 150, kernel: (1, 3),
                     padding: (0, 2, 0, 0)),
+                // One image's im2col matrix in bands of output rows (a stem: 7×7, stride 2), the last one shorter.
+                Conv2dGeometry(
+                    batch: 1, inChannels: 3, height: 150, width: 220, outChannels: 8, kernel: (7, 7), stride: (2, 2),
+                    padding: (3, 3, 3, 3)),
+                // A 1×1 conv as large: read in place, in one band.
+                Conv2dGeometry(batch: 1, inChannels: 64, height: 64, width: 60, outChannels: 5, kernel: (1, 1)),
             ]
+            for banded in cases.suffix(2) {
+                XCTAssert(banded.im2colBandRows < banded.outHeight, "\(banded): \(banded.im2colBandRows) rows a band")
+            }
+            XCTAssertNotEqual(cases[cases.count - 2].outHeight % cases[cases.count - 2].im2colBandRows, 0)
             for g in cases {
                 let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
                 let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
