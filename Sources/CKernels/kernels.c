@@ -41,6 +41,7 @@ typedef struct {
     void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
     void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
                             zoo_activation, float *);
+    void (*winograd_filter_point)(const float *const *, const float *, long, float *);
 } zoo_kernel_table;
 
 /// A zero-padded plane with each row's columns split by stride phase: padded column x lives at
@@ -321,6 +322,8 @@ void zoo_gemm_tile(long *rows, long *columns) {
     *columns = table->tile_columns;
 }
 
+long zoo_gemm_depth_block(void) { return kernels()->depth_block; }
+
 size_t zoo_packed_count(int side, long outer, long depth) {
     const zoo_kernel_table *table = kernels();
     long tile = side == 0 ? table->tile_rows : table->tile_columns;
@@ -400,6 +403,10 @@ void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long
 void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
                          float scale, float shift, const float *residual, zoo_activation activation, float *out) {
     kernels()->winograd_output(g, in, first, count, xi_stride, scale, shift, residual, activation, out);
+}
+
+void zoo_winograd_filter_point(const float *const *taps, const float *coefficients, long count, float *out) {
+    kernels()->winograd_filter_point(taps, coefficients, count, out);
 }
 
 void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {

@@ -478,6 +478,30 @@ KERNEL void NAME(winograd_output)(const zoo_winograd_geometry *g, const float *i
     }
 }
 
+/// One point of the transformed filters from the filter's taps, all packed alike: out = Σ_t coefficients[t] · taps[t]
+/// over `count` floats (zero coefficients skipped).
+KERNEL void NAME(winograd_filter_point)(const float *const *taps, const float *coefficients, long count, float *out) {
+    const float *used[9];
+    float weights[9];
+    int n = 0;
+    for (int t = 0; t < 9; t++)
+        if (coefficients[t] != 0) {
+            used[n] = taps[t];
+            weights[n++] = coefficients[t];
+        }
+    long k = 0;
+    for (; k + VEC <= count; k += VEC) {
+        V sum = NAME(splat)(0);
+        for (int t = 0; t < n; t++) sum += NAME(splat)(weights[t]) * NAME(load)(used[t] + k);
+        NAME(store)(out + k, sum);
+    }
+    for (; k < count; k++) {
+        float sum = 0;
+        for (int t = 0; t < n; t++) sum += weights[t] * used[t][k];
+        out[k] = sum;
+    }
+}
+
 KERNEL void NAME(adamw_update)(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {
     long i = 0;
     for (; i + VEC <= count; i += VEC) {
@@ -764,6 +788,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
+    .winograd_filter_point = NAME(winograd_filter_point),
     .adamw_update = NAME(adamw_update),
 };
 

@@ -92,22 +92,26 @@ public struct Conv2dGeometry: Equatable, Sendable {
 ///     lay several images side by side in one wide matrix.
 ///   - outputRows: The output rows whose patches to unfold (default all): the matrix then has
 ///     `outputRows.count`·OW columns.
+///   - patchRows: The rows of the matrix to write (default all: C·KH·KW), from `columns` on.
 public func im2col(
     _ image: UnsafePointer<Float>, channels: Int, _ g: Conv2dGeometry,
-    columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil, outputRows: Range<Int>? = nil
+    columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil, outputRows: Range<Int>? = nil,
+    patchRows: Range<Int>? = nil
 ) {
     let outputRows = outputRows ?? 0..<g.outHeight
     let ow = g.outWidth
     let rowStride = rowStride ?? outputRows.count * ow
     let kk = g.kernelHeight * g.kernelWidth
+    let patchRows = patchRows ?? 0..<channels * kk
     // Split by the values to copy, not the rows: a stem has only 27 rows (3 channels × 3 × 3), each 12544 long.
-    parallelFor(channels * kk, minimumPerThread: max(1, (1 << 15) / max(1, outputRows.count * ow))) { rows in
-        for row in rows {
+    parallelFor(patchRows.count, minimumPerThread: max(1, (1 << 15) / max(1, outputRows.count * ow))) { rows in
+        for index in rows {
+            let row = patchRows.lowerBound + index
             let c = row / kk
             let i = (row % kk) / g.kernelWidth
             let j = row % g.kernelWidth
             let plane = image + c * g.height * g.width
-            let out = columns + row * rowStride
+            let out = columns + index * rowStride
             // Output columns whose input column lies inside the image: [oxStart, oxEnd).
             let offsetX = j * g.dilationW - g.padLeft
             let oxStart = min(ow, max(0, (-offsetX + g.strideW - 1) / g.strideW))
@@ -174,12 +178,16 @@ public func col2im(
 // MARK: - Forward / backward
 
 extension Conv2dGeometry {
-    /// Output rows whose patches one image's im2col matrix holds at a time: about 512 KB of it, so that a 7×7
-    /// stem's (7 MB) does not raise the process's memory high-water mark, but at least 512 columns: narrower
-    /// GEMMs read the weights once per band, which made 256- and 512-channel 3×3 convs at 14² and 7² 10–17 %
-    /// slower (Zen 4, avx512; the stem in bands of 7 rows was no slower).
+    /// Rows of the im2col matrix built at a time: the GEMM's depth block, which it runs one after another anyway,
+    /// so that the 256- and 512-channel 3×3 convs' matrices (2 MB) do not raise the memory high-water mark.
+    var im2colDepthRows: Int { min(patchSize, PackedMatrix.depthBlock) }
+
+    /// Output rows whose patches one image's im2col matrix holds at a time: about 512 KB of a depth block, so
+    /// that a 7×7 stem's (7 MB) does not raise the process's memory high-water mark, but at least 512 columns:
+    /// narrower GEMMs read the weights once per band, which made 256- and 512-channel 3×3 convs at 14² and 7²
+    /// 10–17 % slower (Zen 4, avx512; the stem in bands of 7 rows was no slower).
     var im2colBandRows: Int {
-        let band = max((1 << 17) / max(1, patchSize * outWidth), (512 + outWidth - 1) / outWidth)
+        let band = max((1 << 17) / max(1, im2colDepthRows * outWidth), (512 + outWidth - 1) / outWidth)
         // Bands of equal height, so the last is not a sliver.
         let bands = (outHeight + band - 1) / band
         return (outHeight + bands - 1) / bands
@@ -233,12 +241,15 @@ private func convolveByGemm(
     let outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
     // A 1×1 conv reads one image in place, in one band.
-    let band = chunk == 1 && g.isPointwise ? g.outHeight : g.im2colBandRows
+    // One image's matrix is built a band of output rows and a depth block at a time (a 1×1 conv reads the image
+    // in place, whole); several images side by side are built whole.
+    let inPlace = chunk == 1 && g.isPointwise
+    let (band, depthBlock) = inPlace ? (g.outHeight, g.patchSize) : (g.im2colBandRows, g.im2colDepthRows)
     let columns =
-        chunk == 1 && g.isPointwise
+        inPlace
         ? nil
         : UnsafeMutablePointer<Float>.allocate(
-            capacity: g.patchSize * (chunk == 1 ? band * g.outWidth : spatial * chunk))
+            capacity: chunk == 1 ? depthBlock * band * g.outWidth : g.patchSize * spatial * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
     defer {
         columns?.deallocate()
@@ -250,34 +261,46 @@ private func convolveByGemm(
         for group in 0..<g.groups {
             let groupInput = input + first * inSize + group * g.inPerGroup * g.height * g.width
             let channel = group * g.outPerGroup
-            // C (O/g × width) = W · B, through the weights packed once or as they are.
+            // C (O/g × n) (+)= W[:, depths] · B, through the weights packed once or as they are.
             func multiply(
-                _ b: UnsafePointer<Float>, columns n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
-                _ epilogue: GemmEpilogue
+                _ b: UnsafePointer<Float>, depths: Range<Int>, columns n: Int, into c: UnsafeMutablePointer<Float>,
+                ldc: Int, beta: Float = 0, _ epilogue: GemmEpilogue?
             ) {
                 if let packed {
-                    gemm(packedA: packed.matrices[group], n: n, b: b, c: c, ldc: ldc, epilogue: epilogue)
+                    let whole = packed.matrices[group]
+                    gemm(
+                        packedA: depths.count == g.patchSize ? whole : whole.depths(depths), n: n, b: b, beta: beta,
+                        c: c, ldc: ldc, epilogue: epilogue)
                 } else {
                     gemm(
-                        m: g.outPerGroup, n: n, k: g.patchSize, a: weight! + channel * g.patchSize, b: b, c: c,
-                        ldc: ldc, epilogue: epilogue)
+                        m: g.outPerGroup, n: n, k: depths.count, a: weight! + channel * g.patchSize + depths.lowerBound,
+                        lda: g.patchSize, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
                 }
             }
             if count == 1 {
-                // One image: the GEMM writes straight into the output, a band of output rows at a time.
+                // One image: the GEMM writes straight into the output, summing the depth blocks there (the same
+                // sums in the same order as one GEMM over the whole depth) and finishing with the last.
                 let at = first * outSize + channel * spatial
                 for top in stride(from: 0, to: g.outHeight, by: band) {
                     let rows = top..<min(g.outHeight, top + band)
                     let offset = at + top * g.outWidth
-                    if let columns {
-                        im2col(groupInput, channels: g.inPerGroup, g, columns: columns, outputRows: rows)
+                    for depth in stride(from: 0, to: g.patchSize, by: depthBlock) {
+                        let depths = depth..<min(g.patchSize, depth + depthBlock)
+                        if let columns {
+                            im2col(
+                                groupInput, channels: g.inPerGroup, g, columns: columns, outputRows: rows,
+                                patchRows: depths)
+                        }
+                        multiply(
+                            columns.map { UnsafePointer($0) } ?? groupInput, depths: depths,
+                            columns: rows.count * g.outWidth, into: output + offset, ldc: spatial,
+                            beta: depth == 0 ? 0 : 1,
+                            depths.upperBound < g.patchSize
+                                ? nil
+                                : e.gemm(
+                                    channel: channel, residualOffset: offset, residualStride: spatial,
+                                    activation: e.activation))
                     }
-                    multiply(
-                        columns.map { UnsafePointer($0) } ?? groupInput, columns: rows.count * g.outWidth,
-                        into: output + offset, ldc: spatial,
-                        e.gemm(
-                            channel: channel, residualOffset: offset, residualStride: spatial, activation: e.activation)
-                    )
                 }
                 continue
             }
@@ -288,7 +311,7 @@ private func convolveByGemm(
             }
             // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
             multiply(
-                columns!, columns: width, into: wide!, ldc: width,
+                columns!, depths: 0..<g.patchSize, columns: width, into: wide!, ldc: width,
                 e.gemm(
                     channel: channel, residualOffset: nil, residualStride: 0,
                     activation: e.residual == nil ? e.activation : .identity))
@@ -543,11 +566,12 @@ enum ConvAlgorithm: String, CaseIterable {
 }
 
 /// A convolution's weights packed once into GEMM panels for its algorithm: one left operand per group
-/// (O/g × I/g·KH·KW), per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]), or per Winograd point.
+/// (O/g × I/g·KH·KW), per filter tap (tap (i, j) is the O × I matrix W[:, :, i, j]; shifted taps, and Winograd
+/// convs that combine their points from the taps), or per Winograd point.
 public final class PackedConvWeights {
     let algorithm: ConvAlgorithm
     let matrices: [PackedMatrix]
-    /// Where each matrix starts in the weights (nil when they cannot be recovered: Winograd's are transformed).
+    /// Where each matrix starts in the weights (nil when they cannot be recovered: Winograd's transformed points).
     private let sourceOffsets: [Int]?
 
     /// Packs `weight` (O × I/groups × KH × KW) for `g` on the active kernel path; `consumed` is told of the weights
@@ -573,7 +597,8 @@ public final class PackedConvWeights {
                     side: .left, outer: g.outPerGroup, depth: g.patchSize, source: weight + offset,
                     outerStride: g.patchSize, depthStride: 1, consumed: consumed)
             }
-        case .shiftedTaps:
+        case .shiftedTaps,
+            .winograd where g.winogradCombinesTaps:
             sourceOffsets = Array(0..<kk)
             matrices = sourceOffsets!.map { tap in
                 PackedMatrix(
@@ -586,12 +611,12 @@ public final class PackedConvWeights {
         }
     }
 
-    /// Whether `unpack` can give the weights back (the GEMM and shifted-tap packings only reorder them).
+    /// Whether `unpack` can give the weights back (the GEMM and tap packings only reorder them).
     public var isLossless: Bool { sourceOffsets != nil }
 
     /// Writes the weights back exactly as they were packed from; requires `isLossless`.
     public func unpack(into weight: UnsafeMutablePointer<Float>) {
-        precondition(isLossless, "PackedConvWeights: a Winograd packing cannot give its weights back")
+        precondition(isLossless, "PackedConvWeights: Winograd's transformed points cannot give the weights back")
         for (matrix, offset) in zip(matrices, sourceOffsets!) { matrix.unpack(into: weight + offset) }
     }
 
@@ -617,7 +642,10 @@ public func conv2dInference(
         switch packed.algorithm {
         case .gemm: convolveByGemm(g, input: input, weight: nil, packed: packed, epilogue: e, output: output)
         case .shiftedTaps: convolveByShiftedTaps(g, input: input, taps: packed.matrices, epilogue: e, output: output)
-        case .winograd: convolveByWinograd(g, input: input, filters: packed.matrices, epilogue: e, output: output)
+        case .winograd:
+            convolveByWinograd(
+                g, input: input, filters: g.winogradCombinesTaps ? .taps(packed.matrices) : .points(packed.matrices),
+                epilogue: e, output: output)
         }
     }
 }

@@ -91,6 +91,8 @@ public final class PackedMatrix: @unchecked Sendable {
     let packed: zoo_packed_matrix
     /// Where element (o, d) of the matrix lay in its source, for `unpack`.
     private let outerStride: Int, depthStride: Int
+    /// The matrix whose panels this one views (`depths`), kept alive by it; nil when the panels are this one's.
+    private let whole: PackedMatrix?
 
     /// Packs op(source): for `.left`, an outer×depth matrix A; for `.right`, a depth×outer matrix B.
     /// `transposed` says the source is stored the other way round (B = Wᵀ for a row-major W is `transposed`).
@@ -114,6 +116,7 @@ public final class PackedMatrix: @unchecked Sendable {
         self.side = side
         self.outerStride = outerStride
         self.depthStride = depthStride
+        whole = nil
         storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, depth))
         var part = outer
         if consumed != nil && outerStride == depth && depthStride == 1 {
@@ -132,10 +135,53 @@ public final class PackedMatrix: @unchecked Sendable {
         self.packed = packed
     }
 
-    deinit { storage.deallocate() }
+    /// The active path's depth block: the GEMM packs and runs the depth in blocks of this many, one after another.
+    static var depthBlock: Int { zoo_gemm_depth_block() }
+
+    /// The depths `depths` of the matrix, as a matrix of their own without a copy: a range of whole depth blocks
+    /// (the last may be short) is itself packed. For a caller that sums a product block by block (C += A[:, block] · B[block, :]) and
+    /// builds B a block at a time.
+    func depths(_ depths: Range<Int>) -> PackedMatrix {
+        PackedMatrix(depths: depths, of: whole ?? self)
+    }
+
+    private init(depths: Range<Int>, of whole: PackedMatrix) {
+        let block = Self.depthBlock
+        precondition(
+            depths.lowerBound % block == 0
+                && (depths.upperBound % block == 0 || depths.upperBound == whole.packed.depth)
+                && depths.upperBound <= whole.packed.depth, "PackedMatrix: depths \(depths) are not whole blocks")
+        self.whole = whole
+        side = whole.side
+        (outerStride, depthStride) = (0, 0)
+        let outer = side == .left ? whole.packed.rows : whole.packed.columns
+        // Block by block, each block holding every (padded) outer index at its depths.
+        storage = whole.storage + zoo_packed_count(side.rawValue, outer, 1) * depths.lowerBound
+        var packed = whole.packed
+        packed.data = UnsafePointer(storage)
+        packed.depth = depths.count
+        self.packed = packed
+    }
+
+    /// Panels shaped as `layout`'s, for the caller to fill (`storage`): a matrix computed from packed ones.
+    init(panelsLike layout: PackedMatrix) {
+        whole = nil
+        side = layout.side
+        (outerStride, depthStride) = (0, 0)
+        let outer = side == .left ? layout.packed.rows : layout.packed.columns
+        storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, layout.packed.depth))
+        var packed = layout.packed
+        packed.data = UnsafePointer(storage)
+        self.packed = packed
+    }
+
+    deinit { if whole == nil { storage.deallocate() } }
 
     /// Writes the matrix back where it was packed from, exactly (packing only reorders): `source` as given to init.
     public func unpack(into source: UnsafeMutablePointer<Float>) {
+        precondition(
+            whole == nil && (outerStride, depthStride) != (0, 0),
+            "PackedMatrix: a view or a computed matrix has no source")
         withUnsafePointer(to: packed) { zoo_unpack($0, source, outerStride, depthStride) }
     }
 

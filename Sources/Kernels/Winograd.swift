@@ -4,19 +4,27 @@ import CKernels
 // tiles, each computed from a 6×6 input tile d as Aᵀ[Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)]A: the sum over input channels
 // is, for each of the 36 points ξ of the transformed tile, one GEMM (O × C filters times C × tiles inputs), so
 // a tile costs 36 multiply-adds per channel pair instead of 16 · 9 = 144. The transforms are the C kernels'
-// `zoo_winograd_input` and `zoo_winograd_output` (which also applies the conv's epilogue); the filters are
-// transformed and packed once, at plan time.
+// `zoo_winograd_input` and `zoo_winograd_output` (which also applies the conv's epilogue). The filters are
+// transformed and packed once, at plan time, or, for larger convs, combined from their packed taps as they run.
 
 extension Conv2dGeometry {
     /// Whether Winograd beats the direct paths: with at least 16 input and output channels, so that the
     /// transforms cost little beside the products, and 16 tiles, one GEMM panel (measured on Zen 3 on
     /// ResNet-50's and DenseNet-121's 3×3 convs: 2–3× faster from 14×14 maps up, no faster on 7×7 at batch 1).
-    /// The transformed filters take 4× the weights' memory, so convs past 128 × 128 channels stay direct: they
-    /// would add 42 MB to a ResNet-50 for 6 ms of its ~55.
+    /// Convs past 128 × 128 channels stay direct: kept, their transformed filters would add 42 MB to a ResNet-50
+    /// for 6 ms of its ~55; combined from the taps as they run (`winogradCombinesTaps`), each point would read
+    /// 9 tap matrices of 256 KB or more, beyond the L2 cache (untried).
     var winogradWins: Bool {
         inChannels >= 16 && outChannels >= 16 && inChannels * outChannels <= 128 * 128
             && batch * winogradTilesPerImage >= 16
     }
+
+    /// Whether the conv keeps its filters as 9 packed taps (the weights, reordered: they can be given back) and
+    /// combines each of the 36 points from them as it runs, instead of keeping the points (4× the weights: 9.4 MB
+    /// for ResNet-50's four 128 × 128 convs, whose peak RSS at batch 1 fell 151 → 145 MB). Combining costs
+    /// 0.1 ms a call at batch 1 (0.67 → 0.77 ms on Zen 4), 4 % at batch 8; past 64 × 64 pairs only, since
+    /// DenseNet-121 runs 58 convs of 128 × 32 and would pay it 58 times a forward.
+    var winogradCombinesTaps: Bool { inChannels * outChannels > 64 * 64 }
 
     /// Tiles of 4×4 outputs along each side.
     var winogradTiles: (rows: Int, columns: Int) { ((outHeight + 3) / 4, (outWidth + 3) / 4) }
@@ -38,6 +46,37 @@ private let filterTransform: [[Double]] = [
     [1.0 / 24, -1.0 / 12, 1.0 / 6],
     [0, 0, 1],
 ]
+
+/// The filters of a Winograd conv as it runs them.
+enum WinogradFilters {
+    /// The 36 points of the transformed filters, packed (`winogradFilters`).
+    case points([PackedMatrix])
+    /// The 9 taps of the filters, packed alike (tap (i, j) is W[:, :, i, j]): each point is combined from them.
+    case taps([PackedMatrix])
+
+    /// Point ξ = (r, c) of the transformed filters: U[ξ] = Σ_ij G[r][i] · G[c][j] · tap(i, j).
+    func point(_ xi: Int) -> PackedMatrix {
+        switch self {
+        case .points(let points): return points[xi]
+        case .taps(let taps):
+            let point = PackedMatrix(panelsLike: taps[0])
+            let coefficients = (0..<9).map { t in
+                Float(filterTransform[xi / 6][t / 3] * filterTransform[xi % 6][t % 3])
+            }
+            let outer = point.side == .left ? point.packed.rows : point.packed.columns
+            zoo_winograd_filter_point(
+                taps.map { $0.packed.data }, coefficients,
+                zoo_packed_count(point.side.rawValue, outer, point.packed.depth), point.storage)
+            return point
+        }
+    }
+
+    /// All 36 points, combined once (for a call that runs them on several blocks of tiles).
+    var allPoints: WinogradFilters {
+        if case .taps = self { return .points((0..<36).map(point)) }
+        return self
+    }
+}
 
 /// The filters in the transformed domain, U = G g Gᵀ for each (output, input) channel pair, packed as 36
 /// O × C left operands, one per point ξ = (r, c) of the 6×6 tile: U[ξ] = Σ_ij G[r][i] · g[i][j] · G[c][j],
@@ -65,12 +104,14 @@ func winogradFilters(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) -> [Pack
 /// products stay in cache between the three steps (input transform, 36 GEMMs, output transform). With
 /// enough blocks each thread runs whole blocks; otherwise the threads share each step of the one block.
 func convolveByWinograd(
-    _ g: Conv2dGeometry, input: UnsafePointer<Float>, filters: [PackedMatrix], epilogue e: ConvEpilogue,
+    _ g: Conv2dGeometry, input: UnsafePointer<Float>, filters: WinogradFilters, epilogue e: ConvEpilogue,
     output: UnsafeMutablePointer<Float>
 ) {
     let tiles = g.batch * g.winogradTilesPerImage
     let block = g.winogradBlock
     let blocks = (tiles + block - 1) / block
+    // Points combined from taps: once for the call when several blocks use them, else as each GEMM needs it.
+    let filters = blocks > 1 ? filters.allPoints : filters
     var geometry = g.winogradGeometry
     withUnsafePointer(to: &geometry) { geometry in
         let run = { (first: Int, scratch: UnsafeMutablePointer<Float>, parallel: Bool) in
@@ -96,7 +137,7 @@ func convolveByWinograd(
 /// in `scratch` (`winogradScratch` floats): transformed inputs (36 × C × count), then products (36 × O × count).
 private func winogradBlock(
     _ g: Conv2dGeometry, _ geometry: UnsafePointer<zoo_winograd_geometry>, tiles: Range<Int>,
-    input: UnsafePointer<Float>, filters: [PackedMatrix], epilogue e: ConvEpilogue,
+    input: UnsafePointer<Float>, filters: WinogradFilters, epilogue e: ConvEpilogue,
     output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, parallel: Bool
 ) {
     let perImage = g.winogradTilesPerImage
@@ -122,7 +163,7 @@ private func winogradBlock(
     }
     forEach(36) { point in
         gemm(
-            packedA: filters[point], n: count, b: transformed + point * g.inChannels * count,
+            packedA: filters.point(point), n: count, b: transformed + point * g.inChannels * count,
             c: products + point * g.outChannels * count)
     }
     forEach(g.outChannels * images.count) { item in

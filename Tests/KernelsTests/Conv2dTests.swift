@@ -119,8 +119,8 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
-    /// The GEMM and shifted-tap packings give the weights back exactly (they only reorder them); Winograd's
-    /// transformed filters cannot.
+    /// The GEMM and tap packings give the weights back exactly (they only reorder them); Winograd's transformed
+    /// points cannot.
     func testPackedConvWeightsUnpackExactlyUnlessWinograd() throws {
         try onEveryPath { path in
             let cases: [(Conv2dGeometry, ConvAlgorithm)] = [
@@ -133,6 +133,12 @@ final class Conv2dTests: XCTestCase {
                     Conv2dGeometry(
                         batch: 1, inChannels: 5, height: 9, width: 9, outChannels: 11, kernel: (3, 3),
                         padding: (1, 1, 1, 1)), .shiftedTaps
+                ),
+                // Winograd past 64 × 64 channel pairs keeps the taps and combines its points from them.
+                (
+                    Conv2dGeometry(
+                        batch: 1, inChannels: 65, height: 8, width: 8, outChannels: 64, kernel: (3, 3),
+                        padding: (1, 1, 1, 1)), .winograd
                 ),
             ]
             for (g, algorithm) in cases {

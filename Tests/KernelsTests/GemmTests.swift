@@ -217,4 +217,31 @@ final class GemmTests: XCTestCase {
             }
         }
     }
+
+    /// A packed A's depth blocks, each multiplied in turn into C (beta 1 after the first, the epilogue on the last),
+    /// give the product over the whole depth bit for bit: the GEMM sums the same blocks in the same order.
+    func testDepthBlocksOfAPackedMatrixSumToTheWholeProduct() throws {
+        try onEveryPath { path in
+            let (m, n, k) = (30, 45, 1300)  // three depth blocks, the last one short
+            let block = PackedMatrix.depthBlock
+            XCTAssertGreaterThan(k, 2 * block)
+            let (a, b, shift) = (random(m * k, seed: 31), random(k * n, seed: 32), random(m, seed: 33))
+            let packed = PackedMatrix(side: .left, outer: m, depth: k, source: a)
+            var whole = [Float](repeating: .nan, count: m * n)
+            var summed = whole
+            shift.withUnsafeBufferPointer { shift in
+                let epilogue = GemmEpilogue(rowShift: shift.baseAddress, activation: .relu)
+                gemm(packedA: packed, n: n, b: b, c: &whole, epilogue: epilogue)
+                for first in stride(from: 0, to: k, by: block) {
+                    let depths = first..<min(k, first + block)
+                    b.withUnsafeBufferPointer { b in
+                        gemm(
+                            packedA: packed.depths(depths), n: n, b: b.baseAddress! + first * n,
+                            beta: first == 0 ? 0 : 1, c: &summed, epilogue: depths.upperBound == k ? epilogue : nil)
+                    }
+                }
+            }
+            XCTAssertEqual(summed, whole, "\(path)")
+        }
+    }
 }

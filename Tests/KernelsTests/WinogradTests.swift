@@ -23,7 +23,22 @@ final class WinogradTests: XCTestCase {
         // 128 tiles in two blocks of 64 (a block holds at most 107 tiles of 256 + 16 channels).
         Conv2dGeometry(
             batch: 2, inChannels: 256, height: 32, width: 30, outChannels: 16, kernel: (3, 3), padding: (1, 1, 1, 1)),
+        // More than 64 × 64 channel pairs: points combined from the packed taps as each GEMM needs one (one block)
+        // and once for the call (242 tiles, two blocks).
+        Conv2dGeometry(
+            batch: 1, inChannels: 65, height: 12, width: 13, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1)),
+        Conv2dGeometry(
+            batch: 2, inChannels: 65, height: 44, width: 44, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1)),
     ]
+
+    /// The last two geometries cover both ways of combining points from taps.
+    func testGeometriesCombineTapsInOneBlockAndInSeveral() {
+        let (oneBlock, twoBlocks) = (geometries[geometries.count - 2], geometries[geometries.count - 1])
+        XCTAssert(oneBlock.winogradCombinesTaps && twoBlocks.winogradCombinesTaps)
+        XCTAssertFalse(geometries[geometries.count - 3].winogradCombinesTaps)
+        XCTAssertEqual(oneBlock.winogradBlock, oneBlock.winogradTilesPerImage)
+        XCTAssertLessThan(twoBlocks.winogradBlock, twoBlocks.batch * twoBlocks.winogradTilesPerImage)
+    }
 
     /// Blocks come in a multiple of the thread count and of equal size to a vector (worked out by hand from the
     /// 4 MB budget: 2²⁰ / (36 · (C + O)) tiles).

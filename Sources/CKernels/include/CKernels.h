@@ -71,6 +71,9 @@ void zoo_set_gemm_stays_on_thread(int stays);
 /// The active path's register tile: rows of A and columns of B per micro-kernel call.
 void zoo_gemm_tile(long *rows, long *columns);
 
+/// The active path's depth block: the GEMM runs K in blocks of this many, and packs them one after another.
+long zoo_gemm_depth_block(void);
+
 /// Floats needed to pack a rows×depth A (side 0) or depth×columns B (side 1) for the active path.
 size_t zoo_packed_count(int side, long outer, long depth);
 /// Packs op(A) (side 0, outer = M) or op(B) (side 1, outer = N) given by strides into `storage`; only its outer
@@ -144,6 +147,9 @@ void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long
 /// y = Aᵀ m A, stored as activation(y · scale + shift + residual) (residual in the output plane's layout, or NULL).
 void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
                          float scale, float shift, const float *residual, zoo_activation activation, float *out);
+/// One point of the transformed filters, out = Σ_t coefficients[t] · taps[t] over `count` floats: the 9 taps of
+/// every filter packed alike (as GEMM operands), combined with the filter transform's weights for that point.
+void zoo_winograd_filter_point(const float *const *taps, const float *coefficients, long count, float *out);
 
 /// A job's unit of work: part `part` of the job whose state `context` points to.
 typedef void (*zoo_task)(void *context, long part);
