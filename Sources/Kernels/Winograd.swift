@@ -11,11 +11,11 @@ extension Conv2dGeometry {
     /// Whether Winograd beats the direct paths: with at least 16 input and output channels, so that the
     /// transforms cost little beside the products, and 16 tiles, one GEMM panel (measured on Zen 3 on
     /// ResNet-50's and DenseNet-121's 3×3 convs: 2–3× faster from 14×14 maps up, no faster on 7×7 at batch 1).
-    /// Convs past 128 × 128 channels stay direct: kept, their transformed filters would add 42 MB to a ResNet-50
-    /// for 6 ms of its ~55; combined from the taps as they run (`winogradCombinesTaps`), each point would read
-    /// 9 tap matrices of 256 KB or more, beyond the L2 cache (untried).
+    /// Convs past 256 × 256 channels stay direct: combining their points from the taps (`winogradCombinesTaps`)
+    /// costs more than it saves (512 × 512 at 7×7, batch 8: 35 ms against 12 on Zen 4), where 256 × 256 at 14×14
+    /// gains 1.7 → 1.1 ms at batch 1 and 12.7 → 6.2 ms at batch 8.
     var winogradWins: Bool {
-        inChannels >= 16 && outChannels >= 16 && inChannels * outChannels <= 128 * 128
+        inChannels >= 16 && outChannels >= 16 && inChannels * outChannels <= 256 * 256
             && batch * winogradTilesPerImage >= 16
     }
 
