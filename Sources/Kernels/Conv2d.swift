@@ -240,7 +240,6 @@ private func convolveByGemm(
     let inSize = g.inChannels * g.height * g.width
     let outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
-    // A 1×1 conv reads one image in place, in one band.
     // One image's matrix is built a band of output rows and a depth block at a time (a 1×1 conv reads the image
     // in place, whole); several images side by side are built whole.
     let inPlace = chunk == 1 && g.isPointwise

@@ -139,8 +139,8 @@ public final class PackedMatrix: @unchecked Sendable {
     static var depthBlock: Int { zoo_gemm_depth_block() }
 
     /// The depths `depths` of the matrix, as a matrix of their own without a copy: a range of whole depth blocks
-    /// (the last may be short) is itself packed. For a caller that sums a product block by block (C += A[:, block] · B[block, :]) and
-    /// builds B a block at a time.
+    /// (the last may be short) is itself packed. For a caller that sums a product block by block,
+    /// C += A[:, block] · B[block, :], building B a block at a time.
     func depths(_ depths: Range<Int>) -> PackedMatrix {
         PackedMatrix(depths: depths, of: whole ?? self)
     }

@@ -21,7 +21,7 @@ extension Conv2dGeometry {
 
     /// Whether the conv keeps its filters as 9 packed taps (the weights, reordered: they can be given back) and
     /// combines each of the 36 points from them as it runs, instead of keeping the points (4× the weights: 9.4 MB
-    /// for ResNet-50's four 128 × 128 convs, whose peak RSS at batch 1 fell 151 → 145 MB). Combining costs
+    /// for ResNet-50's four 128 × 128 convs, 38 MB more for its 256 × 256 ones). Combining costs
     /// 0.1 ms a call at batch 1 (0.67 → 0.77 ms on Zen 4), 4 % at batch 8; past 64 × 64 pairs only, since
     /// DenseNet-121 runs 58 convs of 128 × 32 and would pay it 58 times a forward.
     var winogradCombinesTaps: Bool { inChannels * outChannels > 64 * 64 }
@@ -71,7 +71,8 @@ enum WinogradFilters {
         }
     }
 
-    /// All 36 points, combined once (for a call that runs them on several blocks of tiles).
+    /// All 36 points, combined once, for a call that runs them on several blocks of tiles (held for the call only:
+    /// 9.7 MB for 256 × 256 channels).
     var allPoints: WinogradFilters {
         if case .taps = self { return .points((0..<36).map(point)) }
         return self
