@@ -101,11 +101,17 @@ final class TensorTests: XCTestCase {
     func testValuesKeptPackedOnlyAreReleasedAndComeBackExactly() throws {
         let x = try randomTensor([1, 32, 12, 12], seed: 1)
         let rows = try randomTensor([5, 64], seed: 2)
-        // Over 64 KB each: a shifted-tap conv, a 1×1 conv (im2col GEMM) and a Linear layer.
+        let wide = try randomTensor([1, 64, 16, 16], seed: 6)
+        // Over 64 KB each: a shifted-tap conv, a 1×1 conv (im2col GEMM), a Linear layer, and a Winograd conv past
+        // 64 × 64 channels (its filters kept as the packed taps).
         let cases: [(weight: Tensor, run: (Tensor) throws -> Tensor)] = [
             (try randomTensor([64, 32, 3, 3], seed: 3), { try x.conv2dInference(weight: $0, padding: Padding2d(1)) }),
             (try randomTensor([600, 32, 1, 1], seed: 4), { try x.conv2dInference(weight: $0) }),
             (try randomTensor([300, 64], seed: 5), { try rows.linearInference(weight: $0, bias: nil) }),
+            (
+                try randomTensor([80, 64, 3, 3], seed: 8),
+                { try wide.conv2dInference(weight: $0, padding: Padding2d(1)) }
+            ),
         ]
         for (weight, run) in cases {
             let values = weight.scalars
@@ -123,8 +129,7 @@ final class TensorTests: XCTestCase {
             XCTAssertEqual(try run(weight).scalars, try run(changed).scalars, "\(weight.shape) after a write")
             XCTAssertEqual(changed.scalars.enumerated().filter { $0.element != values[$0.offset] }.map(\.offset), [7])
         }
-        // Winograd's transformed filters cannot give the weights back: they stay.
-        let wide = try randomTensor([1, 64, 16, 16], seed: 6)
+        // Winograd's transformed points (64 × 64 channels and fewer) cannot give the weights back: they stay.
         let filters = try randomTensor([64, 64, 3, 3], seed: 7)
         filters.keepValuesPackedOnly()
         _ = try wide.conv2dInference(weight: filters, padding: Padding2d(1))
