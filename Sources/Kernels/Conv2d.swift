@@ -703,9 +703,7 @@ private func convolveByShiftedTaps(
     // A residual lies in the output's layout, not the grid's: it is added after the copy.
     let finish = e.gemm(
         channel: 0, residualOffset: nil, residualStride: 0, activation: e.residual == nil ? e.activation : .identity)
-    var tileRows = 0
-    var tileColumns = 0
-    zoo_gemm_tile(&tileRows, &tileColumns)
+    let tileColumns = PackedMatrix.tile.columns
     // Each thread takes an equal run of whole tiles, and walks it 16 tiles at a time.
     let tiles = (columns + tileColumns - 1) / tileColumns
     parallelFor(tiles) { range in

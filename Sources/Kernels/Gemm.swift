@@ -120,10 +120,7 @@ public final class PackedMatrix: @unchecked Sendable {
         storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, depth))
         var part = outer
         if consumed != nil && outerStride == depth && depthStride == 1 {
-            var tileRows = 0
-            var tileColumns = 0
-            zoo_gemm_tile(&tileRows, &tileColumns)
-            let tile = side == .left ? tileRows : tileColumns
+            let tile = side == .left ? Self.tile.rows : Self.tile.columns
             part = max(1, (1 << 14) / max(1, depth) / tile) * tile
         }
         var packed = zoo_packed_matrix()
@@ -133,6 +130,13 @@ public final class PackedMatrix: @unchecked Sendable {
             if part < outer { consumed?(source + first * depth, count * depth) }
         }
         self.packed = packed
+    }
+
+    /// The active path's register tile: rows of A and columns of B per micro-kernel call.
+    static var tile: (rows: Int, columns: Int) {
+        var (rows, columns) = (0, 0)
+        zoo_gemm_tile(&rows, &columns)
+        return (rows, columns)
     }
 
     /// The active path's depth block: the GEMM packs and runs the depth in blocks of this many, one after another.
@@ -154,9 +158,8 @@ public final class PackedMatrix: @unchecked Sendable {
         self.whole = whole
         side = whole.side
         (outerStride, depthStride) = (0, 0)
-        let outer = side == .left ? whole.packed.rows : whole.packed.columns
         // Block by block, each block holding every (padded) outer index at its depths.
-        storage = whole.storage + zoo_packed_count(side.rawValue, outer, 1) * depths.lowerBound
+        storage = whole.storage + zoo_packed_count(side.rawValue, whole.outer, 1) * depths.lowerBound
         var packed = whole.packed
         packed.data = UnsafePointer(storage)
         packed.depth = depths.count
@@ -168,8 +171,7 @@ public final class PackedMatrix: @unchecked Sendable {
         whole = nil
         side = layout.side
         (outerStride, depthStride) = (0, 0)
-        let outer = side == .left ? layout.packed.rows : layout.packed.columns
-        storage = .allocate(capacity: zoo_packed_count(side.rawValue, outer, layout.packed.depth))
+        storage = .allocate(capacity: layout.panels.count)
         var packed = layout.packed
         packed.data = UnsafePointer(storage)
         self.packed = packed
@@ -187,9 +189,11 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// The packed floats, panel after panel (padding included).
     var panels: UnsafeBufferPointer<Float> {
-        let outer = side == .left ? packed.rows : packed.columns
-        return UnsafeBufferPointer(start: storage, count: zoo_packed_count(side.rawValue, outer, packed.depth))
+        UnsafeBufferPointer(start: storage, count: zoo_packed_count(side.rawValue, outer, packed.depth))
     }
+
+    /// Rows of A or columns of B: the dimension the panels cut.
+    private var outer: Int { side == .left ? packed.rows : packed.columns }
 
     /// Whether the panels fit the path kernels run on now (`KernelPath.select` changes the tile).
     var isCurrent: Bool { packed.isa == zoo_isa_active() }
@@ -271,9 +275,7 @@ private func runGemm(
             return
         }
         // One block of rows or columns per thread, each a multiple of the micro-kernel's tile.
-        var tileRows = 0
-        var tileColumns = 0
-        zoo_gemm_tile(&tileRows, &tileColumns)
+        let (tileRows, tileColumns) = PackedMatrix.tile
         let splits =
             GemmThreading.splitting
             && (2 * m * n * k >= GemmThreading.minimumFlopsToSplit

@@ -60,13 +60,9 @@ enum WinogradFilters {
         case .points(let points): return points[xi]
         case .taps(let taps):
             let point = PackedMatrix(panelsLike: taps[0])
-            let coefficients = (0..<9).map { t in
-                Float(filterTransform[xi / 6][t / 3] * filterTransform[xi % 6][t % 3])
-            }
-            let outer = point.side == .left ? point.packed.rows : point.packed.columns
             zoo_winograd_filter_point(
-                taps.map { $0.packed.data }, coefficients,
-                zoo_packed_count(point.side.rawValue, outer, point.packed.depth), point.storage)
+                taps.map { $0.packed.data }, winogradTapWeights(xi).map(Float.init), point.panels.count,
+                point.storage)
             return point
         }
     }
@@ -79,6 +75,11 @@ enum WinogradFilters {
     }
 }
 
+/// What each filter tap (i, j), at index 3i + j, weighs in point ξ = (r, c) of the transformed filter: G[r][i] · G[c][j].
+private func winogradTapWeights(_ xi: Int) -> [Double] {
+    (0..<9).map { t in filterTransform[xi / 6][t / 3] * filterTransform[xi % 6][t % 3] }
+}
+
 /// The filters in the transformed domain, U = G g Gᵀ for each (output, input) channel pair, packed as 36
 /// O × C left operands, one per point ξ = (r, c) of the 6×6 tile: U[ξ] = Σ_ij G[r][i] · g[i][j] · G[c][j],
 /// computed in Double and rounded once, one point at a time (a temporary of O × C, not 36 of them).
@@ -87,13 +88,11 @@ func winogradFilters(_ g: Conv2dGeometry, weight: UnsafePointer<Float>) -> [Pack
     let point = UnsafeMutablePointer<Float>.allocate(capacity: pairs)
     defer { point.deallocate() }
     return (0..<36).map { xi in
-        let (rowWeights, columnWeights) = (filterTransform[xi / 6], filterTransform[xi % 6])
+        let tapWeights = winogradTapWeights(xi)
         for pair in 0..<pairs {
             let filter = weight + pair * 9
             var sum = 0.0
-            for i in 0..<3 {
-                for j in 0..<3 { sum += rowWeights[i] * Double(filter[i * 3 + j]) * columnWeights[j] }
-            }
+            for t in 0..<9 { sum += tapWeights[t] * Double(filter[t]) }
             point[pair] = Float(sum)
         }
         return PackedMatrix(side: .left, outer: g.outChannels, depth: g.inChannels, source: point)
