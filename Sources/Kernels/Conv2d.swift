@@ -62,11 +62,14 @@ public struct Conv2dGeometry: Equatable, Sendable {
     public var outHeight: Int { (height + padTop + padBottom - dilationH * (kernelHeight - 1) - 1) / strideH + 1 }
     /// OW, the output's width, computed as `outHeight`.
     public var outWidth: Int { (width + padLeft + padRight - dilationW * (kernelWidth - 1) - 1) / strideW + 1 }
+    /// The output's shape, N × O × OH × OW.
+    public var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
     var inPerGroup: Int { inChannels / groups }
     var outPerGroup: Int { outChannels / groups }
     /// Rows of the im2col matrix for one group: (I/groups)·KH·KW.
     var patchSize: Int { inPerGroup * kernelHeight * kernelWidth }
-    var isPointwise: Bool {
+    /// A 1×1 conv that reads every input position once, unpadded: a GEMM on the input as it lies.
+    public var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && strideH == 1 && strideW == 1
             && padTop == 0 && padLeft == 0 && padBottom == 0 && padRight == 0
     }

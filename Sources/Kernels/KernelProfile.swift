@@ -13,6 +13,8 @@ public final class KernelProfile: @unchecked Sendable {  // updated only by the 
         case depthwise
         /// Any other convolution (7×7 stems, patch embeddings, 5×5 …).
         case convOther = "conv other"
+        /// A fused inverted residual block (1×1 expand → depthwise → 1×1 project), its convs counted together.
+        case fusedBlock = "fused block"
         /// A matrix product outside any convolution or attention: linear layers, MLPs.
         case gemm = "GEMM"
         /// Fused multi-head attention (scores, softmax, weighted sum).

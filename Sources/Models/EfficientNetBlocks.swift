@@ -222,6 +222,13 @@ final class DepthwiseSeparableBlock: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
+        // At inference without squeeze-excite (which needs the whole depthwise output first), one fused kernel.
+        if se == nil, let depthwise = norm1.folded(into: convDepthwise, activation: activation, for: input),
+            let project = norm2.folded(into: convPointwise, activation: .identity, for: input)
+        {
+            return try input.invertedResidualInference(
+                expand: nil, depthwise: depthwise, project: project, addsInput: hasSkip)
+        }
         var x = try norm1.fused(after: convDepthwise, activation: activation, input)
         if let se { x = try se(x) }
         x = try norm2.fused(after: convPointwise, activation: .identity, x)
@@ -269,6 +276,14 @@ final class InvertedResidualBlock: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) throws -> Tensor {
+        // At inference without squeeze-excite (which needs the whole depthwise output first), one fused kernel.
+        if se == nil, let expand = norm1.folded(into: convPointwise, activation: activation, for: input),
+            let depthwise = norm2.folded(into: convDepthwise, activation: activation, for: input),
+            let project = norm3.folded(into: convProject, activation: .identity, for: input)
+        {
+            return try input.invertedResidualInference(
+                expand: expand, depthwise: depthwise, project: project, addsInput: hasSkip)
+        }
         var x = try norm1.fused(after: convPointwise, activation: activation, input)
         x = try norm2.fused(after: convDepthwise, activation: activation, x)
         if let se { x = try se(x) }

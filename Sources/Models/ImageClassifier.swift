@@ -35,8 +35,16 @@ extension ImageClassifier {
     }
 
     private func imageByImage(_ input: Tensor, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
+        infersImageByImage ? try eachImage(input, forward) : try forward(input)
+    }
+}
+
+extension Module {
+    /// `forward` taken one image at a time at inference (eval mode, no graph recorded), the results
+    /// concatenated; the whole batch at once otherwise. For layers whose outputs depend on their image alone.
+    public func eachImage(_ input: Tensor, _ forward: (Tensor) throws -> Tensor) throws -> Tensor {
         let batch = input.shape.first ?? 0
-        guard infersImageByImage, !isTraining, !GradMode.isEnabled, batch > 1 else { return try forward(input) }
+        guard !isTraining, !GradMode.isEnabled, batch > 1 else { return try forward(input) }
         return try Tensor.concat((0..<batch).map { try forward(input.slice(axis: 0, $0..<$0 + 1)) }, axis: 0)
     }
 }

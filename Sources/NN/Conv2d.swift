@@ -93,10 +93,16 @@ public final class Conv2d: Module, Layer {
         _ input: Tensor, scale: [Float]? = nil, shift: [Float]?, residual: Tensor? = nil,
         activation: Activation = .identity
     ) throws -> Tensor {
-        let pad = resolvedPadding(height: input.shape[2], width: input.shape[3])
-        return try input.conv2dInference(
-            weight: weight, scale: scale, shift: shift, residual: residual, activation: activation,
-            stride: stride, padding: pad, dilation: dilation, groups: groups)
+        try input.conv2dInference(
+            inferenceConv(for: input, scale: scale, shift: shift, activation: activation), residual: residual)
+    }
+
+    /// This conv over `input` with the given epilogue, as the inference kernels take it.
+    func inferenceConv(for input: Tensor, scale: [Float]?, shift: [Float]?, activation: Activation) -> InferenceConv {
+        InferenceConv(
+            weight: weight, scale: scale, shift: shift, activation: activation, stride: stride,
+            padding: resolvedPadding(height: input.shape[2], width: input.shape[3]), dilation: dilation,
+            groups: groups)
     }
 
     /// This conv's geometry applied with other (e.g. BatchNorm-folded) weights.

@@ -58,14 +58,20 @@ public final class BatchNorm2d: Module, Layer {
     public func fused(
         after conv: Conv2d, activation: Activation = .identity, _ input: Tensor, residual: Tensor? = nil
     ) throws -> Tensor {
-        guard !isTraining, conv.runsInference(input), residual?.requiresGrad != true,
-            !(GradMode.isEnabled && weight.requiresGrad)
+        guard residual?.requiresGrad != true, let folded = folded(into: conv, activation: activation, for: input)
         else {
             let normalized = try self(conv(input))
             return try (residual.map { try normalized + $0 } ?? normalized).activation(activation)
         }
+        return try input.conv2dInference(folded, residual: residual)
+    }
+
+    /// activation(self(conv(·))) over `input` as one inference conv, this norm folded into its weights' epilogue;
+    /// nil when the pair must run through autograd (training, or a gradient wanted).
+    public func folded(into conv: Conv2d, activation: Activation, for input: Tensor) -> InferenceConv? {
+        guard !isTraining, conv.runsInference(input), !(GradMode.isEnabled && weight.requiresGrad) else { return nil }
         let (scale, shift) = folded(convBias: conv.bias)
-        return try conv.inference(input, scale: scale, shift: shift, residual: residual, activation: activation)
+        return conv.inferenceConv(for: input, scale: scale, shift: shift, activation: activation)
     }
 
     /// y = x · scale + shift per channel: this norm at inference, after a conv with `convBias`.

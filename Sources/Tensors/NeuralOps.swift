@@ -34,6 +34,71 @@ public struct Padding2d: Equatable, Sendable {
     var tuple: (top: Int, left: Int, bottom: Int, right: Int) { (top, left, bottom, right) }
 }
 
+/// One convolution of an inference pass with its batch norm folded in: activation(conv(x) · scale[o] + shift[o]).
+public struct InferenceConv {
+    /// The filters, O × I/groups × KH × KW.
+    public var weight: Tensor
+    /// O per-channel factors and offsets (a folded batch norm, the bias); nil for 1 and 0.
+    public var scale: [Float]?, shift: [Float]?
+    /// Applied last.
+    public var activation: Activation
+    /// As torch.nn.functional.conv2d's.
+    public var stride: (Int, Int), padding: Padding2d, dilation: (Int, Int), groups: Int
+
+    /// A convolution with its epilogue; the defaults are torch's.
+    ///
+    /// - Parameters:
+    ///   - weight: The filters, O × I/groups × KH × KW.
+    ///   - scale: O per-channel factors, or nil.
+    ///   - shift: O per-channel offsets, or nil.
+    ///   - activation: Applied last.
+    ///   - stride: (vertical, horizontal) step.
+    ///   - padding: Zeros added on each side.
+    ///   - dilation: (vertical, horizontal) spacing of the taps.
+    ///   - groups: Channel groups.
+    public init(
+        weight: Tensor, scale: [Float]? = nil, shift: [Float]? = nil, activation: Activation = .identity,
+        stride: (Int, Int) = (1, 1), padding: Padding2d = .zero, dilation: (Int, Int) = (1, 1), groups: Int = 1
+    ) {
+        self.weight = weight
+        self.scale = scale
+        self.shift = shift
+        self.activation = activation
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+
+    /// Runs `body` with this conv as the kernels take it for geometry `g`: weights packed once (a depthwise
+    /// conv's read as they are; packed weights are all the others read, the values themselves may be released).
+    func withKernelConv<R>(
+        _ g: Conv2dGeometry, residual: UnsafePointer<Float>?, _ body: (FusedConv) -> R
+    ) -> R {
+        let packed = g.isDepthwise ? nil : weight.packedConvWeights(g)
+        return (scale ?? []).withUnsafeBufferPointer { scale in
+            (shift ?? []).withUnsafeBufferPointer { shift in
+                body(
+                    FusedConv(
+                        g, packed: packed, weight: packed == nil ? UnsafePointer(weight.pointer) : nil,
+                        epilogue: ConvEpilogue(
+                            scale: scale.isEmpty ? nil : scale.baseAddress,
+                            shift: shift.isEmpty ? nil : shift.baseAddress, residual: residual, activation: activation))
+                )
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// This conv weight packed for geometry `g` on the active kernel path, once per weight version.
+    func packedConvWeights(_ g: Conv2dGeometry) -> PackedConvWeights {
+        derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
+            PackedConvWeights(g, weight: $0, consumed: $1)
+        }
+    }
+}
+
 extension Tensor {
     func requireRank(_ r: Int, _ op: String) throws {
         guard rank == r else {
@@ -48,14 +113,15 @@ extension Tensor {
         weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
         dilation: (Int, Int) = (1, 1), groups: Int = 1
     ) throws -> Tensor {
-        let g = try convolutionGeometry(
-            weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let g = try Tensor.convolutionGeometry(
+            input: shape, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+            groups: groups)
         let x = pointer
         let w = weight.pointer
         let b = bias?.pointer
         let inputs = [self, weight] + (bias.map { [$0] } ?? [])
         return try Tensor.result(
-            shape: [g.batch, g.outChannels, g.outHeight, g.outWidth], inputs: inputs,
+            shape: g.outputShape, inputs: inputs,
             compute: { out in
                 conv2dForward(g, input: x, weight: w, bias: b, output: out)
             },
@@ -75,44 +141,93 @@ extension Tensor {
         activation: Activation = .identity, stride: (Int, Int) = (1, 1), padding: Padding2d = .zero,
         dilation: (Int, Int) = (1, 1), groups: Int = 1
     ) throws -> Tensor {
-        let g = try convolutionGeometry(
-            weight: weight, bias: nil, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        let shape = [g.batch, g.outChannels, g.outHeight, g.outWidth]
-        guard scale.map({ $0.count == g.outChannels }) ?? true, shift.map({ $0.count == g.outChannels }) ?? true,
-            residual.map({ $0.shape == shape }) ?? true
+        try conv2dInference(
+            InferenceConv(
+                weight: weight, scale: scale, shift: shift, activation: activation, stride: stride, padding: padding,
+                dilation: dilation, groups: groups),
+            residual: residual)
+    }
+
+    /// `conv2dInference` of one conv with its epilogue, `residual` (of the output's shape) added before the
+    /// activation.
+    public func conv2dInference(_ conv: InferenceConv, residual: Tensor? = nil) throws -> Tensor {
+        let g = try Tensor.convolutionGeometry(input: shape, conv)
+        guard residual.map({ $0.shape == g.outputShape }) ?? true else {
+            throw TensorError.shapeMismatch(op: "conv2dInference", shapes: [g.outputShape, residual!.shape])
+        }
+        let output = try Tensor(uninitializedShape: g.outputShape)
+        withExtendedLifetime(residual) {
+            conv.withKernelConv(g, residual: residual.map { UnsafePointer($0.pointer) }) { conv in
+                Kernels.conv2dInference(
+                    g, input: pointer, weight: conv.weight, packed: conv.packed, epilogue: conv.epilogue,
+                    output: output.pointer)
+            }
+        }
+        return output
+    }
+
+    /// The inverted residual block of MobileNet-V2 and EfficientNet at inference, fused (no autograd record):
+    /// project(depthwise(expand(self))) [+ self], each conv with its folded batch norm and activation, computed a
+    /// band of rows at a time so that the expanded tensors are never written out whole.
+    ///
+    /// - Parameters:
+    ///   - expand: A 1×1 conv from this tensor's channels to the depthwise conv's, or nil (a depthwise-separable
+    ///     block: the depthwise conv reads this tensor).
+    ///   - depthwise: A depthwise conv (groups = channels).
+    ///   - project: A 1×1 conv to the output's channels.
+    ///   - addsInput: Whether this tensor is added to the output (before the project's activation).
+    /// - Returns: The block's output, N × O × OH × OW.
+    /// - Throws: `TensorError.shapeMismatch` when the convs do not chain into such a block.
+    public func invertedResidualInference(
+        expand: InferenceConv?, depthwise: InferenceConv, project: InferenceConv, addsInput: Bool
+    ) throws -> Tensor {
+        let expandGeometry = try expand.map { try Tensor.convolutionGeometry(input: shape, $0) }
+        let g = try Tensor.convolutionGeometry(input: expandGeometry?.outputShape ?? shape, depthwise)
+        let projectGeometry = try Tensor.convolutionGeometry(input: g.outputShape, project)
+        guard g.isDepthwise, projectGeometry.isPointwise, expandGeometry?.isPointwise ?? true,
+            !addsInput || projectGeometry.outputShape == shape
         else {
             throw TensorError.shapeMismatch(
-                op: "conv2dInference", shapes: [shape] + (residual.map { [$0.shape] } ?? []))
+                op: "invertedResidualInference",
+                shapes: [shape] + [expand, depthwise, project].compactMap { $0?.weight.shape })
         }
-        let packed =
-            g.isDepthwise
-            ? nil
-            : weight.derived("conv2d.\(PackedConvWeights.variant(g)).\(KernelPath.active.name)") {
-                PackedConvWeights(g, weight: $0, consumed: $1)
-            }
-        let output = try Tensor(uninitializedShape: shape)
-        withExtendedLifetime(residual) {
-            (scale ?? []).withUnsafeBufferPointer { scale in
-                (shift ?? []).withUnsafeBufferPointer { shift in
-                    let epilogue = ConvEpilogue(
-                        scale: scale.isEmpty ? nil : scale.baseAddress, shift: shift.isEmpty ? nil : shift.baseAddress,
-                        residual: residual.map { UnsafePointer($0.pointer) }, activation: activation)
-                    // Packed weights are all the conv reads (the values themselves may be released).
-                    Kernels.conv2dInference(
-                        g, input: pointer, weight: packed == nil ? weight.pointer : nil, packed: packed,
-                        epilogue: epilogue,
-                        output: output.pointer)
+        let output = try Tensor(uninitializedShape: projectGeometry.outputShape)
+        func withExpand(_ body: (FusedConv?) -> Void) {
+            guard let expand, let expandGeometry else { return body(nil) }
+            expand.withKernelConv(expandGeometry, residual: nil, body)
+        }
+        withExpand { expand in
+            depthwise.withKernelConv(g, residual: nil) { depthwise in
+                project.withKernelConv(projectGeometry, residual: addsInput ? UnsafePointer(pointer) : nil) { project in
+                    Kernels.invertedResidualInference(
+                        expand: expand, depthwise: depthwise, project: project, input: pointer, output: output.pointer)
                 }
             }
         }
         return output
     }
 
-    private func convolutionGeometry(
-        weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2d,
+    /// The geometry of `conv` applied to an input of `shape`.
+    private static func convolutionGeometry(input shape: [Int], _ conv: InferenceConv) throws -> Conv2dGeometry {
+        let g = try convolutionGeometry(
+            input: shape, weight: conv.weight, bias: nil, stride: conv.stride, padding: conv.padding,
+            dilation: conv.dilation, groups: conv.groups)
+        guard conv.scale.map({ $0.count == g.outChannels }) ?? true,
+            conv.shift.map({ $0.count == g.outChannels }) ?? true
+        else {
+            throw TensorError.shapeMismatch(
+                op: "conv2dInference", shapes: [conv.weight.shape, [conv.scale?.count ?? 0], [conv.shift?.count ?? 0]])
+        }
+        return g
+    }
+
+    private static func convolutionGeometry(
+        input shape: [Int], weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: Padding2d,
         dilation: (Int, Int), groups: Int
     ) throws -> Conv2dGeometry {
-        try requireRank(4, "conv2d")
+        guard shape.count == 4 else {
+            throw TensorError.invalidArgument(op: "conv2d", reason: "expects a rank-4 tensor, got shape \(shape)")
+        }
         guard weight.rank == 4, groups > 0, shape[1] % groups == 0, weight.shape[0] % groups == 0,
             weight.shape[1] * groups == shape[1], bias.map({ $0.shape == [weight.shape[0]] }) ?? true
         else {

@@ -45,6 +45,29 @@ final class NeuralOpsTests: XCTestCase {
         }
     }
 
+    /// The fused block (its expanded tensor large enough to run fused) gives its three convs' result.
+    func testInvertedResidualInferenceMatchesItsConvs() throws {
+        let x = try randomTensor([1, 8, 128, 128], seed: 1)
+        let expand = InferenceConv(
+            weight: try randomTensor([96, 8, 1, 1], seed: 2, scale: 0.3), shift: (0..<96).map { Float($0) / 96 },
+            activation: .relu6)
+        let depthwise = InferenceConv(
+            weight: try randomTensor([96, 1, 3, 3], seed: 3, scale: 0.3), scale: (0..<96).map { 1 + Float($0) / 96 },
+            activation: .relu6, padding: Padding2d(1), groups: 96)
+        let project = InferenceConv(weight: try randomTensor([8, 96, 1, 1], seed: 4, scale: 0.1))
+        let fused = try x.invertedResidualInference(
+            expand: expand, depthwise: depthwise, project: project, addsInput: true)
+        let separate = try x.conv2dInference(expand).conv2dInference(depthwise).conv2dInference(project, residual: x)
+        XCTAssertEqual(fused.shape, [1, 8, 128, 128])
+        XCTAssertLessThanOrEqual(zip(fused.scalars, separate.scalars).map { abs($0 - $1) }.max()!, 1e-5)
+        // A projection to other channels cannot add the input.
+        let narrower = InferenceConv(weight: try randomTensor([4, 96, 1, 1], seed: 5))
+        XCTAssertThrowsError(
+            try x.invertedResidualInference(expand: expand, depthwise: depthwise, project: narrower, addsInput: true))
+        XCTAssertThrowsError(
+            try x.invertedResidualInference(expand: nil, depthwise: depthwise, project: project, addsInput: false))
+    }
+
     func testConvolutionRejectsMismatchedChannels() {
         XCTAssertThrowsError(try Tensor(zeros: [1, 3, 8, 8]).conv2d(weight: Tensor(zeros: [4, 2, 3, 3]))) { error in
             XCTAssertTrue("\(error)".contains("[1, 3, 8, 8]") && "\(error)".contains("[4, 2, 3, 3]"))
