@@ -212,14 +212,20 @@ public final class DenseNet: Module, ImageClassifier {
         guard input.rank == 4, input.shape[1] == 3 else {
             throw ModelError.unsupportedInput(model: "densenet", shape: input.shape, reason: "must be (B, 3, H, W)")
         }
-        var x = try norm0.fused(after: conv0, activation: .relu, input)
-        x = try x.maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
-        for (i, block) in blocks.enumerated() {
-            x = try block(x)
-            if i < transitions.count { x = try transitions[i](x) }
+        var x = try eachImage(input) { image in
+            var x = try norm0.fused(after: conv0, activation: .relu, image)
+            x = try x.maxPool2d(kernel: (3, 3), stride: (2, 2), padding: Padding2d(1))
+            for (block, transition) in zip(blocks, transitions) { x = try transition(block(x)) }
+            return x
         }
+        for block in blocks.dropFirst(transitions.count) { x = try block(x) }
         return try norm5(x, activation: .relu)
     }
+
+    /// Inference takes the stem and every block before the last one image at a time (`forwardFeatures`), so
+    /// their maps stay in cache, and the last block the whole batch: its weights are then read once per batch,
+    /// and its 7×7 maps are small (DenseNet-121 at batch 8, Zen 4: 8 % faster than image by image throughout).
+    public var infersImageByImage: Bool { false }
 
     /// Global average pool and dropout, then the classifier unless `preLogits` (or the head is removed).
     public func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {

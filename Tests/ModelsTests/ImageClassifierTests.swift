@@ -57,12 +57,16 @@ final class ImageClassifierTests: XCTestCase {
         XCTAssertEqual(model.passes, [3, 3, 3])
     }
 
-    /// Real models give the same logits image by image (ResNet: its first stages) as the whole batch through the
-    /// recorded path.
+    /// Real models give the same logits image by image (ResNet and DenseNet: all but their last stage) as the
+    /// whole batch through the recorded path.
     func testImageByImageInferenceMatchesTheWholeBatch() throws {
-        for name in ["resnet18", "mobilenetv2_035", "swin_tiny_patch4_window7_224"] {
+        let cases = [
+            ("resnet18", false), ("densenet121", false), ("mobilenetv2_035", true),
+            ("swin_tiny_patch4_window7_224", true),
+        ]
+        for (name, wholeModelImageByImage) in cases {
             let model = try ModelRegistry.entry(named: name).create()
-            XCTAssertTrue(model.infersImageByImage || model is ResNet, name)
+            XCTAssertEqual(model.infersImageByImage, wholeModelImageByImage, name)
             FormulaWeights.apply(to: model)
             model.eval()
             let input = try FormulaWeights.input([3, 3, 224, 224])
