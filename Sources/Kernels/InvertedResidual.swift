@@ -1,9 +1,9 @@
 import CKernels
 import Foundation
 
-// MobileNet-V2's inverted residual at inference (1×1 expand → depthwise → 1×1 project, + the input), fused:
-// the block runs a band of output rows at a time, so the expanded band and the depthwise band stay in cache
-// instead of two 6×-expanded tensors being written to memory and read back.
+// MobileNet-V2's inverted residual at inference (1×1 expand → depthwise → 1×1 project, + the input), fused
+// where its expanded tensor would leave the cache: the block runs a band of output rows at a time, so the
+// expanded band and the depthwise band stay in cache instead of being written to memory whole and read back.
 
 /// One convolution of a fused block: its geometry, its filters as the kernel reads them, and its epilogue.
 public struct FusedConv {
