@@ -38,6 +38,9 @@ typedef struct {
     void (*max_pool_plane)(const zoo_plane_geometry *, const float *, float *, float *);
     void (*depthwise_plane)(const zoo_plane_geometry *, const float *, const float *, float, float, zoo_activation, float *,
                             float *);
+    void (*depthwise_channels)(const zoo_plane_geometry *, long, const float *, const float *, const float *, const float *,
+                               zoo_activation, float *, float *);
+    long vector_width;
     void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
     void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
                             zoo_activation, float *);
@@ -48,12 +51,32 @@ typedef struct {
 /// row · row_stride + (x mod s) · phase_width + x / s, so a stride-s tap reads consecutive floats.
 typedef struct { long rows, row_stride, phase_width; } zoo_padded_layout;
 
+/// Padded columns a plane kernel reads: from the left padding to the last tap of the last output.
+static long padded_columns(const zoo_plane_geometry *g) {
+    return (g->out_width - 1) * g->stride_w + (g->kernel_width - 1) * g->dilation_w + 1;
+}
+
 static zoo_padded_layout padded_layout(const zoo_plane_geometry *g) {
-    long width = (g->out_width - 1) * g->stride_w + (g->kernel_width - 1) * g->dilation_w + 1;
+    long width = padded_columns(g);
     long phase_width = (width + g->stride_w - 1) / g->stride_w;
     zoo_padded_layout layout = {(g->out_height - 1) * g->stride_h + (g->kernel_height - 1) * g->dilation_h + 1,
                                 g->stride_w * phase_width, phase_width};
     return layout;
+}
+
+/// Output rows `depthwise_channels` computes at a time: their padded input rows, a vector per pixel, about 64 KB,
+/// so that they stay in a core's L2 cache between the transposes and the taps.
+static long depthwise_band_rows(const zoo_plane_geometry *g, long vec) {
+    const long row = padded_columns(g) * vec, reach = (g->kernel_height - 1) * g->dilation_h + 1;
+    long rows = ((1 << 14) / row - reach) / g->stride_h + 1;
+    if (rows < 1) rows = 1;
+    return rows < g->out_height ? rows : g->out_height;
+}
+
+/// Floats of one band of padded input rows, a vector of `vec` channels per pixel.
+static long depthwise_band_floats(const zoo_plane_geometry *g, long vec) {
+    return ((depthwise_band_rows(g, vec) - 1) * g->stride_h + (g->kernel_height - 1) * g->dilation_h + 1)
+        * padded_columns(g) * vec;
 }
 
 static void fill(float *values, float value, long count) {
@@ -68,7 +91,7 @@ typedef void (*zoo_split_pairs)(const float *pairs, long count, float *first, fl
 static zoo_padded_layout fill_phase_padded(const zoo_plane_geometry *g, const float *input, float *scratch, float padding,
                                            zoo_split_pairs split_pairs) {
     zoo_padded_layout layout = padded_layout(g);
-    const long s = g->stride_w, padded_width = (g->out_width - 1) * s + (g->kernel_width - 1) * g->dilation_w + 1;
+    const long s = g->stride_w, padded_width = padded_columns(g);
     const long count = layout.rows * layout.row_stride + 64;
     const long first_row = g->pad_top > 0 ? g->pad_top : 0;
     const long end_row = g->pad_top + g->height < layout.rows ? g->pad_top + g->height : layout.rows;
@@ -396,6 +419,19 @@ void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const 
     if (table == &kernels_avx512 && g->out_width <= 28) table = &kernels_avx2;
 #endif
     table->depthwise_plane(g, input, weight, scale, shift, activation, output, scratch);
+}
+
+long zoo_depthwise_channel_block(void) { return kernels()->vector_width; }
+
+size_t zoo_depthwise_channels_scratch_count(const zoo_plane_geometry *g) {
+    // The padded band, then the output band (never larger): a vector per pixel.
+    return (size_t)(2 * depthwise_band_floats(g, kernels()->vector_width));
+}
+
+void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const float *input, const float *weight,
+                            const float *scale, const float *shift, zoo_activation activation, float *output,
+                            float *scratch) {
+    kernels()->depthwise_channels(g, channels, input, weight, scale, shift, activation, output, scratch);
 }
 
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {

@@ -26,6 +26,14 @@
 #define EVEN_LANES 0, 2, 4, 6
 #define ODD_LANES 1, 3, 5, 7
 #endif
+// The first and the second halves of two vectors, interleaved lane by lane (`transpose`; VEC 8 has its own).
+#if VEC == 16
+#define LOW_INTERLEAVE 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define HIGH_INTERLEAVE 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#elif VEC == 4
+#define LOW_INTERLEAVE 0, 4, 1, 5
+#define HIGH_INTERLEAVE 2, 6, 3, 7
+#endif
 
 typedef float V __attribute__((vector_size(VEC * 4)));
 typedef int VI __attribute__((vector_size(VEC * 4)));
@@ -351,6 +359,131 @@ KERNEL void NAME(depthwise_plane)(const zoo_plane_geometry *g, const float *inpu
     }
 #undef DEPTHWISE_ROWS
 #undef DEPTHWISE_TILE
+}
+
+/// VEC × VEC floats transposed in registers (rows[i][j] ↔ rows[j][i]).
+INLINE void NAME(transpose)(V rows[VEC]) {
+#if VEC == 8
+    // Within 128-bit halves first (cheap everywhere), across them last: a cross-half shuffle costs several µops on
+    // some AVX2 CPUs (Zen 1, Zen 2), and this needs four of them instead of one per shuffle.
+    V pairs[8], quads[8];
+    UNROLL for (int i = 0; i < 8; i += 2) {
+        pairs[i] = __builtin_shufflevector(rows[i], rows[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        pairs[i + 1] = __builtin_shufflevector(rows[i], rows[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    UNROLL for (int i = 0; i < 8; i += 4) UNROLL for (int h = 0; h < 2; h++) {
+        quads[i + 2 * h] = __builtin_shufflevector(pairs[i + h], pairs[i + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        quads[i + 2 * h + 1] = __builtin_shufflevector(pairs[i + h], pairs[i + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    UNROLL for (int i = 0; i < 4; i++) {
+        rows[i] = __builtin_shufflevector(quads[i], quads[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        rows[i + 4] = __builtin_shufflevector(quads[i], quads[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+#else
+    // Each round of perfect shuffles rotates the bits of an element's (row, column) index by one, so log2(VEC)
+    // rounds swap row and column.
+    UNROLL for (int round = 1; round < VEC; round *= 2) {
+        V shuffled[VEC];
+        UNROLL for (int i = 0; i < VEC / 2; i++) {
+            shuffled[2 * i] = __builtin_shufflevector(rows[i], rows[i + VEC / 2], LOW_INTERLEAVE);
+            shuffled[2 * i + 1] = __builtin_shufflevector(rows[i], rows[i + VEC / 2], HIGH_INTERLEAVE);
+        }
+        UNROLL for (int i = 0; i < VEC; i++) rows[i] = shuffled[i];
+    }
+#endif
+}
+
+KERNEL void NAME(depthwise_channels)(const zoo_plane_geometry *g, long channels, const float *input, const float *weight,
+                                     const float *scale, const float *shift, zoo_activation activation, float *output,
+                                     float *scratch) {
+    const long taps = g->kernel_height * g->kernel_width, in_size = g->height * g->width;
+    const long out_w = g->out_width, out_size = g->out_height * out_w;
+    const long columns = padded_columns(g), band = depthwise_band_rows(g, VEC);
+    const long sh = g->stride_h, sw = g->stride_w, dh = g->dilation_h, dw = g->dilation_w;
+    // The filters, scales and shifts of the block's channels, a vector per tap (lanes past `channels` idle).
+    float filters[taps * VEC], factors[VEC] = {0}, offsets[VEC] = {0};
+    for (long t = 0; t < taps; t++)
+        for (long c = 0; c < VEC; c++) filters[t * VEC + c] = c < channels ? weight[c * taps + t] : 0;
+    for (long c = 0; c < channels; c++) {
+        factors[c] = scale ? scale[c] : 1;
+        offsets[c] = shift ? shift[c] : 0;
+    }
+    const V factor = NAME(load)(factors), offset = NAME(load)(offsets);
+    float *padded = scratch, *out_band = scratch + depthwise_band_floats(g, VEC);
+    // Zeros where a band reads outside the image: whole rows above and below it, each row's two ends.
+    const long left = g->pad_left > 0 ? (g->pad_left < columns ? g->pad_left : columns) : 0;
+    const long right = g->pad_left + g->width < columns ? g->pad_left + g->width : columns;
+    for (long oy0 = 0; oy0 < g->out_height; oy0 += band) {
+        const long rows = g->out_height - oy0 < band ? g->out_height - oy0 : band;
+        const long top = oy0 * sh - g->pad_top;  // the image row of the band's first padded row
+        const long padded_rows = (rows - 1) * sh + (g->kernel_height - 1) * dh + 1;
+        for (long r = 0; r < padded_rows; r++) {
+            float *row = padded + r * columns * VEC;
+            if (top + r < 0 || top + r >= g->height) {
+                memset(row, 0, (size_t)(columns * VEC) * sizeof(float));
+                continue;
+            }
+            memset(row, 0, (size_t)(left * VEC) * sizeof(float));
+            if (right < columns) memset(row + right * VEC, 0, (size_t)((columns - right) * VEC) * sizeof(float));
+        }
+        // The image rows the band reads, VEC pixels of every channel at a time, transposed to a vector per pixel.
+        // The last VEC overlap the ones before rather than run short (unless the rows hold fewer).
+        const long first = top > 0 ? top : 0, end = top + padded_rows < g->height ? top + padded_rows : g->height;
+        const long begin = first * g->width, stop = end * g->width;
+        for (long p = begin; p < stop; p += VEC) {
+            const long at = stop - p >= VEC || stop - begin < VEC ? p : stop - VEC;
+            const long pixels = stop - at < VEC ? stop - at : VEC;
+            V v[VEC];
+            UNROLL for (int c = 0; c < VEC; c++) {
+                const float *src = input + c * in_size + at;
+                v[c] = c >= channels ? NAME(splat)(0) : pixels == VEC ? NAME(load)(src) : NAME(load_partial)(src, pixels);
+            }
+            NAME(transpose)(v);
+            long y = at / g->width, x = at % g->width;
+            UNROLL for (int k = 0; k < VEC; k++) {
+                const long column = x + g->pad_left;
+                if (k < pixels && column >= 0 && column < columns)
+                    NAME(store)(padded + ((y - top) * columns + column) * VEC, v[k]);
+                if (++x == g->width) x = 0, y++;
+            }
+        }
+        // 8 output pixels of the band at a time (the last 8 may repeat some): 8 independent FMA chains per tap.
+        const long count = rows * out_w;
+        for (long q = 0; q < count; q += 8) {
+            const float *source[8];
+            long pixel[8], r = q / out_w, x = q % out_w;  // the row and column of pixel q + k as k goes
+            UNROLL for (int k = 0; k < 8; k++) {
+                pixel[k] = q + k < count ? q + k : count - 1;
+                source[k] = padded + (r * sh * columns + x * sw) * VEC;
+                if (q + k + 1 < count && ++x == out_w) x = 0, r++;
+            }
+            V acc[8];
+            UNROLL for (int k = 0; k < 8; k++) acc[k] = NAME(splat)(0);
+            for (long i = 0; i < g->kernel_height; i++)
+                for (long j = 0; j < g->kernel_width; j++) {
+                    const long tap = (i * dh * columns + j * dw) * VEC;
+                    const V w = NAME(load)(filters + (i * g->kernel_width + j) * VEC);
+                    UNROLL for (int k = 0; k < 8; k++) acc[k] += w * NAME(load)(source[k] + tap);
+                }
+            UNROLL for (int k = 0; k < 8; k++)
+                NAME(store)(out_band + pixel[k] * VEC, NAME(activate)(activation, acc[k] * factor + offset));
+        }
+        // Back to planes: VEC pixels of the band at a time, transposed to a vector per channel (the last VEC
+        // overlapping, as above).
+        for (long q = 0; q < count; q += VEC) {
+            const long at = count - q >= VEC || count < VEC ? q : count - VEC;
+            const long pixels = count - at < VEC ? count - at : VEC;
+            V v[VEC];
+            UNROLL for (int k = 0; k < VEC; k++) v[k] = k < pixels ? NAME(load)(out_band + (at + k) * VEC) : NAME(splat)(0);
+            NAME(transpose)(v);
+            float *dst = output + oy0 * out_w + at;
+            UNROLL for (int c = 0; c < VEC; c++) {
+                if (c >= channels) break;
+                if (pixels == VEC) NAME(store)(dst + c * out_size, v[c]);
+                else NAME(store_partial)(dst + c * out_size, v[c], pixels);
+            }
+        }
+    }
 }
 
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
@@ -786,7 +919,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
     .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
-    .depthwise_plane = NAME(depthwise_plane), .max_pool_plane = NAME(max_pool_plane),
+    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
     .winograd_filter_point = NAME(winograd_filter_point),
     .adamw_update = NAME(adamw_update),
@@ -798,6 +931,8 @@ static const zoo_kernel_table NAME(kernels) = {
 #undef GEMM_NR
 #undef EVEN_LANES
 #undef ODD_LANES
+#undef LOW_INTERLEAVE
+#undef HIGH_INTERLEAVE
 #undef ISA
 #undef ISA_TARGET
 #undef VEC

@@ -198,11 +198,10 @@ extension Conv2dGeometry {
 
     /// One channel of output rows `rows` as a plane of its own: the rows they read, padded as the whole plane is.
     func bandPlane(outputRows rows: Range<Int>) -> zoo_plane_geometry {
-        let first = inputRows(for: rows).lowerBound
-        return zoo_plane_geometry(
-            height: inputRows(for: rows).count, width: width, out_height: rows.count, out_width: outWidth,
-            kernel_height: kernelHeight, kernel_width: kernelWidth, stride_h: strideH, stride_w: strideW,
-            dilation_h: dilationH, dilation_w: dilationW, pad_top: padTop + first - rows.lowerBound * strideH,
-            pad_left: padLeft)
+        let read = inputRows(for: rows)
+        var band = plane
+        (band.height, band.out_height) = (read.count, rows.count)
+        band.pad_top = padTop + read.lowerBound - rows.lowerBound * strideH
+        return band
     }
 }

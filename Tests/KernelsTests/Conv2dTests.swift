@@ -119,6 +119,68 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
+    /// Both depthwise kernels, a plane at a time and a vector of channels at a time, forced on each geometry:
+    /// channel counts that leave the last block part full, batches, strides, dilation, 5×5, asymmetric padding and
+    /// padding wider than the filter, planes in several bands and bands of one row, with and without a residual.
+    func testDepthwiseByPlanesAndByChannelBlocksAgreeWithReference() throws {
+        let cases: [Conv2dGeometry] = [
+            Conv2dGeometry(
+                batch: 2, inChannels: 21, height: 7, width: 7, outChannels: 21, kernel: (3, 3),
+                padding: (1, 1, 1, 1), groups: 21),
+            Conv2dGeometry(
+                batch: 1, inChannels: 19, height: 14, width: 14, outChannels: 19, kernel: (3, 3), stride: (2, 2),
+                padding: (0, 0, 1, 1), groups: 19),
+            Conv2dGeometry(
+                batch: 1, inChannels: 10, height: 12, width: 10, outChannels: 10, kernel: (5, 5),
+                padding: (4, 4, 4, 4), dilation: (2, 2), groups: 10),
+            Conv2dGeometry(
+                batch: 1, inChannels: 6, height: 4, width: 5, outChannels: 6, kernel: (3, 3), stride: (2, 1),
+                padding: (3, 4, 2, 3), groups: 6),
+            Conv2dGeometry(
+                batch: 1, inChannels: 9, height: 20, width: 203, outChannels: 9, kernel: (3, 3),
+                padding: (1, 1, 1, 1), groups: 9),
+            Conv2dGeometry(
+                batch: 1, inChannels: 3, height: 5, width: 1030, outChannels: 3, kernel: (3, 3), stride: (2, 2),
+                padding: (1, 1, 1, 1), groups: 3),
+        ]
+        try onEveryPath { path in
+            for g in cases {
+                let input = random(g.batch * g.inChannels * g.height * g.width, seed: 8)
+                let weight = random(g.outChannels * g.kernelHeight * g.kernelWidth, seed: 9)
+                let (scale, shift) = (random(g.outChannels, seed: 10), random(g.outChannels, seed: 11))
+                let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+                let residual = random(outCount, seed: 12)
+                var plain = [Float](repeating: .nan, count: outCount)
+                conv2dReference(g, input: input, weight: weight, bias: nil, output: &plain)
+                let spatial = g.outHeight * g.outWidth
+                for withResidual in [false, true] {
+                    let activation: Activation = withResidual ? .relu : .relu6
+                    let expected = plain.indices.map { i in
+                        let c = i / spatial % g.outChannels
+                        return activation.apply(plain[i] * scale[c] + shift[c] + (withResidual ? residual[i] : 0))
+                    }
+                    for byChannelBlocks in [false, true] {
+                        var output = [Float](repeating: .nan, count: outCount)
+                        scale.withUnsafeBufferPointer { scale in
+                            shift.withUnsafeBufferPointer { shift in
+                                residual.withUnsafeBufferPointer { residual in
+                                    let epilogue = ConvEpilogue(
+                                        scale: scale.baseAddress, shift: shift.baseAddress,
+                                        residual: withResidual ? residual.baseAddress : nil, activation: activation)
+                                    depthwiseConv2d(
+                                        g, input: input, weight: weight, epilogue: epilogue, output: &output,
+                                        byChannelBlocks: byChannelBlocks)
+                                }
+                            }
+                        }
+                        let how = byChannelBlocks ? "by channel blocks" : "by planes"
+                        assertClose(output, expected, "\(path) depthwise \(how), residual \(withResidual), \(g)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The GEMM and tap packings give the weights back exactly (they only reorder them); Winograd's transformed
     /// points cannot.
     func testPackedConvWeightsUnpackExactlyUnlessWinograd() throws {

@@ -127,6 +127,17 @@ size_t zoo_depthwise_scratch_count(const zoo_plane_geometry *g);
 /// every tap of every stride reads consecutive floats.
 void zoo_depthwise_plane(const zoo_plane_geometry *g, const float *input, const float *weight, float scale, float shift,
                          zoo_activation activation, float *output, float *scratch);
+/// Channels one `zoo_depthwise_channels` call takes at most: the active path's floats per vector.
+long zoo_depthwise_channel_block(void);
+/// Floats of scratch `zoo_depthwise_channels` needs for this geometry.
+size_t zoo_depthwise_channels_scratch_count(const zoo_plane_geometry *g);
+/// `zoo_depthwise_plane` for `channels` (≤ `zoo_depthwise_channel_block()`) consecutive planes at once, a channel
+/// per vector lane: plane c (input + c·height·width, output + c·out_height·out_width) is filtered by
+/// weight + c·KH·KW, then scale[c] and shift[c] (NULL: 1 and 0) and the activation. A band of rows at a time is
+/// transposed into `scratch`, zero-padded, a vector per pixel; so small planes (rows of 7 or 14) fill every lane.
+void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const float *input, const float *weight,
+                            const float *scale, const float *shift, zoo_activation activation, float *output,
+                            float *scratch);
 /// output (out_height × out_width) = the largest value of each KH×KW window (padding never wins; NaN does),
 /// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
