@@ -828,6 +828,48 @@ KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const
 #undef MICRO_TILE_FOR_EACH_ACTIVATION
 #undef MICRO_TILE
 
+// Vectors of an A panel's MR rows; the column tile below takes up to GEMM_FEW_COLUMNS columns where that costs
+// fewer products per depth step than a vector of columns (MR).
+#define GEMM_ROW_VECTORS ((GEMM_MR + VEC - 1) / VEC)
+#define GEMM_FEW_COLUMNS (4 * GEMM_ROW_VECTORS < GEMM_MR ? 4 : (GEMM_MR - 1) / GEMM_ROW_VECTORS)
+
+/// C tile of rows × columns (≤ GEMM_FEW_COLUMNS) with the accumulators along A's rows, a vector of MR rows per
+/// column: the last few columns of a C whose width is just past a multiple of the vector (49 = 6·8 + 1), which a
+/// vector of columns would compute mostly on padding.
+KERNEL void NAME(micro_kernel_few_columns)(long depth, const float *restrict a, const float *restrict b, long b_stride,
+                                           float *c, long ldc, long rows, long columns, float alpha, float beta,
+                                           const zoo_epilogue *epilogue, long row, long column) {
+    V acc[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS];
+    UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
+        acc[j][v] = NAME(splat)(0);
+    for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
+        V av[GEMM_ROW_VECTORS];
+        UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) {
+            // A vector reaching past the panel's MR rows reads the next step's; the last step must not.
+            const long lanes = GEMM_MR - v * VEC;
+            av[v] = lanes >= VEC || p + 1 < depth ? NAME(load)(a + v * VEC) : NAME(load_partial)(a + v * VEC, lanes);
+        }
+        UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) {
+            if (j >= columns) break;
+            const V bj = NAME(splat)(b[j]);
+            UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) acc[j][v] += av[v] * bj;
+        }
+    }
+    // Back to rows of C, finished as the other tiles finish theirs.
+    float tile[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS * VEC];
+    UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
+        NAME(store)(tile[j] + v * VEC, acc[j][v]);
+    zoo_epilogue local;
+    if (epilogue) local = *epilogue;
+    const zoo_epilogue *e = epilogue ? &local : NULL;
+    const zoo_activation activation = epilogue ? epilogue->activation : ZOO_ACT_IDENTITY;
+    for (long i = 0; i < rows; i++) {
+        float values[VEC] = {0};
+        for (long j = 0; j < columns; j++) values[j] = tile[j][i];
+        NAME(finish)(NAME(load)(values) * alpha, c + i * ldc, columns, beta, e, activation, row + i, column);
+    }
+}
+
 static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
     if (*capacity < count) {
         free(*slot);
@@ -886,11 +928,18 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
                         b_panel = columns == GEMM_NR ? call->b + pc * call->b_row + jc + jr : b_panels;
                         b_stride = columns == GEMM_NR ? call->b_row : GEMM_NR;
                     }
+                    // A ragged last panel: its vectors of columns, then a few columns left over along A's rows.
+                    const long few = columns % VEC <= GEMM_FEW_COLUMNS ? columns % VEC : 0, wide = columns - few;
                     for (long ir = 0; ir < mc; ir += GEMM_MR) {
                         long rows = mc - ir < GEMM_MR ? mc - ir : GEMM_MR;
-                        (columns <= VEC ? NAME(micro_kernel_narrow) : NAME(micro_kernel))(kc, a_panels + ir * kc, b_panel, b_stride,
-                                           call->c + (ic + ir) * call->ldc + jc + jr, call->ldc, rows, columns,
-                                           call->alpha, beta, epilogue, ic + ir, jc + jr);
+                        float *c = call->c + (ic + ir) * call->ldc + jc + jr;
+                        if (wide > 0)
+                            (wide <= VEC ? NAME(micro_kernel_narrow) : NAME(micro_kernel))(kc, a_panels + ir * kc, b_panel, b_stride,
+                                               c, call->ldc, rows, wide, call->alpha, beta, epilogue, ic + ir, jc + jr);
+                        if (few > 0)
+                            NAME(micro_kernel_few_columns)(kc, a_panels + ir * kc, b_panel + wide, b_stride, c + wide,
+                                                           call->ldc, rows, few, call->alpha, beta, epilogue, ic + ir,
+                                                           jc + jr + wide);
                     }
                 }
             }
@@ -929,6 +978,8 @@ static const zoo_kernel_table NAME(kernels) = {
 #undef VI
 #undef VU
 #undef GEMM_NR
+#undef GEMM_ROW_VECTORS
+#undef GEMM_FEW_COLUMNS
 #undef EVEN_LANES
 #undef ODD_LANES
 #undef LOW_INTERLEAVE
