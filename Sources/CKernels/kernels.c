@@ -56,18 +56,22 @@ static long padded_columns(const zoo_plane_geometry *g) {
     return (g->out_width - 1) * g->stride_w + (g->kernel_width - 1) * g->dilation_w + 1;
 }
 
+/// Padded rows that `out_rows` consecutive output rows read: from the first's top tap to the last's bottom tap.
+static long padded_rows(const zoo_plane_geometry *g, long out_rows) {
+    return (out_rows - 1) * g->stride_h + (g->kernel_height - 1) * g->dilation_h + 1;
+}
+
 static zoo_padded_layout padded_layout(const zoo_plane_geometry *g) {
     long width = padded_columns(g);
     long phase_width = (width + g->stride_w - 1) / g->stride_w;
-    zoo_padded_layout layout = {(g->out_height - 1) * g->stride_h + (g->kernel_height - 1) * g->dilation_h + 1,
-                                g->stride_w * phase_width, phase_width};
+    zoo_padded_layout layout = {padded_rows(g, g->out_height), g->stride_w * phase_width, phase_width};
     return layout;
 }
 
 /// Output rows `depthwise_channels` computes at a time: their padded input rows, a vector per pixel, about 64 KB,
 /// so that they stay in a core's L2 cache between the transposes and the taps.
 static long depthwise_band_rows(const zoo_plane_geometry *g, long vec) {
-    const long row = padded_columns(g) * vec, reach = (g->kernel_height - 1) * g->dilation_h + 1;
+    const long row = padded_columns(g) * vec, reach = padded_rows(g, 1);
     long rows = ((1 << 14) / row - reach) / g->stride_h + 1;
     if (rows < 1) rows = 1;
     return rows < g->out_height ? rows : g->out_height;
@@ -75,8 +79,7 @@ static long depthwise_band_rows(const zoo_plane_geometry *g, long vec) {
 
 /// Floats of one band of padded input rows, a vector of `vec` channels per pixel.
 static long depthwise_band_floats(const zoo_plane_geometry *g, long vec) {
-    return ((depthwise_band_rows(g, vec) - 1) * g->stride_h + (g->kernel_height - 1) * g->dilation_h + 1)
-        * padded_columns(g) * vec;
+    return padded_rows(g, depthwise_band_rows(g, vec)) * padded_columns(g) * vec;
 }
 
 static void fill(float *values, float value, long count) {

@@ -416,8 +416,8 @@ KERNEL void NAME(depthwise_channels)(const zoo_plane_geometry *g, long channels,
     for (long oy0 = 0; oy0 < g->out_height; oy0 += band) {
         const long rows = g->out_height - oy0 < band ? g->out_height - oy0 : band;
         const long top = oy0 * sh - g->pad_top;  // the image row of the band's first padded row
-        const long padded_rows = (rows - 1) * sh + (g->kernel_height - 1) * dh + 1;
-        for (long r = 0; r < padded_rows; r++) {
+        const long band_rows = padded_rows(g, rows);
+        for (long r = 0; r < band_rows; r++) {
             float *row = padded + r * columns * VEC;
             if (top + r < 0 || top + r >= g->height) {
                 memset(row, 0, (size_t)(columns * VEC) * sizeof(float));
@@ -428,7 +428,7 @@ KERNEL void NAME(depthwise_channels)(const zoo_plane_geometry *g, long channels,
         }
         // The image rows the band reads, VEC pixels of every channel at a time, transposed to a vector per pixel.
         // The last VEC overlap the ones before rather than run short (unless the rows hold fewer).
-        const long first = top > 0 ? top : 0, end = top + padded_rows < g->height ? top + padded_rows : g->height;
+        const long first = top > 0 ? top : 0, end = top + band_rows < g->height ? top + band_rows : g->height;
         const long begin = first * g->width, stop = end * g->width;
         for (long p = begin; p < stop; p += VEC) {
             const long at = stop - p >= VEC || stop - begin < VEC ? p : stop - VEC;
