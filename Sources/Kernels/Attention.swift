@@ -93,7 +93,7 @@ public func attentionForward(
     biases: [AttentionBias] = [], output: UnsafeMutablePointer<Float>,
     probabilities: UnsafeMutablePointer<Float>?
 ) {
-    KernelProfile.measure(.attention) {
+    KernelProfile.measure(.attention, shape: g.profileShape) {
         let blocks = g.batch * g.heads
         let perHead = g.scoresPerHead
         parallelFor(blocks) { range in
@@ -143,7 +143,7 @@ public func attentionBackward(
     biasGrads: [(bias: AttentionBias, grad: UnsafeMutablePointer<Float>)] = [],
     scoresGrad: UnsafeMutablePointer<Float>
 ) {
-    KernelProfile.measure(.attention) {
+    KernelProfile.measure(.attention, shape: g.profileShape) {
         let blocks = g.batch * g.heads
         let perHead = g.scoresPerHead
         parallelFor(blocks) { range in
@@ -226,3 +226,8 @@ public func attentionReference(
 }
 
 @inline(__always) private func exponential(_ x: Double) -> Double { Foundation.exp(x) }
+
+extension AttentionGeometry {
+    /// How a profile names this call: batch × heads, queries × keys, channels per head.
+    var profileShape: String { "\(batch)×\(heads) heads, \(queries)×\(keys) tokens, \(headDim) dims" }
+}

@@ -220,7 +220,9 @@ public func conv2dForward(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
 ) {
-    KernelProfile.measure(.convolution(g)) {
+    KernelProfile.measure(
+        .convolution(g), shape: g.profileShape(g.isDepthwise ? "direct" : g.runsAsShiftedTaps ? "shiftedTaps" : "gemm")
+    ) {
         if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
         if g.runsAsShiftedTaps {
             // Packing the taps costs one pass over the weights, far less than the im2col matrix it saves.
@@ -346,7 +348,7 @@ public func conv2dBackward(
     inputGrad: UnsafeMutablePointer<Float>?, weightGrad: UnsafeMutablePointer<Float>?,
     biasGrad: UnsafeMutablePointer<Float>?
 ) {
-    KernelProfile.measure(.convolution(g)) {
+    KernelProfile.measure(.convolution(g), shape: g.profileShape("backward")) {
         let spatial = g.outHeight * g.outWidth
         let inSize = g.inChannels * g.height * g.width
         if let biasGrad {
@@ -674,7 +676,10 @@ public func conv2dInference(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
     packed: PackedConvWeights?, epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>
 ) {
-    KernelProfile.measure(.convolution(g)) {
+    KernelProfile.measure(
+        .convolution(g),
+        shape: g.profileShape(packed?.algorithm.rawValue ?? (g.runsByChannelBlocks ? "channelBlocks" : "planes"))
+    ) {
         guard let packed, !g.isDepthwise else {
             precondition(
                 g.isDepthwise && weight != nil, "conv2dInference: a depthwise conv's weights, or packed weights")

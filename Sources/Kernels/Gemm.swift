@@ -266,7 +266,7 @@ private func runGemm(
     _ operands: GemmOperands, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
     c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue?
 ) {
-    KernelProfile.measure(.gemm) {
+    KernelProfile.measure(.gemm, shape: "\(m)×\(n)×\(k)") {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             // An empty sum: C = epilogue(beta·C); with beta 0, C is not read (it may be uninitialised), as in BLAS.

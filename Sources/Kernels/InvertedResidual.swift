@@ -92,7 +92,11 @@ func invertedResidualInference(
             project.geometry, input: filtered, weight: nil, packed: project.packed, epilogue: project.epilogue,
             output: output)
     }
-    KernelProfile.measure(.fusedBlock) {
+    KernelProfile.measure(
+        .fusedBlock,
+        shape: g.profileShape(
+            "fused", channels: [expand?.geometry.inChannels, g.inChannels, project.geometry.outChannels])
+    ) {
         let inChannels = expand?.geometry.inChannels ?? g.inChannels
         let (mid, outChannels) = (g.inChannels, project.geometry.outChannels)
         let (inPlane, outPlane) = (g.height * g.width, g.outHeight * g.outWidth)

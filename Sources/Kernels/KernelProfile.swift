@@ -35,11 +35,20 @@ public final class KernelProfile: @unchecked Sendable {  // updated only by the 
         }
     }
 
-    /// Seconds and calls per kind, summed over everything recorded.
-    public private(set) var seconds: [Kind: Double] = [:]
-    /// Kernel calls per kind.
-    public private(set) var calls: [Kind: Int] = [:]
+    /// One measured kernel call: its kind, its shape (sizes and algorithm; empty where the kind says enough) and
+    /// how long it took.
+    public struct Call: Sendable {
+        public var kind: Kind, shape: String, seconds: Double
+    }
+
+    /// Every measured call, in the order they were made (a model's layers, run after run).
+    public private(set) var log: [Call] = []
     private var measuring = false
+
+    /// Seconds per kind, summed over everything recorded.
+    public var seconds: [Kind: Double] { log.reduce(into: [:]) { $0[$1.kind, default: 0] += $1.seconds } }
+    /// Kernel calls per kind.
+    public var calls: [Kind: Int] { log.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 } }
 
     @TaskLocal static var current: KernelProfile?
 
@@ -54,18 +63,32 @@ public final class KernelProfile: @unchecked Sendable {  // updated only by the 
         try Self.$current.withValue(self) { try body() }
     }
 
-    /// Runs `body`, counted as `kind` when a profile records and no measured kernel encloses this one.
+    /// Runs `body`, counted as `kind` (of `shape`) when a profile records and no measured kernel encloses this one.
     @inline(__always)
-    static func measure<T>(_ kind: @autoclosure () -> Kind, _ body: () -> T) -> T {
+    static func measure<T>(
+        _ kind: @autoclosure () -> Kind, shape: @autoclosure () -> String = "", _ body: () -> T
+    ) -> T {
         guard let profile = current, !profile.measuring else { return body() }
         profile.measuring = true
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
-            let kind = kind()
-            profile.seconds[kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            profile.calls[kind, default: 0] += 1
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            profile.log.append(Call(kind: kind(), shape: shape(), seconds: seconds))
             profile.measuring = false
         }
         return body()
+    }
+}
+
+extension Conv2dGeometry {
+    /// How a profile names this conv: channels (or those of the block it is part of: nil for a block without
+    /// that conv), input size, stride, groups, and the algorithm it runs.
+    func profileShape(_ algorithm: String, channels: [Int?]? = nil) -> String {
+        let channels = (channels ?? [inChannels, outChannels]).compactMap { $0 }.map(String.init)
+        var shape = channels.joined(separator: "→") + " @\(height)×\(width)"
+        if batch > 1 { shape = "\(batch)× " + shape }
+        if strideH > 1 || strideW > 1 { shape += strideH == strideW ? " /\(strideH)" : " /\(strideH)×\(strideW)" }
+        if groups > 1 && !isDepthwise { shape += " g\(groups)" }
+        return shape + " " + algorithm
     }
 }

@@ -45,11 +45,16 @@ struct BenchCommand: ParsableCommand {
     )
     var profile = false
 
+    @Flag(help: "Also print the time of each layer, in the order a run calls them (implies --profile).")
+    var layers = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func validate() throws {
-        if profile && model == nil { throw ValidationError("--profile profiles a model: give --model M") }
+        if (profile || layers) && model == nil {
+            throw ValidationError("--profile and --layers profile a model: give --model M")
+        }
         if let target, target != "kernels" {
             throw ValidationError("unknown bench target '\(target)'; expected 'kernels' or --model M")
         }
@@ -69,9 +74,10 @@ struct BenchCommand: ParsableCommand {
         var msMedian: Double, msMin: Double, msMax: Double, imagesPerSecond: Double
         var isa: String, cpu: String
         var profile: [ProfileRow]?
+        var layers: [LayerRow]?
 
         enum CodingKeys: String, CodingKey {
-            case model, batch, threads, mode, profile
+            case model, batch, threads, mode, profile, layers
             case inputSize = "input_size"
             case msMedian = "ms_median"
             case msMin = "ms_min"
@@ -89,6 +95,16 @@ struct BenchCommand: ParsableCommand {
             case kind
             case msPerRun = "ms_per_run"
             case share, calls
+        }
+    }
+
+    /// One layer of a profiled run (a measured kernel call, in call order): its median time over the runs.
+    struct LayerRow: Encodable {
+        var kind: String, shape: String, msMedian: Double
+
+        enum CodingKeys: String, CodingKey {
+            case kind, shape
+            case msMedian = "ms_median"
         }
     }
 
@@ -319,7 +335,8 @@ extension BenchCommand {
             imagesPerSecond: Double(batch) / timing.medianMilliseconds * 1000,
             isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
         // Profiled runs come after the timed ones, so the clock reads do not touch the times above.
-        if profile { result.profile = try profileRows(iterations: iterations, run) }
+        if profile || layers { (result.profile, result.layers) = try profileRows(iterations: iterations, run) }
+        if !layers { result.layers = nil }
         if json { return print(try jsonString(result)) }
         print(
             String(
@@ -335,11 +352,20 @@ extension BenchCommand {
                 "  " + row.kind.padding(toLength: 11, withPad: " ", startingAt: 0)
                     + String(format: " %8.2f ms  %5.1f%%", row.msPerRun, row.share * 100) + calls)
         }
+        guard let layers = result.layers else { return }
+        print("time per layer, in call order (median of \(iterations) profiled runs):")
+        for layer in layers {
+            print(
+                String(format: "  %8.3f ms  ", layer.msMedian)
+                    + layer.kind.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + layer.shape)
+        }
     }
 
     /// Time per kernel kind over `iterations` runs of `run`, largest first, then "other": the rest of each run
-    /// (element-wise ops, copies, reshapes, softmax outside attention, allocation).
-    private func profileRows(iterations: Int, _ run: () throws -> Void) throws -> [ProfileRow] {
+    /// (element-wise ops, copies, reshapes, softmax outside attention, allocation); and each layer's median time,
+    /// in call order.
+    private func profileRows(iterations: Int, _ run: () throws -> Void) throws -> ([ProfileRow], [LayerRow]) {
         let profile = KernelProfile()
         let start = DispatchTime.now().uptimeNanoseconds
         try profile.recording { for _ in 0..<iterations { try run() } }
@@ -354,6 +380,13 @@ extension BenchCommand {
         let other = max(0, total - profile.seconds.values.reduce(0, +))
         rows.append(
             ProfileRow(kind: "other", msPerRun: other / Double(iterations) * 1000, share: other / total, calls: 0))
-        return rows
+        // Every run calls the same layers in the same order: call i of a run is layer i % (calls per run).
+        let perRun = profile.log.count / iterations
+        let layers = (0..<perRun).map { i in
+            let times = stride(from: i, to: perRun * iterations, by: perRun).map { profile.log[$0].seconds }.sorted()
+            let call = profile.log[i]
+            return LayerRow(kind: call.kind.rawValue, shape: call.shape, msMedian: times[times.count / 2] * 1000)
+        }
+        return (rows, layers)
     }
 }

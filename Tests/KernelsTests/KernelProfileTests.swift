@@ -33,5 +33,12 @@ final class KernelProfileTests: XCTestCase {
         XCTAssertEqual(profile.calls, [.conv3x3: 2, .conv1x1: 1, .convOther: 1, .depthwise: 1, .gemm: 1])
         XCTAssertEqual(Set(profile.seconds.keys), Set(profile.calls.keys))
         XCTAssertTrue(profile.seconds.values.allSatisfy { $0 >= 0 })
+        // The log keeps the calls in order, each named by its shape and algorithm.
+        XCTAssertEqual(
+            profile.log.map(\.kind), [.conv3x3, .conv3x3, .conv1x1, .convOther, .depthwise, .gemm])
+        XCTAssertEqual(profile.log[0].shape, "8→8 @6×6 shiftedTaps")
+        XCTAssertEqual(profile.log[2].shape, "8→8 @6×6 gemm")
+        XCTAssertEqual(profile.log[4].shape, "8→8 @6×6 direct")
+        XCTAssertEqual(profile.log[5].shape, "4×4×4")
     }
 }

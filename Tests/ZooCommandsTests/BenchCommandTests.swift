@@ -14,6 +14,13 @@ final class BenchCommandTests: XCTestCase {
         var isa: String
         var cpu: String
         var profile: [ProfileRow]?
+        var layers: [LayerRow]?
+    }
+
+    struct LayerRow: Decodable {
+        var kind: String
+        var shape: String
+        var msMedian: Double
     }
 
     struct ProfileRow: Decodable, Equatable {
@@ -63,6 +70,23 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("time per layer kind"), stdout)
         XCTAssertTrue(stdout.contains("conv 3×3"), stdout)
+    }
+
+    /// `--layers` lists resnet18's layers in the order a forward runs them, each with its shape and the algorithm
+    /// it ran; the per-kind table comes with it.
+    func testLayersListEachCallInOrder() throws {
+        let result = try bench(["--model", "resnet18", "--img-size", "32", "--layers"])
+        let layers = try XCTUnwrap(result.layers)
+        XCTAssertEqual(layers.count, 16 + 3 + 1 + 1 + 1, "\(layers)")
+        XCTAssertEqual(layers.first?.kind, "conv other")
+        XCTAssertTrue(layers.first?.shape.hasPrefix("3→64 @32×32 /2") == true, "\(layers)")
+        XCTAssertEqual(layers[1].kind, "pooling")
+        XCTAssertEqual(layers.last?.kind, "GEMM")
+        XCTAssertEqual(layers.last?.shape, "1×1000×512")
+        XCTAssertEqual(layers.filter { $0.kind == "conv 3×3" }.count, 16)
+        XCTAssertTrue(layers.allSatisfy { $0.msMedian >= 0 })
+        XCTAssertNotNil(result.profile)
+        XCTAssertNil(try bench(["--model", "resnet18", "--img-size", "32", "--profile"]).layers)
     }
 
     func testUnknownModel() throws {
