@@ -44,7 +44,7 @@ typedef struct {
     void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
     void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
                             zoo_activation, float *);
-    void (*winograd_filter_point)(const float *const *, const float *, long, float *);
+    void (*winograd_filter_row)(const float *const *, const float *, const float *, long, float *const *);
 } zoo_kernel_table;
 
 /// A zero-padded plane with each row's columns split by stride phase: padded column x lives at
@@ -451,8 +451,9 @@ void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long f
     kernels()->winograd_output(g, in, first, count, xi_stride, scale, shift, residual, activation, out);
 }
 
-void zoo_winograd_filter_point(const float *const *taps, const float *coefficients, long count, float *out) {
-    kernels()->winograd_filter_point(taps, coefficients, count, out);
+void zoo_winograd_filter_row(const float *const *taps, const float *row, const float *transform, long count,
+                             float *const *out) {
+    kernels()->winograd_filter_row(taps, row, transform, count, out);
 }
 
 void zoo_adamw_update(float *w, float *m, float *v, const float *g, long count, const zoo_adamw *h) {

@@ -616,25 +616,38 @@ KERNEL void NAME(winograd_output)(const zoo_winograd_geometry *g, const float *i
 
 /// One point of the transformed filters from the filter's taps, all packed alike: out = Σ_t coefficients[t] · taps[t]
 /// over `count` floats (zero coefficients skipped).
-KERNEL void NAME(winograd_filter_point)(const float *const *taps, const float *coefficients, long count, float *out) {
-    const float *used[9];
-    float weights[9];
+KERNEL void NAME(winograd_filter_row)(const float *const *taps, const float *row, const float *transform, long count,
+                                      float *const *out) {
+    // The row's weights on the taps' rows i (the first and last rows of G weigh one tap row only).
+    const float *used[3][3];
+    float weights[3];
     int n = 0;
-    for (int t = 0; t < 9; t++)
-        if (coefficients[t] != 0) {
-            used[n] = taps[t];
-            weights[n++] = coefficients[t];
+    for (int i = 0; i < 3; i++)
+        if (row[i] != 0) {
+            for (int j = 0; j < 3; j++) used[n][j] = taps[3 * i + j];
+            weights[n++] = row[i];
         }
     long k = 0;
     for (; k + VEC <= count; k += VEC) {
-        V sum = NAME(splat)(0);
-        for (int t = 0; t < n; t++) sum += NAME(splat)(weights[t]) * NAME(load)(used[t] + k);
-        NAME(store)(out + k, sum);
+        V partial[3];
+        UNROLL for (int j = 0; j < 3; j++) {
+            partial[j] = NAME(splat)(0);
+            for (int t = 0; t < n; t++) partial[j] += NAME(splat)(weights[t]) * NAME(load)(used[t][j] + k);
+        }
+        UNROLL for (int c = 0; c < 6; c++) {
+            V sum = NAME(splat)(transform[3 * c]) * partial[0];
+            UNROLL for (int j = 1; j < 3; j++) sum += NAME(splat)(transform[3 * c + j]) * partial[j];
+            NAME(store)(out[c] + k, sum);
+        }
     }
     for (; k < count; k++) {
-        float sum = 0;
-        for (int t = 0; t < n; t++) sum += weights[t] * used[t][k];
-        out[k] = sum;
+        float partial[3];
+        for (int j = 0; j < 3; j++) {
+            partial[j] = 0;
+            for (int t = 0; t < n; t++) partial[j] += weights[t] * used[t][j][k];
+        }
+        for (int c = 0; c < 6; c++)
+            out[c][k] = transform[3 * c] * partial[0] + transform[3 * c + 1] * partial[1] + transform[3 * c + 2] * partial[2];
     }
 }
 
@@ -981,7 +994,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
     .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
-    .winograd_filter_point = NAME(winograd_filter_point),
+    .winograd_filter_row = NAME(winograd_filter_row),
     .adamw_update = NAME(adamw_update),
 };
 

@@ -158,9 +158,11 @@ void zoo_winograd_input(const zoo_winograd_geometry *g, const float *plane, long
 /// y = Aᵀ m A, stored as activation(y · scale + shift + residual) (residual in the output plane's layout, or NULL).
 void zoo_winograd_output(const zoo_winograd_geometry *g, const float *in, long first, long count, long xi_stride,
                          float scale, float shift, const float *residual, zoo_activation activation, float *out);
-/// One point of the transformed filters, out = Σ_t coefficients[t] · taps[t] over `count` floats: the 9 taps of
-/// every filter packed alike (as GEMM operands), combined with the filter transform's weights for that point.
-void zoo_winograd_filter_point(const float *const *taps, const float *coefficients, long count, float *out);
+/// Row r of the transformed filters' points, out[c] = Σ_j transform[c][j] · Σ_i row[i] · taps[3i + j] over `count`
+/// floats (row = G[r], transform = G, 6 × 3): the 9 taps of every filter packed alike (as GEMM operands), each
+/// read once for the row's six points.
+void zoo_winograd_filter_row(const float *const *taps, const float *row, const float *transform, long count,
+                             float *const *out);
 
 /// A job's unit of work: part `part` of the job whose state `context` points to.
 typedef void (*zoo_task)(void *context, long part);
