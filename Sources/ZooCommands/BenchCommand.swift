@@ -335,8 +335,10 @@ extension BenchCommand {
             imagesPerSecond: Double(batch) / timing.medianMilliseconds * 1000,
             isa: KernelPath.active.name, cpu: KernelPath.cpuModel)
         // Profiled runs come after the timed ones, so the clock reads do not touch the times above.
-        if profile || layers { (result.profile, result.layers) = try profileRows(iterations: iterations, run) }
-        if !layers { result.layers = nil }
+        if profile || layers {
+            let (kinds, calls) = try profileRows(iterations: iterations, run)
+            (result.profile, result.layers) = (kinds, layers ? calls : nil)
+        }
         if json { return print(try jsonString(result)) }
         print(
             String(
