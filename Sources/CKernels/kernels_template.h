@@ -614,8 +614,9 @@ KERNEL void NAME(winograd_output)(const zoo_winograd_geometry *g, const float *i
     }
 }
 
-/// One point of the transformed filters from the filter's taps, all packed alike: out = Σ_t coefficients[t] · taps[t]
-/// over `count` floats (zero coefficients skipped).
+/// Row r of the transformed filters' six points from the filters' taps, all packed alike (see
+/// `zoo_winograd_filter_row`): partial[j] = Σ_i row[i] · taps[3i + j] (zero weights skipped), out[c] =
+/// Σ_j transform[c][j] · partial[j], over `count` floats.
 KERNEL void NAME(winograd_filter_row)(const float *const *taps, const float *row, const float *transform, long count,
                                       float *const *out) {
     // The row's weights on the taps' rows i (the first and last rows of G weigh one tap row only).

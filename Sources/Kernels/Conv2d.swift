@@ -221,7 +221,9 @@ public func conv2dForward(
     bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
 ) {
     KernelProfile.measure(
-        .convolution(g), shape: g.profileShape(g.isDepthwise ? "direct" : g.runsAsShiftedTaps ? "shiftedTaps" : "gemm")
+        .convolution(g),
+        shape: g.profileShape(
+            g.isDepthwise ? "direct" : (g.runsAsShiftedTaps ? ConvAlgorithm.shiftedTaps : .gemm).rawValue)
     ) {
         if g.isDepthwise { return depthwiseConv2dForward(g, input: input, weight: weight, bias: bias, output: output) }
         if g.runsAsShiftedTaps {
