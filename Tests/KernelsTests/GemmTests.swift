@@ -43,10 +43,11 @@ final class GemmTests: XCTestCase {
     func testShapesTransposesAndStridesOnEveryPath() throws {
         // Edges of every tile (1, 5, 12, 33 rows; 17, 31, 65 columns), K past one 512-deep block, and products
         // split across threads by rows (64 × 31, and 128 × 196 where rows share the work more evenly) and columns;
-        // a shallow product past one row block whose row panels run along chunks of B panels, the last ragged.
+        // a shallow product past one row block whose row panels run along chunks of B panels, the last ragged;
+        // a shallow one wider than tall that splits by rows (thin blocks of columns would share C's lines).
         let shapes = [
             (1, 1, 1), (5, 17, 3), (12, 32, 64), (33, 65, 700), (64, 31, 1100), (70, 3, 9), (128, 196, 100),
-            (40, 400, 150), (200, 1501, 40),
+            (40, 400, 150), (200, 1501, 40), (192, 784, 32),
         ]
         for path in KernelPath.available {
             try KernelPath.with(path) {
