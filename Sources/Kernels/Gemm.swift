@@ -284,9 +284,10 @@ private func runGemm(
         let byRows = GemmSplit(extent: m, tile: tileRows, other: n, splits: splits)
         // Along the longer side, unless the other clearly leaves the busiest thread less work (196 columns, a
         // 14×14 map, split 112 + 84, while 128 rows split 66 + 62); "clearly", since parts that split the rows
-        // each pack all of B. But thin blocks of columns go by rows whenever the rows split as evenly: two
-        // threads writing the two ends of every C row meet on each row's boundary lines (the prefetchers pull
-        // the neighbour's), which cost 192 × 784 × 32 (MobileNetV2's 32→192 at 28²) 30 % (Zen 4).
+        // each pack all of B. But thin blocks of columns (a block times the depth under 64 K floats) go by rows
+        // whenever the rows split as evenly: two threads writing the two ends of every C row meet on each row's
+        // boundary lines (the prefetchers pull the neighbour's), which cost 192 × 784 × 32 (MobileNetV2's
+        // 32→192 at 28²) 30 % on Zen 4; thicker blocks lose less to that than each thread reading all of B.
         let (longer, shorter) = n >= m ? (byColumns, byRows) : (byRows, byColumns)
         let rowsAsEven = byRows.parts > 1 && byRows.largestPart * 16 <= byColumns.largestPart * 17
         let splitColumns =
