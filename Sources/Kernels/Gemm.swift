@@ -9,6 +9,9 @@ enum GemmThreading {
     /// Operands this large are split whatever their work: a product of one row (a classifier at batch 1) is
     /// bound by reading its weights, and two cores read twice as fast as one.
     static let minimumFloatsToSplit = 1 << 18
+    /// A thread's block of columns times the depth below which the product splits by rows instead, where
+    /// the rows split as evenly (see `runGemm`).
+    static let thinColumnBlock = 1 << 16
 }
 
 /// Runs `body` with the GEMMs it calls on this thread kept on it, unsplit: for callers that parallelise over
@@ -284,7 +287,7 @@ private func runGemm(
         let byRows = GemmSplit(extent: m, tile: tileRows, other: n, splits: splits)
         // Along the longer side, unless the other clearly leaves the busiest thread less work (196 columns, a
         // 14×14 map, split 112 + 84, while 128 rows split 66 + 62); "clearly", since parts that split the rows
-        // each pack all of B. But thin blocks of columns (a block times the depth under 64 K floats) go by rows
+        // each pack all of B. But thin blocks of columns (a block times the depth under `thinColumnBlock`) go by rows
         // whenever the rows split as evenly: two threads writing the two ends of every C row meet on each row's
         // boundary lines (the prefetchers pull the neighbour's), which cost 192 × 784 × 32 (MobileNetV2's
         // 32→192 at 28²) 30 % on Zen 4; thicker blocks lose less to that than each thread reading all of B.
@@ -292,7 +295,7 @@ private func runGemm(
         let rowsAsEven = byRows.parts > 1 && byRows.largestPart * 16 <= byColumns.largestPart * 17
         let splitColumns =
             (n >= m) != (shorter.largestPart * 16 < longer.largestPart * 15)
-            && !(rowsAsEven && byColumns.block * k < 1 << 16)
+            && !(rowsAsEven && byColumns.block * k < GemmThreading.thinColumnBlock)
         let (extent, parts, block) =
             splitColumns ? (n, byColumns.parts, byColumns.block) : (m, byRows.parts, byRows.block)
         let run = { (part: Int) in
