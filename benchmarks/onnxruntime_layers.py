@@ -1,17 +1,18 @@
 """ONNX Runtime's time per node on this machine, to put next to the zoo's layers (which ORT layer is faster).
 Runs the model exported by onnxruntime_bench.py (benchmarks/.onnx/MODEL_bB.onnx; run that first) with ORT's
-profiler on, as onnxruntime_bench.py runs it (2 intra-op threads, all graph optimisations), and prints each
+profiler on, as onnxruntime_bench.py runs it (2 intra-op threads unless told, all graph optimisations), and prints each
 node's median over the runs, in graph order, with its output shape.
-python3 benchmarks/onnxruntime_layers.py mobilenetv2_100 1 [iterations]"""
+python3 benchmarks/onnxruntime_layers.py mobilenetv2_100 1 [iterations] [threads]"""
 import collections, json, os, sys
 
 import numpy as np, onnxruntime as ort
 
 name, batch = sys.argv[1], int(sys.argv[2])
 iterations = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".onnx", f"{name}_b{batch}.onnx")
 options = ort.SessionOptions()
-options.intra_op_num_threads = 2
+options.intra_op_num_threads = threads
 options.inter_op_num_threads = 1
 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

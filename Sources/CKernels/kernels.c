@@ -11,6 +11,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <immintrin.h>
 #define ZOO_X86 1
 #endif
 #if defined(__linux__) && defined(__aarch64__)
@@ -40,6 +41,8 @@ typedef struct {
                             float *);
     void (*depthwise_channels)(const zoo_plane_geometry *, long, const float *, const float *, const float *, const float *,
                                zoo_activation, float *, float *);
+    void (*depthwise_rows)(const zoo_plane_geometry *, long, const float *, long, const float *, const float *,
+                           const float *, zoo_activation, float *, long, float *);
     long vector_width;
     void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
     void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
@@ -435,6 +438,17 @@ void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const fl
                             const float *scale, const float *shift, zoo_activation activation, float *output,
                             float *scratch) {
     kernels()->depthwise_channels(g, channels, input, weight, scale, shift, activation, output, scratch);
+}
+
+size_t zoo_depthwise_rows_scratch_count(const zoo_plane_geometry *g) {
+    return g->stride_w == 1 ? 0 : (size_t)(g->height * 2 * ((g->width + 1) / 2));
+}
+
+void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
+                        const float *weight, const float *scale, const float *shift, zoo_activation activation,
+                        float *output, long out_stride, float *scratch) {
+    kernels()->depthwise_rows(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride,
+                              scratch);
 }
 
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {

@@ -55,6 +55,32 @@ INLINE V NAME(load_partial)(const float *p, long lanes) {
 INLINE void NAME(store_partial)(float *p, V v, long lanes) {
     for (long i = 0; i < lanes; i++) p[i] = v[i];
 }
+/// The lanes of p whose bit is set in `mask`, zeros in the others; the other lanes' memory is not read (it may
+/// lie outside the plane).
+INLINE V NAME(load_masked)(const float *p, unsigned mask) {
+#if VEC == 16 && defined(ZOO_X86)
+    return (V)_mm512_maskz_loadu_ps((__mmask16)mask, p);
+#else
+    if (mask == (1u << VEC) - 1) return NAME(load)(p);
+#if VEC == 8 && defined(ZOO_X86)
+    const VI shifts = {31, 30, 29, 28, 27, 26, 25, 24};  // lane l's bit to its sign, which vmaskmovps reads
+    return (V)_mm256_maskload_ps(p, (__m256i)(((VI){0} + (int)mask) << shifts));
+#else
+    V v = {0};
+    for (int l = 0; l < VEC; l++)
+        if (mask >> l & 1) v[l] = p[l];
+    return v;
+#endif
+#endif
+}
+/// Stores the first `lanes` values of v (≤ VEC).
+INLINE void NAME(store_first)(float *p, V v, long lanes) {
+#if VEC == 16 && defined(ZOO_X86)
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << lanes) - 1), (__m512)v);
+#else
+    if (lanes == VEC) NAME(store)(p, v); else NAME(store_partial)(p, v, lanes);
+#endif
+}
 /// mask ? a : b, lane by lane (mask lanes are all ones or all zeros, as comparisons give).
 INLINE V NAME(select)(VI mask, V a, V b) { return (V)(((VI)a & mask) | ((VI)b & ~mask)); }
 /// Clamps without touching NaN (a NaN input stays NaN, as in PyTorch).
@@ -487,6 +513,95 @@ KERNEL void NAME(depthwise_channels)(const zoo_plane_geometry *g, long channels,
             }
         }
     }
+}
+
+KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
+                                 const float *weight, const float *scale, const float *shift,
+                                 zoo_activation activation, float *output, long out_stride, float *scratch) {
+    const long k = g->kernel_height, s = g->stride_w, height = g->height, width = g->width;
+    const long out_h = g->out_height, out_w = g->out_width, vectors = (out_w + VEC - 1) / VEC;
+    // The plane a channel reads: the input's, or (stride 2) its columns split by phase into two planes of
+    // ⌈width / 2⌉ columns (column 2·c + b of a row at b·phase_stride + c), so that every tap reads consecutive floats.
+    const long segment = (width + s - 1) / s, phase_stride = height * segment;
+    long tap_column[k];  // where tap column j of output column 0 reads, from its row's start in phase 0
+    unsigned masks[k * vectors];  // the lanes of vector v that tap column j reads inside the row: masks[j·vectors + v]
+    for (long j = 0; j < k; j++) {
+        const long first = j - g->pad_left;  // the input column output column 0 reads
+        const long phase = (first % s + s) % s;
+        tap_column[j] = phase * phase_stride + (first - phase) / s;
+        for (long v = 0; v < vectors; v++) {
+            unsigned mask = 0;
+            for (long l = 0; l < VEC; l++) {
+                const long x = v * VEC + l, column = s * x + first;
+                if (x < out_w && column >= 0 && column < width) mask |= 1u << l;
+            }
+            masks[j * vectors + v] = mask;
+        }
+    }
+    // Vectors of a row at a time: as many accumulators (for 4 rows) as the filter's taps leave registers for.
+    const long nx = VEC == 16 && vectors >= 4 && k == 3 ? 4 : vectors >= 2 ? 2 : 1;
+    // 4 output rows × NX vectors: each input row's vectors are loaded once per tap column for all the output rows
+    // they feed (rows outside the image load nothing: their masks are 0).
+#define DEPTHWISE_TILE(K, S, NX) do { \
+    V acc[4][NX]; \
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) acc[r][x] = NAME(splat)(0); \
+    UNROLL for (int q = 0; q < 3 * S + K; q++) { \
+        const long row = y0 * S - g->pad_top + q; \
+        const unsigned inside = row >= 0 && row < height ? ~0u : 0; \
+        const float *src = plane + row * segment + v0 * VEC; \
+        UNROLL for (int j = 0; j < K; j++) UNROLL for (int x = 0; x < NX; x++) { \
+            const V v = NAME(load_masked)(src + tap_column[j] + x * VEC, masks[j * vectors + v0 + x] & inside); \
+            UNROLL for (int r = 0; r < 4; r++) { \
+                const int i = q - r * S; \
+                if (i >= 0 && i < K) acc[r][x] += w[i * K + j] * v; \
+            } \
+        } \
+    } \
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) { \
+        const long lanes = out_w - (v0 + x) * VEC; \
+        NAME(store_first)(out + (y0 + r) * out_w + (v0 + x) * VEC, \
+                          NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
+    } \
+} while (0)
+    // A plane's tiles; the last ones overlap the ones before rather than run short.
+#define DEPTHWISE_PLANE(K, S, NX) do { \
+    V w[K * K]; \
+    UNROLL for (int t = 0; t < K * K; t++) w[t] = NAME(splat)(weight[c * K * K + t]); \
+    for (long y = 0; y < out_h; y += 4) { \
+        const long y0 = y + 4 <= out_h ? y : out_h - 4; \
+        for (long v = 0; v < vectors; v += NX) { \
+            const long v0 = v + NX <= vectors ? v : vectors - NX; \
+            DEPTHWISE_TILE(K, S, NX); \
+        } \
+    } \
+} while (0)
+#define DEPTHWISE_WIDTHS(K, S) do { \
+    if (VEC == 16 && nx == 4) DEPTHWISE_PLANE(K, S, 4); \
+    else if (nx == 2) DEPTHWISE_PLANE(K, S, 2); \
+    else DEPTHWISE_PLANE(K, S, 1); \
+} while (0)
+    for (long c = 0; c < channels; c++) {
+        const float *plane = input + c * in_stride;
+        if (s == 2) {
+            if (width % 2 == 0) {
+                NAME(split_pairs)(plane, height * width / 2, scratch, scratch + phase_stride);
+            } else {
+                for (long y = 0; y < height; y++)
+                    for (long x = 0; x < width; x++)
+                        scratch[x % 2 * phase_stride + y * segment + x / 2] = plane[y * width + x];
+            }
+            plane = scratch;
+        }
+        const float factor = scale ? scale[c] : 1, offset = shift ? shift[c] : 0;
+        float *out = output + c * out_stride;
+        if (k == 3 && s == 1) DEPTHWISE_WIDTHS(3, 1);
+        else if (k == 3) DEPTHWISE_WIDTHS(3, 2);
+        else if (s == 1) DEPTHWISE_WIDTHS(5, 1);
+        else DEPTHWISE_WIDTHS(5, 2);
+    }
+#undef DEPTHWISE_WIDTHS
+#undef DEPTHWISE_PLANE
+#undef DEPTHWISE_TILE
 }
 
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
@@ -993,7 +1108,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
     .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
-    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
+    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .depthwise_rows = NAME(depthwise_rows), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
     .winograd_filter_row = NAME(winograd_filter_row),
     .adamw_update = NAME(adamw_update),

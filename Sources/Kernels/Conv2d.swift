@@ -471,19 +471,54 @@ func depthwiseConv2dForward(
     depthwiseConv2d(g, input: input, weight: weight, epilogue: ConvEpilogue(shift: bias), output: output)
 }
 
+/// The direct kernels of a depthwise conv (see `Conv2dGeometry.depthwiseKernel`).
+enum DepthwiseKernel: String, CaseIterable {
+    /// A plane at a time, copied zero-padded, a vector of columns at a time (`zoo_depthwise_plane`).
+    case planes
+    /// A vector of channels at a time, transposed to a vector per pixel and back (`zoo_depthwise_channels`).
+    case channelBlocks
+    /// Four rows at a time read in place, the padding by masked loads (`zoo_depthwise_rows`; `runsByRows` only).
+    case rows
+}
+
 /// output = activation(depthwise(input) · scale[c] + shift[c]); a residual is added in a second pass.
-/// `byChannelBlocks` picks the kernel (tests run both); nil leaves the choice to `runsByChannelBlocks`.
+/// `kernel` picks the kernel (tests run each where it applies); nil leaves the choice to `depthwiseKernel`.
 func depthwiseConv2d(
     _ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
     epilogue e: ConvEpilogue, output: UnsafeMutablePointer<Float>,
-    byChannelBlocks: Bool? = nil
+    kernel: DepthwiseKernel? = nil
 ) {
     let plane = g.plane
     let taps = g.kernelHeight * g.kernelWidth
     let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
     // With a residual the activation must wait until the residual is in.
     let activation = e.residual == nil ? e.activation : .identity
-    if byChannelBlocks ?? g.runsByChannelBlocks {
+    switch kernel ?? g.depthwiseKernel {
+    case .rows:
+        precondition(g.runsByRows, "depthwiseConv2d: the rows kernel takes 3×3 and 5×5 filters of stride 1 or 2")
+        let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_rows_scratch_count($0) }
+        // Planes in order across the batch: a thread's share of them in one call per image.
+        parallelFor(g.batch * g.inChannels) { planes in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            defer { scratch.deallocate() }
+            var p = planes.lowerBound
+            while p < planes.upperBound {
+                let first = p % g.inChannels
+                let channels = min(g.inChannels - first, planes.upperBound - p)
+                withUnsafePointer(to: plane) { plane in
+                    zoo_depthwise_rows(
+                        plane, channels, input + p * inSize, inSize, weight + first * taps, e.scale.map { $0 + first },
+                        e.shift.map { $0 + first }, activation.c, output + p * outSize, outSize, scratch)
+                }
+                if let residual = e.residual {
+                    addResidual(
+                        residual + p * outSize, to: output + p * outSize, count: channels * outSize,
+                        activation: e.activation)
+                }
+                p += channels
+            }
+        }
+    case .channelBlocks:
         let block = zoo_depthwise_channel_block()
         let blocks = (g.inChannels + block - 1) / block
         let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_channels_scratch_count($0) }
@@ -505,16 +540,16 @@ func depthwiseConv2d(
                 }
             }
         }
-        return
-    }
-    forEachPlane(plane, count: g.batch * g.inChannels) { plane, p, scratch in
-        let c = p % g.inChannels
-        let out = output + p * outSize
-        zoo_depthwise_plane(
-            plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0, activation.c, out, scratch
-        )
-        if let residual = e.residual {
-            addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation)
+    case .planes:
+        forEachPlane(plane, count: g.batch * g.inChannels) { plane, p, scratch in
+            let c = p % g.inChannels
+            let out = output + p * outSize
+            zoo_depthwise_plane(
+                plane, input + p * inSize, weight + c * taps, e.scale?[c] ?? 1, e.shift?[c] ?? 0, activation.c, out,
+                scratch)
+            if let residual = e.residual {
+                addResidual(residual + p * outSize, to: out, count: outSize, activation: e.activation)
+            }
         }
     }
 }
@@ -528,11 +563,22 @@ extension Conv2dGeometry {
             dilation_h: dilationH, dilation_w: dilationW, pad_top: padTop, pad_left: padLeft)
     }
 
-    /// Whether a depthwise conv runs a vector of channels at a time (transposed to a vector per pixel and back)
-    /// rather than a plane at a time (a vector of columns): for rows of up to 32 outputs, whose planes the plane
-    /// kernel pads and walks at a cost per row, with lanes left idle at the row's end (MobileNetV2 from 28² on, AVX2
-    /// on Zen 1: 1.1–2.6× faster; at 56² 3 % slower).
-    var runsByChannelBlocks: Bool { outWidth <= 32 }
+    /// The faster depthwise kernel for this conv. On AVX-512, planes whose rows fill vectors (28 outputs and more)
+    /// read their rows in place with 3×3 and 5×5 filters (Zen 4, one thread, in MobileNetV2: 1.4–2.1× faster than
+    /// by planes or by channel blocks; 5×5 alone: 1.3–1.5×); on AVX2 that was no faster in the model (0.85–1.25×).
+    /// Smaller planes, whose rows leave lanes idle, run a vector of channels at a time (transposed to a vector per
+    /// pixel and back; MobileNetV2's at 7² and 14²: 1.0–1.8× faster than by rows); the other large ones a plane at a
+    /// time, padded.
+    var depthwiseKernel: DepthwiseKernel {
+        if runsByRows && outWidth >= 28 && zoo_depthwise_channel_block() >= 16 { return .rows }
+        return outWidth <= 32 ? .channelBlocks : .planes
+    }
+
+    /// Whether the rows kernel takes this conv: 3×3 or 5×5, stride 1 or 2 both ways, no dilation, 4 rows or more.
+    var runsByRows: Bool {
+        kernelHeight == kernelWidth && [3, 5].contains(kernelHeight) && strideH == strideW && [1, 2].contains(strideH)
+            && dilationH == 1 && dilationW == 1 && outHeight >= 4
+    }
 }
 
 /// Runs `body(geometry, plane index, scratch)` for planes 0..<count across the threads, each thread with the
@@ -680,7 +726,7 @@ public func conv2dInference(
 ) {
     KernelProfile.measure(
         .convolution(g),
-        shape: g.profileShape(packed?.algorithm.rawValue ?? (g.runsByChannelBlocks ? "channelBlocks" : "planes"))
+        shape: g.profileShape(packed?.algorithm.rawValue ?? g.depthwiseKernel.rawValue)
     ) {
         guard let packed, !g.isDepthwise else {
             precondition(

@@ -119,10 +119,11 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
-    /// Both depthwise kernels, a plane at a time and a vector of channels at a time, forced on each geometry:
-    /// channel counts that leave the last block part full, batches, strides, dilation, 5×5, asymmetric padding and
-    /// padding wider than the filter, planes in several bands and bands of one row, with and without a residual.
-    func testDepthwiseByPlanesAndByChannelBlocksAgreeWithReference() throws {
+    /// Every depthwise kernel (a plane at a time, a vector of channels at a time, and by rows where it applies) forced
+    /// on each geometry: channel counts that leave the last block part full, batches, strides, dilation, 5×5,
+    /// asymmetric padding and padding wider than the filter, planes in several bands and bands of one row, with and
+    /// without a residual.
+    func testEveryDepthwiseKernelAgreesWithReference() throws {
         let cases: [Conv2dGeometry] = [
             Conv2dGeometry(
                 batch: 2, inChannels: 21, height: 7, width: 7, outChannels: 21, kernel: (3, 3),
@@ -142,6 +143,22 @@ final class Conv2dTests: XCTestCase {
             Conv2dGeometry(
                 batch: 1, inChannels: 3, height: 5, width: 1030, outChannels: 3, kernel: (3, 3), stride: (2, 2),
                 padding: (1, 1, 1, 1), groups: 3),
+            // By rows: 5×5, odd widths split by phase, a last row tile and a last vector tile that overlap the ones
+            // before, exactly four rows, no padding, padding on one side only.
+            Conv2dGeometry(
+                batch: 2, inChannels: 5, height: 9, width: 29, outChannels: 5, kernel: (5, 5),
+                padding: (2, 2, 2, 2), groups: 5),
+            Conv2dGeometry(
+                batch: 1, inChannels: 4, height: 13, width: 31, outChannels: 4, kernel: (5, 5), stride: (2, 2),
+                padding: (2, 2, 2, 2), groups: 4),
+            Conv2dGeometry(
+                batch: 2, inChannels: 3, height: 9, width: 57, outChannels: 3, kernel: (3, 3), stride: (2, 2),
+                padding: (1, 1, 1, 1), groups: 3),
+            Conv2dGeometry(
+                batch: 1, inChannels: 2, height: 6, width: 40, outChannels: 2, kernel: (3, 3), groups: 2),
+            Conv2dGeometry(
+                batch: 1, inChannels: 3, height: 11, width: 70, outChannels: 3, kernel: (3, 3), stride: (2, 2),
+                padding: (0, 0, 1, 1), groups: 3),
         ]
         try onEveryPath { path in
             for g in cases {
@@ -159,7 +176,7 @@ final class Conv2dTests: XCTestCase {
                         let c = i / spatial % g.outChannels
                         return activation.apply(plain[i] * scale[c] + shift[c] + (withResidual ? residual[i] : 0))
                     }
-                    for byChannelBlocks in [false, true] {
+                    for kernel in DepthwiseKernel.allCases where kernel != .rows || g.runsByRows {
                         var output = [Float](repeating: .nan, count: outCount)
                         scale.withUnsafeBufferPointer { scale in
                             shift.withUnsafeBufferPointer { shift in
@@ -169,12 +186,11 @@ final class Conv2dTests: XCTestCase {
                                         residual: withResidual ? residual.baseAddress : nil, activation: activation)
                                     depthwiseConv2d(
                                         g, input: input, weight: weight, epilogue: epilogue, output: &output,
-                                        byChannelBlocks: byChannelBlocks)
+                                        kernel: kernel)
                                 }
                             }
                         }
-                        let how = byChannelBlocks ? "by channel blocks" : "by planes"
-                        assertClose(output, expected, "\(path) depthwise \(how), residual \(withResidual), \(g)")
+                        assertClose(output, expected, "\(path) depthwise by \(kernel), residual \(withResidual), \(g)")
                     }
                 }
             }

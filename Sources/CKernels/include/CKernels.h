@@ -138,6 +138,17 @@ size_t zoo_depthwise_channels_scratch_count(const zoo_plane_geometry *g);
 void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const float *input, const float *weight,
                             const float *scale, const float *shift, zoo_activation activation, float *output,
                             float *scratch);
+/// Floats of scratch `zoo_depthwise_rows` needs for this geometry (none at stride 1).
+size_t zoo_depthwise_rows_scratch_count(const zoo_plane_geometry *g);
+/// `zoo_depthwise_plane` for K×K filters, K = 3 or 5, stride 1 or 2 both ways, dilation 1, out_height ≥ 4, on
+/// `channels` planes: plane c read from input + c·in_stride, filtered by weight + c·K·K, then scale[c] and shift[c]
+/// (NULL: 1 and 0) and the activation, written to output + c·out_stride. Four output rows × a few vectors of
+/// columns at a time read the input rows in place (stride 2: the plane first split by column phase into `scratch`),
+/// each row's vectors once per tap column for all four rows, the padding by masked loads: no padded copy and no
+/// transposes, so it suits planes whose rows fill vectors.
+void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
+                        const float *weight, const float *scale, const float *shift, zoo_activation activation,
+                        float *output, long out_stride, float *scratch);
 /// output (out_height × out_width) = the largest value of each KH×KW window (padding never wins; NaN does),
 /// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
