@@ -43,6 +43,8 @@ typedef struct {
                                zoo_activation, float *, float *);
     void (*depthwise_rows)(const zoo_plane_geometry *, long, const float *, long, const float *, const float *,
                            const float *, zoo_activation, float *, long, float *);
+    void (*conv_direct)(const zoo_plane_geometry *, long, const float *, const zoo_packed_matrix *, long,
+                        const float *, const float *, zoo_activation, long, long, float *);
     long vector_width;
     void (*winograd_input)(const zoo_winograd_geometry *, const float *, long, long, float *, long);
     void (*winograd_output)(const zoo_winograd_geometry *, const float *, long, long, long, float, float, const float *,
@@ -449,6 +451,13 @@ void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float 
                         float *output, long out_stride, float *scratch) {
     kernels()->depthwise_rows(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride,
                               scratch);
+}
+
+void zoo_conv_direct(const zoo_plane_geometry *g, long channels, const float *input, const zoo_packed_matrix *weights,
+                     long out_channels, const float *scale, const float *shift, zoo_activation activation, long first,
+                     long count, float *output) {
+    table_for(weights->isa)->conv_direct(g, channels, input, weights, out_channels, scale, shift, activation, first,
+                                         count, output);
 }
 
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {

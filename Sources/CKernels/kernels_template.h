@@ -604,6 +604,84 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
 #undef DEPTHWISE_TILE
 }
 
+KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const float *input,
+                              const zoo_packed_matrix *weights, long out_channels, const float *scale,
+                              const float *shift, zoo_activation activation, long first, long count, float *output) {
+    const long kh = g->kernel_height, kw = g->kernel_width, s = g->stride_w, height = g->height, width = g->width;
+    const long out_w = g->out_width, in_plane = height * width, out_plane = g->out_height * out_w;
+    const long vectors = (out_w + VEC - 1) / VEC, depth = weights->depth;
+    // Tap column j of output vector v loads S·VEC consecutive floats from input column S·v·VEC + j − pad_left (its
+    // even lanes at stride 2); masks[(j·vectors + v)·S + h] keeps the lanes of its h-th vector inside the row.
+    unsigned masks[kw * vectors * s];
+    for (long j = 0; j < kw; j++)
+        for (long v = 0; v < vectors; v++)
+            for (long h = 0; h < s; h++) {
+                unsigned mask = 0;
+                for (long l = 0; l < VEC; l++) {
+                    const long column = s * v * VEC + j - g->pad_left + h * VEC + l;
+                    if (column >= 0 && column < width) mask |= 1u << l;
+                }
+                masks[(j * vectors + v) * s + h] = mask;
+            }
+    // R output channels (of a GEMM_MR-row panel of the packed weights: tap d's are at panel + d·GEMM_MR) × NX
+    // vectors of one output row; each tap's input vectors are loaded once for all R channels.
+#define DIRECT_LOAD(S, at, v) ((S) == 1 \
+    ? NAME(load_masked)((at) + (v) * VEC, masks[j * vectors + (v)]) \
+    : __builtin_shufflevector(NAME(load_masked)((at) + 2 * (v) * VEC, masks[(j * vectors + (v)) * 2]), \
+                              NAME(load_masked)((at) + 2 * (v) * VEC + VEC, masks[(j * vectors + (v)) * 2 + 1]), \
+                              EVEN_LANES))
+#define DIRECT_TILE(S, R, NX) do { \
+    V acc[R][NX]; \
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < NX; x++) acc[r][x] = NAME(splat)(0); \
+    for (long c = 0; c < channels; c++) \
+        for (long i = 0; i < kh; i++) { \
+            const long row = y * S - g->pad_top + i; \
+            if (row < 0 || row >= height) continue; \
+            const float *src = input + c * in_plane + row * width - g->pad_left; \
+            const float *taps = panel + (c * kh + i) * kw * GEMM_MR; \
+            for (long j = 0; j < kw; j++) { \
+                V in[NX]; \
+                UNROLL for (int x = 0; x < NX; x++) in[x] = DIRECT_LOAD(S, src + j, v0 + x); \
+                UNROLL for (int r = 0; r < R; r++) { \
+                    const V w = NAME(splat)(taps[j * GEMM_MR + r]); \
+                    UNROLL for (int x = 0; x < NX; x++) acc[r][x] += w * in[x]; \
+                } \
+            } \
+        } \
+    UNROLL for (int r = 0; r < R; r++) { \
+        const long o = o0 + r; \
+        if (o >= out_channels) break; \
+        const float factor = scale ? scale[o] : 1, offset = shift ? shift[o] : 0; \
+        UNROLL for (int x = 0; x < NX; x++) { \
+            const long lanes = out_w - (v0 + x) * VEC; \
+            NAME(store_first)(output + o * out_plane + y * out_w + (v0 + x) * VEC, \
+                              NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
+        } \
+    } \
+} while (0)
+    // A panel's last rows past the output channels are zeros: the smallest tile that covers the rest.
+#define DIRECT_ROWS(S, NX) do { \
+    const long left = out_channels - o0; \
+    if (GEMM_MR > 8 && left <= 8 && left > 4) DIRECT_TILE(S, 8, NX); \
+    else if (GEMM_MR > 4 && left <= 4) DIRECT_TILE(S, 4, NX); \
+    else DIRECT_TILE(S, GEMM_MR, NX); \
+} while (0)
+#define DIRECT_ROW(S) do { \
+    long v0 = 0; \
+    for (; v0 + 2 <= vectors; v0 += 2) DIRECT_ROWS(S, 2); \
+    if (v0 < vectors) DIRECT_ROWS(S, 1); \
+} while (0)
+    for (long y = first; y < first + count; y++)
+        for (long o0 = 0; o0 < out_channels; o0 += GEMM_MR) {
+            const float *panel = weights->data + o0 * depth;
+            if (s == 1) DIRECT_ROW(1); else DIRECT_ROW(2);
+        }
+#undef DIRECT_ROW
+#undef DIRECT_ROWS
+#undef DIRECT_TILE
+#undef DIRECT_LOAD
+}
+
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
     const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY, NAME(split_pairs));
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
@@ -1108,7 +1186,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
     .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
-    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .depthwise_rows = NAME(depthwise_rows), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
+    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .depthwise_rows = NAME(depthwise_rows), .conv_direct = NAME(conv_direct), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
     .winograd_filter_row = NAME(winograd_filter_row),
     .adamw_update = NAME(adamw_update),

@@ -164,41 +164,81 @@ final class Conv2dTests: XCTestCase {
             for g in cases {
                 let input = random(g.batch * g.inChannels * g.height * g.width, seed: 8)
                 let weight = random(g.outChannels * g.kernelHeight * g.kernelWidth, seed: 9)
-                let (scale, shift) = (random(g.outChannels, seed: 10), random(g.outChannels, seed: 11))
-                let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
-                let residual = random(outCount, seed: 12)
-                var plain = [Float](repeating: .nan, count: outCount)
-                conv2dReference(g, input: input, weight: weight, bias: nil, output: &plain)
-                let spatial = g.outHeight * g.outWidth
-                for withResidual in [false, true] {
-                    let activation: Activation = withResidual ? .relu : .relu6
-                    let expected = plain.indices.map { i in
-                        let c = i / spatial % g.outChannels
-                        return activation.apply(plain[i] * scale[c] + shift[c] + (withResidual ? residual[i] : 0))
-                    }
-                    for kernel in DepthwiseKernel.allCases where kernel != .rows || g.runsByRows {
-                        var output = [Float](repeating: .nan, count: outCount)
-                        scale.withUnsafeBufferPointer { scale in
-                            shift.withUnsafeBufferPointer { shift in
-                                residual.withUnsafeBufferPointer { residual in
-                                    let epilogue = ConvEpilogue(
-                                        scale: scale.baseAddress, shift: shift.baseAddress,
-                                        residual: withResidual ? residual.baseAddress : nil, activation: activation)
-                                    depthwiseConv2d(
-                                        g, input: input, weight: weight, epilogue: epilogue, output: &output,
-                                        kernel: kernel)
-                                }
-                            }
-                        }
-                        assertClose(output, expected, "\(path) depthwise by \(kernel), residual \(withResidual), \(g)")
+                for kernel in DepthwiseKernel.allCases where kernel != .rows || g.runsByRows {
+                    assertEpiloguesAgree(g, input: input, weight: weight, "\(path) depthwise by \(kernel), \(g)") {
+                        depthwiseConv2d(g, input: input, weight: weight, epilogue: $0, output: $1, kernel: kernel)
                     }
                 }
             }
         }
     }
 
-    /// The GEMM and tap packings give the weights back exactly (they only reorder them); Winograd's transformed
-    /// points cannot.
+    /// The direct conv forced on each geometry, with and without a residual: one to four input channels, output
+    /// channels that leave the last weight panel part full (or fill it), strides 1 and 2, a non-square filter,
+    /// asymmetric padding, rows shorter than a vector and rows that end a vector short, batches.
+    func testDirectConvAgreesWithReference() throws {
+        let cases: [Conv2dGeometry] = [
+            Conv2dGeometry(
+                batch: 2, inChannels: 3, height: 23, width: 37, outChannels: 32, kernel: (3, 3), stride: (2, 2),
+                padding: (1, 1, 1, 1)),
+            Conv2dGeometry(
+                batch: 1, inChannels: 3, height: 30, width: 45, outChannels: 13, kernel: (7, 7), stride: (2, 2),
+                padding: (3, 3, 3, 3)),
+            Conv2dGeometry(
+                batch: 1, inChannels: 1, height: 9, width: 5, outChannels: 24, kernel: (1, 3), padding: (0, 2, 0, 1)),
+            Conv2dGeometry(
+                batch: 2, inChannels: 4, height: 12, width: 40, outChannels: 5, kernel: (5, 5), stride: (2, 2),
+                padding: (0, 1, 2, 0)),
+            Conv2dGeometry(batch: 1, inChannels: 2, height: 7, width: 21, outChannels: 12, kernel: (3, 3)),
+        ]
+        try onEveryPath { path in
+            for g in cases {
+                XCTAssertTrue(ConvAlgorithm.direct.runs(g), "\(g)")
+                let input = random(g.batch * g.inChannels * g.height * g.width, seed: 13)
+                let weight = random(g.outChannels * g.patchSize, seed: 14)
+                let packed = PackedConvWeights(g, weight: weight, algorithm: .direct)
+                assertEpiloguesAgree(g, input: input, weight: weight, "\(path) direct conv \(g)") {
+                    conv2dInference(g, input: input, weight: nil, packed: packed, epilogue: $0, output: $1)
+                }
+            }
+        }
+    }
+
+    /// Checks `run` (a conv of `g` on `input` and `weight`, given its epilogue and output) against the reference
+    /// conv under the epilogues the tests try: a random scale and shift, then ReLU6; or with a residual, then ReLU.
+    private func assertEpiloguesAgree(
+        _ g: Conv2dGeometry, input: [Float], weight: [Float], _ message: String,
+        run: (ConvEpilogue, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let outCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+        let (scale, shift) = (random(g.outChannels, seed: 10), random(g.outChannels, seed: 11))
+        let residual = random(outCount, seed: 12)
+        var plain = [Float](repeating: .nan, count: outCount)
+        conv2dReference(g, input: input, weight: weight, bias: nil, output: &plain)
+        let spatial = g.outHeight * g.outWidth
+        for withResidual in [false, true] {
+            let activation: Activation = withResidual ? .relu : .relu6
+            let expected = plain.indices.map { i in
+                let o = i / spatial % g.outChannels
+                return activation.apply(plain[i] * scale[o] + shift[o] + (withResidual ? residual[i] : 0))
+            }
+            var output = [Float](repeating: .nan, count: outCount)
+            scale.withUnsafeBufferPointer { scale in
+                shift.withUnsafeBufferPointer { shift in
+                    residual.withUnsafeBufferPointer { residual in
+                        let epilogue = ConvEpilogue(
+                            scale: scale.baseAddress, shift: shift.baseAddress,
+                            residual: withResidual ? residual.baseAddress : nil, activation: activation)
+                        output.withUnsafeMutableBufferPointer { run(epilogue, $0.baseAddress!) }
+                    }
+                }
+            }
+            assertClose(output, expected, "\(message), residual \(withResidual)")
+        }
+    }
+
+    /// The GEMM, direct and tap packings give the weights back exactly (they only reorder them); Winograd's
+    /// transformed points cannot.
     func testPackedConvWeightsUnpackExactlyUnlessWinograd() throws {
         try onEveryPath { path in
             let cases: [(Conv2dGeometry, ConvAlgorithm)] = [
@@ -207,6 +247,11 @@ final class Conv2dTests: XCTestCase {
                         batch: 1, inChannels: 6, height: 9, width: 9, outChannels: 10, kernel: (3, 3), groups: 2), .gemm
                 ),
                 (Conv2dGeometry(batch: 1, inChannels: 7, height: 9, width: 9, outChannels: 13, kernel: (1, 1)), .gemm),
+                (
+                    Conv2dGeometry(
+                        batch: 1, inChannels: 3, height: 9, width: 9, outChannels: 13, kernel: (3, 3), stride: (2, 2)),
+                    .direct
+                ),
                 (
                     Conv2dGeometry(
                         batch: 1, inChannels: 5, height: 9, width: 9, outChannels: 11, kernel: (3, 3),

@@ -98,13 +98,14 @@ final class WinogradTests: XCTestCase {
             batch: 2, inChannels: 64, height: 28, width: 28, outChannels: 64, kernel: (3, 3), padding: (1, 1, 1, 1))
         let input = random(g.batch * g.inChannels * g.height * g.width, seed: 21)
         let weight = random(g.outChannels * g.inChannels * 9, seed: 22)
-        let outputs = ConvAlgorithm.allCases.map { algorithm in
+        let algorithms = ConvAlgorithm.allCases.filter { $0.runs(g) }
+        let outputs = algorithms.map { algorithm in
             var output = [Float](repeating: .nan, count: g.batch * g.outChannels * g.outHeight * g.outWidth)
             let packed = PackedConvWeights(g, weight: weight, algorithm: algorithm)
             conv2dInference(g, input: input, weight: weight, packed: packed, epilogue: ConvEpilogue(), output: &output)
             return output
         }
-        for (algorithm, output) in zip(ConvAlgorithm.allCases, outputs).dropFirst() {
+        for (algorithm, output) in zip(algorithms, outputs).dropFirst() {
             assertCloseAtScale(output, outputs[0], "\(algorithm) against \(ConvAlgorithm.gemm)")
         }
         XCTAssertEqual(g.inferenceAlgorithm, .winograd, "a 28×28 map with 64 channels runs as Winograd")

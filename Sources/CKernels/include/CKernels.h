@@ -149,6 +149,14 @@ size_t zoo_depthwise_rows_scratch_count(const zoo_plane_geometry *g);
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride, float *scratch);
+/// A convolution of few input channels (an RGB stem) computed directly, with no im2col matrix: output rows
+/// first ..< first + count of every output channel o (output + o·out_height·out_width) = activation(scale[o] ·
+/// Σ over the `channels` input planes and the filter's taps + shift[o]) (scale, shift NULL: 1 and 0). `weights` is
+/// the O × C·KH·KW filter matrix packed as the GEMM's left operand (depth within one block), on any path; stride
+/// 1 or 2 both ways, dilation 1. Each input vector a tap loads serves a panel of output channels.
+void zoo_conv_direct(const zoo_plane_geometry *g, long channels, const float *input, const zoo_packed_matrix *weights,
+                     long out_channels, const float *scale, const float *shift, zoo_activation activation, long first,
+                     long count, float *output);
 /// output (out_height × out_width) = the largest value of each KH×KW window (padding never wins; NaN does),
 /// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
