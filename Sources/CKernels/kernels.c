@@ -42,7 +42,7 @@ typedef struct {
     void (*depthwise_channels)(const zoo_plane_geometry *, long, const float *, const float *, const float *, const float *,
                                zoo_activation, float *, float *);
     void (*depthwise_rows)(const zoo_plane_geometry *, long, const float *, long, const float *, const float *,
-                           const float *, zoo_activation, float *, long, float *);
+                           const float *, zoo_activation, float *, long);
     void (*conv_direct)(const zoo_plane_geometry *, long, const float *, const zoo_packed_matrix *, long,
                         const float *, const float *, zoo_activation, long, long, float *);
     long vector_width;
@@ -442,15 +442,10 @@ void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const fl
     kernels()->depthwise_channels(g, channels, input, weight, scale, shift, activation, output, scratch);
 }
 
-size_t zoo_depthwise_rows_scratch_count(const zoo_plane_geometry *g) {
-    return g->stride_w == 1 ? 0 : (size_t)(g->height * 2 * ((g->width + 1) / 2));
-}
-
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
-                        float *output, long out_stride, float *scratch) {
-    kernels()->depthwise_rows(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride,
-                              scratch);
+                        float *output, long out_stride) {
+    kernels()->depthwise_rows(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride);
 }
 
 void zoo_conv_direct(const zoo_plane_geometry *g, long channels, const float *input, const zoo_packed_matrix *weights,

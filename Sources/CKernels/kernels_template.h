@@ -515,42 +515,51 @@ KERNEL void NAME(depthwise_channels)(const zoo_plane_geometry *g, long channels,
     }
 }
 
+/// Masks for reading, through each of a filter's kw tap columns, the input columns output vectors 0 ..< vectors
+/// read at stride s (1 or 2): tap column j of vector v reads s·VEC consecutive floats from input column
+/// s·v·VEC + j − pad_left (the even ones count at stride 2), and masks[(j·vectors + v)·s + h] keeps the lanes of
+/// the h-th vector of them that lie inside the row.
+static void NAME(tap_masks)(const zoo_plane_geometry *g, long kw, long vectors, unsigned *masks) {
+    const long s = g->stride_w;
+    for (long j = 0; j < kw; j++)
+        for (long v = 0; v < vectors; v++)
+            for (long h = 0; h < s; h++) {
+                unsigned mask = 0;
+                for (long l = 0; l < VEC; l++) {
+                    const long column = s * v * VEC + j - g->pad_left + h * VEC + l;
+                    if (column >= 0 && column < g->width) mask |= 1u << l;
+                }
+                masks[(j * vectors + v) * s + h] = mask;
+            }
+}
+/// The input columns output vector v reads through tap column j at stride S, from `at` (the row's start + j −
+/// pad_left), with `masks` and `vectors` as `tap_masks` made them; lanes outside the row are zeros and not read.
+#define LOAD_TAP(S, at, j, v) ((S) == 1 \
+    ? NAME(load_masked)((at) + (v) * VEC, masks[(j) * vectors + (v)]) \
+    : __builtin_shufflevector(NAME(load_masked)((at) + 2 * (v) * VEC, masks[((j) * vectors + (v)) * 2]), \
+                              NAME(load_masked)((at) + 2 * (v) * VEC + VEC, masks[((j) * vectors + (v)) * 2 + 1]), \
+                              EVEN_LANES))
+
 KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                                  const float *weight, const float *scale, const float *shift,
-                                 zoo_activation activation, float *output, long out_stride, float *scratch) {
-    const long k = g->kernel_height, s = g->stride_w, height = g->height, width = g->width;
+                                 zoo_activation activation, float *output, long out_stride) {
+    const long k = g->kernel_height, height = g->height, width = g->width;
     const long out_h = g->out_height, out_w = g->out_width, vectors = (out_w + VEC - 1) / VEC;
-    // The plane a channel reads: the input's, or (stride 2) its columns split by phase into two planes of
-    // ⌈width / 2⌉ columns (column 2·c + b of a row at b·phase_stride + c), so that every tap reads consecutive floats.
-    const long segment = (width + s - 1) / s, phase_stride = height * segment;
-    long tap_column[k];  // where tap column j of output column 0 reads, from its row's start in phase 0
-    unsigned masks[k * vectors];  // the lanes of vector v that tap column j reads inside the row: masks[j·vectors + v]
-    for (long j = 0; j < k; j++) {
-        const long first = j - g->pad_left;  // the input column output column 0 reads
-        const long phase = (first % s + s) % s;
-        tap_column[j] = phase * phase_stride + (first - phase) / s;
-        for (long v = 0; v < vectors; v++) {
-            unsigned mask = 0;
-            for (long l = 0; l < VEC; l++) {
-                const long x = v * VEC + l, column = s * x + first;
-                if (x < out_w && column >= 0 && column < width) mask |= 1u << l;
-            }
-            masks[j * vectors + v] = mask;
-        }
-    }
+    unsigned masks[k * vectors * g->stride_w];
+    NAME(tap_masks)(g, k, vectors, masks);
     // Vectors of a row at a time: as many accumulators (for 4 rows) as the filter's taps leave registers for.
     const long nx = VEC == 16 && vectors >= 4 && k == 3 ? 4 : vectors >= 2 ? 2 : 1;
     // 4 output rows × NX vectors: each input row's vectors are loaded once per tap column for all the output rows
-    // they feed (rows outside the image load nothing: their masks are 0).
+    // they feed (rows outside the image are skipped: padding adds nothing).
 #define DEPTHWISE_TILE(K, S, NX) do { \
     V acc[4][NX]; \
     UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) acc[r][x] = NAME(splat)(0); \
     UNROLL for (int q = 0; q < 3 * S + K; q++) { \
         const long row = y0 * S - g->pad_top + q; \
-        const unsigned inside = row >= 0 && row < height ? ~0u : 0; \
-        const float *src = plane + row * segment + v0 * VEC; \
+        if (row < 0 || row >= height) continue; \
+        const float *src = plane + row * width - g->pad_left; \
         UNROLL for (int j = 0; j < K; j++) UNROLL for (int x = 0; x < NX; x++) { \
-            const V v = NAME(load_masked)(src + tap_column[j] + x * VEC, masks[j * vectors + v0 + x] & inside); \
+            const V v = LOAD_TAP(S, src + j, j, v0 + x); \
             UNROLL for (int r = 0; r < 4; r++) { \
                 const int i = q - r * S; \
                 if (i >= 0 && i < K) acc[r][x] += w[i * K + j] * v; \
@@ -582,21 +591,11 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
 } while (0)
     for (long c = 0; c < channels; c++) {
         const float *plane = input + c * in_stride;
-        if (s == 2) {
-            if (width % 2 == 0) {
-                NAME(split_pairs)(plane, height * width / 2, scratch, scratch + phase_stride);
-            } else {
-                for (long y = 0; y < height; y++)
-                    for (long x = 0; x < width; x++)
-                        scratch[x % 2 * phase_stride + y * segment + x / 2] = plane[y * width + x];
-            }
-            plane = scratch;
-        }
         const float factor = scale ? scale[c] : 1, offset = shift ? shift[c] : 0;
         float *out = output + c * out_stride;
-        if (k == 3 && s == 1) DEPTHWISE_WIDTHS(3, 1);
+        if (k == 3 && g->stride_w == 1) DEPTHWISE_WIDTHS(3, 1);
         else if (k == 3) DEPTHWISE_WIDTHS(3, 2);
-        else if (s == 1) DEPTHWISE_WIDTHS(5, 1);
+        else if (g->stride_w == 1) DEPTHWISE_WIDTHS(5, 1);
         else DEPTHWISE_WIDTHS(5, 2);
     }
 #undef DEPTHWISE_WIDTHS
@@ -610,26 +609,10 @@ KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const 
     const long kh = g->kernel_height, kw = g->kernel_width, s = g->stride_w, height = g->height, width = g->width;
     const long out_w = g->out_width, in_plane = height * width, out_plane = g->out_height * out_w;
     const long vectors = (out_w + VEC - 1) / VEC, depth = weights->depth;
-    // Tap column j of output vector v loads S·VEC consecutive floats from input column S·v·VEC + j − pad_left (its
-    // even lanes at stride 2); masks[(j·vectors + v)·S + h] keeps the lanes of its h-th vector inside the row.
     unsigned masks[kw * vectors * s];
-    for (long j = 0; j < kw; j++)
-        for (long v = 0; v < vectors; v++)
-            for (long h = 0; h < s; h++) {
-                unsigned mask = 0;
-                for (long l = 0; l < VEC; l++) {
-                    const long column = s * v * VEC + j - g->pad_left + h * VEC + l;
-                    if (column >= 0 && column < width) mask |= 1u << l;
-                }
-                masks[(j * vectors + v) * s + h] = mask;
-            }
+    NAME(tap_masks)(g, kw, vectors, masks);
     // R output channels (of a GEMM_MR-row panel of the packed weights: tap d's are at panel + d·GEMM_MR) × NX
     // vectors of one output row; each tap's input vectors are loaded once for all R channels.
-#define DIRECT_LOAD(S, at, v) ((S) == 1 \
-    ? NAME(load_masked)((at) + (v) * VEC, masks[j * vectors + (v)]) \
-    : __builtin_shufflevector(NAME(load_masked)((at) + 2 * (v) * VEC, masks[(j * vectors + (v)) * 2]), \
-                              NAME(load_masked)((at) + 2 * (v) * VEC + VEC, masks[(j * vectors + (v)) * 2 + 1]), \
-                              EVEN_LANES))
 #define DIRECT_TILE(S, R, NX) do { \
     V acc[R][NX]; \
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int x = 0; x < NX; x++) acc[r][x] = NAME(splat)(0); \
@@ -641,7 +624,7 @@ KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const 
             const float *taps = panel + (c * kh + i) * kw * GEMM_MR; \
             for (long j = 0; j < kw; j++) { \
                 V in[NX]; \
-                UNROLL for (int x = 0; x < NX; x++) in[x] = DIRECT_LOAD(S, src + j, v0 + x); \
+                UNROLL for (int x = 0; x < NX; x++) in[x] = LOAD_TAP(S, src + j, j, v0 + x); \
                 UNROLL for (int r = 0; r < R; r++) { \
                     const V w = NAME(splat)(taps[j * GEMM_MR + r]); \
                     UNROLL for (int x = 0; x < NX; x++) acc[r][x] += w * in[x]; \
@@ -679,8 +662,8 @@ KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const 
 #undef DIRECT_ROW
 #undef DIRECT_ROWS
 #undef DIRECT_TILE
-#undef DIRECT_LOAD
 }
+#undef LOAD_TAP
 
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
     const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY, NAME(split_pairs));

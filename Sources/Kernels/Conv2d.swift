@@ -496,11 +496,8 @@ func depthwiseConv2d(
     switch kernel ?? g.depthwiseKernel {
     case .rows:
         precondition(g.runsByRows, "depthwiseConv2d: the rows kernel takes 3×3 and 5×5 filters of stride 1 or 2")
-        let scratchCount = withUnsafePointer(to: plane) { zoo_depthwise_rows_scratch_count($0) }
         // Planes in order across the batch: a thread's share of them in one call per image.
         parallelFor(g.batch * g.inChannels) { planes in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-            defer { scratch.deallocate() }
             var p = planes.lowerBound
             while p < planes.upperBound {
                 let first = p % g.inChannels
@@ -508,7 +505,7 @@ func depthwiseConv2d(
                 withUnsafePointer(to: plane) { plane in
                     zoo_depthwise_rows(
                         plane, channels, input + p * inSize, inSize, weight + first * taps, e.scale.map { $0 + first },
-                        e.shift.map { $0 + first }, activation.c, output + p * outSize, outSize, scratch)
+                        e.shift.map { $0 + first }, activation.c, output + p * outSize, outSize)
                 }
                 if let residual = e.residual {
                     addResidual(

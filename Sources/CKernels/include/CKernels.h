@@ -138,17 +138,15 @@ size_t zoo_depthwise_channels_scratch_count(const zoo_plane_geometry *g);
 void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const float *input, const float *weight,
                             const float *scale, const float *shift, zoo_activation activation, float *output,
                             float *scratch);
-/// Floats of scratch `zoo_depthwise_rows` needs for this geometry (none at stride 1).
-size_t zoo_depthwise_rows_scratch_count(const zoo_plane_geometry *g);
 /// `zoo_depthwise_plane` for K×K filters, K = 3 or 5, stride 1 or 2 both ways, dilation 1, out_height ≥ 4, on
 /// `channels` planes: plane c read from input + c·in_stride, filtered by weight + c·K·K, then scale[c] and shift[c]
 /// (NULL: 1 and 0) and the activation, written to output + c·out_stride. Four output rows × a few vectors of
-/// columns at a time read the input rows in place (stride 2: the plane first split by column phase into `scratch`),
-/// each row's vectors once per tap column for all four rows, the padding by masked loads: no padded copy and no
-/// transposes, so it suits planes whose rows fill vectors.
+/// columns at a time read the input rows in place (stride 2: two vectors and their even lanes), each row's vectors
+/// once per tap column for all four rows, the padding by masked loads: no padded copy and no transposes, so it
+/// suits planes whose rows fill vectors.
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
-                        float *output, long out_stride, float *scratch);
+                        float *output, long out_stride);
 /// A convolution of few input channels (an RGB stem) computed directly, with no im2col matrix: output rows
 /// first ..< first + count of every output channel o (output + o·out_height·out_width) = activation(scale[o] ·
 /// Σ over the `channels` input planes and the filter's taps + shift[o]) (scale, shift NULL: 1 and 0). `weights` is
