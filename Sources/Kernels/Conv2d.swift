@@ -560,14 +560,14 @@ extension Conv2dGeometry {
             dilation_h: dilationH, dilation_w: dilationW, pad_top: padTop, pad_left: padLeft)
     }
 
-    /// The faster depthwise kernel for this conv. On AVX-512, planes whose rows fill vectors (28 outputs and more)
-    /// read their rows in place with 3×3 and 5×5 filters (Zen 4, one thread, in MobileNetV2: 1.4–2.1× faster than
-    /// by planes or by channel blocks; 5×5 alone: 1.3–1.5×); on AVX2 that was no faster in the model (0.85–1.25×).
-    /// Smaller planes, whose rows leave lanes idle, run a vector of channels at a time (transposed to a vector per
-    /// pixel and back; MobileNetV2's at 7² and 14²: 1.0–1.8× faster than by rows); the other large ones a plane at a
-    /// time, padded.
+    /// The faster depthwise kernel for this conv. On AVX-512, planes whose rows fill most of a vector (14 outputs
+    /// and more) read their rows in place with 3×3 and 5×5 filters (Zen 4, one thread, in the model: MobileNetV2's
+    /// 1.2–2.4× faster than by planes or by channel blocks; MobileNetV3's 1.1–1.3×, EfficientNet-Lite0's 0.95–1.2×);
+    /// on AVX2 that was no faster (0.85–1.25×). Smaller planes, whose rows leave lanes idle, run a vector of channels
+    /// at a time (transposed to a vector per pixel and back; at 7² 1.1–1.6× faster than by rows); the other large
+    /// ones a plane at a time, padded.
     var depthwiseKernel: DepthwiseKernel {
-        if runsByRows && outWidth >= 28 && zoo_depthwise_channel_block() >= 16 { return .rows }
+        if runsByRows && outWidth >= 14 && zoo_depthwise_channel_block() >= 16 { return .rows }
         return outWidth <= 32 ? .channelBlocks : .planes
     }
 
