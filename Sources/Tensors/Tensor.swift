@@ -235,6 +235,8 @@ public final class Tensor: CustomStringConvertible {
 
     /// The number of dimensions (0 for a scalar).
     public var rank: Int { shape.count }
+    /// Changes whenever the values are written: what a cache of values computed from them compares.
+    public var version: UInt64 { storage.version }
     /// A copy of the values in row-major order.
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
     /// The single value of a one-element tensor.

@@ -80,6 +80,27 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
+    /// The fold is kept between forwards, and made again once a tensor it reads changes (the running statistics
+    /// after more training, the conv's bias).
+    func testFoldedBatchNormFollowsChangedStatistics() throws {
+        var rng = RandomGenerator(seed: 5)
+        let conv = try Initialization.using(&rng) { try Conv2d(3, 6, kernel: 3, padding: .symmetric(1), bias: true) }
+        let bn = try BatchNorm2d(6)
+        let x = try Tensor.normal([1, 3, 8, 8], using: &rng)
+        func assertFoldMatchesReference(_ message: String) throws {
+            let reference = try withoutGrad { try bn(conv(x)).activation(.relu) }
+            let fused = try withoutGrad { try bn.fused(after: conv, activation: .relu, x) }
+            for (a, b) in zip(reference.scalars, fused.scalars) { XCTAssertEqual(a, b, accuracy: 1e-4, message) }
+        }
+        try assertFoldMatchesReference("first fold")
+        try assertFoldMatchesReference("kept fold")
+        try bn.runningVar.assign(Tensor.uniform([6], low: 0.2, high: 3, using: &rng))
+        try bn.runningMean.assign(Tensor.normal([6], using: &rng))
+        try assertFoldMatchesReference("new running statistics")
+        try conv.bias!.assign(Tensor.normal([6], using: &rng))
+        try assertFoldMatchesReference("new conv bias")
+    }
+
     /// Training mode normalises with the batch's statistics (biased variance) and updates the running ones
     /// as torch does: running = 0.9 · running + 0.1 · batch, with the unbiased variance.
     func testBatchNormTrainingUsesBatchStatisticsAndUpdatesRunningOnes() throws {
