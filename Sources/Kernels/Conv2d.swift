@@ -560,14 +560,14 @@ extension Conv2dGeometry {
             dilation_h: dilationH, dilation_w: dilationW, pad_top: padTop, pad_left: padLeft)
     }
 
-    /// The faster depthwise kernel for this conv. On AVX-512, planes whose rows fill most of a vector (14 outputs
-    /// and more) read their rows in place with 3×3 and 5×5 filters (Zen 4, one thread, in the model: MobileNetV2's
-    /// 1.2–2.4× faster than by planes or by channel blocks; MobileNetV3's 1.1–1.3×, EfficientNet-Lite0's 0.95–1.2×);
-    /// on AVX2 that was no faster (0.85–1.25×). Smaller planes, whose rows leave lanes idle, run a vector of channels
-    /// at a time (transposed to a vector per pixel and back; at 7² 1.1–1.6× faster than by rows); the other large
-    /// ones a plane at a time, padded.
+    /// The faster depthwise kernel for this conv. Planes whose rows fill most of a vector (14 outputs and more) read
+    /// their rows in place (Zen 4, one thread, in the models: on AVX-512 MobileNetV2's 1.2–2.4× faster than by planes
+    /// or by channel blocks, MobileNetV3's 1.1–1.3×, EfficientNet-Lite0's 0.95–1.2×; on AVX2 3×3 filters 0.9–1.4×, but
+    /// 5×5 ones at 28² 0.7×, which stay by channel blocks there). Smaller planes, whose rows leave lanes idle, run a
+    /// vector of channels at a time (transposed to a vector per pixel and back; at 7² 1.1–1.6× faster than by rows);
+    /// the other large ones a plane at a time, padded.
     var depthwiseKernel: DepthwiseKernel {
-        if runsByRows && outWidth >= 14 && zoo_depthwise_channel_block() >= 16 { return .rows }
+        if runsByRows && outWidth >= 14 && (kernelHeight == 3 || zoo_depthwise_channel_block() >= 16) { return .rows }
         return outWidth <= 32 ? .channelBlocks : .planes
     }
 
