@@ -142,8 +142,8 @@ void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const fl
 /// `channels` planes: plane c read from input + c·in_stride, filtered by weight + c·K·K, then scale[c] and shift[c]
 /// (NULL: 1 and 0) and the activation, written to output + c·out_stride. Four output rows × a few vectors of
 /// columns at a time read the input rows in place (stride 2: two vectors and their even lanes), each row's vectors
-/// once per tap column for all four rows, the padding by masked loads: no padded copy and no transposes, so it
-/// suits planes whose rows fill vectors.
+/// once per tap column for all four rows; padding columns are masked out of the loads and padding rows skipped:
+/// no padded copy and no transposes, so it suits planes whose rows fill vectors.
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride);
