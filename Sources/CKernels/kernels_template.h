@@ -956,18 +956,18 @@ INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epil
     if (full) NAME(store)(dst, v); else NAME(store_partial)(dst, v, lanes);
 }
 
-/// C tile (rows × columns ≤ MR × nv·VEC, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished.
-/// `nv` and `activation` are constants at each call, so the loops unroll, the accumulators stay in registers and
-/// the activation's code appears without the others'.
-INLINE void NAME(micro_tile)(const int nv, const zoo_activation activation, long depth, const float *restrict a,
+/// C tile (rows × columns ≤ mr × nv·VEC, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished;
+/// `mr` ≤ MR rows of the panel are computed. `mr`, `nv` and `activation` are constants at each call, so the loops
+/// unroll, the accumulators stay in registers and the activation's code appears without the others'.
+INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation activation, long depth, const float *restrict a,
                              const float *restrict b, long b_stride, float *c, long ldc, long rows, long columns,
                              float alpha, float beta, const zoo_epilogue *epilogue, long row, long column) {
     V acc[GEMM_MR][GEMM_NV];
-    UNROLL for (int i = 0; i < GEMM_MR; i++) UNROLL for (int j = 0; j < nv; j++) acc[i][j] = NAME(splat)(0);
+    UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nv; j++) acc[i][j] = NAME(splat)(0);
     for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
         V bv[GEMM_NV];
         UNROLL for (int j = 0; j < nv; j++) bv[j] = NAME(load)(b + j * VEC);
-        UNROLL for (int i = 0; i < GEMM_MR; i++) {
+        UNROLL for (int i = 0; i < mr; i++) {
             V ai = NAME(splat)(a[i]);
             UNROLL for (int j = 0; j < nv; j++) acc[i][j] += ai * bv[j];
         }
@@ -977,7 +977,7 @@ INLINE void NAME(micro_tile)(const int nv, const zoo_activation activation, long
     if (epilogue) local = *epilogue;
     const zoo_epilogue *e = epilogue ? &local : NULL;
     // Constant indices only (full unroll), so the accumulators never leave the registers.
-    UNROLL for (int i = 0; i < GEMM_MR; i++) {
+    UNROLL for (int i = 0; i < mr; i++) {
         if (i < rows) {
             UNROLL for (int j = 0; j < nv; j++) {
                 long lanes = columns - j * VEC;
@@ -989,9 +989,15 @@ INLINE void NAME(micro_tile)(const int nv, const zoo_activation activation, long
     }
 }
 
-/// `micro_tile` compiled for the activations convolutions and MLPs end with, and once for any other.
-#define MICRO_TILE(nv, activation) \
-    NAME(micro_tile)(nv, activation, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column)
+/// `micro_tile` compiled for the activations convolutions and MLPs end with, and once for any other; a panel's last
+/// few rows (16 output channels are 12 + 4 on AVX-512) get a tile of 4 or 8 rows, not MR rows mostly of padding.
+#define MICRO_TILE_ROWS(mr, nv, activation) \
+    NAME(micro_tile)(mr, nv, activation, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column)
+#define MICRO_TILE(nv, activation) do { \
+    if (GEMM_MR > 4 && rows <= 4) MICRO_TILE_ROWS(GEMM_MR > 4 ? 4 : GEMM_MR, nv, activation); \
+    else if (GEMM_MR > 8 && rows <= 8) MICRO_TILE_ROWS(GEMM_MR > 8 ? 8 : GEMM_MR, nv, activation); \
+    else MICRO_TILE_ROWS(GEMM_MR, nv, activation); \
+} while (0)
 #define MICRO_TILE_FOR_EACH_ACTIVATION(nv) do { \
     zoo_activation activation_ = epilogue ? epilogue->activation : ZOO_ACT_IDENTITY; \
     switch (activation_) { \
@@ -1020,6 +1026,7 @@ KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const
 }
 #undef MICRO_TILE_FOR_EACH_ACTIVATION
 #undef MICRO_TILE
+#undef MICRO_TILE_ROWS
 
 // Vectors of an A panel's MR rows; the column tile below takes up to GEMM_FEW_COLUMNS columns where that costs
 // fewer products per depth step than a vector of columns (MR).
