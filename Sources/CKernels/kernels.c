@@ -353,6 +353,8 @@ void zoo_gemm_tile(long *rows, long *columns) {
     *columns = table->tile_columns;
 }
 
+long zoo_vector_width(void) { return kernels()->vector_width; }
+
 long zoo_gemm_depth_block(void) { return kernels()->depth_block; }
 
 size_t zoo_packed_count(int side, long outer, long depth) {

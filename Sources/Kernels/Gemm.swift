@@ -283,10 +283,12 @@ private func runGemm(
             GemmThreading.splitting
             && (2 * m * n * k >= GemmThreading.minimumFlopsToSplit
                 || (m + n) * k >= GemmThreading.minimumFloatsToSplit)
-        let byColumns = GemmSplit(extent: n, tile: tileColumns, other: m, splits: splits)
+        // A block of columns may end in a narrower tile, except in a packed B, whose panels are whole tiles.
+        let columnTile = operands.packed?.side == .right ? tileColumns : zoo_vector_width()
+        let byColumns = GemmSplit(extent: n, tile: columnTile, other: m, splits: splits)
         let byRows = GemmSplit(extent: m, tile: tileRows, other: n, splits: splits)
-        // Along the longer side, unless the other clearly leaves the busiest thread less work (196 columns, a
-        // 14×14 map, split 112 + 84, while 128 rows split 66 + 62); "clearly", since parts that split the rows
+        // Along the longer side, unless the other clearly leaves the busiest thread less work (49 columns, a
+        // 7×7 map, split 32 + 17, while 160 rows split 84 + 76); "clearly", since parts that split the rows
         // each pack all of B. But thin blocks of columns (a block times the depth under `thinColumnBlock`) go by rows
         // whenever the rows split as evenly: two threads writing the two ends of every C row meet on each row's
         // boundary lines (the prefetchers pull the neighbour's), which cost 192 × 784 × 32 (MobileNetV2's
@@ -300,7 +302,7 @@ private func runGemm(
             splitColumns ? (n, byColumns.parts, byColumns.block) : (m, byRows.parts, byRows.block)
         let run = { (part: Int) in
             let start = part * block
-            let end = min(extent, start + block)
+            let end = part == parts - 1 ? extent : min(extent, start + block)
             guard start < end else { return }
             let (row, column) = splitColumns ? (0, start) : (start, 0)
             let packedOffset = operands.packed?.side == (splitColumns ? .right : .left) ? start : 0
@@ -334,7 +336,8 @@ private func runGemm(
     }
 }
 
-/// A product cut along one dimension into one block per thread, each a multiple of the micro-kernel's tile.
+/// A product cut along one dimension into one block per thread: blocks of `block`, a multiple of the tile, and
+/// the last whatever is left.
 private struct GemmSplit {
     let parts: Int, block: Int
     /// Elements of C the busiest part computes.
@@ -342,8 +345,12 @@ private struct GemmSplit {
 
     init(extent: Int, tile: Int, other: Int, splits: Bool) {
         parts = splits ? min(Threads.count, max(1, extent / tile)) : 1
-        block = ((extent + parts - 1) / parts + tile - 1) / tile * tile
-        largestPart = min(block, extent) * other
+        // The share rounded up to tiles, or down with the rest in the last block where that one is smaller
+        // (196 columns in vectors of 16: 96 + 100, not 112 + 84).
+        let up = ((extent + parts - 1) / parts + tile - 1) / tile * tile
+        let down = extent / parts / tile * tile
+        let lastOfDown = extent - (parts - 1) * down
+        (block, largestPart) = parts > 1 && lastOfDown < up ? (down, lastOfDown * other) : (up, min(up, extent) * other)
     }
 }
 

@@ -43,7 +43,7 @@ final class GemmTests: XCTestCase {
     func testShapesTransposesAndStridesOnEveryPath() throws {
         // Edges of every tile (1, 5, 12, 33 rows; 17, 31, 65 columns; last row panels of 4 and 8 rows, which have
         // tiles of their own: 64 = 5·12 + 4, 128 = 10·12 + 8 on AVX-512), K past one 512-deep block, and products
-        // split across threads by rows (64 × 31, and 128 × 196 where rows share the work more evenly) and columns;
+        // split across threads by rows (64 × 31) and columns (128 × 196: 96 + 100, blocks of vectors, the last larger);
         // a shallow product past one row block whose row panels run along chunks of B panels, the last ragged;
         // a shallow one wider than tall that splits by rows (thin blocks of columns would share C's lines).
         let shapes = [

@@ -70,6 +70,8 @@ void zoo_set_gemm_stays_on_thread(int stays);
 
 /// The active path's register tile: rows of A and columns of B per micro-kernel call.
 void zoo_gemm_tile(long *rows, long *columns);
+/// The active path's floats per vector: the micro-kernel's columns come in vectors of this many.
+long zoo_vector_width(void);
 
 /// The active path's depth block: the GEMM runs K in blocks of this many, and packs them one after another.
 long zoo_gemm_depth_block(void);
