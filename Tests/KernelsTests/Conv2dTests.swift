@@ -50,9 +50,10 @@ final class Conv2dTests: XCTestCase {
                     batch: 5, inChannels: 6, height: 4, width: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1, 1, 1),
                     groups: 2),
                 Conv2dGeometry(batch: 3, inChannels: 5, height: 2, width: 2, outChannels: 7, kernel: (1, 1)),
-                // Large enough to split across threads (by columns, then by rows), with K past one depth block.
+                // Large enough to split across threads (by columns, then by rows), with K past one depth block:
+                // an im2col matrix past 2 MB, built a depth block and a band of rows at a time.
                 Conv2dGeometry(
-                    batch: 1, inChannels: 64, height: 23, width: 21, outChannels: 20, kernel: (3, 3),
+                    batch: 1, inChannels: 64, height: 48, width: 46, outChannels: 20, kernel: (3, 3),
                     padding: (1, 1, 1, 1)),
                 Conv2dGeometry(
                     batch: 3, inChannels: 72, height: 7, width: 7, outChannels: 100, kernel: (3, 3), stride: (2, 2),
