@@ -956,14 +956,56 @@ INLINE void NAME(finish)(V v, float *dst, long lanes, float beta, const zoo_epil
     if (full) NAME(store)(dst, v); else NAME(store_partial)(dst, v, lanes);
 }
 
+// Vectors of an A panel's MR rows; the few-columns tile below takes up to GEMM_FEW_COLUMNS columns where that
+// costs fewer products per depth step than a vector of columns (MR).
+#define GEMM_ROW_VECTORS ((GEMM_MR + VEC - 1) / VEC)
+#define GEMM_FEW_COLUMNS (4 * GEMM_ROW_VECTORS < GEMM_MR ? 4 : (GEMM_MR - 1) / GEMM_ROW_VECTORS)
+
+/// One depth step of a few-columns tile: C columns (`columns` ≤ GEMM_FEW_COLUMNS of them, B's at `b`) with the
+/// accumulators along A's rows, a vector of MR rows per column.
+INLINE void NAME(few_columns_step)(V acc[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS], const float *a, const float *b,
+                                   int last_step, long columns) {
+    V av[GEMM_ROW_VECTORS];
+    UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) {
+        // A vector reaching past the panel's MR rows reads the next step's; the last step must not.
+        const long lanes = GEMM_MR - v * VEC;
+        av[v] = lanes >= VEC || !last_step ? NAME(load)(a + v * VEC) : NAME(load_partial)(a + v * VEC, lanes);
+    }
+    UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) {
+        if (j >= columns) break;
+        const V bj = NAME(splat)(b[j]);
+        UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) acc[j][v] += av[v] * bj;
+    }
+}
+
+/// Stores a few-columns tile: back to rows of C, finished as the other tiles finish theirs.
+INLINE void NAME(few_columns_finish)(V acc[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS], float *c, long ldc, long rows,
+                                     long columns, float alpha, float beta, const zoo_epilogue *e, long row,
+                                     long column) {
+    float tile[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS * VEC];
+    UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
+        NAME(store)(tile[j] + v * VEC, acc[j][v]);
+    const zoo_activation activation = e ? e->activation : ZOO_ACT_IDENTITY;
+    for (long i = 0; i < rows; i++) {
+        float values[VEC] = {0};
+        for (long j = 0; j < columns; j++) values[j] = tile[j][i];
+        NAME(finish)(NAME(load)(values) * alpha, c + i * ldc, columns, beta, e, activation, row + i, column);
+    }
+}
+
 /// C tile (rows × columns ≤ mr × nv·VEC, at `row`, `column` of the whole C) = alpha · Apanel · Bpanel, finished;
 /// `mr` ≤ MR rows of the panel are computed. `mr`, `nv` and `activation` are constants at each call, so the loops
-/// unroll, the accumulators stay in registers and the activation's code appears without the others'.
-INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation activation, long depth, const float *restrict a,
-                             const float *restrict b, long b_stride, float *c, long ldc, long rows, long columns,
-                             float alpha, float beta, const zoo_epilogue *epilogue, long row, long column) {
-    V acc[GEMM_MR][GEMM_NV];
+/// unroll, the accumulators stay in registers and the activation's code appears without the others'. With
+/// `with_few`, the tile also takes the `few` columns after its vectors along, as `micro_kernel_few_columns` would.
+INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation activation, const int with_few,
+                             long few, long depth, const float *restrict a, const float *restrict b, long b_stride,
+                             float *c, long ldc, long rows, long columns, float alpha, float beta,
+                             const zoo_epilogue *epilogue, long row, long column) {
+    V acc[GEMM_MR][GEMM_NV], few_acc[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS];
     UNROLL for (int i = 0; i < mr; i++) UNROLL for (int j = 0; j < nv; j++) acc[i][j] = NAME(splat)(0);
+    if (with_few)
+        UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
+            few_acc[j][v] = NAME(splat)(0);
     for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
         V bv[GEMM_NV];
         UNROLL for (int j = 0; j < nv; j++) bv[j] = NAME(load)(b + j * VEC);
@@ -971,6 +1013,7 @@ INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation ac
             V ai = NAME(splat)(a[i]);
             UNROLL for (int j = 0; j < nv; j++) acc[i][j] += ai * bv[j];
         }
+        if (with_few) NAME(few_columns_step)(few_acc, a, b + nv * VEC, p + 1 == depth, few);
     }
     // A local copy: C's stores (through may_alias vectors) would otherwise make every field a reload.
     zoo_epilogue local;
@@ -987,12 +1030,15 @@ INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation ac
             }
         }
     }
+    if (with_few)
+        NAME(few_columns_finish)(few_acc, c + nv * VEC, ldc, rows, few, alpha, beta, e, row, column + nv * VEC);
 }
 
 /// `micro_tile` compiled for the activations convolutions and MLPs end with, and once for any other; a panel's last
 /// few rows (16 output channels are 12 + 4 on AVX-512) get a tile of 4 or 8 rows, not MR rows mostly of padding.
 #define MICRO_TILE_ROWS(mr, nv, activation) \
-    NAME(micro_tile)(mr, nv, activation, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, epilogue, row, column)
+    NAME(micro_tile)(mr, nv, activation, with_few, few, depth, a, b, b_stride, c, ldc, rows, columns, alpha, beta, \
+                     epilogue, row, column)
 #define MICRO_TILE(nv, activation) do { \
     if (GEMM_MR > 4 && rows <= 4) MICRO_TILE_ROWS(GEMM_MR > 4 ? 4 : GEMM_MR, nv, activation); \
     else if (GEMM_MR > 8 && rows <= 8) MICRO_TILE_ROWS(GEMM_MR > 8 ? 8 : GEMM_MR, nv, activation); \
@@ -1014,24 +1060,29 @@ INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation ac
 KERNEL void NAME(micro_kernel)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c, long ldc,
                                long rows, long columns, float alpha, float beta, const zoo_epilogue *epilogue,
                                long row, long column) {
+    const int with_few = 0;
+    const long few = 0;
     MICRO_TILE_FOR_EACH_ACTIVATION(GEMM_NV);
 }
 
 /// One vector of columns: the last panel of a C whose width is not a multiple of NR (a 7×7 map's 49
-/// positions are 3·16 + 1 on AVX2), which the full tile would compute mostly on padding.
+/// positions are 3·16 + 1 on AVX-512), which the full tile would compute mostly on padding; with the few columns
+/// after it (`few` > 0: the 1 of 49), which alone would make a tile of one dependent chain of FMAs per column
+/// (49 columns took 1.16× the time of 48 so on Zen 4, one thread).
 KERNEL void NAME(micro_kernel_narrow)(long depth, const float *restrict a, const float *restrict b, long b_stride, float *c,
-                                      long ldc, long rows, long columns, float alpha, float beta,
+                                      long ldc, long rows, long columns, long few, float alpha, float beta,
                                       const zoo_epilogue *epilogue, long row, long column) {
-    MICRO_TILE_FOR_EACH_ACTIVATION(1);
+    if (few > 0) {
+        const int with_few = 1;
+        MICRO_TILE_FOR_EACH_ACTIVATION(1);
+    } else {
+        const int with_few = 0;
+        MICRO_TILE_FOR_EACH_ACTIVATION(1);
+    }
 }
 #undef MICRO_TILE_FOR_EACH_ACTIVATION
 #undef MICRO_TILE
 #undef MICRO_TILE_ROWS
-
-// Vectors of an A panel's MR rows; the column tile below takes up to GEMM_FEW_COLUMNS columns where that costs
-// fewer products per depth step than a vector of columns (MR).
-#define GEMM_ROW_VECTORS ((GEMM_MR + VEC - 1) / VEC)
-#define GEMM_FEW_COLUMNS (4 * GEMM_ROW_VECTORS < GEMM_MR ? 4 : (GEMM_MR - 1) / GEMM_ROW_VECTORS)
 
 /// C tile of rows × columns (≤ GEMM_FEW_COLUMNS) with the accumulators along A's rows, a vector of MR rows per
 /// column: the last few columns of a C whose width is just past a multiple of the vector (49 = 6·8 + 1), which a
@@ -1042,32 +1093,11 @@ KERNEL void NAME(micro_kernel_few_columns)(long depth, const float *restrict a, 
     V acc[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS];
     UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
         acc[j][v] = NAME(splat)(0);
-    for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
-        V av[GEMM_ROW_VECTORS];
-        UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) {
-            // A vector reaching past the panel's MR rows reads the next step's; the last step must not.
-            const long lanes = GEMM_MR - v * VEC;
-            av[v] = lanes >= VEC || p + 1 < depth ? NAME(load)(a + v * VEC) : NAME(load_partial)(a + v * VEC, lanes);
-        }
-        UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) {
-            if (j >= columns) break;
-            const V bj = NAME(splat)(b[j]);
-            UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++) acc[j][v] += av[v] * bj;
-        }
-    }
-    // Back to rows of C, finished as the other tiles finish theirs.
-    float tile[GEMM_FEW_COLUMNS][GEMM_ROW_VECTORS * VEC];
-    UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
-        NAME(store)(tile[j] + v * VEC, acc[j][v]);
+    for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride)
+        NAME(few_columns_step)(acc, a, b, p + 1 == depth, columns);
     zoo_epilogue local;
     if (epilogue) local = *epilogue;
-    const zoo_epilogue *e = epilogue ? &local : NULL;
-    const zoo_activation activation = epilogue ? epilogue->activation : ZOO_ACT_IDENTITY;
-    for (long i = 0; i < rows; i++) {
-        float values[VEC] = {0};
-        for (long j = 0; j < columns; j++) values[j] = tile[j][i];
-        NAME(finish)(NAME(load)(values) * alpha, c + i * ldc, columns, beta, e, activation, row + i, column);
-    }
+    NAME(few_columns_finish)(acc, c, ldc, rows, columns, alpha, beta, epilogue ? &local : NULL, row, column);
 }
 
 static float *NAME(aligned_buffer)(float **slot, size_t *capacity, size_t count) {
@@ -1140,10 +1170,14 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
                             // A ragged last panel: its vectors of columns, then a few columns left over along A's rows.
                             const long few = columns % VEC <= GEMM_FEW_COLUMNS ? columns % VEC : 0, wide = columns - few;
                             float *c = call->c + (ic + ir) * call->ldc + jc + jr;
-                            if (wide > 0)
-                                (wide <= VEC ? NAME(micro_kernel_narrow) : NAME(micro_kernel))(kc, a_panels + ir * kc, b_panel,
-                                    b_stride, c, call->ldc, rows, wide, call->alpha, beta, epilogue, ic + ir, jc + jr);
-                            if (few > 0)
+                            const int narrow = wide > 0 && wide <= VEC;  // takes the few columns along
+                            if (wide > VEC)
+                                NAME(micro_kernel)(kc, a_panels + ir * kc, b_panel, b_stride, c, call->ldc, rows, wide,
+                                                   call->alpha, beta, epilogue, ic + ir, jc + jr);
+                            else if (narrow)
+                                NAME(micro_kernel_narrow)(kc, a_panels + ir * kc, b_panel, b_stride, c, call->ldc, rows,
+                                                          wide, few, call->alpha, beta, epilogue, ic + ir, jc + jr);
+                            if (few > 0 && !narrow)
                                 NAME(micro_kernel_few_columns)(kc, a_panels + ir * kc, b_panel + wide, b_stride, c + wide,
                                                                call->ldc, rows, few, call->alpha, beta, epilogue, ic + ir,
                                                                jc + jr + wide);

@@ -45,10 +45,12 @@ final class GemmTests: XCTestCase {
         // tiles of their own: 64 = 5·12 + 4, 128 = 10·12 + 8 on AVX-512), K past one 512-deep block, and products
         // split across threads by rows (64 × 31) and columns (128 × 196: 96 + 100, blocks of vectors, the last larger);
         // a shallow product past one row block whose row panels run along chunks of B panels, the last ragged;
-        // a shallow one wider than tall that splits by rows (thin blocks of columns would share C's lines).
+        // a shallow one wider than tall that splits by rows (thin blocks of columns would share C's lines); last
+        // panels of a vector and a few columns, which one tile takes together (17, 25 and 21 columns: 16 + 1 on
+        // AVX-512, 16 + 8 + 1 on AVX2, 16 + 4 + 1 on the baseline path).
         let shapes = [
             (1, 1, 1), (5, 17, 3), (12, 32, 64), (33, 65, 700), (64, 31, 1100), (70, 3, 9), (128, 196, 100),
-            (40, 400, 150), (200, 1501, 40), (192, 784, 32),
+            (40, 400, 150), (200, 1501, 40), (192, 784, 32), (30, 25, 70), (6, 21, 30),
         ]
         for path in KernelPath.available {
             try KernelPath.with(path) {
