@@ -43,6 +43,8 @@ typedef struct {
                                zoo_activation, float *, float *);
     void (*depthwise_rows)(const zoo_plane_geometry *, long, const float *, long, const float *, const float *,
                            const float *, zoo_activation, float *, long);
+    void (*depthwise_flat)(const zoo_plane_geometry *, long, const float *, long, const float *, const float *,
+                           const float *, zoo_activation, float *, long);
     void (*conv_direct)(const zoo_plane_geometry *, long, const float *, const zoo_packed_matrix *, long,
                         const float *, const float *, zoo_activation, long, long, float *);
     long vector_width;
@@ -448,6 +450,12 @@ void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float 
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride) {
     kernels()->depthwise_rows(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride);
+}
+
+void zoo_depthwise_flat(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
+                        const float *weight, const float *scale, const float *shift, zoo_activation activation,
+                        float *output, long out_stride) {
+    kernels()->depthwise_flat(g, channels, input, in_stride, weight, scale, shift, activation, output, out_stride);
 }
 
 void zoo_conv_direct(const zoo_plane_geometry *g, long channels, const float *input, const zoo_packed_matrix *weights,

@@ -603,6 +603,63 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
 #undef DEPTHWISE_TILE
 }
 
+KERNEL void NAME(depthwise_flat)(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
+                                 const float *weight, const float *scale, const float *shift,
+                                 zoo_activation activation, float *output, long out_stride) {
+    const long kh = g->kernel_height, kw = g->kernel_width, taps = kh * kw, width = g->width;
+    const long pixels = g->out_height * width, vectors = (pixels + VEC - 1) / VEC;
+    // Output pixel q reads input pixel q + offsets[t] through tap t; masks[t·vectors + v] keeps the lanes of
+    // vector v whose pixel is an output and whose input lies inside the plane.
+    long offsets[taps];
+    unsigned masks[taps * vectors];
+    for (long i = 0; i < kh; i++)
+        for (long j = 0; j < kw; j++) {
+            const long t = i * kw + j, dy = i * g->dilation_h - g->pad_top, dx = j * g->dilation_w - g->pad_left;
+            offsets[t] = dy * width + dx;
+            for (long v = 0; v < vectors; v++) {
+                unsigned mask = 0;
+                for (long l = 0, q = v * VEC; l < VEC; l++, q++) {
+                    const long y = q / width + dy, x = q % width + dx;
+                    if (q < pixels && y >= 0 && y < g->height && x >= 0 && x < width) mask |= 1u << l;
+                }
+                masks[t * vectors + v] = mask;
+            }
+        }
+    // NX vectors at a time (the last NX overlap the ones before rather than run short), each tap's a masked load;
+    // T taps, a constant where the filter is 3×3 (the loops unroll), else `taps`.
+#define DEPTHWISE_FLAT(T, NX) do { \
+    for (long c = 0; c < channels; c++) { \
+        const float *plane = input + c * in_stride, *w = weight + c * (T); \
+        const float factor = scale ? scale[c] : 1, offset = shift ? shift[c] : 0; \
+        for (long v = 0; v < vectors; v += NX) { \
+            const long v0 = v + NX <= vectors ? v : vectors - NX; \
+            const unsigned *m = masks + v0; \
+            V acc[NX]; \
+            UNROLL for (int x = 0; x < NX; x++) acc[x] = NAME(splat)(0); \
+            for (long t = 0; t < (T); t++) { \
+                const V wt = NAME(splat)(w[t]); \
+                const float *src = plane + offsets[t] + v0 * VEC; \
+                UNROLL for (int x = 0; x < NX; x++) acc[x] += wt * NAME(load_masked)(src + x * VEC, m[t * vectors + x]); \
+            } \
+            UNROLL for (int x = 0; x < NX; x++) { \
+                const long lanes = pixels - (v0 + x) * VEC; \
+                NAME(store_first)(output + c * out_stride + (v0 + x) * VEC, \
+                                  NAME(activate)(activation, acc[x] * factor + offset), lanes < VEC ? lanes : VEC); \
+            } \
+        } \
+    } \
+} while (0)
+#define DEPTHWISE_FLAT_WIDTHS(T) do { \
+    if (vectors >= 4) DEPTHWISE_FLAT(T, 4); \
+    else if (vectors >= 2) DEPTHWISE_FLAT(T, 2); \
+    else DEPTHWISE_FLAT(T, 1); \
+} while (0)
+    if (taps == 9) DEPTHWISE_FLAT_WIDTHS(9);
+    else DEPTHWISE_FLAT_WIDTHS(taps);
+#undef DEPTHWISE_FLAT_WIDTHS
+#undef DEPTHWISE_FLAT
+}
+
 KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const float *input,
                               const zoo_packed_matrix *weights, long out_channels, const float *scale,
                               const float *shift, zoo_activation activation, long first, long count, float *output) {
@@ -1210,7 +1267,7 @@ static const zoo_kernel_table NAME(kernels) = {
     .sum = NAME(sum), .max = NAME(max), .dot = NAME(dot), .squared_deviations = NAME(squared_deviations), .centered_dot = NAME(centered_dot),
     .layer_norm_row = NAME(layer_norm_row),
     .softmax_row = NAME(softmax_row), .scale_shift_activation = NAME(scale_shift_activation),
-    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .depthwise_rows = NAME(depthwise_rows), .conv_direct = NAME(conv_direct), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
+    .depthwise_plane = NAME(depthwise_plane), .depthwise_channels = NAME(depthwise_channels), .depthwise_rows = NAME(depthwise_rows), .depthwise_flat = NAME(depthwise_flat), .conv_direct = NAME(conv_direct), .vector_width = VEC, .max_pool_plane = NAME(max_pool_plane),
     .winograd_input = NAME(winograd_input), .winograd_output = NAME(winograd_output),
     .winograd_filter_row = NAME(winograd_filter_row),
     .adamw_update = NAME(adamw_update),

@@ -485,6 +485,17 @@ enum DepthwiseKernel: String, CaseIterable {
     case channelBlocks
     /// Four rows at a time read in place, the padding by masked loads (`zoo_depthwise_rows`; `runsByRows` only).
     case rows
+    /// A small plane as one run of vectors, each tap a shifted masked load (`zoo_depthwise_flat`; `runsFlat` only).
+    case flat
+
+    /// Whether this kernel takes `g` (by planes and by channel blocks take every depthwise conv).
+    func takes(_ g: Conv2dGeometry) -> Bool {
+        switch self {
+        case .rows: g.runsByRows
+        case .flat: g.runsFlat
+        case .planes, .channelBlocks: true
+        }
+    }
 }
 
 /// output = activation(depthwise(input) · scale[c] + shift[c]); a residual is added in a second pass.
@@ -500,8 +511,10 @@ func depthwiseConv2d(
     // With a residual the activation must wait until the residual is in.
     let activation = e.residual == nil ? e.activation : .identity
     switch kernel ?? g.depthwiseKernel {
-    case .rows:
-        precondition(g.runsByRows, "depthwiseConv2d: the rows kernel takes 3×3 and 5×5 filters of stride 1 or 2")
+    case .rows, .flat:
+        let chosen = kernel ?? g.depthwiseKernel
+        precondition(chosen.takes(g), "depthwiseConv2d: the \(chosen) kernel does not take \(g)")
+        let run = chosen == .rows ? zoo_depthwise_rows : zoo_depthwise_flat
         // Planes in order across the batch: a thread's share of them in one call per image.
         parallelFor(g.batch * g.inChannels) { planes in
             var p = planes.lowerBound
@@ -509,7 +522,7 @@ func depthwiseConv2d(
                 let first = p % g.inChannels
                 let channels = min(g.inChannels - first, planes.upperBound - p)
                 withUnsafePointer(to: plane) { plane in
-                    zoo_depthwise_rows(
+                    run(
                         plane, channels, input + p * inSize, inSize, weight + first * taps, e.scale.map { $0 + first },
                         e.shift.map { $0 + first }, activation.c, output + p * outSize, outSize)
                 }
@@ -570,11 +583,21 @@ extension Conv2dGeometry {
     /// their rows in place (Zen 4, one thread, in the models: on AVX-512 MobileNetV2's 1.2–2.4× faster than by planes
     /// or by channel blocks, MobileNetV3's 1.1–1.3×, EfficientNet-Lite0's 0.95–1.2×; on AVX2 3×3 filters 0.9–1.4×, but
     /// 5×5 ones at 28² 0.7×, which stay by channel blocks there). Smaller planes, whose rows leave lanes idle, run a
-    /// vector of channels at a time (transposed to a vector per pixel and back; at 7² 1.1–1.6× faster than by rows);
-    /// the other large ones a plane at a time, padded.
+    /// vector of channels at a time (transposed to a vector per pixel and back; at 7² 1.1–1.6× faster than by rows),
+    /// except 3×3 filters of stride 1 there, which take the plane as one run of vectors (960 channels at 7², one
+    /// thread: 54 → 28 µs on AVX-512, 53 → 48 on AVX2; 5×5 filters gain nothing, 14² planes lose to rows); the other
+    /// large ones a plane at a time, padded.
     var depthwiseKernel: DepthwiseKernel {
         if runsByRows && outWidth >= 14 && (kernelHeight == 3 || zoo_depthwise_channel_block() >= 16) { return .rows }
+        if runsFlat && kernelHeight == 3 && kernelWidth == 3 { return .flat }
         return outWidth <= 32 ? .channelBlocks : .planes
+    }
+
+    /// Whether the flat kernel takes this conv: stride 1, rows as wide as the input's, a plane of up to 16 vectors, on
+    /// a path of 8 lanes or more (whose masked loads are single instructions).
+    var runsFlat: Bool {
+        let lanes = zoo_vector_width()
+        return strideH == 1 && strideW == 1 && outWidth == width && lanes >= 8 && outHeight * outWidth <= 16 * lanes
     }
 
     /// Whether the rows kernel takes this conv: 3×3 or 5×5, stride 1 or 2 both ways, no dilation, 4 rows or more.

@@ -120,8 +120,8 @@ final class Conv2dTests: XCTestCase {
         }
     }
 
-    /// Every depthwise kernel (a plane at a time, a vector of channels at a time, and by rows where it applies) forced
-    /// on each geometry: channel counts that leave the last block part full, batches, strides, dilation, 5×5,
+    /// Every depthwise kernel (a plane at a time, a vector of channels at a time, by rows and flat where they apply)
+    /// forced on each geometry: channel counts that leave the last block part full, batches, strides, dilation, 5×5,
     /// asymmetric padding and padding wider than the filter, planes in several bands and bands of one row, with and
     /// without a residual.
     func testEveryDepthwiseKernelAgreesWithReference() throws {
@@ -160,12 +160,20 @@ final class Conv2dTests: XCTestCase {
             Conv2dGeometry(
                 batch: 1, inChannels: 3, height: 11, width: 70, outChannels: 3, kernel: (3, 3), stride: (2, 2),
                 padding: (0, 0, 1, 1), groups: 3),
+            // Flat (and the 7×7 and dilated 12×10 above): a plane of two vectors on AVX-512, and one of 7 (13 on
+            // AVX2) whose last four overlap the ones before, padded at the top only.
+            Conv2dGeometry(
+                batch: 2, inChannels: 7, height: 5, width: 6, outChannels: 7, kernel: (3, 3),
+                padding: (1, 1, 1, 1), groups: 7),
+            Conv2dGeometry(
+                batch: 1, inChannels: 4, height: 9, width: 11, outChannels: 4, kernel: (3, 3),
+                padding: (2, 1, 0, 1), groups: 4),
         ]
         try onEveryPath { path in
             for g in cases {
                 let input = random(g.batch * g.inChannels * g.height * g.width, seed: 8)
                 let weight = random(g.outChannels * g.kernelHeight * g.kernelWidth, seed: 9)
-                for kernel in DepthwiseKernel.allCases where kernel != .rows || g.runsByRows {
+                for kernel in DepthwiseKernel.allCases where kernel.takes(g) {
                     assertEpiloguesAgree(g, input: input, weight: weight, "\(path) depthwise by \(kernel), \(g)") {
                         depthwiseConv2d(g, input: input, weight: weight, epilogue: $0, output: $1, kernel: kernel)
                     }
