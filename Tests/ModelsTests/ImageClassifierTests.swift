@@ -24,9 +24,10 @@ final class ImageClassifierTests: XCTestCase {
         XCTAssertEqual(try model.features(input).scalars, [1, 2, 3])
     }
 
-    /// Records the batch of each pass; features are the channel means.
+    /// Records the batch of each pass through the features and through the head; features are the channel means.
     private final class PassRecorder: Module, ImageClassifier {
         var passes: [Int] = []
+        var headPasses: [Int] = []
         var imageByImage = true
         var numClasses: Int { 3 }
         var numFeatures: Int { 3 }
@@ -35,7 +36,10 @@ final class ImageClassifierTests: XCTestCase {
             passes.append(input.shape[0])
             return try input.mean(axes: [2, 3])
         }
-        func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor { features }
+        func forwardHead(_ features: Tensor, preLogits: Bool) throws -> Tensor {
+            headPasses.append(features.shape[0])
+            return features
+        }
     }
 
     func testInferenceTakesTheBatchImageByImageOnlyWhereItMay() throws {
@@ -46,6 +50,7 @@ final class ImageClassifierTests: XCTestCase {
         XCTAssertEqual(try withoutGrad { try model(input) }.scalars, means)
         XCTAssertEqual(try withoutGrad { try model.features(input) }.scalars, means)
         XCTAssertEqual(model.passes, [1, 1, 1, 1, 1, 1])
+        XCTAssertEqual(model.headPasses, [3, 3], "the head takes the whole batch")
         // A recorded forward, training, or a model that says no: the whole batch at once.
         model.passes = []
         XCTAssertEqual(try model(input).scalars, means)
