@@ -10,8 +10,11 @@
 #include <stdlib.h>
 
 // A plain spin, without the pause instruction: in a VM, pause loops trap to the hypervisor, which then
-// deschedules the spinning vCPU (pause-loop exiting). About 10 µs before a worker sleeps.
-#define SPIN_ROUNDS (1 << 14)
+// deschedules the spinning vCPU (pause-loop exiting). About 70 µs before a worker sleeps (Zen 4): the serial
+// stretches of a forward between its parallel loops (a few µs each) put workers that slept after 4 µs to sleep
+// ten times a MobileNetV2 forward, and each wake-up cost a futex call and the worker's rescheduling (batch 1, two
+// threads: 4.72 → 4.52–4.59 ms).
+#define SPIN_ROUNDS (1 << 18)
 
 // The job in one word: generation (24 bits) | parts (20 bits) | next unclaimed part (20 bits). A part is
 // claimed by a compare-and-swap on the word, so a worker that wakes late can never claim a part of a job
