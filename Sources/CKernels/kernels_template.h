@@ -626,7 +626,7 @@ KERNEL void NAME(depthwise_flat)(const zoo_plane_geometry *g, long channels, con
             }
         }
     // NX vectors at a time (the last NX overlap the ones before rather than run short), each tap's a masked load;
-    // T taps, a constant where the filter is 3×3 (the loops unroll), else `taps`.
+    // T taps, a constant where the filter is 3×3 (the loops unroll: 960 channels at 7² 30.5 → 28 µs), else `taps`.
 #define DEPTHWISE_FLAT(T, NX) do { \
     for (long c = 0; c < channels; c++) { \
         const float *plane = input + c * in_stride, *w = weight + c * (T); \

@@ -510,9 +510,9 @@ func depthwiseConv2d(
     let (inSize, outSize) = (g.height * g.width, g.outHeight * g.outWidth)
     // With a residual the activation must wait until the residual is in.
     let activation = e.residual == nil ? e.activation : .identity
-    switch kernel ?? g.depthwiseKernel {
+    let chosen = kernel ?? g.depthwiseKernel
+    switch chosen {
     case .rows, .flat:
-        let chosen = kernel ?? g.depthwiseKernel
         precondition(chosen.takes(g), "depthwiseConv2d: the \(chosen) kernel does not take \(g)")
         let run = chosen == .rows ? zoo_depthwise_rows : zoo_depthwise_flat
         // Planes in order across the batch: a thread's share of them in one call per image.

@@ -149,10 +149,10 @@ void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const fl
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride);
-/// `zoo_depthwise_rows`' contract for a plane of stride 1 whose rows keep their width (out_width = width) and whose
-/// output fits 16 vectors, any filter and dilation: the plane's pixels as one run of vectors, each tap a load shifted by its offset in the
-/// plane, masked where it reads past a row's ends or the plane's (a 7×7 map is 4 vectors on AVX-512, where its
-/// rows would be 7 of 16 lanes each).
+/// `zoo_depthwise_rows`' contract for a plane of stride 1 whose rows keep their width (out_width = width) and
+/// whose output fits 16 vectors, any filter and dilation: the plane's pixels as one run of vectors, each tap a load
+/// shifted by its offset in the plane, masked where it reads past a row's ends or the plane's (a 7×7 map is 4
+/// vectors on AVX-512, where its rows would be 7 of 16 lanes each).
 void zoo_depthwise_flat(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride);
