@@ -6,17 +6,26 @@ import Foundation
 public enum Threads {
     // Process-wide like torch.set_num_threads: set by the executable before the work starts, read by every loop.
     nonisolated(unsafe) private static var current: Int = {
-        openblas_set_num_threads(1)  // gemm splits work itself (see GemmThreading)
+        // OpenBLAS runs on the calling thread (`zoo bench kernels` only), its server stopped: setting its thread
+        // count again would start the server again.
+        openblas_set_num_threads(1)
+        zoo_openblas_stop_thread_server()
         return max(1, System.coreCount)
     }()
+
+    /// Settles the budget now rather than at the first parallel loop: an executable calls it first thing, so that
+    /// OpenBLAS's thread server stops before its spinning workers take the cores from the first forward.
+    public static func settle() { _ = current }
+
+    /// Whether OpenBLAS's own workers are running (they should not be once the budget is settled).
+    static var openBLASWorkersRunning: Bool { zoo_openblas_thread_server_running() != 0 }
 
     /// Number of threads every parallel kernel uses.
     public static var count: Int { current }
 
-    /// Sets the thread count for OpenBLAS and the zoo's loops (at least 1).
+    /// Sets the thread count of the zoo's loops (at least 1); OpenBLAS stays on one thread.
     public static func set(_ count: Int) {
         current = max(1, count)
-        openblas_set_num_threads(1)
     }
 }
 

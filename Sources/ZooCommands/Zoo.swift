@@ -24,6 +24,7 @@ public struct Zoo: ParsableCommand {
         // disk, instead of the signal killing the process mid-write.
         signal(SIGXFSZ, SIG_IGN)
         keepFreedMemory()
+        Threads.settle()
         do {
             try Job.start()
             var command = try parseAsRoot(arguments)

@@ -28,6 +28,16 @@ final class ParallelTests: XCTestCase {
         return started
     }
 
+    /// OpenBLAS's thread server, started when the library loads, is stopped for good: its workers would otherwise
+    /// spin on the cores the zoo's own loops use, and setting the budget again must not restart it.
+    func testOpenBLASWorkersStayStopped() {
+        keepingThreadCount()
+        Threads.settle()
+        XCTAssertFalse(Threads.openBLASWorkersRunning)
+        Threads.set(3)
+        XCTAssertFalse(Threads.openBLASWorkersRunning)
+    }
+
     /// Each index is visited exactly once, in chunks no more numerous than the threads.
     private func visits(_ count: Int, minimumPerThread: Int = 1) -> (hits: [Int], chunks: [Range<Int>]) {
         let lock = NSLock()
