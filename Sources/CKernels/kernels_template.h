@@ -19,15 +19,23 @@
 #define INLINE static inline __attribute__((always_inline)) ISA_TARGET
 #define UNROLL _Pragma("clang loop unroll(full)")
 // The even and the odd lanes of two vectors side by side.
+// A vector moved up a lane, the lane before it (the last of the vector before) coming in first; and down a lane,
+// the next vector's first lane coming in last.
 #if VEC == 16
 #define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
 #define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define UP_A_LANE 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+#define DOWN_A_LANE 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 #elif VEC == 8
 #define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
 #define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#define UP_A_LANE 7, 8, 9, 10, 11, 12, 13, 14
+#define DOWN_A_LANE 1, 2, 3, 4, 5, 6, 7, 8
 #else
 #define EVEN_LANES 0, 2, 4, 6
 #define ODD_LANES 1, 3, 5, 7
+#define UP_A_LANE 3, 4, 5, 6
+#define DOWN_A_LANE 1, 2, 3, 4
 #endif
 // The first and the second halves of two vectors, interleaved lane by lane (`transpose`; VEC 8 has its own).
 #if VEC == 16
@@ -589,15 +597,83 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
     else if (nx == 2) DEPTHWISE_PLANE(K, S, 2); \
     else DEPTHWISE_PLANE(K, S, 1); \
 } while (0)
+    // Stride 2 with the usual paddings (K/2, or one less as TensorFlow's "same" pads even inputs): each input row
+    // is read once, a pair of vectors at a time split into even and odd columns, instead of a pair per tap column.
+    // Tap column j reads input column 2·x + d (d = j − P), the even or odd vector (d's parity) moved by ⌊d/2⌋ ∈
+    // {−1, 0, 1} lanes, its neighbour filling the lane: NX + 2 vectors of each, vectors v0 − 1 ..< v0 + NX + 1.
+    // pair_masks[2·v + 2 + h] keeps the lanes of the h-th vector of pair v inside the row (none for v = −1).
+    const long pairs = vectors + 2;
+    unsigned pair_masks[2 * pairs];
+    for (long i = 0; i < 2 * pairs; i++) {
+        const long lanes = i < 2 ? 0 : width - (i - 2) * VEC;
+        pair_masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
+    }
+#define SPLIT_TAP(X, D, x) ((D) >= 2 ? __builtin_shufflevector(X[(x) + 1], X[(x) + 2], DOWN_A_LANE) \
+                          : (D) >= 0 ? X[(x) + 1] : __builtin_shufflevector(X[x], X[(x) + 1], UP_A_LANE))
+#define DEPTHWISE_TILE_SPLIT(K, P, NX) do { \
+    V acc[4][NX]; \
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) acc[r][x] = NAME(splat)(0); \
+    UNROLL for (int q = 0; q < 6 + K; q++) { \
+        const long row = y0 * 2 - g->pad_top + q; \
+        if (row < 0 || row >= height) continue; \
+        const float *src = plane + row * width; \
+        V even[NX + 2], odd[NX + 2]; \
+        UNROLL for (int x = 0; x < NX + 2; x++) { \
+            const long v = v0 + x - 1; \
+            const V a = NAME(load_masked)(src + 2 * v * VEC, pair_masks[2 * v + 2]); \
+            const V b = NAME(load_masked)(src + 2 * v * VEC + VEC, pair_masks[2 * v + 3]); \
+            even[x] = __builtin_shufflevector(a, b, EVEN_LANES); \
+            odd[x] = __builtin_shufflevector(a, b, ODD_LANES); \
+        } \
+        UNROLL for (int j = 0; j < K; j++) UNROLL for (int x = 0; x < NX; x++) { \
+            const int d = j - (P); \
+            const V v = (d & 1) ? SPLIT_TAP(odd, d - 1, x) : SPLIT_TAP(even, d, x); \
+            UNROLL for (int r = 0; r < 4; r++) { \
+                const int i = q - r * 2; \
+                if (i >= 0 && i < K) acc[r][x] += w[i * K + j] * v; \
+            } \
+        } \
+    } \
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) { \
+        const long lanes = out_w - (v0 + x) * VEC; \
+        NAME(store_first)(out + (y0 + r) * out_w + (v0 + x) * VEC, \
+                          NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
+    } \
+} while (0)
+#define DEPTHWISE_PLANE_SPLIT(K, P, NX) do { \
+    V w[K * K]; \
+    UNROLL for (int t = 0; t < K * K; t++) w[t] = NAME(splat)(weight[c * K * K + t]); \
+    for (long y = 0; y < out_h; y += 4) { \
+        const long y0 = y + 4 <= out_h ? y : out_h - 4; \
+        for (long v = 0; v < vectors; v += NX) { \
+            const long v0 = v + NX <= vectors ? v : vectors - NX; \
+            DEPTHWISE_TILE_SPLIT(K, P, NX); \
+        } \
+    } \
+} while (0)
+#define DEPTHWISE_SPLIT_WIDTHS(K, P) do { \
+    if (nx >= 2) DEPTHWISE_PLANE_SPLIT(K, P, 2); \
+    else DEPTHWISE_PLANE_SPLIT(K, P, 1); \
+} while (0)
+    const long p = g->pad_left;
     for (long c = 0; c < channels; c++) {
         const float *plane = input + c * in_stride;
         const float factor = scale ? scale[c] : 1, offset = shift ? shift[c] : 0;
         float *out = output + c * out_stride;
-        if (k == 3 && g->stride_w == 1) DEPTHWISE_WIDTHS(3, 1);
+        if (g->stride_w == 1) {
+            if (k == 3) DEPTHWISE_WIDTHS(3, 1);
+            else DEPTHWISE_WIDTHS(5, 1);
+        } else if (k == 3 && p == 1) DEPTHWISE_SPLIT_WIDTHS(3, 1);
+        else if (k == 3 && p == 0) DEPTHWISE_SPLIT_WIDTHS(3, 0);
+        else if (k == 5 && p == 2) DEPTHWISE_SPLIT_WIDTHS(5, 2);
+        else if (k == 5 && p == 1) DEPTHWISE_SPLIT_WIDTHS(5, 1);
         else if (k == 3) DEPTHWISE_WIDTHS(3, 2);
-        else if (g->stride_w == 1) DEPTHWISE_WIDTHS(5, 1);
         else DEPTHWISE_WIDTHS(5, 2);
     }
+#undef DEPTHWISE_SPLIT_WIDTHS
+#undef DEPTHWISE_PLANE_SPLIT
+#undef DEPTHWISE_TILE_SPLIT
+#undef SPLIT_TAP
 #undef DEPTHWISE_WIDTHS
 #undef DEPTHWISE_PLANE
 #undef DEPTHWISE_TILE
@@ -1280,6 +1356,8 @@ static const zoo_kernel_table NAME(kernels) = {
 #undef GEMM_ROW_VECTORS
 #undef GEMM_FEW_COLUMNS
 #undef EVEN_LANES
+#undef UP_A_LANE
+#undef DOWN_A_LANE
 #undef ODD_LANES
 #undef LOW_INTERLEAVE
 #undef HIGH_INTERLEAVE

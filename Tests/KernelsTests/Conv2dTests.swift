@@ -160,6 +160,14 @@ final class Conv2dTests: XCTestCase {
             Conv2dGeometry(
                 batch: 1, inChannels: 3, height: 11, width: 70, outChannels: 3, kernel: (3, 3), stride: (2, 2),
                 padding: (0, 0, 1, 1), groups: 3),
+            // Stride 2 by rows, split into even and odd columns: 5×5 padded TensorFlow's way (one less on the left
+            // and top) over three vectors; padding this path does not take (two on the left of a 3×3).
+            Conv2dGeometry(
+                batch: 1, inChannels: 3, height: 10, width: 84, outChannels: 3, kernel: (5, 5), stride: (2, 2),
+                padding: (1, 1, 2, 2), groups: 3),
+            Conv2dGeometry(
+                batch: 1, inChannels: 2, height: 10, width: 36, outChannels: 2, kernel: (3, 3), stride: (2, 2),
+                padding: (2, 2, 0, 0), groups: 2),
             // Flat (and the 7×7 and dilated 12×10 above): a plane of two vectors on AVX-512, and one of 7 (13 on
             // AVX2) whose last four overlap the ones before, padded at the top only.
             Conv2dGeometry(

@@ -143,9 +143,10 @@ void zoo_depthwise_channels(const zoo_plane_geometry *g, long channels, const fl
 /// `zoo_depthwise_plane` for K×K filters, K = 3 or 5, stride 1 or 2 both ways, dilation 1, out_height ≥ 4, on
 /// `channels` planes: plane c read from input + c·in_stride, filtered by weight + c·K·K, then scale[c] and shift[c]
 /// (NULL: 1 and 0) and the activation, written to output + c·out_stride. Four output rows × a few vectors of
-/// columns at a time read the input rows in place (stride 2: two vectors and their even lanes), each row's vectors
-/// once per tap column for all four rows; padding columns are masked out of the loads and padding rows skipped:
-/// no padded copy and no transposes, so it suits planes whose rows fill vectors.
+/// columns at a time read the input rows in place, each row's vectors once per tap column for all four rows (stride
+/// 2 with padding K/2 or one less: once, split into even and odd columns; other paddings: two vectors and their
+/// even lanes per tap column); padding columns are masked out of the loads and padding rows skipped: no padded
+/// copy and no transposes, so it suits planes whose rows fill vectors.
 void zoo_depthwise_rows(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
                         const float *weight, const float *scale, const float *shift, zoo_activation activation,
                         float *output, long out_stride);
