@@ -557,6 +557,14 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
     NAME(tap_masks)(g, k, vectors, masks);
     // Vectors of a row at a time: as many accumulators (for 4 rows) as the filter's taps leave registers for.
     const long nx = VEC == 16 && vectors >= 4 && k == 3 ? 4 : vectors >= 2 ? 2 : 1;
+    // The 4 × NX tile of accumulators, scaled, shifted and activated, to the output (the last vector part full).
+#define DEPTHWISE_STORE(NX) do { \
+    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) { \
+        const long lanes = out_w - (v0 + x) * VEC; \
+        NAME(store_first)(out + (y0 + r) * out_w + (v0 + x) * VEC, \
+                          NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
+    } \
+} while (0)
     // 4 output rows × NX vectors: each input row's vectors are loaded once per tap column for all the output rows
     // they feed (rows outside the image are skipped: padding adds nothing).
 #define DEPTHWISE_TILE(K, S, NX) do { \
@@ -574,28 +582,24 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
             } \
         } \
     } \
-    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) { \
-        const long lanes = out_w - (v0 + x) * VEC; \
-        NAME(store_first)(out + (y0 + r) * out_w + (v0 + x) * VEC, \
-                          NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
-    } \
+    DEPTHWISE_STORE(NX); \
 } while (0)
-    // A plane's tiles; the last ones overlap the ones before rather than run short.
-#define DEPTHWISE_PLANE(K, S, NX) do { \
+    // A plane's tiles, each TILE(K, A, NX); the last ones overlap the ones before rather than run short.
+#define DEPTHWISE_PLANE(TILE, K, A, NX) do { \
     V w[K * K]; \
     UNROLL for (int t = 0; t < K * K; t++) w[t] = NAME(splat)(weight[c * K * K + t]); \
     for (long y = 0; y < out_h; y += 4) { \
         const long y0 = y + 4 <= out_h ? y : out_h - 4; \
         for (long v = 0; v < vectors; v += NX) { \
             const long v0 = v + NX <= vectors ? v : vectors - NX; \
-            DEPTHWISE_TILE(K, S, NX); \
+            TILE(K, A, NX); \
         } \
     } \
 } while (0)
 #define DEPTHWISE_WIDTHS(K, S) do { \
-    if (VEC == 16 && nx == 4) DEPTHWISE_PLANE(K, S, 4); \
-    else if (nx == 2) DEPTHWISE_PLANE(K, S, 2); \
-    else DEPTHWISE_PLANE(K, S, 1); \
+    if (VEC == 16 && nx == 4) DEPTHWISE_PLANE(DEPTHWISE_TILE, K, S, 4); \
+    else if (nx == 2) DEPTHWISE_PLANE(DEPTHWISE_TILE, K, S, 2); \
+    else DEPTHWISE_PLANE(DEPTHWISE_TILE, K, S, 1); \
 } while (0)
     // Stride 2 with the usual paddings (K/2, or one less as TensorFlow's "same" pads even inputs): each input row
     // is read once, a pair of vectors at a time split into even and odd columns, instead of a pair per tap column.
@@ -634,26 +638,11 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
             } \
         } \
     } \
-    UNROLL for (int r = 0; r < 4; r++) UNROLL for (int x = 0; x < NX; x++) { \
-        const long lanes = out_w - (v0 + x) * VEC; \
-        NAME(store_first)(out + (y0 + r) * out_w + (v0 + x) * VEC, \
-                          NAME(activate)(activation, acc[r][x] * factor + offset), lanes < VEC ? lanes : VEC); \
-    } \
-} while (0)
-#define DEPTHWISE_PLANE_SPLIT(K, P, NX) do { \
-    V w[K * K]; \
-    UNROLL for (int t = 0; t < K * K; t++) w[t] = NAME(splat)(weight[c * K * K + t]); \
-    for (long y = 0; y < out_h; y += 4) { \
-        const long y0 = y + 4 <= out_h ? y : out_h - 4; \
-        for (long v = 0; v < vectors; v += NX) { \
-            const long v0 = v + NX <= vectors ? v : vectors - NX; \
-            DEPTHWISE_TILE_SPLIT(K, P, NX); \
-        } \
-    } \
+    DEPTHWISE_STORE(NX); \
 } while (0)
 #define DEPTHWISE_SPLIT_WIDTHS(K, P) do { \
-    if (nx >= 2) DEPTHWISE_PLANE_SPLIT(K, P, 2); \
-    else DEPTHWISE_PLANE_SPLIT(K, P, 1); \
+    if (nx >= 2) DEPTHWISE_PLANE(DEPTHWISE_TILE_SPLIT, K, P, 2); \
+    else DEPTHWISE_PLANE(DEPTHWISE_TILE_SPLIT, K, P, 1); \
 } while (0)
     const long p = g->pad_left;
     for (long c = 0; c < channels; c++) {
@@ -671,12 +660,12 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
         else DEPTHWISE_WIDTHS(5, 2);
     }
 #undef DEPTHWISE_SPLIT_WIDTHS
-#undef DEPTHWISE_PLANE_SPLIT
 #undef DEPTHWISE_TILE_SPLIT
 #undef SPLIT_TAP
 #undef DEPTHWISE_WIDTHS
 #undef DEPTHWISE_PLANE
 #undef DEPTHWISE_TILE
+#undef DEPTHWISE_STORE
 }
 
 KERNEL void NAME(depthwise_flat)(const zoo_plane_geometry *g, long channels, const float *input, long in_stride,
