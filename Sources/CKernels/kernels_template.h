@@ -787,7 +787,55 @@ KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const 
 }
 #undef LOAD_TAP
 
+/// `max_pool_plane` for 3×3 windows of stride 2 with one column of padding on the left or none (ResNet's and
+/// DenseNet's stems): as `depthwise_rows` at stride 2, each row a pair of vectors at a time split into its even
+/// and odd columns, the columns outside the row −∞ instead of a padded copy of the plane.
+INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input, float *output) {
+    const long width = g->width, out_w = g->out_width, vectors = (out_w + VEC - 1) / VEC, pairs = vectors + 2;
+    // Pair v's h-th vector: masks[2·v + 2 + h] keeps its lanes inside the row (none for v = −1), and fills[…]
+    // holds −∞ in the others.
+    unsigned masks[2 * pairs];
+    V fills[2 * pairs];
+    for (long i = 0; i < 2 * pairs; i++) {
+        const long lanes = i < 2 ? 0 : width - (i - 2) * VEC;
+        masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
+        for (int l = 0; l < VEC; l++) fills[i][l] = masks[i] >> l & 1 ? 0 : -INFINITY;
+    }
+#define PAIR(v, h) NAME(select)(fills[2 * (v) + 2 + (h)] == 0, \
+    NAME(load_masked)(src + (2 * (v) + (h)) * VEC, masks[2 * (v) + 2 + (h)]), fills[2 * (v) + 2 + (h)])
+#define LARGER(a, b) NAME(select)(((b) > (a)) | ((b) != (b)), b, a)  // a NaN wins, as in torch
+    for (long oy = 0; oy < g->out_height; oy++)
+        for (long v = 0; v < vectors; v++) {
+            V best = NAME(splat)(-INFINITY);
+            for (long i = 0; i < 3; i++) {
+                const long row = oy * 2 - g->pad_top + i;
+                if (row < 0 || row >= g->height) continue;
+                const float *src = input + row * width;
+                const V a = PAIR(v, 0), b = PAIR(v, 1);
+                const V even = __builtin_shufflevector(a, b, EVEN_LANES), odd = __builtin_shufflevector(a, b, ODD_LANES);
+                best = LARGER(LARGER(best, even), odd);
+                // The third column: odd column ox − 1 (padding 1) or even column ox + 1 (none).
+                if (g->pad_left == 1) {
+                    const V before = __builtin_shufflevector(PAIR(v - 1, 0), PAIR(v - 1, 1), ODD_LANES);
+                    best = LARGER(best, __builtin_shufflevector(before, odd, UP_A_LANE));
+                } else {
+                    const V after = __builtin_shufflevector(PAIR(v + 1, 0), PAIR(v + 1, 1), EVEN_LANES);
+                    best = LARGER(best, __builtin_shufflevector(even, after, DOWN_A_LANE));
+                }
+            }
+            const long lanes = out_w - v * VEC;
+            NAME(store_first)(output + oy * out_w + v * VEC, best, lanes < VEC ? lanes : VEC);
+        }
+#undef LARGER
+#undef PAIR
+}
+
 KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input, float *output, float *scratch) {
+    if (g->kernel_height == 3 && g->kernel_width == 3 && g->stride_h == 2 && g->stride_w == 2 && g->dilation_h == 1
+        && g->dilation_w == 1 && (g->pad_left == 0 || g->pad_left == 1)) {
+        NAME(max_pool_split)(g, input, output);
+        return;
+    }
     const zoo_padded_layout layout = fill_phase_padded(g, input, scratch, -INFINITY, NAME(split_pairs));
     const long taps = g->kernel_height * g->kernel_width, out_w = g->out_width;
     long offsets[taps];

@@ -4,12 +4,16 @@ import XCTest
 
 /// Max and average pooling against the scalar loop and torch's definition.
 final class PoolingTests: XCTestCase {
-    /// The inference max pool (vector kernel on a padded copy) against the scalar loop that also records argmax,
-    /// and the average pool against its definition.
+    /// The inference max pool (vector kernels: a padded copy, or 3×3 of stride 2 split by column phase) against the
+    /// scalar loop that also records argmax, and the average pool against its definition.
     func testPoolingAgreesWithReference() throws {
         try onEveryPath { path in
             let cases = [
                 Pool2dGeometry(planes: 3, height: 37, width: 41, kernel: (3, 3), stride: (2, 2), padding: (1, 1, 1, 1)),
+                // 3×3 of stride 2 split by column phase: rows of several vectors, padded on the left or not at all
+                // (the last windows, by ceil mode, reaching past the row).
+                Pool2dGeometry(planes: 2, height: 9, width: 100, kernel: (3, 3), stride: (2, 2), padding: (1, 1, 1, 1)),
+                Pool2dGeometry(planes: 2, height: 11, width: 70, kernel: (3, 3), stride: (2, 2), ceilMode: true),
                 Pool2dGeometry(planes: 2, height: 8, width: 9, kernel: (2, 2), stride: (2, 2), ceilMode: true),
                 Pool2dGeometry(planes: 2, height: 20, width: 70, kernel: (3, 2), stride: (1, 1), padding: (1, 0, 1, 1)),
             ]

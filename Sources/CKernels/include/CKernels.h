@@ -166,7 +166,8 @@ void zoo_conv_direct(const zoo_plane_geometry *g, long channels, const float *in
                      long out_channels, const float *scale, const float *shift, zoo_activation activation, long first,
                      long count, float *output);
 /// output (out_height × out_width) = the largest value of each KH×KW window (padding never wins; NaN does),
-/// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats).
+/// through the same padded scratch as `zoo_depthwise_plane` (`zoo_depthwise_scratch_count` floats); 3×3 windows of
+/// stride 2 padded by one column on the left or none read the plane in place, split into even and odd columns.
 void zoo_max_pool_plane(const zoo_plane_geometry *g, const float *input, float *output, float *scratch);
 
 /// Winograd F(4×4, 3×3) (Lavin & Gray 2015): a stride-1 3×3 conv as 36 products over 6×6 input tiles that
