@@ -801,31 +801,41 @@ INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input
         masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
         for (int l = 0; l < VEC; l++) fills[i][l] = masks[i] >> l & 1 ? 0 : -INFINITY;
     }
-#define PAIR(v, h) NAME(select)(fills[2 * (v) + 2 + (h)] == 0, \
-    NAME(load_masked)(src + (2 * (v) + (h)) * VEC, masks[2 * (v) + 2 + (h)]), fills[2 * (v) + 2 + (h)])
+    // Full vectors (the row's inside) load plainly; the others masked, −∞ filled in.
+#define PAIR(v, h) (masks[2 * (v) + 2 + (h)] == (1u << VEC) - 1 ? NAME(load)(src + (2 * (v) + (h)) * VEC) \
+    : NAME(select)(fills[2 * (v) + 2 + (h)] == 0, \
+                   NAME(load_masked)(src + (2 * (v) + (h)) * VEC, masks[2 * (v) + 2 + (h)]), fills[2 * (v) + 2 + (h)]))
 #define LARGER(a, b) NAME(select)(((b) > (a)) | ((b) != (b)), b, a)  // a NaN wins, as in torch
-    for (long oy = 0; oy < g->out_height; oy++)
-        for (long v = 0; v < vectors; v++) {
-            V best = NAME(splat)(-INFINITY);
-            for (long i = 0; i < 3; i++) {
-                const long row = oy * 2 - g->pad_top + i;
-                if (row < 0 || row >= g->height) continue;
-                const float *src = input + row * width;
-                const V a = PAIR(v, 0), b = PAIR(v, 1);
-                const V even = __builtin_shufflevector(a, b, EVEN_LANES), odd = __builtin_shufflevector(a, b, ODD_LANES);
-                best = LARGER(LARGER(best, even), odd);
+    V best[vectors];
+    for (long oy = 0; oy < g->out_height; oy++) {
+        for (long v = 0; v < vectors; v++) best[v] = NAME(splat)(-INFINITY);
+        for (long i = 0; i < 3; i++) {
+            const long row = oy * 2 - g->pad_top + i;
+            if (row < 0 || row >= g->height) continue;
+            const float *src = input + row * width;
+            // Along the row, each pair split once: its odd columns serve the next vector too (padding 1), the next
+            // pair's even ones this vector (none).
+            V before = NAME(splat)(-INFINITY), a = PAIR(0, 0), b = PAIR(0, 1);
+            V even = __builtin_shufflevector(a, b, EVEN_LANES), odd = __builtin_shufflevector(a, b, ODD_LANES);
+            for (long v = 0; v < vectors; v++) {
+                a = PAIR(v + 1, 0);
+                b = PAIR(v + 1, 1);
+                const V next_even = __builtin_shufflevector(a, b, EVEN_LANES);
+                const V next_odd = __builtin_shufflevector(a, b, ODD_LANES);
                 // The third column: odd column ox − 1 (padding 1) or even column ox + 1 (none).
-                if (g->pad_left == 1) {
-                    const V before = __builtin_shufflevector(PAIR(v - 1, 0), PAIR(v - 1, 1), ODD_LANES);
-                    best = LARGER(best, __builtin_shufflevector(before, odd, UP_A_LANE));
-                } else {
-                    const V after = __builtin_shufflevector(PAIR(v + 1, 0), PAIR(v + 1, 1), EVEN_LANES);
-                    best = LARGER(best, __builtin_shufflevector(even, after, DOWN_A_LANE));
-                }
+                const V third = g->pad_left == 1 ? __builtin_shufflevector(before, odd, UP_A_LANE)
+                                                 : __builtin_shufflevector(even, next_even, DOWN_A_LANE);
+                best[v] = LARGER(LARGER(LARGER(best[v], even), odd), third);
+                before = odd;
+                even = next_even;
+                odd = next_odd;
             }
-            const long lanes = out_w - v * VEC;
-            NAME(store_first)(output + oy * out_w + v * VEC, best, lanes < VEC ? lanes : VEC);
         }
+        for (long v = 0; v < vectors; v++) {
+            const long lanes = out_w - v * VEC;
+            NAME(store_first)(output + oy * out_w + v * VEC, best[v], lanes < VEC ? lanes : VEC);
+        }
+    }
 #undef LARGER
 #undef PAIR
 }
