@@ -540,6 +540,14 @@ static void NAME(tap_masks)(const zoo_plane_geometry *g, long kw, long vectors, 
                 masks[(j * vectors + v) * s + h] = mask;
             }
 }
+/// Masks for reading a row of `width` floats from its start a pair of vectors at a time, pairs −1 ..< pairs − 1:
+/// masks[2·v + 2 + h] keeps the lanes of pair v's h-th vector that lie inside the row (none for pair −1).
+static void NAME(pair_masks)(long width, long pairs, unsigned *masks) {
+    for (long i = 0; i < 2 * pairs; i++) {
+        const long lanes = i < 2 ? 0 : width - (i - 2) * VEC;
+        masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
+    }
+}
 /// The input columns output vector v reads through tap column j at stride S, from `at` (the row's start + j −
 /// pad_left), with `masks` and `vectors` as `tap_masks` made them; lanes outside the row are zeros and not read.
 #define LOAD_TAP(S, at, j, v) ((S) == 1 \
@@ -605,13 +613,8 @@ KERNEL void NAME(depthwise_rows)(const zoo_plane_geometry *g, long channels, con
     // is read once, a pair of vectors at a time split into even and odd columns, instead of a pair per tap column.
     // Tap column j reads input column 2·x + d (d = j − P), the even or odd vector (d's parity) moved by ⌊d/2⌋ ∈
     // {−1, 0, 1} lanes, its neighbour filling the lane: NX + 2 vectors of each, vectors v0 − 1 ..< v0 + NX + 1.
-    // pair_masks[2·v + 2 + h] keeps the lanes of the h-th vector of pair v inside the row (none for v = −1).
-    const long pairs = vectors + 2;
-    unsigned pair_masks[2 * pairs];
-    for (long i = 0; i < 2 * pairs; i++) {
-        const long lanes = i < 2 ? 0 : width - (i - 2) * VEC;
-        pair_masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
-    }
+    unsigned pair_masks[2 * (vectors + 2)];
+    NAME(pair_masks)(width, vectors + 2, pair_masks);
 #define SPLIT_TAP(X, D, x) ((D) >= 2 ? __builtin_shufflevector(X[(x) + 1], X[(x) + 2], DOWN_A_LANE) \
                           : (D) >= 0 ? X[(x) + 1] : __builtin_shufflevector(X[x], X[(x) + 1], UP_A_LANE))
 #define DEPTHWISE_TILE_SPLIT(K, P, NX) do { \
@@ -792,15 +795,12 @@ KERNEL void NAME(conv_direct)(const zoo_plane_geometry *g, long channels, const 
 /// and odd columns, the columns outside the row −∞ instead of a padded copy of the plane.
 INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input, float *output) {
     const long width = g->width, out_w = g->out_width, vectors = (out_w + VEC - 1) / VEC, pairs = vectors + 2;
-    // Pair v's h-th vector: masks[2·v + 2 + h] keeps its lanes inside the row (none for v = −1), and fills[…]
-    // holds −∞ in the others.
+    // fills[…] holds −∞ in the lanes `masks` leaves out.
     unsigned masks[2 * pairs];
+    NAME(pair_masks)(width, pairs, masks);
     V fills[2 * pairs];
-    for (long i = 0; i < 2 * pairs; i++) {
-        const long lanes = i < 2 ? 0 : width - (i - 2) * VEC;
-        masks[i] = lanes <= 0 ? 0 : lanes >= VEC ? (1u << VEC) - 1 : (1u << lanes) - 1;
+    for (long i = 0; i < 2 * pairs; i++)
         for (int l = 0; l < VEC; l++) fills[i][l] = masks[i] >> l & 1 ? 0 : -INFINITY;
-    }
     // Full vectors (the row's inside) load plainly; the others masked, −∞ filled in.
 #define PAIR(v, h) (masks[2 * (v) + 2 + (h)] == (1u << VEC) - 1 ? NAME(load)(src + (2 * (v) + (h)) * VEC) \
     : NAME(select)(fills[2 * (v) + 2 + (h)] == 0, \
