@@ -91,6 +91,8 @@ INLINE void NAME(store_first)(float *p, V v, long lanes) {
 }
 /// mask ? a : b, lane by lane (mask lanes are all ones or all zeros, as comparisons give).
 INLINE V NAME(select)(VI mask, V a, V b) { return (V)(((VI)a & mask) | ((VI)b & ~mask)); }
+/// The larger of a and b lane by lane, a NaN in b winning, as in torch's max pooling (one in a stays).
+INLINE V NAME(larger)(V a, V b) { return NAME(select)((b > a) | (b != b), b, a); }
 /// Clamps without touching NaN (a NaN input stays NaN, as in PyTorch).
 INLINE V NAME(clamp)(V x, float low, float high) {
     x = NAME(select)(x < low, NAME(splat)(low), x);
@@ -805,7 +807,6 @@ INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input
 #define PAIR(v, h) (masks[2 * (v) + 2 + (h)] == (1u << VEC) - 1 ? NAME(load)(src + (2 * (v) + (h)) * VEC) \
     : NAME(select)(fills[2 * (v) + 2 + (h)] == 0, \
                    NAME(load_masked)(src + (2 * (v) + (h)) * VEC, masks[2 * (v) + 2 + (h)]), fills[2 * (v) + 2 + (h)]))
-#define LARGER(a, b) NAME(select)(((b) > (a)) | ((b) != (b)), b, a)  // a NaN wins, as in torch
     V best[vectors];
     for (long oy = 0; oy < g->out_height; oy++) {
         for (long v = 0; v < vectors; v++) best[v] = NAME(splat)(-INFINITY);
@@ -825,7 +826,7 @@ INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input
                 // The third column: odd column ox − 1 (padding 1) or even column ox + 1 (none).
                 const V third = g->pad_left == 1 ? __builtin_shufflevector(before, odd, UP_A_LANE)
                                                  : __builtin_shufflevector(even, next_even, DOWN_A_LANE);
-                best[v] = LARGER(LARGER(LARGER(best[v], even), odd), third);
+                best[v] = NAME(larger)(NAME(larger)(NAME(larger)(best[v], even), odd), third);
                 before = odd;
                 even = next_even;
                 odd = next_odd;
@@ -836,7 +837,6 @@ INLINE void NAME(max_pool_split)(const zoo_plane_geometry *g, const float *input
             NAME(store_first)(output + oy * out_w + v * VEC, best[v], lanes < VEC ? lanes : VEC);
         }
     }
-#undef LARGER
 #undef PAIR
 }
 
@@ -856,7 +856,7 @@ KERNEL void NAME(max_pool_plane)(const zoo_plane_geometry *g, const float *input
             V best = NAME(splat)(-INFINITY);
             for (long t = 0; t < taps; t++) {
                 V v = NAME(load)(rows + offsets[t] + ox);
-                best = NAME(select)((v > best) | (v != v), v, best);  // a NaN wins, as in torch
+                best = NAME(larger)(best, v);
             }
             long lanes = out_w - ox < VEC ? out_w - ox : VEC;
             if (lanes == VEC) NAME(store)(output + oy * out_w + ox, best); else NAME(store_partial)(output + oy * out_w + ox, best, lanes);
