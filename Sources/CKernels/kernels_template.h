@@ -1323,9 +1323,11 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
             for (long ic = 0; ic < m; ic += GEMM_MC) {
                 long mc = m - ic < GEMM_MC ? m - ic : GEMM_MC;
                 const float *a_panels;
+                long a_step = kc;  // from one panel of A to the next
                 if (packed_a) {
                     long padded = (packed->rows + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-                    a_panels = packed->data + pc * padded + (call->packed_offset + ic) * kc;
+                    if (packed->panel_depth) a_step = packed->panel_depth;
+                    a_panels = packed->data + pc * padded + (call->packed_offset + ic) * a_step;
                 } else {
                     NAME(pack_a)(mc, kc, call->a + ic * call->a_row + pc * call->a_col, call->a_row, call->a_col, a_block);
                     a_panels = a_block;
@@ -1352,13 +1354,13 @@ KERNEL void NAME(gemm)(const zoo_gemm_call *call) {
                             float *c = call->c + (ic + ir) * call->ldc + jc + jr;
                             const int narrow = wide > 0 && wide <= VEC;  // takes the few columns along
                             if (wide > VEC)
-                                NAME(micro_kernel)(kc, a_panels + ir * kc, b_panel, b_stride, c, call->ldc, rows, wide,
+                                NAME(micro_kernel)(kc, a_panels + ir * a_step, b_panel, b_stride, c, call->ldc, rows, wide,
                                                    call->alpha, beta, epilogue, ic + ir, jc + jr);
                             else if (narrow)
-                                NAME(micro_kernel_narrow)(kc, a_panels + ir * kc, b_panel, b_stride, c, call->ldc, rows,
+                                NAME(micro_kernel_narrow)(kc, a_panels + ir * a_step, b_panel, b_stride, c, call->ldc, rows,
                                                           wide, few, call->alpha, beta, epilogue, ic + ir, jc + jr);
                             if (few > 0 && !narrow)
-                                NAME(micro_kernel_few_columns)(kc, a_panels + ir * kc, b_panel + wide, b_stride, c + wide,
+                                NAME(micro_kernel_few_columns)(kc, a_panels + ir * a_step, b_panel + wide, b_stride, c + wide,
                                                                call->ldc, rows, few, call->alpha, beta, epilogue, ic + ir,
                                                                jc + jr + wide);
                         }

@@ -978,8 +978,8 @@ private func dotStrided(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, co
 }
 
 /// output += residual, then the activation that had to wait for it (convs whose output is not written in
-/// the residual's layout add it in a second pass).
-private func addResidual(
+/// the residual's layout add it in a second pass, and products split over their depth their partial sums).
+func addResidual(
     _ residual: UnsafePointer<Float>, to output: UnsafeMutablePointer<Float>, count: Int, activation: Activation
 ) {
     for i in 0..<count { output[i] += residual[i] }

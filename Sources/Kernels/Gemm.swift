@@ -146,24 +146,36 @@ public final class PackedMatrix: @unchecked Sendable {
     static var depthBlock: Int { zoo_gemm_depth_block() }
 
     /// The depths `depths` of the matrix, as a matrix of their own without a copy: a range of whole depth blocks
-    /// (the last may be short) is itself packed. For a caller that sums a product block by block,
-    /// C += A[:, block] · B[block, :], building B a block at a time.
+    /// (the last may be short) is itself packed, and so, for A, is a range inside one block (its panels a block's
+    /// depth apart). For a caller that sums a product block by block, C += A[:, block] · B[block, :], building B
+    /// a block at a time, or that splits the sum between threads.
     func depths(_ depths: Range<Int>) -> PackedMatrix {
         PackedMatrix(depths: depths, of: whole ?? self)
     }
 
     private init(depths: Range<Int>, of whole: PackedMatrix) {
         let block = Self.depthBlock
+        let depth = whole.packed.depth
+        let wholeBlocks =
+            depths.lowerBound % block == 0 && (depths.upperBound % block == 0 || depths.upperBound == depth)
+        let first = depths.lowerBound / block * block  // the block the range starts in
+        let insideOneBlock = whole.side == .left && !depths.isEmpty && depths.upperBound <= first + block
         precondition(
-            depths.lowerBound % block == 0
-                && (depths.upperBound % block == 0 || depths.upperBound == whole.packed.depth)
-                && depths.upperBound <= whole.packed.depth, "PackedMatrix: depths \(depths) are not whole blocks")
+            depths.lowerBound >= 0 && depths.upperBound <= depth && (wholeBlocks || insideOneBlock),
+            "PackedMatrix: depths \(depths) are neither whole blocks nor inside one block of A")
         self.whole = whole
         side = whole.side
         (outerStride, depthStride) = (0, 0)
-        // Block by block, each block holding every (padded) outer index at its depths.
-        storage = whole.storage + zoo_packed_count(side.rawValue, whole.outer, 1) * depths.lowerBound
+        // Block by block, each block holding every (padded) outer index at its depths; inside a block, a panel
+        // holds its rows depth by depth.
+        let blockStart = whole.storage + zoo_packed_count(side.rawValue, whole.outer, 1) * first
         var packed = whole.packed
+        if wholeBlocks {
+            storage = blockStart
+        } else {
+            storage = blockStart + (depths.lowerBound - first) * Self.tile.rows
+            packed.panel_depth = min(block, depth - first)
+        }
         packed.data = UnsafePointer(storage)
         packed.depth = depths.count
         self.packed = packed

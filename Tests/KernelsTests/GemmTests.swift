@@ -223,6 +223,30 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// Ranges of depths inside one block of a packed A (its panels then a block's depth apart), and whole blocks,
+    /// multiplied in turn into C, give the product over the whole depth (summed in other pieces, so to rounding).
+    func testDepthsInsideABlockOfAPackedMatrixSumToTheWholeProduct() throws {
+        try onEveryPath { path in
+            let (m, n, k) = (30, 45, 1300)
+            let block = PackedMatrix.depthBlock
+            // Pieces inside the first two blocks, then the short last block whole.
+            let cuts = [0, 100, block, block + 7, 2 * block, k]
+            let (a, b) = (random(m * k, seed: 34), random(k * n, seed: 35))
+            let packed = PackedMatrix(side: .left, outer: m, depth: k, source: a)
+            var expected = [Float](repeating: 0, count: m * n)
+            gemmReference(m: m, n: n, k: k, a: a, b: b, c: &expected)
+            var summed = [Float](repeating: .nan, count: m * n)
+            for (first, end) in zip(cuts, cuts.dropFirst()) {
+                b.withUnsafeBufferPointer { b in
+                    gemm(
+                        packedA: packed.depths(first..<end), n: n, b: b.baseAddress! + first * n,
+                        beta: first == 0 ? 0 : 1, c: &summed)
+                }
+            }
+            assertClose(summed, expected, "\(path)")
+        }
+    }
+
     /// A packed A's depth blocks, each multiplied in turn into C (beta 1 after the first, the epilogue on the last),
     /// give the product over the whole depth bit for bit: the GEMM sums the same blocks in the same order.
     func testDepthBlocksOfAPackedMatrixSumToTheWholeProduct() throws {

@@ -2,8 +2,8 @@ import XCTest
 
 @testable import Kernels
 
-/// The inverted residual block at inference, fused (a band of rows at a time) and as three convs, against three
-/// reference convolutions.
+/// The inverted residual block at inference, fused (a band of rows at a time) and as three convs (the last split
+/// over its depth where it pays), against three reference convolutions.
 final class InvertedResidualTests: XCTestCase {
     /// (input channels, expanded channels or nil, output channels, the depthwise conv, adds the input).
     private typealias Block = (inChannels: Int, expand: Bool, outChannels: Int, depthwise: Conv2dGeometry, skip: Bool)
@@ -38,8 +38,17 @@ final class InvertedResidualTests: XCTestCase {
                     batch: 2, inChannels: 40, height: 29, width: 60, outChannels: 40, kernel: (3, 3),
                     padding: (2, 2, 2, 2), dilation: (2, 2), groups: 40), true
             ),
+            // One image of 600 expanded channels: unfused, the project conv split over its depth between the
+            // threads, a share crossing the GEMM's 512-deep blocks.
+            (
+                24, true, 24,
+                Conv2dGeometry(
+                    batch: 1, inChannels: 600, height: 9, width: 11, outChannels: 600, kernel: (3, 3),
+                    padding: (1, 1, 1, 1), groups: 600), true
+            ),
         ]
         XCTAssert(blocks.allSatisfy { $0.depthwise.fusedBandRows < $0.depthwise.outHeight })
+        XCTAssertEqual(blocks.last!.depthwise.projectSplitsOverDepth, Threads.count > 1)
         try onEveryPath { path in
             for block in blocks {
                 let g = block.depthwise

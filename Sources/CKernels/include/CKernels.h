@@ -33,6 +33,7 @@ typedef struct {
     long depth;
     int side;            // 0: packed as the left operand A, 1: as the right operand B
     zoo_isa isa;         // panels are shaped for this path
+    long panel_depth;    // A's depths from one panel to the next, for depths inside one block; 0: the block's own
 } zoo_packed_matrix;
 
 /// What the GEMM applies as it stores C (all optional; NULL / identity skip a step):
