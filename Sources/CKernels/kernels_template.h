@@ -1221,7 +1221,14 @@ INLINE void NAME(micro_tile)(const int mr, const int nv, const zoo_activation ac
     if (with_few)
         UNROLL for (int j = 0; j < GEMM_FEW_COLUMNS; j++) UNROLL for (int v = 0; v < GEMM_ROW_VECTORS; v++)
             few_acc[j][v] = NAME(splat)(0);
+    // B read where it lies (`direct_b`): each depth step is another row of the operand, many streams at once
+    // that the hardware prefetcher does not follow, so the row's next four panels are asked for ahead.
+    const int prefetch = b_stride != GEMM_NR;
     for (long p = 0; p < depth; p++, a += GEMM_MR, b += b_stride) {
+        if (prefetch) {
+            __builtin_prefetch(b + 4 * GEMM_NR);
+            __builtin_prefetch(b + 4 * GEMM_NR + 16);
+        }
         V bv[GEMM_NV];
         UNROLL for (int j = 0; j < nv; j++) bv[j] = NAME(load)(b + j * VEC);
         UNROLL for (int i = 0; i < mr; i++) {
