@@ -327,12 +327,14 @@ private func convolveByGemm(
                 e.gemm(
                     channel: channel, residualOffset: nil, residualStride: 0,
                     activation: e.residual == nil ? e.activation : .identity))
-            for o in 0..<g.outPerGroup {
-                for i in 0..<count {
-                    let at = (first + i) * outSize + (channel + o) * spatial
-                    (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
-                    if let residual = e.residual {
-                        addResidual(residual + at, to: output + at, count: spatial, activation: e.activation)
+            parallelFor(g.outPerGroup, minimumPerThread: max(1, (1 << 12) / width)) { channels in
+                for o in channels {
+                    for i in 0..<count {
+                        let at = (first + i) * outSize + (channel + o) * spatial
+                        (output + at).update(from: wide! + o * width + i * spatial, count: spatial)
+                        if let residual = e.residual {
+                            addResidual(residual + at, to: output + at, count: spatial, activation: e.activation)
+                        }
                     }
                 }
             }
