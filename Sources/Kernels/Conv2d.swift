@@ -191,6 +191,14 @@ extension Conv2dGeometry {
         patchSize * outHeight * outWidth <= 1 << 19 ? patchSize : min(patchSize, PackedMatrix.depthBlock)
     }
 
+    /// Rows of the matrix of several images side by side (`imagesPerGemm`) built at a time: as `im2colDepthRows`,
+    /// over all the images' columns. Built whole, ResNet-50's 512-channel 3×3 convs at 7², batch 8, wrote a 7 MB
+    /// matrix, read it back to pack it and read that again, none of it in cache.
+    var sideBySideDepthRows: Int {
+        patchSize * outHeight * outWidth * imagesPerGemm <= 1 << 19
+            ? patchSize : min(patchSize, PackedMatrix.depthBlock)
+    }
+
     /// Output rows whose patches one image's im2col matrix holds at a time: about 512 KB of a depth block, so
     /// that a 7×7 stem's (7 MB) does not raise the process's memory high-water mark, but at least 512 columns:
     /// narrower GEMMs read the weights once per band, which made 256- and 512-channel 3×3 convs at 14² and 7²
@@ -254,14 +262,14 @@ private func convolveByGemm(
     let outSize = g.outChannels * spatial
     let chunk = g.imagesPerGemm
     // One image's matrix is built a band of output rows and a depth block at a time (a 1×1 conv reads the image
-    // in place, whole); several images side by side are built whole.
+    // in place, whole); several images side by side a depth block at a time, all their columns.
     let inPlace = chunk == 1 && g.isPointwise
-    let (band, depthBlock) = inPlace ? (g.outHeight, g.patchSize) : (g.im2colBandRows, g.im2colDepthRows)
-    let columns =
+    let (band, depthBlock) =
         inPlace
-        ? nil
-        : UnsafeMutablePointer<Float>.allocate(
-            capacity: chunk == 1 ? depthBlock * band * g.outWidth : g.patchSize * spatial * chunk)
+        ? (g.outHeight, g.patchSize)
+        : chunk == 1 ? (g.im2colBandRows, g.im2colDepthRows) : (g.outHeight, g.sideBySideDepthRows)
+    let columns =
+        inPlace ? nil : UnsafeMutablePointer<Float>.allocate(capacity: depthBlock * band * g.outWidth * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
     defer {
         columns?.deallocate()
@@ -316,17 +324,22 @@ private func convolveByGemm(
                 }
                 continue
             }
-            for i in 0..<count {
-                im2col(
-                    groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial,
-                    rowStride: width)
-            }
             // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
-            multiply(
-                columns!, depths: 0..<g.patchSize, columns: width, into: wide!, ldc: width,
-                e.gemm(
-                    channel: channel, residualOffset: nil, residualStride: 0,
-                    activation: e.residual == nil ? e.activation : .identity))
+            for depth in stride(from: 0, to: g.patchSize, by: depthBlock) {
+                let depths = depth..<min(g.patchSize, depth + depthBlock)
+                for i in 0..<count {
+                    im2col(
+                        groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial,
+                        rowStride: width, patchRows: depths)
+                }
+                multiply(
+                    columns!, depths: depths, columns: width, into: wide!, ldc: width, beta: depth == 0 ? 0 : 1,
+                    depths.upperBound < g.patchSize
+                        ? nil
+                        : e.gemm(
+                            channel: channel, residualOffset: nil, residualStride: 0,
+                            activation: e.residual == nil ? e.activation : .identity))
+            }
             parallelFor(g.outPerGroup, minimumPerThread: max(1, (1 << 12) / width)) { channels in
                 for o in channels {
                     for i in 0..<count {

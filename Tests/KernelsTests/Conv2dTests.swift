@@ -60,6 +60,10 @@ final class Conv2dTests: XCTestCase {
                     padding: (1, 1, 1, 1)),
                 Conv2dGeometry(
                     batch: 2, inChannels: 40, height: 9, width: 30, outChannels: 48, kernel: (1, 1), stride: (2, 2)),
+                // Several images side by side whose matrix is built a depth block at a time (1152 rows: 512, 512, 128).
+                Conv2dGeometry(
+                    batch: 4, inChannels: 128, height: 24, width: 24, outChannels: 24, kernel: (3, 3), stride: (2, 2),
+                    padding: (1, 1, 1, 1)),
                 // Large maps at stride 1: shifted taps at inference (one with a 1×3 filter and one-sided padding).
                 Conv2dGeometry(
                     batch: 2, inChannels: 24, height: 30, width: 28, outChannels: 20, kernel: (3, 3),
@@ -78,6 +82,9 @@ final class Conv2dTests: XCTestCase {
                 XCTAssert(banded.im2colBandRows < banded.outHeight, "\(banded): \(banded.im2colBandRows) rows a band")
             }
             XCTAssertNotEqual(cases[cases.count - 2].outHeight % cases[cases.count - 2].im2colBandRows, 0)
+            let sideBySide = try XCTUnwrap(cases.first { $0.batch == 4 && $0.inChannels == 128 })
+            XCTAssertEqual(sideBySide.imagesPerGemm, 4)
+            XCTAssertLessThan(sideBySide.sideBySideDepthRows, sideBySide.patchSize)
             for g in cases {
                 let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
                 let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
