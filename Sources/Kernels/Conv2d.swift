@@ -183,20 +183,13 @@ public func col2im(
 // MARK: - Forward / backward
 
 extension Conv2dGeometry {
-    /// Rows of the im2col matrix built at a time: all of them up to 2 MB (3×3 convs at 7² and 14²: one GEMM, not
-    /// one per depth block, 3–8 % faster on two threads on Zen 4; peak RSS of a ResNet-50 classify unchanged),
-    /// else the GEMM's depth block, which it runs one after another anyway, so that larger matrices do not raise
-    /// the memory high-water mark.
-    var im2colDepthRows: Int {
-        patchSize * outHeight * outWidth <= 1 << 19 ? patchSize : min(patchSize, PackedMatrix.depthBlock)
-    }
-
-    /// Rows of the matrix of several images side by side (`imagesPerGemm`) built at a time: as `im2colDepthRows`,
-    /// over all the images' columns. Built whole, ResNet-50's 512-channel 3×3 convs at 7², batch 8, wrote a 7 MB
-    /// matrix, read it back to pack it and read that again, none of it in cache.
-    var sideBySideDepthRows: Int {
-        patchSize * outHeight * outWidth * imagesPerGemm <= 1 << 19
-            ? patchSize : min(patchSize, PackedMatrix.depthBlock)
+    /// Rows of the im2col matrix of `images` images side by side built at a time: all of them up to 2 MB (3×3 convs
+    /// at 7² and 14²: one GEMM, not one per depth block, 3–8 % faster on two threads on Zen 4; peak RSS of a
+    /// ResNet-50 classify unchanged), else the GEMM's depth block, which it runs one after another anyway, so that
+    /// larger matrices do not raise the memory high-water mark or leave the cache (ResNet-50's 512-channel 3×3 convs
+    /// at 7², batch 8, built whole, wrote a 7 MB matrix, read it back to pack it and read that again).
+    func im2colDepthRows(images: Int = 1) -> Int {
+        patchSize * outHeight * outWidth * images <= 1 << 19 ? patchSize : min(patchSize, PackedMatrix.depthBlock)
     }
 
     /// Output rows whose patches one image's im2col matrix holds at a time: about 512 KB of a depth block, so
@@ -204,7 +197,7 @@ extension Conv2dGeometry {
     /// narrower GEMMs read the weights once per band, which made 256- and 512-channel 3×3 convs at 14² and 7²
     /// 10–17 % slower (Zen 4, avx512; the stem in bands of 7 rows was no slower).
     var im2colBandRows: Int {
-        let band = max((1 << 17) / max(1, im2colDepthRows * outWidth), (512 + outWidth - 1) / outWidth)
+        let band = max((1 << 17) / max(1, im2colDepthRows() * outWidth), (512 + outWidth - 1) / outWidth)
         // Bands of equal height, so the last is not a sliver.
         let bands = (outHeight + band - 1) / band
         return (outHeight + bands - 1) / bands
@@ -266,8 +259,7 @@ private func convolveByGemm(
     let inPlace = chunk == 1 && g.isPointwise
     let (band, depthBlock) =
         inPlace
-        ? (g.outHeight, g.patchSize)
-        : chunk == 1 ? (g.im2colBandRows, g.im2colDepthRows) : (g.outHeight, g.sideBySideDepthRows)
+        ? (g.outHeight, g.patchSize) : (chunk == 1 ? g.im2colBandRows : g.outHeight, g.im2colDepthRows(images: chunk))
     let columns =
         inPlace ? nil : UnsafeMutablePointer<Float>.allocate(capacity: depthBlock * band * g.outWidth * chunk)
     let wide = chunk > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: g.outPerGroup * spatial * chunk) : nil
@@ -281,64 +273,64 @@ private func convolveByGemm(
         for group in 0..<g.groups {
             let groupInput = input + first * inSize + group * g.inPerGroup * g.height * g.width
             let channel = group * g.outPerGroup
-            // C (O/g × n) (+)= W[:, depths] · B, through the weights packed once or as they are.
+            // C (O/g × n) = epilogue(W · B), a depth block at a time: `build` lays out B's rows `depths` and gives
+            // them; the blocks are summed in C (the same sums in the same order as one GEMM over the whole depth),
+            // the epilogue applied with the last. Through the weights packed once or as they are.
             func multiply(
-                _ b: UnsafePointer<Float>, depths: Range<Int>, columns n: Int, into c: UnsafeMutablePointer<Float>,
-                ldc: Int, beta: Float = 0, _ epilogue: GemmEpilogue?
+                columns n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: GemmEpilogue,
+                build: (Range<Int>) -> UnsafePointer<Float>
             ) {
-                if let packed {
-                    let whole = packed.matrices[group]
-                    gemm(
-                        packedA: depths.count == g.patchSize ? whole : whole.depths(depths), n: n, b: b, beta: beta,
-                        c: c, ldc: ldc, epilogue: epilogue)
-                } else {
-                    gemm(
-                        m: g.outPerGroup, n: n, k: depths.count, a: weight! + channel * g.patchSize + depths.lowerBound,
-                        lda: g.patchSize, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+                for depth in stride(from: 0, to: g.patchSize, by: depthBlock) {
+                    let depths = depth..<min(g.patchSize, depth + depthBlock)
+                    let b = build(depths)
+                    let (beta, last): (Float, GemmEpilogue?) =
+                        (depth == 0 ? 0 : 1, depths.upperBound == g.patchSize ? epilogue : nil)
+                    if let packed {
+                        let whole = packed.matrices[group]
+                        gemm(
+                            packedA: depths.count == g.patchSize ? whole : whole.depths(depths), n: n, b: b,
+                            beta: beta, c: c, ldc: ldc, epilogue: last)
+                    } else {
+                        gemm(
+                            m: g.outPerGroup, n: n, k: depths.count,
+                            a: weight! + channel * g.patchSize + depths.lowerBound, lda: g.patchSize, b: b, beta: beta,
+                            c: c, ldc: ldc, epilogue: last)
+                    }
                 }
             }
             if count == 1 {
-                // One image: the GEMM writes straight into the output, summing the depth blocks there (the same
-                // sums in the same order as one GEMM over the whole depth) and finishing with the last.
+                // One image: the GEMM writes straight into the output, a band of rows at a time.
                 let at = first * outSize + channel * spatial
                 for top in stride(from: 0, to: g.outHeight, by: band) {
                     let rows = top..<min(g.outHeight, top + band)
                     let offset = at + top * g.outWidth
-                    for depth in stride(from: 0, to: g.patchSize, by: depthBlock) {
-                        let depths = depth..<min(g.patchSize, depth + depthBlock)
-                        if let columns {
-                            im2col(
-                                groupInput, channels: g.inPerGroup, g, columns: columns, outputRows: rows,
-                                patchRows: depths)
-                        }
-                        multiply(
-                            columns.map { UnsafePointer($0) } ?? groupInput, depths: depths,
-                            columns: rows.count * g.outWidth, into: output + offset, ldc: spatial,
-                            beta: depth == 0 ? 0 : 1,
-                            depths.upperBound < g.patchSize
-                                ? nil
-                                : e.gemm(
-                                    channel: channel, residualOffset: offset, residualStride: spatial,
-                                    activation: e.activation))
+                    multiply(
+                        columns: rows.count * g.outWidth, into: output + offset, ldc: spatial,
+                        e.gemm(
+                            channel: channel, residualOffset: offset, residualStride: spatial, activation: e.activation)
+                    ) { depths in
+                        guard let columns else { return groupInput }
+                        im2col(
+                            groupInput, channels: g.inPerGroup, g, columns: columns, outputRows: rows,
+                            patchRows: depths)
+                        return UnsafePointer(columns)
                     }
                 }
                 continue
             }
             // Side by side (O/g × images·spatial), the residual's layout differs: it is added after the copy.
-            for depth in stride(from: 0, to: g.patchSize, by: depthBlock) {
-                let depths = depth..<min(g.patchSize, depth + depthBlock)
+            multiply(
+                columns: width, into: wide!, ldc: width,
+                e.gemm(
+                    channel: channel, residualOffset: nil, residualStride: 0,
+                    activation: e.residual == nil ? e.activation : .identity)
+            ) { depths in
                 for i in 0..<count {
                     im2col(
                         groupInput + i * inSize, channels: g.inPerGroup, g, columns: columns! + i * spatial,
                         rowStride: width, patchRows: depths)
                 }
-                multiply(
-                    columns!, depths: depths, columns: width, into: wide!, ldc: width, beta: depth == 0 ? 0 : 1,
-                    depths.upperBound < g.patchSize
-                        ? nil
-                        : e.gemm(
-                            channel: channel, residualOffset: nil, residualStride: 0,
-                            activation: e.residual == nil ? e.activation : .identity))
+                return UnsafePointer(columns!)
             }
             parallelFor(g.outPerGroup, minimumPerThread: max(1, (1 << 12) / width)) { channels in
                 for o in channels {

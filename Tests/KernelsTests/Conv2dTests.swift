@@ -84,7 +84,7 @@ final class Conv2dTests: XCTestCase {
             XCTAssertNotEqual(cases[cases.count - 2].outHeight % cases[cases.count - 2].im2colBandRows, 0)
             let sideBySide = try XCTUnwrap(cases.first { $0.batch == 4 && $0.inChannels == 128 })
             XCTAssertEqual(sideBySide.imagesPerGemm, 4)
-            XCTAssertLessThan(sideBySide.sideBySideDepthRows, sideBySide.patchSize)
+            XCTAssertLessThan(sideBySide.im2colDepthRows(images: 4), sideBySide.patchSize)
             for g in cases {
                 let input = random(g.batch * g.inChannels * g.height * g.width, seed: 3)
                 let weight = random(g.outChannels * g.inPerGroup * g.kernelHeight * g.kernelWidth, seed: 4)
